@@ -1,0 +1,20 @@
+# modhost: the two commands a newcomer needs are `make run` and `make test`.
+GO ?= go
+BIN := bin/modhost
+
+.PHONY: run test build deps unit spec fuzz bench
+
+build:
+	$(GO) build -o $(BIN) ./cmd/modhost
+
+# Everything the tests need that is not Go: Prosody 0.12, prosody-modules,
+# busted and Lua 5.4 from Debian's packages (installed only when missing).
+deps:
+	scripts/install-deps
+
+run: build
+	$(BIN) run --config examples/prosody.cfg.lua
+
+test: deps build
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...

@@ -1,0 +1,46 @@
+// Package compat holds modhost's implementations of the libraries Prosody 0.12
+// plugins require by name (util.stanza, util.jid, net.http, core.rostermanager,
+// …), one file per library: Lua sources under util/, net/ and core/ (loaded as
+// written), Go ones in files named after the library (util_json.go for
+// util.json). compat/spec/ holds their busted spec suite, which also runs
+// against Prosody's own libraries.
+package compat
+
+import (
+	"embed"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/modhost/modhost/lua"
+	glua "github.com/yuin/gopher-lua"
+)
+
+//go:embed util
+var sources embed.FS
+
+// goLibraries are the libraries implemented in Go, by their require name.
+var goLibraries = map[string]glua.LGFunction{}
+
+// Libraries returns every library in this package, Lua and Go, sorted by name.
+func Libraries() []lua.Library {
+	var libs []lua.Library
+	fs.WalkDir(sources, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path.Ext(p) != ".lua" {
+			return err
+		}
+		src, err := sources.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		name := strings.ReplaceAll(strings.TrimSuffix(p, ".lua"), "/", ".")
+		libs = append(libs, lua.Library{Name: name, Source: string(src), Chunkname: "compat/" + p})
+		return nil
+	})
+	for name, open := range goLibraries {
+		libs = append(libs, lua.Library{Name: name, Open: open})
+	}
+	sort.Slice(libs, func(i, j int) bool { return libs[i].Name < libs[j].Name })
+	return libs
+}

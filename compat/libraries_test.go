@@ -1,0 +1,52 @@
+package compat_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/lua"
+	glua "github.com/yuin/gopher-lua"
+)
+
+// newLoop starts a loop with every compat library, closed when the test ends.
+func newLoop(t testing.TB) *lua.Loop {
+	t.Helper()
+	l := lua.NewLoop(lua.Options{Libraries: compat.Libraries()})
+	t.Cleanup(func() { l.Close(nil) })
+	return l
+}
+
+func TestEveryLibraryLoads(t *testing.T) {
+	l := newLoop(t)
+	for _, lib := range compat.Libraries() {
+		name := lib.Name
+		err := l.Do(context.Background(), func(L *glua.LState) error {
+			_, err := lua.DoChunk(L, `local m = require(...); assert(m ~= nil, "nil module")`, "test", 0, glua.LString(name))
+			return err
+		})
+		if err != nil {
+			t.Errorf("require %q: %v", name, err)
+		}
+	}
+}
+
+func TestEventsPriorityAndChainStop(t *testing.T) {
+	l := newLoop(t)
+	err := l.Do(context.Background(), func(L *glua.LState) error {
+		_, err := lua.DoChunk(L, `
+			local events = require "util.events".new()
+			local seen = {}
+			events.add_handler("e", function() seen[#seen+1] = "low" end, -1)
+			events.add_handler("e", function() seen[#seen+1] = "a" end)
+			events.add_handler("e", function() seen[#seen+1] = "high"; end, 10)
+			events.add_handler("e", function() seen[#seen+1] = "b"; return "stop" end)
+			assert(events.fire_event("e", {}) == "stop")
+			assert(table.concat(seen, ",") == "high,a,b", table.concat(seen, ","))
+		`, "test", 0)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

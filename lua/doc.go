@@ -1,0 +1,12 @@
+// Package lua is modhost's bridge between Go and the embedded Lua VM
+// (github.com/yuin/gopher-lua, Lua 5.1).
+//
+// Its centre is the Loop: one goroutine owns the single Lua state, as Prosody's
+// single event loop does, and every other goroutine hands it work with Post or
+// Do. Libraries (Prosody's util.*, net.*, core.*) are registered as Library
+// values and loaded lazily by require through package.preload. ToGo and FromGo
+// convert values between the two worlds.
+//
+// gopher-lua is imported as glua throughout modhost so that this package can
+// keep the name lua.
+package lua

@@ -1,0 +1,207 @@
+package lua
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// Options configure a Loop.
+type Options struct {
+	// Libraries are made available to require.
+	Libraries []Library
+	// Logger receives the loop's own logs and is the parent of Logger(source).
+	Logger *slog.Logger
+}
+
+// Loop owns one Lua state and the goroutine that runs it. Everything that
+// touches the state goes through Post or Do; nothing else may use it.
+type Loop struct {
+	state  *glua.LState
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	queue   []func(*glua.LState)
+	wake    chan struct{}
+	closed  bool
+	stopped chan struct{}
+
+	depth   atomic.Int64
+	jobs    atomic.Uint64
+	panics  atomic.Uint64
+}
+
+type loopKey struct{}
+
+// NewLoop creates the Lua state, opens the standard libraries, the Lua 5.2+
+// gap fillers and the given libraries, and starts the loop goroutine.
+func NewLoop(opts Options) *Loop {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &Loop{
+		log:     logger,
+		ctx:     ctx,
+		cancel:  cancel,
+		wake:    make(chan struct{}, 1),
+		stopped: make(chan struct{}),
+	}
+	L := glua.NewState(glua.Options{IncludeGoStackTrace: false})
+	ud := L.NewUserData()
+	ud.Value = l
+	L.G.Registry.RawSetString("modhost.loop", ud)
+	OpenVersionGaps(L)
+	preload(L, opts.Libraries)
+	l.state = L
+	go l.run()
+	return l
+}
+
+// LoopOf returns the Loop that owns L (or a coroutine of it).
+func LoopOf(L *glua.LState) *Loop {
+	if ud, ok := L.G.Registry.RawGetString("modhost.loop").(*glua.LUserData); ok {
+		if l, ok := ud.Value.(*Loop); ok {
+			return l
+		}
+	}
+	return nil
+}
+
+// Context is cancelled when the loop closes; I/O started on behalf of Lua
+// code should stop with it.
+func (l *Loop) Context() context.Context { return l.ctx }
+
+// Logger returns a logger for a named source (a module, a library).
+func (l *Loop) Logger(source string) *slog.Logger { return l.log.With("source", source) }
+
+// QueueDepth reports how many jobs are waiting for the loop.
+func (l *Loop) QueueDepth() int64 { return l.depth.Load() }
+
+// Post queues fn to run on the loop goroutine. It never blocks and is safe
+// from any goroutine, including the loop itself. It reports false once the
+// loop is closed.
+func (l *Loop) Post(fn func(L *glua.LState)) bool {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return false
+	}
+	l.queue = append(l.queue, fn)
+	l.mu.Unlock()
+	l.depth.Add(1)
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// Do runs fn on the loop goroutine and waits for it (or for ctx). It must not
+// be called from the loop goroutine itself.
+func (l *Loop) Do(ctx context.Context, fn func(L *glua.LState) error) error {
+	done := make(chan error, 1)
+	if !l.Post(func(L *glua.LState) { done <- fn(L) }) {
+		return ErrClosed
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-l.stopped:
+		return ErrClosed
+	}
+}
+
+// After runs fn on the loop after d. The returned stop function cancels it if
+// it has not started and reports whether it did.
+func (l *Loop) After(d time.Duration, fn func(L *glua.LState)) (stop func() bool) {
+	t := time.AfterFunc(d, func() { l.Post(fn) })
+	return t.Stop
+}
+
+// ErrClosed is returned for work handed to a loop that has shut down.
+var ErrClosed = fmt.Errorf("lua loop closed")
+
+func (l *Loop) run() {
+	defer close(l.stopped)
+	for {
+		l.mu.Lock()
+		batch := l.queue
+		l.queue = nil
+		closed := l.closed
+		l.mu.Unlock()
+		for _, fn := range batch {
+			l.depth.Add(-1)
+			l.runJob(fn)
+		}
+		if len(batch) > 0 {
+			continue
+		}
+		if closed {
+			return
+		}
+		<-l.wake
+	}
+}
+
+func (l *Loop) runJob(fn func(*glua.LState)) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.panics.Add(1)
+			l.log.Error("panic in loop job; the loop goes on", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			// A panic may leave values on the stack; start clean.
+			l.state.SetTop(0)
+		}
+	}()
+	l.jobs.Add(1)
+	fn(l.state)
+}
+
+// Close stops accepting work, runs what is queued, then closes the Lua state.
+// final, if non-nil, runs on the loop as the last job (for module unloads).
+func (l *Loop) Close(final func(L *glua.LState)) {
+	if final != nil {
+		l.Post(final)
+	}
+	l.mu.Lock()
+	already := l.closed
+	l.closed = true
+	l.mu.Unlock()
+	if !already {
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
+	}
+	<-l.stopped
+	l.cancel()
+	if !already {
+		l.state.Close()
+	}
+}
+
+// Done is closed when the loop goroutine has exited.
+func (l *Loop) Done() <-chan struct{} { return l.stopped }
+
+// CallLogged calls fn in protected mode on the loop goroutine and logs a Lua
+// error with its traceback instead of returning it; what is for event
+// handlers, timers and callbacks, where an error must not stop the loop.
+func (l *Loop) CallLogged(L *glua.LState, what string, fn glua.LValue, nret int, args ...glua.LValue) ([]glua.LValue, bool) {
+	rets, err := Call(L, fn, nret, args...)
+	if err != nil {
+		l.log.Error("error in "+what, "error", ErrorMessage(err), "traceback", Traceback(err))
+		return nil, false
+	}
+	return rets, true
+}
