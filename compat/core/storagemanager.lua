@@ -1,0 +1,151 @@
+-- core.storagemanager: opens a host's stores through the configured driver.
+--
+-- The driver for a store comes from the `storage` option (a driver name for
+-- every store, or a table of store → driver), else `default_storage`, else
+-- "internal". Drivers are the "storage" items modules provide
+-- (mod_storage_memory provides "memory"); "internal" falls back to modhost's
+-- built-in JSON-file driver. A driver modhost cannot offer (sql, …) is an
+-- error, never a silent fallback that would lose data.
+
+local native = require "modhost.native";
+local modulemanager = require "core.modulemanager";
+local config = require "core.configmanager";
+
+local type, pairs, setmetatable = type, pairs, setmetatable;
+
+local log = native.logger("storagemanager");
+
+local function find_provider(host, driver_name)
+	for _, item in ipairs(modulemanager.get_items("storage-provider", host)) do
+		if item.name == driver_name then return item; end
+	end
+end
+
+-- The built-in "internal" driver keeps each (store, user) as a JSON file
+-- under data_path, written atomically by Go.
+local internal = { name = "internal" };
+
+local keyval_mt = {};
+keyval_mt.__index = keyval_mt;
+function keyval_mt:get(user)
+	return native.store_load(self.host, self.store, user or "");
+end
+function keyval_mt:set(user, data)
+	return native.store_save(self.host, self.store, user or "", data);
+end
+function keyval_mt:users()
+	local list = native.store_users(self.host, self.store);
+	local i = 0;
+	return function ()
+		i = i + 1;
+		return list[i];
+	end;
+end
+function keyval_mt:purge(user)
+	return native.store_save(self.host, self.store, user or "", nil);
+end
+
+local map_mt = {};
+map_mt.__index = map_mt;
+function map_mt:get(user, key)
+	local data, err = native.store_load(self.host, self.store, user or "");
+	if data == nil then return nil, err; end
+	return data[key];
+end
+function map_mt:set(user, key, value)
+	local data, err = native.store_load(self.host, self.store, user or "");
+	if data == nil and err then return nil, err; end
+	data = data or {};
+	data[key] = value;
+	if next(data) == nil then data = nil; end
+	return native.store_save(self.host, self.store, user or "", data);
+end
+function map_mt:set_keys(user, keydatas)
+	local data, err = native.store_load(self.host, self.store, user or "");
+	if data == nil and err then return nil, err; end
+	data = data or {};
+	for k, v in pairs(keydatas) do
+		if v == native.null then v = nil; end
+		data[k] = v;
+	end
+	if next(data) == nil then data = nil; end
+	return native.store_save(self.host, self.store, user or "", data);
+end
+map_mt.users = keyval_mt.users;
+
+function internal:open(store, kind)
+	kind = kind or "keyval";
+	if kind == "keyval" then
+		return setmetatable({ host = self.host, store = store }, keyval_mt);
+	elseif kind == "map" then
+		return setmetatable({ host = self.host, store = store }, map_mt);
+	end
+	return nil, "unsupported-store";
+end
+
+local function internal_for(host)
+	return setmetatable({ host = host }, { __index = internal });
+end
+
+local function driver_name_for(host, store)
+	local storage = config.get(host, "storage");
+	local name;
+	if type(storage) == "string" then
+		name = storage;
+	elseif type(storage) == "table" then
+		name = storage[store];
+	end
+	return name or config.get(host, "default_storage") or "internal";
+end
+
+local function get_driver(host, store)
+	local name = driver_name_for(host, store);
+	local driver = find_provider(host, name);
+	if driver then return driver, name; end
+	local ok, err, kind = modulemanager.load(host, "storage_" .. name);
+	driver = find_provider(host, name);
+	if driver then return driver, name; end
+	if name == "internal" then return internal_for(host), name; end
+	return nil, ("storage driver '%s' (for store '%s' on %s) is not available in modhost: use \"memory\" or \"internal\" (%s)")
+		:format(name, store, host, tostring(err));
+end
+
+-- A map store over a keyval driver, for drivers that only offer keyval.
+local function map_shim(keyval)
+	return setmetatable({}, { __index = {
+		get = function (_, user, key)
+			local data = keyval:get(user);
+			return data and data[key];
+		end;
+		set = function (_, user, key, value)
+			local data = keyval:get(user) or {};
+			data[key] = value;
+			if next(data) == nil then data = nil; end
+			return keyval:set(user, data);
+		end;
+	} });
+end
+
+local function open(host, store, kind)
+	kind = kind or "keyval";
+	local driver, name = get_driver(host, store);
+	if not driver then
+		log("error", "%s", name);
+		error(name, 2);
+	end
+	local opened, err = driver:open(store, kind);
+	if not opened and kind == "map" and err == "unsupported-store" then
+		local keyval = driver:open(store, "keyval");
+		if keyval then return map_shim(keyval); end
+	end
+	if not opened then
+		error(("opening %s store '%s' on %s with driver %s: %s"):format(kind, store, host, name, tostring(err)), 2);
+	end
+	return opened;
+end
+
+return {
+	open = open;
+	get_driver = get_driver;
+	driver_name = driver_name_for;
+};

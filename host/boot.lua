@@ -1,0 +1,73 @@
+-- modhost's boot chunk: builds Prosody's globals in the loop's Lua state.
+-- Called once by the Go runtime with the native library and the host list.
+
+local native, host_list, paths = ...;
+
+local events = require "util.events";
+
+prosody = {
+	hosts = {};
+	events = events.new();
+	paths = paths;
+	version = "0.12 (modhost)";
+	platform = "posix";
+	process_type = "modhost";
+	full_sessions = {};
+	bare_sessions = {};
+	start_time = os.time();
+	lock_globals = function () end;
+	unlock_globals = function () end;
+	_shared_tables = {};
+};
+hosts = prosody.hosts;
+
+for _, h in ipairs(host_list) do
+	hosts[h.name] = {
+		type = h.type;
+		host = h.name;
+		events = events.new();
+		modules = {};
+		sessions = {};
+	};
+end
+
+local function host_of(jid)
+	if not jid then return nil; end
+	jid = jid:gsub("/.*$", "");
+	return jid:match("@(.*)$") or jid;
+end
+
+-- Stanzas for a user who has a standalone session on this modhost go to that
+-- session; everything else leaves through the host's stanza sink.
+function prosody.core_post_stanza(origin, stanza)
+	local to = stanza.attr and stanza.attr.to;
+	local to_host = host_of(to);
+	local h = to_host and hosts[to_host];
+	if h and h.sessions and to then
+		local node, resource = to:match("^([^@/]+)@[^/]+/?(.*)$");
+		local user = node and h.sessions[node];
+		if user then
+			if resource ~= "" then
+				local session = user.sessions and user.sessions[resource];
+				if session and session.send then
+					session.send(stanza);
+					return true;
+				end
+			end
+		end
+	end
+	local from_host = origin and origin.host or host_of(stanza.attr and stanza.attr.from);
+	return native.send(from_host or "*", tostring(stanza));
+end
+
+function prosody.core_route_stanza(origin, stanza)
+	return prosody.core_post_stanza(origin, stanza);
+end
+
+function prosody.core_send_iq()
+	return nil, "send_iq needs an XMPP link";
+end
+
+for _, h in pairs(hosts) do
+	h.send = function (stanza) return prosody.core_post_stanza(h, stanza); end;
+end

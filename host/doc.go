@@ -1,0 +1,13 @@
+// Package host is modhost's runtime: it loads a Prosody config file, builds
+// Prosody's world (the prosody and hosts globals, per-host event buses) inside
+// one Lua loop, loads each host's plugins through core.modulemanager, and
+// connects them to the outside: the stanza sink (the XMPP link, or a recorder
+// in tests), storage, and the HTTP server.
+//
+// A Runtime is the embedding API:
+//
+//	rt, err := host.New(host.Options{ConfigFile: "prosody.cfg.lua"})
+//	report, err := rt.Start(ctx)
+//	result, err := rt.FireEvent(ctx, "example.com", "my-event", map[string]any{"x": 1})
+//	rt.Stop(ctx)
+package host

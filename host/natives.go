@@ -1,0 +1,288 @@
+package host
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/modhost/modhost/lua"
+	glua "github.com/yuin/gopher-lua"
+)
+
+// nativeLibrary is "modhost.native": what modhost's core Lua (core.*)
+// needs from Go. Plugins are not meant to use it; it is not part of the
+// Prosody API.
+func (rt *Runtime) nativeLibrary() lua.Library {
+	return lua.Library{Name: "modhost.native", Open: func(L *glua.LState) int {
+		t := L.SetFuncs(L.NewTable(), map[string]glua.LGFunction{
+			"config_get":    rt.luaConfigGet,
+			"config_rawget": rt.luaConfigRawGet,
+			"config_all":    rt.luaConfigAll,
+			"find_module":   rt.luaFindModule,
+			"find_lib":      rt.luaFindLib,
+			"load_chunk":    luaLoadChunk,
+			"call_traced":   luaCallTraced,
+			"call_logged":   rt.luaCallLogged,
+			"logger":        rt.luaLogger,
+			"log":           rt.luaLog,
+			"send":          rt.luaSend,
+			"after":         rt.luaAfter,
+			"store_load":    rt.luaStoreLoad,
+			"store_save":    rt.luaStoreSave,
+			"store_users":   rt.luaStoreUsers,
+			"user_exists":   rt.luaUserExists,
+		})
+		t.RawSetString("null", L.NewUserData())
+		L.Push(t)
+		return 1
+	}}
+}
+
+func (rt *Runtime) luaConfigGet(L *glua.LState) int {
+	v, _ := rt.cfg.Get(L.CheckString(1), L.CheckString(2))
+	L.Push(lua.FromGo(L, v))
+	return 1
+}
+
+func (rt *Runtime) luaConfigRawGet(L *glua.LState) int {
+	host, key := L.CheckString(1), L.CheckString(2)
+	var v any
+	if s := rt.cfg.Host(host); s != nil {
+		v = s.Options[key]
+	} else if host == "*" {
+		v = rt.cfg.Global.Options[key]
+	}
+	L.Push(lua.FromGo(L, v))
+	return 1
+}
+
+func (rt *Runtime) luaConfigAll(L *glua.LState) int {
+	all := L.NewTable()
+	all.RawSetString("*", lua.FromGo(L, rt.cfg.Global.Options))
+	for _, h := range rt.cfg.Hosts {
+		all.RawSetString(h.Name, lua.FromGo(L, h.Options))
+	}
+	L.Push(all)
+	return 1
+}
+
+// find_module(name) → source, path | nil, "searched paths"
+func (rt *Runtime) luaFindModule(L *glua.LState) int {
+	name := L.CheckString(1)
+	src, where, searched, err := rt.search.find(name)
+	if err != nil {
+		L.Push(glua.LNil)
+		if where != "" {
+			L.Push(glua.LString(err.Error()))
+		} else {
+			L.Push(glua.LString(strings.Join(searched, ", ")))
+		}
+		return 2
+	}
+	L.Push(glua.LString(src))
+	L.Push(glua.LString(where))
+	return 2
+}
+
+func (rt *Runtime) luaFindLib(L *glua.LState) int {
+	src, where, tries := rt.search.findLib(L.CheckString(1), L.CheckString(2))
+	if src == nil {
+		L.Push(glua.LNil)
+		L.Push(glua.LString(strings.Join(tries, ", ")))
+		return 2
+	}
+	L.Push(glua.LString(src))
+	L.Push(glua.LString(where))
+	return 2
+}
+
+// load_chunk(source, chunkname) → function | nil, message
+func luaLoadChunk(L *glua.LState) int {
+	src, name := L.CheckString(1), L.CheckString(2)
+	fn, err := L.Load(strings.NewReader(src), name)
+	if err != nil {
+		L.Push(glua.LNil)
+		L.Push(glua.LString(lua.SyntaxHint(err).Error()))
+		return 2
+	}
+	L.Push(fn)
+	return 1
+}
+
+// call_traced(f, ...) → true, results... | false, "message\ntraceback"
+func luaCallTraced(L *glua.LState) int {
+	fn := L.CheckAny(1)
+	args := make([]glua.LValue, 0, L.GetTop()-1)
+	for i := 2; i <= L.GetTop(); i++ {
+		args = append(args, L.Get(i))
+	}
+	rets, err := lua.Call(L, fn, glua.MultRet, args...)
+	if err != nil {
+		L.Push(glua.LFalse)
+		L.Push(glua.LString(lua.ErrorMessage(err) + "\n" + lua.Traceback(err)))
+		return 2
+	}
+	L.Push(glua.LTrue)
+	for _, r := range rets {
+		L.Push(r)
+	}
+	return 1 + len(rets)
+}
+
+// call_logged(what, f, ...) → true, results... | false (the error is logged)
+func (rt *Runtime) luaCallLogged(L *glua.LState) int {
+	what := L.CheckString(1)
+	fn := L.CheckAny(2)
+	args := make([]glua.LValue, 0, L.GetTop()-2)
+	for i := 3; i <= L.GetTop(); i++ {
+		args = append(args, L.Get(i))
+	}
+	rets, ok := rt.loop.CallLogged(L, what, fn, glua.MultRet, args...)
+	L.Push(glua.LBool(ok))
+	for _, r := range rets {
+		L.Push(r)
+	}
+	return 1 + len(rets)
+}
+
+func slogLevel(level string) slog.Level {
+	switch level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn", "warning":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	default:
+		return slog.LevelInfo
+	}
+}
+
+// formatLogMessage applies string.format when arguments follow the format,
+// as Prosody's logger does; a format that does not fit its arguments is
+// logged raw with a note rather than raising.
+func formatLogMessage(L *glua.LState, first int) string {
+	format := L.Get(first)
+	if L.GetTop() <= first {
+		return glua.LVAsString(format)
+	}
+	args := []glua.LValue{format}
+	for i := first + 1; i <= L.GetTop(); i++ {
+		v := L.Get(i)
+		if _, ok := v.(glua.LString); !ok {
+			if _, isNum := v.(glua.LNumber); !isNum {
+				v = glua.LString(L.ToStringMeta(v).String())
+			}
+		}
+		args = append(args, v)
+	}
+	strfmt := L.GetField(L.GetGlobal("string"), "format")
+	rets, err := lua.Call(L, strfmt, 1, args...)
+	if err != nil || len(rets) == 0 {
+		return fmt.Sprintf("%s (log format error: %s)", glua.LVAsString(format), lua.ErrorMessage(err))
+	}
+	return rets[0].String()
+}
+
+// logger(source) → function(level, format, ...)
+func (rt *Runtime) luaLogger(L *glua.LState) int {
+	log := rt.log.With("source", L.CheckString(1))
+	L.Push(L.NewFunction(func(L *glua.LState) int {
+		level := slogLevel(L.OptString(1, "info"))
+		if !log.Enabled(rt.loop.Context(), level) {
+			return 0
+		}
+		log.Log(rt.loop.Context(), level, formatLogMessage(L, 2))
+		return 0
+	}))
+	return 1
+}
+
+// log(source, level, format, ...)
+func (rt *Runtime) luaLog(L *glua.LState) int {
+	log := rt.log.With("source", L.CheckString(1))
+	level := slogLevel(L.OptString(2, "info"))
+	if log.Enabled(rt.loop.Context(), level) {
+		log.Log(rt.loop.Context(), level, formatLogMessage(L, 3))
+	}
+	return 0
+}
+
+// send(host, xml) → true | nil, error
+func (rt *Runtime) luaSend(L *glua.LState) int {
+	host, xml := L.CheckString(1), L.CheckString(2)
+	sink := rt.sink()
+	if sink == nil {
+		rt.log.Debug("stanza dropped: no stanza sink (standalone, no session)", "host", host, "stanza", xml)
+		L.Push(glua.LNil)
+		L.Push(glua.LString("no route: modhost is standalone and the recipient has no session here"))
+		return 2
+	}
+	if err := sink.SendStanza(host, xml); err != nil {
+		L.Push(glua.LNil)
+		L.Push(glua.LString(err.Error()))
+		return 2
+	}
+	L.Push(glua.LTrue)
+	return 1
+}
+
+// after(seconds, fn) → cancel function. fn(now) runs on the loop.
+func (rt *Runtime) luaAfter(L *glua.LState) int {
+	secs := float64(L.CheckNumber(1))
+	fn := L.CheckFunction(2)
+	if secs < 0 {
+		secs = 0
+	}
+	d := time.Duration(secs * float64(time.Second))
+	stop := rt.loop.After(d, func(L *glua.LState) {
+		now := float64(time.Now().UnixNano()) / 1e9
+		rt.loop.CallLogged(L, "timer", fn, 0, glua.LNumber(now))
+	})
+	L.Push(L.NewFunction(func(L *glua.LState) int {
+		L.Push(glua.LBool(stop()))
+		return 1
+	}))
+	return 1
+}
+
+func (rt *Runtime) luaStoreLoad(L *glua.LState) int {
+	v, err := rt.files.load(L, L.CheckString(1), L.CheckString(2), L.CheckString(3))
+	if err != nil {
+		L.Push(glua.LNil)
+		L.Push(glua.LString(err.Error()))
+		return 2
+	}
+	L.Push(v)
+	return 1
+}
+
+func (rt *Runtime) luaStoreSave(L *glua.LState) int {
+	if err := rt.files.save(L.CheckString(1), L.CheckString(2), L.CheckString(3), L.Get(4)); err != nil {
+		L.Push(glua.LNil)
+		L.Push(glua.LString(err.Error()))
+		return 2
+	}
+	L.Push(glua.LTrue)
+	return 1
+}
+
+func (rt *Runtime) luaStoreUsers(L *glua.LState) int {
+	users, err := rt.files.users(L.CheckString(1), L.CheckString(2))
+	if err != nil {
+		rt.log.Warn("listing store users", "error", err)
+	}
+	L.Push(lua.FromGo(L, users))
+	return 1
+}
+
+func (rt *Runtime) luaUserExists(L *glua.LState) int {
+	user, host := L.CheckString(1), L.CheckString(2)
+	exists := true
+	if f := rt.opts.UserExists; f != nil {
+		exists = f(user, host)
+	}
+	L.Push(glua.LBool(exists))
+	return 1
+}

@@ -1,0 +1,377 @@
+package host
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/host/config"
+	"github.com/modhost/modhost/lua"
+	glua "github.com/yuin/gopher-lua"
+)
+
+//go:embed boot.lua
+var bootSource string
+
+// Options say where a Runtime's config comes from and what it plugs into.
+type Options struct {
+	// ConfigFile is a prosody.cfg.lua to load, or
+	ConfigFile string
+	// ConfigSource is config text (ConfigName names it in errors; Include
+	// and relative paths resolve against ConfigName's folder).
+	ConfigSource string
+	ConfigName   string
+
+	// PluginPaths are searched after the config's plugin_paths and before
+	// the bundled plugins.
+	PluginPaths []string
+	// Logger overrides the config's log option.
+	Logger *slog.Logger
+	// Stderr receives console logs (default os.Stderr).
+	Stderr io.Writer
+	// Sink receives stanzas for which modhost has no local session.
+	Sink StanzaSink
+	// UserExists answers core.usermanager.user_exists when standalone
+	// (default: every user exists).
+	UserExists func(user, host string) bool
+}
+
+// Runtime is one running modhost: a config, its hosts, their plugins, and
+// the loop they run on.
+type Runtime struct {
+	opts      Options
+	cfg       *config.Config
+	log       *slog.Logger
+	logCloser io.Closer
+	loop      *lua.Loop
+	search    *moduleSearch
+	files     *fileStore
+	sinkPtr   atomic.Pointer[sinkBox]
+
+	stopOnce sync.Once
+	report   Report
+}
+
+type sinkBox struct{ s StanzaSink }
+
+// New loads the config and prepares the runtime; nothing runs until Start.
+// A config error is returned as *config.Error (file:line: message).
+func New(opts Options) (*Runtime, error) {
+	var cfg *config.Config
+	var err error
+	switch {
+	case opts.ConfigFile != "":
+		cfg, err = config.Load(opts.ConfigFile)
+	case opts.ConfigSource != "":
+		name := opts.ConfigName
+		if name == "" {
+			name = "config.cfg.lua"
+		}
+		cfg, err = config.Parse([]byte(opts.ConfigSource), name)
+	default:
+		return nil, errors.New("no config: set Options.ConfigFile or Options.ConfigSource")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	rt := &Runtime{opts: opts, cfg: cfg}
+	if opts.Logger != nil {
+		rt.log = opts.Logger
+	} else {
+		rt.log, rt.logCloser, err = cfg.Logger(opts.Stderr)
+		if err != nil {
+			return nil, fmt.Errorf("log option: %w", err)
+		}
+	}
+	configDir := filepath.Dir(cfg.Path)
+	var dirs []string
+	for _, p := range stringList(cfg.Global.Options["plugin_paths"]) {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(configDir, p)
+		}
+		dirs = append(dirs, p)
+	}
+	for _, p := range opts.PluginPaths {
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		dirs = append(dirs, p)
+	}
+	rt.search = newModuleSearch(dirs)
+	dataPath, _ := cfg.Global.Options["data_path"].(string)
+	if dataPath == "" {
+		dataPath = "data"
+	}
+	if !filepath.IsAbs(dataPath) {
+		dataPath = filepath.Join(configDir, dataPath)
+	}
+	rt.files = &fileStore{root: dataPath}
+	if opts.Sink != nil {
+		rt.SetSink(opts.Sink)
+	}
+	return rt, nil
+}
+
+// Config returns the loaded configuration.
+func (rt *Runtime) Config() *config.Config { return rt.cfg }
+
+// Logger returns the runtime's logger.
+func (rt *Runtime) Logger() *slog.Logger { return rt.log }
+
+// Loop returns the Lua loop (nil before Start).
+func (rt *Runtime) Loop() *lua.Loop { return rt.loop }
+
+// SetSink replaces the stanza sink (nil: none). Safe at any time.
+func (rt *Runtime) SetSink(s StanzaSink) {
+	if s == nil {
+		rt.sinkPtr.Store(nil)
+		return
+	}
+	rt.sinkPtr.Store(&sinkBox{s})
+}
+
+func (rt *Runtime) sink() StanzaSink {
+	if b := rt.sinkPtr.Load(); b != nil {
+		return b.s
+	}
+	return nil
+}
+
+// Start creates the Lua world, loads every host's modules and returns what
+// was loaded, skipped, disabled, missing or broken. Modules that fail do not
+// stop the others (as in Prosody); the caller decides whether a report that
+// is not OK is fatal.
+func (rt *Runtime) Start(ctx context.Context) (Report, error) {
+	if rt.loop != nil {
+		return rt.report, errors.New("runtime already started")
+	}
+	libs := append(compat.Libraries(), rt.nativeLibrary())
+	rt.loop = lua.NewLoop(lua.Options{Libraries: libs, Logger: rt.log})
+	var report Report
+	err := rt.loop.Do(ctx, func(L *glua.LState) error {
+		if err := rt.boot(L); err != nil {
+			return err
+		}
+		report = rt.loadModules(L)
+		return nil
+	})
+	if err != nil {
+		rt.loop.Close(nil)
+		return report, fmt.Errorf("start: %w", err)
+	}
+	rt.report = report
+	return report, nil
+}
+
+func (rt *Runtime) boot(L *glua.LState) error {
+	hostList := L.NewTable()
+	for _, h := range rt.cfg.Hosts {
+		if !h.Enabled() {
+			continue
+		}
+		e := L.NewTable()
+		e.RawSetString("name", glua.LString(h.Name))
+		kind := "local"
+		if h.Kind == config.Component {
+			kind = "component"
+		}
+		e.RawSetString("type", glua.LString(kind))
+		hostList.Append(e)
+	}
+	paths := L.NewTable()
+	paths.RawSetString("config", glua.LString(filepath.Dir(rt.cfg.Path)))
+	paths.RawSetString("data", glua.LString(rt.files.root))
+	native, err := lua.DoChunk(L, `return require "modhost.native"`, "boot", 1)
+	if err != nil {
+		return err
+	}
+	_, err = lua.DoChunk(L, bootSource, "host/boot.lua", 0, native[0], hostList, paths)
+	return err
+}
+
+// loadModules loads each enabled host's module set, deciding for each
+// module whether it is server-side (skipped), found, or missing.
+func (rt *Runtime) loadModules(L *glua.LState) Report {
+	var report Report
+	mm, err := lua.DoChunk(L, `return require "core.modulemanager"`, "boot", 1)
+	if err != nil {
+		rt.log.Error("core.modulemanager failed to load", "error", err)
+		return report
+	}
+	load := L.GetField(mm[0], "load")
+	for _, h := range rt.cfg.Hosts {
+		if !h.Enabled() {
+			continue
+		}
+		hr := HostReport{Name: h.Name, Component: h.Kind == config.Component}
+		set := rt.cfg.Modules(h.Name)
+		hr.Disabled = append(hr.Disabled, set.Disabled...)
+		names := set.Enabled
+		if set.ComponentModule != "" {
+			names = append([]string{set.ComponentModule}, names...)
+		}
+		for _, name := range names {
+			if config.IsServerSide(name) {
+				if _, _, _, err := rt.search.find(name); err != nil {
+					hr.Skipped = append(hr.Skipped, name)
+					rt.log.Info("skipping server-side module (the XMPP server runs it)", "host", h.Name, "module", name)
+					continue
+				}
+			}
+			rets, err := lua.Call(L, load, 3, glua.LString(h.Name), glua.LString(name))
+			if err != nil {
+				hr.Broken = append(hr.Broken, ModuleError{Name: name, Error: lua.ErrorMessage(err)})
+				continue
+			}
+			switch {
+			case rets[0] != glua.LNil:
+				env := rets[0].(*glua.LTable)
+				path := ""
+				if m, ok := L.GetField(env, "module").(*glua.LTable); ok {
+					path = glua.LVAsString(L.GetField(m, "path"))
+				}
+				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: path})
+			case glua.LVAsString(rets[2]) == "missing":
+				_, _, searched, _ := rt.search.find(name)
+				hr.Missing = append(hr.Missing, MissingModule{Name: name, Searched: searched})
+				rt.log.Error("module not found", "host", h.Name, "module", name, "searched", searched)
+			case glua.LVAsString(rets[1]) == "module-already-loaded" || glua.LVAsString(rets[1]) == "global-module-already-loaded":
+				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: "(already loaded)"})
+			default:
+				hr.Broken = append(hr.Broken, ModuleError{Name: name, Error: glua.LVAsString(rets[1])})
+			}
+		}
+		report.Hosts = append(report.Hosts, hr)
+	}
+	return report
+}
+
+// FireEvent fires a named event on a host's event bus ("*" for the global
+// bus) with data converted by lua.FromGo, and returns the first non-nil
+// handler result converted by lua.ToGo.
+func (rt *Runtime) FireEvent(ctx context.Context, host, name string, data any) (any, error) {
+	if rt.loop == nil {
+		return nil, errors.New("runtime not started")
+	}
+	var result any
+	err := rt.loop.Do(ctx, func(L *glua.LState) error {
+		bus, err := eventBus(L, host)
+		if err != nil {
+			return err
+		}
+		rets, err := lua.Call(L, L.GetField(bus, "fire_event"), 1, glua.LString(name), lua.FromGo(L, data))
+		if err != nil {
+			return fmt.Errorf("event %s on %s: %w", name, host, err)
+		}
+		result = lua.ToGo(rets[0])
+		return nil
+	})
+	return result, err
+}
+
+func eventBus(L *glua.LState, host string) (glua.LValue, error) {
+	prosody := L.GetGlobal("prosody")
+	if host == "*" {
+		return L.GetField(prosody, "events"), nil
+	}
+	h := L.GetField(L.GetField(prosody, "hosts"), host)
+	if h == glua.LNil {
+		return nil, fmt.Errorf("no host %q in the config", host)
+	}
+	return L.GetField(h, "events"), nil
+}
+
+// Stop unloads every module (module.unload runs), stops the loop and closes
+// log files. It is safe to call more than once.
+func (rt *Runtime) Stop(ctx context.Context) error {
+	var err error
+	rt.stopOnce.Do(func() {
+		if rt.loop != nil {
+			err = rt.loop.Do(ctx, func(L *glua.LState) error {
+				_, err := lua.DoChunk(L, `require "core.modulemanager".unload_all()`, "shutdown", 0)
+				return err
+			})
+			rt.loop.Close(nil)
+		}
+		if rt.logCloser != nil {
+			rt.logCloser.Close()
+		}
+	})
+	return err
+}
+
+// Report says, per host, what happened to each module.
+type Report struct {
+	Hosts []HostReport
+}
+
+// HostReport is one host's part of a Report.
+type HostReport struct {
+	Name      string
+	Component bool
+	Loaded    []LoadedModule
+	Skipped   []string // server-side modules: the XMPP server runs them
+	Disabled  []string
+	Missing   []MissingModule
+	Broken    []ModuleError
+}
+
+// LoadedModule names a loaded module and the file it came from.
+type LoadedModule struct{ Name, File string }
+
+// MissingModule is a module found in no searched path.
+type MissingModule struct {
+	Name     string
+	Searched []string
+}
+
+// ModuleError is a module that failed to load or initialise.
+type ModuleError struct{ Name, Error string }
+
+// OK reports whether every module was found and loaded.
+func (r Report) OK() bool {
+	for _, h := range r.Hosts {
+		if len(h.Missing) > 0 || len(h.Broken) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func stringList(v any) []string {
+	var out []string
+	switch v := v.(type) {
+	case string:
+		out = append(out, v)
+	case []any:
+		for _, e := range v {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if s, ok := v[k].(string); ok {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}

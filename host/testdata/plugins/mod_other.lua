@@ -1,0 +1,3 @@
+module:hook("probe/leak", function ()
+	return tostring(leaked_global);
+end);
