@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -31,12 +33,26 @@ func openLibrary(L *glua.LState) *glua.LTable {
 	}
 	lib := L.NewTable()
 	for _, name := range []string{
-		"assert", "error", "ipairs", "next", "pairs", "pcall", "select",
+		"assert", "ipairs", "next", "pairs", "pcall", "select",
 		"tonumber", "tostring", "type", "unpack", "rawequal", "rawget",
 		"rawset", "setmetatable", "getmetatable", "_VERSION",
 	} {
 		lib.RawSetString(name, L.GetGlobal(name))
 	}
+	// gopher-lua's error(msg, 2) reports the line of the function calling
+	// error, not of its caller; configs are told the caller, as Lua says.
+	lib.RawSetString("error", L.NewFunction(func(L *glua.LState) int {
+		value, level := L.Get(1), L.OptInt(2, 1)
+		if msg, ok := value.(glua.LString); ok && level > 0 {
+			if dbg, ok := L.GetStack(level); ok {
+				if _, err := L.GetInfo("Sl", dbg, glua.LNil); err == nil && dbg.CurrentLine > 0 {
+					value = glua.LString(fmt.Sprintf("%s:%d: %s", dbg.Source, dbg.CurrentLine, msg))
+				}
+			}
+		}
+		L.Error(value, 0)
+		return 0
+	}))
 	str := L.GetGlobal("string").(*glua.LTable)
 	rep := str.RawGetString("rep")
 	// Replaced in the shared string table so that ("x"):rep(n) is bounded too.
