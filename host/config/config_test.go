@@ -182,6 +182,8 @@ func TestTheRestrictedLibraryOffersNoWritesNorCode(t *testing.T) {
 		{"require is absent", `require("os")`, "non-function"},
 		{"loadstring is absent", `loadstring("x = 1")()`, "non-function"},
 		{"dofile is absent", `dofile("x")`, "non-function"},
+		{"special files are not read", `assert(io.open("/dev/zero") == nil) x = FileContents("/dev/zero")`, "not a regular file"},
+		{"io.lines refuses special files", `for l in io.lines("/dev/zero") do end`, "not a regular file"},
 		{"string.rep is bounded", `x = ("x"):rep(1e9)`, "longer than"},
 	}
 	for _, tt := range tests {
@@ -312,6 +314,7 @@ func TestErrorsNameTheFileAndLine(t *testing.T) {
 		{"syntax error in included file", "\n\nInclude \"syntax.lua\"", "syntax.lua", 2, "syntax error"},
 		{"runtime error in included file", "Include \"runtime.lua\"", "runtime.lua", 4, "attempt to index"},
 		{"error() in included file", "Include \"raise.lua\"", "raise.lua", 2, "raised here"},
+		{"Include of a special file", "Include \"/dev/zero\"", "main", 1, "not a regular file"},
 		{"Include loop", `Include "loop.lua"`, "loop.lua", 1, "nested more than"},
 		{"Include without a name", `Include(nil)`, "main", 1, "Include expects a file name"},
 		{"RunScript error is in the script", `RunScript "raise.lua"`, "raise.lua", 2, "raised here"},

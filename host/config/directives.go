@@ -237,7 +237,7 @@ func (ld *loader) includeFile(path string) {
 	if ld.depth >= maxIncludeDepth {
 		ld.raise("Include of %s nested more than %d deep (does a file include itself?)", path, maxIncludeDepth)
 	}
-	src, err := os.ReadFile(path)
+	src, err := readConfigFile(path)
 	if err != nil {
 		ld.raise("Error loading included %s: %s", path, reason(err))
 	}

@@ -1,6 +1,10 @@
 package config
 
 import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -20,7 +24,7 @@ import (
 func (ld *loader) runScript(sc *scope) glua.LGFunction {
 	return func(L *glua.LState) int {
 		path := resolvePath(dirOf(sc.file), L.CheckString(1))
-		src, err := os.ReadFile(path)
+		src, err := readConfigFile(path)
 		if err != nil {
 			ld.raise("RunScript: cannot read %s: %s", path, reason(err))
 		}
@@ -42,11 +46,47 @@ func (ld *loader) runScript(sc *scope) glua.LGFunction {
 
 // readFile reads name for helper what, raising at the calling line on error.
 func (ld *loader) readFile(what, name string) string {
-	data, err := os.ReadFile(name)
+	data, err := readConfigFile(name)
 	if err != nil {
 		ld.raise("%s: cannot read %s: %s", what, name, reason(err))
 	}
 	return string(data)
+}
+
+// maxFileSize bounds what a config reads from one file.
+const maxFileSize = 16 << 20
+
+// readConfigFile reads a regular file of at most maxFileSize bytes: a
+// config naming /dev/zero or a FIFO must fail, not hang.
+func readConfigFile(name string) ([]byte, error) {
+	if err := regularFile(name); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxFileSize {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("larger than %d bytes", maxFileSize)}
+	}
+	return data, nil
+}
+
+// regularFile refuses folders, devices, FIFOs and sockets.
+func regularFile(name string) error {
+	info, err := os.Stat(name)
+	if err != nil {
+		return err
+	}
+	if !info.Mode().IsRegular() {
+		return &fs.PathError{Op: "read", Path: name, Err: errors.New("not a regular file")}
+	}
+	return nil
 }
 
 // fileContents is FileContents(name): the whole file.

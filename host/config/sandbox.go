@@ -13,7 +13,7 @@ const maxRepeat = 1 << 20
 // openLibrary opens the Lua libraries in L and returns the table of what a
 // config may use: the pure parts of the base library, string, table, math,
 // os without anything that changes the system, and io reduced to reading
-// files. No require, load, dofile or debug: a config runs no code but its
+// regular files (reading /dev/zero would never end). No require, load, dofile or debug: a config runs no code but its
 // own, Include and RunScript.
 func openLibrary(L *glua.LState) *glua.LTable {
 	for _, lib := range []struct {
@@ -71,8 +71,9 @@ func openLibrary(L *glua.LState) *glua.LTable {
 	lib.RawSetString("table", L.GetGlobal("table"))
 	lib.RawSetString("math", L.GetGlobal("math"))
 	lib.RawSetString("os", subset(L, "os", "getenv", "time", "date", "clock", "difftime"))
-	io := subset(L, "io", "lines")
-	open := L.GetGlobal("io").(*glua.LTable).RawGetString("open")
+	io := L.NewTable()
+	realIO := L.GetGlobal("io").(*glua.LTable)
+	open, lines := realIO.RawGetString("open"), realIO.RawGetString("lines")
 	io.RawSetString("open", L.NewFunction(func(L *glua.LState) int {
 		name := L.CheckString(1)
 		switch mode := L.OptString(2, "r"); mode {
@@ -80,12 +81,27 @@ func openLibrary(L *glua.LState) *glua.LTable {
 		default:
 			L.ArgError(2, "a config may only open files for reading (mode \"r\")")
 		}
+		if err := regularFile(name); err != nil {
+			L.Push(glua.LNil)
+			L.Push(glua.LString(err.Error()))
+			return 2
+		}
 		top := L.GetTop()
 		L.Push(open)
 		L.Push(glua.LString(name))
 		L.Push(glua.LString("r"))
 		L.Call(2, glua.MultRet)
 		return L.GetTop() - top
+	}))
+	io.RawSetString("lines", L.NewFunction(func(L *glua.LState) int {
+		name := L.CheckString(1)
+		if err := regularFile(name); err != nil {
+			L.RaiseError("%s", err.Error())
+		}
+		L.Push(lines)
+		L.Push(glua.LString(name))
+		L.Call(1, 1)
+		return 1
 	}))
 	lib.RawSetString("io", io)
 	return lib
