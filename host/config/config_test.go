@@ -152,6 +152,7 @@ from_env = ENV_MODHOST_TEST_SECRET
 unset_env = ENV_MODHOST_TEST_UNSET_VARIABLE
 kind = type(admins)
 joined = table.concat({ "a", "b" }, ",")
+unpacked = select(2, table.unpack({ "p", "q" }))
 upper = ("x"):upper()
 home = os.getenv("MODHOST_TEST_SECRET")
 via_lua = Lua.string.rep("ab", 2)
@@ -161,6 +162,7 @@ via_lua = Lua.string.rep("ab", 2)
 		"from_env": "s3cret",
 		"kind":     "nil",
 		"joined":   "a,b",
+		"unpacked": "q",
 		"upper":    "X",
 		"home":     "s3cret",
 		"via_lua":  "abab",

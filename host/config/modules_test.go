@@ -209,11 +209,11 @@ func TestModulesAndOptionsMatchProsodyItself(t *testing.T) {
 		configs[tt.name] = path
 	}
 	includes := writeFiles(t, map[string]string{
-		"main.cfg.lua": "a = 1\nVirtualHost \"h\"\nInclude \"conf.d/*.cfg.lua\"\nafter = 1\nInclude \"./extra/one.lua\"\n",
+		"main.cfg.lua":     "a = 1\nVirtualHost \"h\"\nInclude \"conf.d/*.cfg.lua\"\nafter = 1\nInclude \"./extra/one.lua\"\n",
 		"conf.d/1.cfg.lua": "from_glob = 1\nVirtualHost \"g\"\nmodules_enabled = { \"ping\" }\n",
 		"conf.d/2.cfg.lua": "second = true\n",
-		"extra/one.lua": "Include \"two.lua\"\n",
-		"extra/two.lua": "nested = \"relative to extra/one.lua\"\n",
+		"extra/one.lua":    "Include \"two.lua\"\n",
+		"extra/two.lua":    "nested = \"relative to extra/one.lua\"\n",
 	})
 	configs["includes"] = filepath.Join(includes, "main.cfg.lua")
 	for name, path := range configs {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 // maxRepeat bounds string.rep: a config never needs megabytes of text, and
@@ -31,6 +33,8 @@ func openLibrary(L *glua.LState) *glua.LTable {
 		L.Push(glua.LString(lib.name))
 		L.Call(1, 0)
 	}
+	// Configs written for Lua 5.2+ may say table.unpack.
+	lua.OpenVersionGaps(L)
 	lib := L.NewTable()
 	for _, name := range []string{
 		"assert", "ipairs", "next", "pairs", "pcall", "select",
