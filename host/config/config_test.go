@@ -420,3 +420,13 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+func TestACancelledContextStopsTheConfigNotTheLoader(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := ParseContext(ctx, []byte("a = 1"), "c.cfg.lua")
+	var e *Error
+	if !errors.As(err, &e) || !strings.Contains(e.Msg, "still running") {
+		t.Errorf("error = %v, want the config stopped", err)
+	}
+}

@@ -51,9 +51,15 @@ func run(ctx context.Context, src []byte, filename string) (cfg *Config, err err
 	if filename == "" {
 		filename = "prosody.cfg.lua"
 	}
+	defer func() {
+		// A panic here is a bug in this package or in gopher-lua; the config
+		// author still deserves an error rather than a crash.
+		if r := recover(); r != nil {
+			cfg, err = nil, &Error{File: filename, Msg: fmt.Sprintf("internal error while loading: %v", r)}
+		}
+	}()
 	L := glua.NewState(glua.Options{SkipOpenLibs: true})
 	defer L.Close()
-	L.SetContext(ctx)
 	ld := &loader{L: L, ctx: ctx, main: filename, sections: map[string]*pending{}}
 	ld.library = openLibrary(L)
 	ld.errMeta = L.NewTable()
@@ -64,14 +70,9 @@ func run(ctx context.Context, src []byte, filename string) (cfg *Config, err err
 	global := &pending{section: &Section{Name: "*", Kind: Global, File: filename}, options: L.NewTable()}
 	ld.sections["*"] = global
 	ld.order = append(ld.order, global)
+	// Only the config's own code is bounded: setting up must not fail.
+	L.SetContext(ctx)
 
-	defer func() {
-		// A panic here is a bug in this package or in gopher-lua; the config
-		// author still deserves an error rather than a crash.
-		if r := recover(); r != nil {
-			cfg, err = nil, &Error{File: filename, Msg: fmt.Sprintf("internal error while loading: %v", r)}
-		}
-	}()
 	fn, cerr := ld.compile(src, filename)
 	if cerr != nil {
 		return nil, cerr
