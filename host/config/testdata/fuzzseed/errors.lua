@@ -1,0 +1,4 @@
+Include "missing.cfg.lua"
+VirtualHost "a" "muc"
+x = FileContents("nope")
+error("boom", 2)
