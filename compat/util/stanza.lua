@@ -184,11 +184,13 @@ end
 -- Reading --
 
 -- matches tells whether child is called name (any name when nil) in
--- namespace xmlns; no xmlns means the parent's own namespace.
+-- namespace xmlns. Without xmlns, a child matches when it has the parent's
+-- xmlns or none at all (it then shares the parent's namespace in XML).
 local function matches(parent, child, name, xmlns)
 	if name and child.name ~= name then return false; end
-	if xmlns then return child.attr.xmlns == xmlns; end
-	return child.attr.xmlns == parent.attr.xmlns;
+	local child_ns = child.attr.xmlns;
+	if xmlns then return child_ns == xmlns; end
+	return child_ns == nil or child_ns == parent.attr.xmlns;
 end
 
 function stanza_mt:get_child(name, xmlns)
