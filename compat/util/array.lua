@@ -126,9 +126,9 @@ function transforms.slice(dst, src, i, j)
 	return dst;
 end
 
-function transforms.sort(dst, src, ...)
+function transforms.sort(dst, src, less)
 	if dst ~= src then dst:append(src); end
-	t_sort(dst, ...);
+	if less then t_sort(dst, less); else t_sort(dst); end -- gopher-lua rejects a nil comparator
 	return dst;
 end
 

@@ -67,7 +67,7 @@ end
 
 function it.sorted_pairs(t, less)
 	local keys = it.to_array(it.keys(t));
-	t_sort(keys, less);
+	if less then t_sort(keys, less); else t_sort(keys); end -- gopher-lua rejects a nil comparator
 	local i = 0;
 	return function ()
 		i = i + 1;
@@ -89,7 +89,12 @@ local function range_step(last, i)
 end
 -- range(n) counts 1..n, range(a, b) counts a..b.
 function it.range(a, b)
-	if not b then a, b = 1, a; end
+	-- Not "a, b = 1, a": gopher-lua assigns locals left to right, so the
+	-- right side would read the new a.
+	if not b then
+		b = a;
+		a = 1;
+	end
 	return range_step, b, a - 1;
 end
 
