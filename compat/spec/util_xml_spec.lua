@@ -25,7 +25,7 @@ describe("util.xml", function ()
 		end);
 
 		it("serialises back to the same XML", function ()
-			local doc = "<iq type='set' id='p1'><query xmlns='jabber:iq:roster'><item jid='a@b'><group>Friends</group></item></query></iq>";
+			local doc = "<iq id='p1'><query xmlns='jabber:iq:roster'><item jid='a@b'><group>Friends</group></item></query></iq>";
 			assert.are.equal(doc, tostring(xml.parse(doc)));
 		end);
 
