@@ -35,7 +35,8 @@ const (
 //   - NS is stanza.attr.xmlns: "" means the stanza has no xmlns attribute and
 //     so shares its parent's namespace, as in st.message():tag("body"). An
 //     explicit xmlns="" is kept as an ordinary Attr named "xmlns".
-//   - Attr holds the other attributes in the stanza's attribute order. Name
+//   - Attr holds the other attributes in the stanza's attribute order (the
+//     order pairs() gives; a stanza made from an Element has xmlns first). Name
 //     is {"", local} for a plain attribute, {xmlURL, local} for "xml:local"
 //     (as encoding/xml reports xml:lang), {"xmlns", p} for a literal
 //     "xmlns:p" key, and {uri, local} for Prosody's "uri\1local" key.
@@ -250,37 +251,28 @@ func stanzaToElement(st *glua.LTable, depth int) (*Element, error) {
 	}
 	switch attr := st.RawGetString("attr").(type) {
 	case *glua.LTable:
-		var bad error
-		attr.ForEach(func(k, v glua.LValue) {
-			if bad != nil {
-				return
-			}
+		// Next, not ForEach: ForEach walks string keys in Go map order, Next
+		// in gopher-lua's insertion order, which pairs() also follows.
+		for k, v := attr.Next(glua.LNil); k != glua.LNil; k, v = attr.Next(k) {
 			key, ok := k.(glua.LString)
 			if !ok {
-				bad = fmt.Errorf("element <%s>: invalid attribute name: expected string, got %s", e.Name, k.Type())
-				return
+				return nil, fmt.Errorf("element <%s>: invalid attribute name: expected string, got %s", e.Name, k.Type())
 			}
 			value, ok := v.(glua.LString)
 			if !ok {
-				bad = fmt.Errorf("element <%s> attribute %q: invalid attribute value: expected string, got %s", e.Name, string(key), v.Type())
-				return
+				return nil, fmt.Errorf("element <%s> attribute %q: invalid attribute value: expected string, got %s", e.Name, string(key), v.Type())
 			}
 			if err := checkName(string(key), "attribute"); err != nil {
-				bad = fmt.Errorf("element <%s>: %w", e.Name, err)
-				return
+				return nil, fmt.Errorf("element <%s>: %w", e.Name, err)
 			}
 			if err := checkText(string(value), "attribute"); err != nil {
-				bad = fmt.Errorf("element <%s> attribute %q: %w", e.Name, string(key), err)
-				return
+				return nil, fmt.Errorf("element <%s> attribute %q: %w", e.Name, string(key), err)
 			}
 			if key == "xmlns" && value != "" {
 				e.NS = string(value)
-				return
+				continue
 			}
 			e.Attr = append(e.Attr, xml.Attr{Name: attrName(string(key)), Value: string(value)})
-		})
-		if bad != nil {
-			return nil, bad
 		}
 	case *glua.LNilType:
 	default:
