@@ -22,7 +22,8 @@ var sources embed.FS
 
 // goLibraries are the libraries implemented in Go, by their require name.
 var goLibraries = map[string]glua.LGFunction{
-	"util.xml": openUtilXML,
+	"modhost.xmlchars": openXMLChars,
+	"util.xml":         openUtilXML,
 }
 
 // Libraries returns every library in this package, Lua and Go, sorted by name.

@@ -67,27 +67,57 @@ local function has_controls(s, is_attr_name)
 	return s_find(s, "[%z\1-\8\11\12\14-\31]") ~= nil;
 end
 
+-- name_problem and text_problem return what is wrong with a string, or nil.
+-- modhost provides them in Go (modhost.xmlchars) because gopher-lua compiles
+-- a pattern on every string.find; the Lua versions below apply the same
+-- rules and are used where that module is missing (e.g. plain Lua).
+local name_problem, text_problem, xml_escape;
+local have_native, native = pcall(require, "modhost.xmlchars");
+if have_native and type(native) == "table" then
+	name_problem, text_problem, xml_escape = native.name_problem, native.text_problem, native.escape;
+else
+	-- One pattern finds everything the detailed checks look at, so plain
+	-- ASCII costs a single scan.
+	local suspect_name = "[%z\1-\31<>& '\"\128-\255]";
+	local suspect_text = "[%z\1-\8\11\12\14-\31\128-\255]";
+	name_problem = function (name, is_attr)
+		if name == "" then return "empty string"; end
+		if not s_find(name, suspect_name) then return nil; end
+		if s_find(name, "[<>& '\"]") then return "contains invalid characters"; end
+		if has_controls(name, is_attr) then return "contains control characters"; end
+		if not utf8_ok(name) then return "contains invalid utf8"; end
+		return nil;
+	end
+	text_problem = function (text)
+		if not s_find(text, suspect_text) then return nil; end
+		if has_controls(text, false) then return "contains control characters"; end
+		if not utf8_ok(text) then return "contains invalid utf8"; end
+		return nil;
+	end
+	local entities = { ["'"] = "&apos;", ["\""] = "&quot;", ["<"] = "&lt;", [">"] = "&gt;", ["&"] = "&amp;" };
+	xml_escape = function (str)
+		if not s_find(str, "['&<>\"]") then return str; end
+		return (s_gsub(str, "['&<>\"]", entities));
+	end
+end
+
 local function check_name(name, kind)
 	if type(name) ~= "string" then
 		error("invalid "..kind.." name: expected string, got "..type(name), 3);
-	elseif name == "" then
-		error("invalid "..kind.." name: empty string", 3);
-	elseif s_find(name, "[<>& '\"]") then
-		error("invalid "..kind.." name: contains invalid characters", 3);
-	elseif has_controls(name, kind == "attribute") then
-		error("invalid "..kind.." name: contains control characters", 3);
-	elseif not utf8_ok(name) then
-		error("invalid "..kind.." name: contains invalid utf8", 3);
+	end
+	local problem = name_problem(name, kind == "attribute");
+	if problem then
+		error("invalid "..kind.." name: "..problem, 3);
 	end
 end
 
 local function check_text(text, kind)
 	if type(text) ~= "string" then
 		error("invalid "..kind.." value: expected string, got "..type(text), 3);
-	elseif has_controls(text, false) then
-		error("invalid "..kind.." value: contains control characters", 3);
-	elseif not utf8_ok(text) then
-		error("invalid "..kind.." value: contains invalid utf8", 3);
+	end
+	local problem = text_problem(text);
+	if problem then
+		error("invalid "..kind.." value: "..problem, 3);
 	end
 end
 
@@ -409,18 +439,14 @@ local function deserialize(plain)
 	return s;
 end
 
-local xml_entities = { ["'"] = "&apos;", ["\""] = "&quot;", ["<"] = "&lt;", [">"] = "&gt;", ["&"] = "&amp;" };
-local function xml_escape(s)
-	return (s_gsub(s, "['&<>\"]", xml_entities));
-end
-
 local function serialise(s, out, parent_xmlns)
 	local name = s.name;
 	out[#out + 1] = "<"..name;
 	local generated = 0;
 	for k, v in pairs(s.attr) do
-		local uri, local_name = s_match(k, "^([^\1]*)\1(.*)$");
-		if uri then
+		local sep = s_find(k, "\1", 1, true);
+		if sep then
+			local uri, local_name = s_sub(k, 1, sep - 1), s_sub(k, sep + 1);
 			generated = generated + 1;
 			local prefix = "ns"..generated;
 			out[#out + 1] = " xmlns:"..prefix.."='"..xml_escape(uri).."' "..prefix..":"..local_name.."='"..xml_escape(v).."'";
