@@ -34,7 +34,11 @@ const (
 //   - Name is stanza.name, the local name without prefix.
 //   - NS is stanza.attr.xmlns: "" means the stanza has no xmlns attribute and
 //     so shares its parent's namespace, as in st.message():tag("body"). An
-//     explicit xmlns="" is kept as an ordinary Attr named "xmlns".
+//     explicit xmlns="" is kept as an ordinary Attr named "xmlns". (Prosody's
+//     stream parser, util.xmppstream, leaves xmlns unset on an element in the
+//     stream's default namespace, e.g. jabber:component:accept, unless an
+//     ancestor is in another namespace; it sets it everywhere else. A link
+//     reading the stream should fill NS the same way.)
 //   - Attr holds the other attributes in the stanza's attribute order (the
 //     order pairs() gives; a stanza made from an Element has xmlns first). Name
 //     is {"", local} for a plain attribute, {xmlURL, local} for "xml:local"
