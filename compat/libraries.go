@@ -21,7 +21,15 @@ import (
 var sources embed.FS
 
 // goLibraries are the libraries implemented in Go, by their require name.
-var goLibraries = map[string]glua.LGFunction{}
+var goLibraries = map[string]glua.LGFunction{
+	"util.hex":    openHex,
+	"util.id":     openID,
+	"util.logger": openLogger,
+	"util.random": openRandom,
+	"util.time":   openTime,
+	"util.timer":  openTimer,
+	"util.uuid":   openUUID,
+}
 
 // Libraries returns every library in this package, Lua and Go, sorted by name.
 func Libraries() []lua.Library {
