@@ -96,7 +96,9 @@ local undefined = { type = "cancel"; condition = "undefined-condition" };
 -- and its registry of named error templates.
 local function init(source, namespace, registry)
 	if type(namespace) == "table" then
-		namespace, registry = nil, namespace;
+		-- (two statements: gopher-lua does not evaluate a swap all at once)
+		registry = namespace;
+		namespace = nil;
 	end
 	if is_compact(registry) then
 		registry = expand_compact(namespace, registry);
