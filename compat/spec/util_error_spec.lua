@@ -155,9 +155,8 @@ describe("util.error", function ()
 	end);
 
 	describe("from_stanza", function ()
-		local st = require "util.stanza";
-
 		it("reads the error out of an error stanza", function ()
+			local st = require "util.stanza";
 			local iq = st.iq({ type = "error", from = "example.com", id = "1" })
 				:tag("error", { type = "auth" })
 					:tag("forbidden", { xmlns = "urn:ietf:params:xml:ns:xmpp-stanzas" }):up()
@@ -174,6 +173,7 @@ describe("util.error", function ()
 		end);
 
 		it("keeps the URI of a redirect and the by attribute", function ()
+			local st = require "util.stanza";
 			local iq = st.iq({ type = "error", from = "a@example.com", id = "2" })
 				:tag("error", { type = "modify", by = "example.com" })
 					:tag("redirect", { xmlns = "urn:ietf:params:xml:ns:xmpp-stanzas" }):text("xmpp:b@example.com"):up()
