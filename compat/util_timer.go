@@ -1,6 +1,9 @@
 package compat
 
 import (
+	"context"
+	"math"
+	"sync"
 	"time"
 
 	"github.com/modhost/modhost/lua"
@@ -18,21 +21,42 @@ type timerTask struct {
 	running    bool
 }
 
-// timers is util.timer's state for one Lua state. It is only touched on the
-// loop goroutine: by Lua calls and by the firings loop.After posts.
+// timers is util.timer's state for one Lua state. Lua calls and firings run
+// on the loop goroutine; mu is there for stopAll, which runs on another one
+// when the loop closes. mu is never held while Lua runs, so a callback can
+// stop or reschedule timers.
 type timers struct {
 	loop   *lua.Loop
+	mu     sync.Mutex
 	nextID int
 	tasks  map[int]*timerTask
 }
 
+// stopAll cancels every pending task, so that a closed loop's timers do not
+// keep its Lua state alive until they would have fired.
+func (ts *timers) stopAll() {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for id, task := range ts.tasks {
+		task.cancel()
+		delete(ts.tasks, id)
+	}
+}
+
+// seconds converts a Lua delay to a Duration: zero, negative and NaN delays
+// mean now; delays past what a Duration holds (about 292 years) mean never
+// in practice.
 func seconds(s float64) time.Duration {
-	if s <= 0 {
+	switch {
+	case !(s > 0):
 		return 0
+	case s >= math.MaxInt64/float64(time.Second):
+		return math.MaxInt64
 	}
 	return time.Duration(s * float64(time.Second))
 }
 
+// schedule arms task to fire after delay; ts.mu must be held.
 func (ts *timers) schedule(id int, task *timerTask, delay float64) {
 	task.generation++
 	generation := task.generation
@@ -44,12 +68,18 @@ func (ts *timers) schedule(id int, task *timerTask, delay float64) {
 // fire runs a task's callback as callback(now, id, param). A number returned
 // runs it again that many seconds later, unless the callback stopped it.
 func (ts *timers) fire(L *glua.LState, id int, task *timerTask, generation int) {
-	if ts.tasks[id] != task || task.generation != generation {
+	ts.mu.Lock()
+	current := ts.tasks[id] == task && task.generation == generation
+	task.running = current
+	ts.mu.Unlock()
+	if !current {
 		return
 	}
-	task.running = true
 	now := glua.LNumber(unixSeconds(time.Now()))
 	rets, ok := ts.loop.CallLogged(L, "timer callback", task.callback, 1, now, glua.LNumber(id), task.param)
+
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
 	task.running = false
 	if ts.tasks[id] != task {
 		return // stopped from inside the callback
@@ -70,11 +100,13 @@ func (ts *timers) addTask(L *glua.LState) int {
 	if callback == glua.LNil {
 		L.ArgError(2, "callback expected")
 	}
+	task := &timerTask{callback: callback, param: L.Get(3)}
+	ts.mu.Lock()
 	ts.nextID++
 	id := ts.nextID
-	task := &timerTask{callback: callback, param: L.Get(3)}
 	ts.tasks[id] = task
 	ts.schedule(id, task, delay)
+	ts.mu.Unlock()
 	L.Push(glua.LNumber(id))
 	return 1
 }
@@ -83,6 +115,8 @@ func (ts *timers) addTask(L *glua.LState) int {
 // and returns a number. Unknown ids are ignored.
 func (ts *timers) stop(L *glua.LState) int {
 	id := int(L.CheckNumber(1))
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
 	if task, ok := ts.tasks[id]; ok {
 		task.cancel()
 		delete(ts.tasks, id)
@@ -97,6 +131,8 @@ func (ts *timers) stop(L *glua.LState) int {
 func (ts *timers) reschedule(L *glua.LState) int {
 	id := int(L.CheckNumber(1))
 	delay := float64(L.CheckNumber(2))
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
 	if task, ok := ts.tasks[id]; ok && !task.running {
 		task.cancel()
 		ts.schedule(id, task, delay)
@@ -112,6 +148,7 @@ func openTimer(L *glua.LState) int {
 		L.RaiseError("util.timer needs a modhost loop")
 	}
 	ts := &timers{loop: loop, tasks: map[int]*timerTask{}}
+	context.AfterFunc(loop.Context(), ts.stopAll)
 	mod := L.NewTable()
 	L.SetFuncs(mod, map[string]glua.LGFunction{
 		"add_task":   ts.addTask,

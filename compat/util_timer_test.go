@@ -153,6 +153,18 @@ func TestTimer(t *testing.T) {
 			want: []string{"ok"},
 		},
 		{
+			name: "a negative delay means now",
+			lua:  `timer.add_task(-5, function() note("now") end)`,
+			want: []string{"now"},
+		},
+		{
+			name: "a delay too long for a Duration does not fire",
+			lua: `
+				timer.add_task(1e300, function() note("far future") end)
+				note("ok")`,
+			want: []string{"ok"},
+		},
+		{
 			name: "tasks run in order of due time",
 			lua: `
 				timer.add_task(0.06, function() note("c") end)
