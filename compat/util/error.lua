@@ -6,14 +6,14 @@
 -- name of the source that made it. Libraries declare their errors once in a
 -- registry (init) and turn failures into errors with new, wrap or coerce.
 
-local setmetatable, getmetatable, type, next, pairs = setmetatable, getmetatable, type, next, pairs;
+local setmetatable, getmetatable, type, next, pairs, tostring = setmetatable, getmetatable, type, next, pairs, tostring;
 local debug_getinfo = debug.getinfo;
 local short_id = require "util.id".short;
 
 local error_mt = { __name = "error" };
 
 function error_mt:__tostring()
-	return "error<" .. self.type .. ":" .. self.condition .. ":" .. (self.text or "") .. ">";
+	return "error<" .. tostring(self.type) .. ":" .. tostring(self.condition) .. ":" .. tostring(self.text or "") .. ">";
 end
 
 local function is_error(e)
