@@ -24,6 +24,13 @@ var sources embed.FS
 var goLibraries = map[string]glua.LGFunction{
 	"modhost.xmlchars": openXMLChars,
 	"util.xml":         openUtilXML,
+	"util.hex":         openHex,
+	"util.id":          openID,
+	"util.logger":      openLogger,
+	"util.random":      openRandom,
+	"util.time":        openTime,
+	"util.timer":       openTimer,
+	"util.uuid":        openUUID,
 }
 
 // Libraries returns every library in this package, Lua and Go, sorted by name.
