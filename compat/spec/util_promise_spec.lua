@@ -119,7 +119,9 @@ describe("util.promise", function ()
 
 	describe("all", function ()
 		it("fulfils with every value by key, copying non-promises", function ()
-			local p = promise.all({ promise.resolve("a"), "plain", x = promise.resolve("b") });
+			-- (a keyed call last in a constructor hits a gopher-lua bug that
+			-- also stores it at the next array index, hence this order)
+			local p = promise.all({ x = promise.resolve("b"), promise.resolve("a"), "plain" });
 			assert.same({ "fulfilled", { "a", "plain", x = "b" } }, { outcome(p) });
 		end);
 
