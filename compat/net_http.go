@@ -338,7 +338,6 @@ func responseTable(L *glua.LState, res httpResult) *glua.LTable {
 		headers.RawSetString(strings.ToLower(name), glua.LString(strings.Join(res.header[name], ",")))
 	}
 	if res.length >= 0 {
-		headers.RawSetString("content-length", glua.LString(fmt.Sprint(res.length)))
 		t.RawSetString("body_length", glua.LNumber(res.length))
 	}
 	t.RawSetString("headers", headers)

@@ -79,6 +79,15 @@ describe("util.promise", function ()
 			assert.same({ "fulfilled", 20 }, { outcome(p) });
 		end);
 
+		it("rejects with a non-string error exactly as thrown", function ()
+			local thrown = { condition = "item-not-found" };
+			local state, err = outcome(promise.resolve(1):next(function () error(thrown); end));
+			assert.equal("rejected", state);
+			assert.equal(thrown, err);
+			state, err = outcome(promise.new(function () error(thrown); end));
+			assert.equal(thrown, err);
+		end);
+
 		it("turns an error in a handler into a rejection", function ()
 			local p = promise.resolve(1):next(function () error("bad handler"); end);
 			local state, err = outcome(p);

@@ -28,10 +28,20 @@ local function run_now(f)
 end
 local next_tick = run_now;
 
--- protect calls fn(arg) and reports (true, result) or (false, traceback).
+-- with_traceback adds a traceback to string errors and keeps any other
+-- error value (a util.error object, say) as it is, as Lua's own
+-- debug.traceback does and gopher-lua's does not.
+local function with_traceback(err)
+	if type(err) ~= "string" then
+		return err;
+	end
+	return traceback(err, 2);
+end
+
+-- protect calls fn(arg) and reports (true, result) or (false, error).
 -- Lua 5.1's xpcall takes no arguments for fn, hence the closure.
 local function protect(fn, arg)
-	return xpcall(function () return fn(arg); end, traceback);
+	return xpcall(function () return fn(arg); end, with_traceback);
 end
 
 -- reaction returns the function to run when a promise settles: it feeds the
@@ -112,7 +122,7 @@ local function new(executor)
 	if executor then
 		next_tick(function ()
 			local resolve, reject = resolvers(p);
-			local ok, err = xpcall(function () executor(resolve, reject); end, traceback);
+			local ok, err = xpcall(function () executor(resolve, reject); end, with_traceback);
 			if not ok and p._state == "pending" then
 				reject(err);
 			end
