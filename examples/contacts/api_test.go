@@ -309,3 +309,24 @@ func TestAFailedSaveLeavesTheRosterUnchanged(t *testing.T) {
 		t.Errorf("roster after a failed save: %s", got)
 	}
 }
+
+func TestUsernamesWithURLSpecialCharactersAreKeptApart(t *testing.T) {
+	f := newFixture(t, "", "")
+	users := []string{"we?ird", "100%", "hash#tag", "plain"}
+	for _, u := range users {
+		code, _ := f.do(t, "POST", "/admin/api/users/"+url.PathEscape(u)+"/contacts", `{"jid":"friend-of-`+url.QueryEscape(u)+`@example.com"}`)
+		if code != 201 {
+			t.Fatalf("add for %q: %d", u, code)
+		}
+	}
+	for _, u := range users {
+		_, got := f.do(t, "GET", "/contacts/"+url.PathEscape(u), "")
+		if len(got) != 1 || got["friend-of-"+url.QueryEscape(u)+"@example.com"] == nil {
+			t.Errorf("%q got %v", u, got)
+		}
+	}
+	bodies, _ := f.modhost.seen()
+	if want := `["we?ird"]`; len(bodies) == 0 || bodies[0] != want {
+		t.Errorf("first refresh %v, want %s", bodies, want)
+	}
+}
