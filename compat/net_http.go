@@ -199,7 +199,7 @@ func startHTTP(L *glua.LState, inst *glua.LTable, rawURL string, options *glua.L
 		client = clients.insecure
 	}
 	maxBody := clients.defaults.MaxBody
-	log.Debug("making request", "id", spec.id, "method", spec.method, "url", redactURL(u))
+	log.Debug("making request", "id", spec.id, "method", spec.method, "url", u.Redacted())
 	go func() {
 		res := do(client, httpReq, maxBody)
 		cancel()
@@ -399,9 +399,4 @@ func httpError(L *glua.LState, reason string, request *glua.LTable) glua.LValue 
 		return fields
 	}
 	return rets[0]
-}
-
-// redactURL drops credentials from u for logging.
-func redactURL(u *url.URL) string {
-	return u.Redacted()
 }
