@@ -31,6 +31,7 @@ var goLibraries = map[string]glua.LGFunction{
 	"util.time":        openTime,
 	"util.timer":       openTimer,
 	"util.uuid":        openUUID,
+	"net.http":         openNetHTTP,
 }
 
 // Libraries returns every library in this package, Lua and Go, sorted by name.
