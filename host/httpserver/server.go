@@ -220,12 +220,13 @@ func (s *Server) URLs() []string {
 }
 
 // Shutdown stops accepting connections and waits (up to ctx) for requests in
-// flight to be answered.
+// flight to be answered; connections still open when ctx ends are closed.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if s.srv == nil {
 		return nil
 	}
 	if err := s.srv.Shutdown(ctx); err != nil {
+		s.srv.Close()
 		return fmt.Errorf("http server shutdown: %w", err)
 	}
 	return nil
