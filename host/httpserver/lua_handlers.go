@@ -139,9 +139,9 @@ type luaAnswer struct {
 // goroutine so the loop never touches *http.Request.
 type requestSnapshot struct {
 	method, path, rawPath, query, body, ip, httpVersion string
-	secure                                               bool
-	headers                                              map[string]string
-	peerIP, peerPort, localPort                          string
+	secure                                              bool
+	headers                                             map[string]string
+	peerIP, peerPort, localPort                         string
 }
 
 func snapshot(r *http.Request) (*requestSnapshot, error) {
