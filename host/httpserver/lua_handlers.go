@@ -87,7 +87,7 @@ func LuaRoutes(loop *lua.Loop, L *glua.LState, routes *glua.LTable, owner string
 			route:    string(key),
 			wildcard: isFunc && strings.HasSuffix(path, "/*"),
 		}
-		out = append(out, keyed{string(key), Route{Method: method, Path: path, Handler: h.ServeRoute}})
+		out = append(out, keyed{method + " " + path, Route{Method: method, Path: path, Handler: h.ServeRoute}})
 	})
 	// Table order is random; a stable order keeps conflict errors stable.
 	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })

@@ -38,6 +38,9 @@ func startServer(t *testing.T, cfg Config) (*Server, string) {
 		t.Fatalf("Start: %v", err)
 	}
 	t.Cleanup(func() {
+		// Connections the shared transport dialed but never used would
+		// hold Shutdown for seconds.
+		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		s.Shutdown(ctx)
