@@ -259,9 +259,8 @@ func requestTable(L *glua.LState, req *requestSnapshot) *glua.LTable {
 	t.RawSetString("headers", headers)
 	t.RawSetString("body", glua.LString(req.body))
 	t.RawSetString("ip", glua.LString(req.ip))
-	if req.secure {
-		t.RawSetString("secure", glua.LTrue)
-	}
+	// Behind mod_http's proxy handling secure is always a boolean.
+	t.RawSetString("secure", glua.LBool(req.secure))
 	t.RawSetString("httpversion", glua.LString(req.httpVersion))
 	t.RawSetString("conn", connTable(L, req))
 	return t

@@ -135,7 +135,7 @@ func TestLuaRequestObjectAsProsody(t *testing.T) {
 	_, base := mountLua(t, testConfig(), luaRoutes)
 	r := do(t, nil, "POST", base+"/app//echo?a=1&b=%20", strings.NewReader("payload"),
 		map[string]string{"Content-Type": "application/json", "X-Custom-Thing": "v"})
-	want := "POST|/app/echo|/app//echo|a=1&b=%20|application/json|v|payload|127.0.0.1|nil|127.0.0.1|1.1"
+	want := "POST|/app/echo|/app//echo|a=1&b=%20|application/json|v|payload|127.0.0.1|false|127.0.0.1|1.1"
 	if r.status != 200 || r.body != want {
 		t.Errorf("got %d %q\nwant %q", r.status, r.body, want)
 	}

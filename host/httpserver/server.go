@@ -384,7 +384,8 @@ func (s *Server) leave(client string) {
 }
 
 // cleanPath does what Prosody's request parser does to a path: collapse
-// repeated slashes and refuse ".." climbing above the root.
+// repeated slashes and refuse a path whose directories climb above the root
+// (a final ".." is not a directory and is not counted, as in Prosody).
 func cleanPath(p string) (string, bool) {
 	for strings.Contains(p, "//") {
 		p = strings.ReplaceAll(p, "//", "/")
@@ -392,8 +393,9 @@ func cleanPath(p string) (string, bool) {
 	if !strings.HasPrefix(p, "/") {
 		p = "/" + p
 	}
+	segs := strings.Split(p[1:], "/")
 	level := 0
-	for _, seg := range strings.Split(p[1:], "/") {
+	for _, seg := range segs[:len(segs)-1] {
 		switch seg {
 		case "..":
 			level--

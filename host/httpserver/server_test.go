@@ -613,3 +613,22 @@ func TestBasePathAsModHTTPComputesIt(t *testing.T) {
 		})
 	}
 }
+
+func TestCleanPathAsProsodyParser(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"/a//b///c", "/a/b/c", true},
+		{"/a/../../etc/passwd", "", false},
+		{"/../x", "", false},
+		{"/a/x/../..", "/a/x/../..", true}, // the final ".." is not a directory
+		{"/a/./b", "/a/./b", true},
+	}
+	for _, tt := range tests {
+		got, ok := cleanPath(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("cleanPath(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
