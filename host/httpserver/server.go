@@ -144,7 +144,7 @@ func (s *Server) Start(ctx context.Context) error {
 					host = "0.0.0.0"
 				}
 				addr := net.JoinHostPort(host, strconv.Itoa(port))
-				ln, err := lc.Listen(ctx, "tcp", addr)
+				ln, err := lc.Listen(ctx, listenNetwork(host), addr)
 				if err != nil {
 					if isLoopbackV6Missing(iface, err) {
 						// A host without IPv6 still serves on 127.0.0.1.
@@ -192,6 +192,21 @@ func (s *Server) Start(ctx context.Context) error {
 		}(ln)
 	}
 	return nil
+}
+
+// listenNetwork keeps IPv4 and IPv6 listeners apart, so "*" and "::" (the
+// pair Prosody's own default uses) can share a port: Go would otherwise make
+// "::" dual-stack and "*" would find the port taken.
+func listenNetwork(host string) string {
+	ip := net.ParseIP(host)
+	switch {
+	case ip == nil:
+		return "tcp"
+	case ip.To4() != nil:
+		return "tcp4"
+	default:
+		return "tcp6"
+	}
 }
 
 // isLoopbackV6Missing reports whether err is ::1 being unavailable (a host

@@ -333,6 +333,29 @@ func TestShutdownLetsInFlightRequestFinish(t *testing.T) {
 	}
 }
 
+func TestWildcardIPv4AndIPv6ShareAPort(t *testing.T) {
+	probe, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := probe.Addr().(*net.TCPAddr).Port
+	probe.Close()
+	cfg := testConfig()
+	cfg.HTTPPorts = []int{port}
+	cfg.Interfaces = []string{"*", "::"}
+	s := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := s.Start(context.Background()); err != nil {
+		if strings.Contains(err.Error(), "::") {
+			t.Skipf("no IPv6 here: %v", err)
+		}
+		t.Fatalf("Start with * and :: on one port: %v", err)
+	}
+	defer s.Shutdown(context.Background())
+	if n := len(s.Addrs()); n != 2 {
+		t.Errorf("listening on %d addresses, want 2", n)
+	}
+}
+
 func TestStartFailsClearlyOnBusyPort(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
