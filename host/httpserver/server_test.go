@@ -655,3 +655,26 @@ func TestCleanPathAsProsodyParser(t *testing.T) {
 		}
 	}
 }
+
+func TestRootWildcardCoexistsWithOtherMounts(t *testing.T) {
+	s, base := startServer(t, testConfig())
+	mustMount(t, s, "/", []Route{{Method: "GET", Path: "/*", Handler: echo("root")}})
+	mustMount(t, s, "/app", []Route{
+		{Method: "GET", Path: "/files/*", Handler: echo("files")},
+		{Method: "GET", Path: "/filesystem", Handler: echo("fs")},
+		{Method: "POST", Path: "/x", Handler: echo("post")},
+	})
+	tests := []struct{ method, path, body string }{
+		{"GET", "/anything/here", "root|anything/here|/anything/here"},
+		{"GET", "/", "root||/"},
+		{"GET", "/app/files/a", "files|a|/app/files/a"},
+		{"GET", "/app/filesystem", "fs||/app/filesystem"},
+		{"GET", "/app/x", "root|app/x|/app/x"},
+		{"POST", "/app/x", "post||/app/x"},
+	}
+	for _, tt := range tests {
+		if r := do(t, nil, tt.method, base+tt.path, nil, nil); r.body != tt.body {
+			t.Errorf("%s %s: %d %q, want %q", tt.method, tt.path, r.status, r.body, tt.body)
+		}
+	}
+}
