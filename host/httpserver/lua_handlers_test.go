@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -248,6 +249,59 @@ func TestLuaHandlersRunConcurrentlyWithoutBlockingEachOther(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		if e := <-errs; e != "" {
 			t.Error(e)
+		}
+	}
+}
+
+// syncBuffer collects log output written from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestLuaErrorIsLoggedWithTracebackNotShownToClient(t *testing.T) {
+	var logs syncBuffer
+	loop := lua.NewLoop(lua.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	t.Cleanup(func() { loop.Close(nil) })
+	s, base := startServer(t, testConfig())
+	var routes []Route
+	err := loop.Do(context.Background(), func(L *glua.LState) error {
+		rets, err := lua.DoChunk(L, `
+			local function deeper() error("handler broke") end
+			return { ["GET /error"] = function() deeper() end }`, "mod_http_broken.lua", 1)
+		if err != nil {
+			return err
+		}
+		routes, err = LuaRoutes(loop, L, rets[0].(*glua.LTable), "http_broken")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustMount(t, s, "/app", routes)
+	r := do(t, nil, "GET", base+"/app/error", nil, nil)
+	if r.status != 500 {
+		t.Fatalf("status = %d, want 500", r.status)
+	}
+	if msg := jsonError(t, r); strings.Contains(msg, "handler broke") {
+		t.Errorf("the Lua error leaked to the client: %q", msg)
+	}
+	out := logs.String()
+	for _, want := range []string{"handler broke", "mod_http_broken.lua:3", "source=http_broken", "stack traceback"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
 		}
 	}
 }
