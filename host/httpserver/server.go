@@ -42,7 +42,6 @@ type Server struct {
 	srv       *http.Server
 	listeners []net.Listener
 	schemes   []string // "http" or "https", per listener
-	serveErr  chan error
 }
 
 type mountEntry struct {
@@ -170,7 +169,9 @@ func (s *Server) Start(ctx context.Context) error {
 		return fail(err)
 	}
 	if len(lns) == 0 {
-		return fail(errors.New("http server: no port to listen on"))
+		// http_ports = {} is a way to turn HTTP off; Prosody only warns too.
+		s.log.Warn("no HTTP ports configured; plugin HTTP routes are unreachable")
+		return nil
 	}
 	s.srv = &http.Server{
 		Handler:           s,
@@ -182,12 +183,10 @@ func (s *Server) Start(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	s.listeners, s.schemes = lns, schemes
-	s.serveErr = make(chan error, len(lns))
 	for _, ln := range lns {
 		go func(ln net.Listener) {
 			if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				s.log.Error("http listener stopped", "addr", ln.Addr().String(), "error", err)
-				s.serveErr <- err
 			}
 		}(ln)
 	}
