@@ -3,7 +3,6 @@ module github.com/modhost/modhost
 go 1.26.8
 
 require (
-	github.com/julienschmidt/httprouter v1.3.0 // indirect
-	github.com/yuin/gopher-lua v1.1.2 // indirect
-	layeh.com/gopher-json v0.0.0-20190114024228-97fed8db8427 // indirect
+	github.com/julienschmidt/httprouter v1.3.0
+	github.com/yuin/gopher-lua v1.1.2
 )

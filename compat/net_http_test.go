@@ -21,7 +21,7 @@ import (
 
 // runLua runs src on the loop with a global done(...) that reports its
 // arguments (converted by lua.ToGo) to the returned channel.
-func runLua(t *testing.T, l *lua.Loop, src string, vars map[string]string) <-chan []any {
+func runLuaAsync(t *testing.T, l *lua.Loop, src string, vars map[string]string) <-chan []any {
 	t.Helper()
 	ch := make(chan []any, 256)
 	err := l.Do(context.Background(), func(L *glua.LState) error {
@@ -103,7 +103,7 @@ func TestNetHTTPCallbackGetsCodeAndBodyWhateverTheStatus(t *testing.T) {
 	l := newLoop(t)
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			got := await(t, runLua(t, l, callbackReport, map[string]string{"URL": srv.URL + tt.path}), 5*time.Second)
+			got := await(t, runLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL + tt.path}), 5*time.Second)
 			if got[0] != tt.code || got[1] != tt.body || got[2] != false {
 				t.Errorf("got code %v body %q resp==req %v, want %v %q false", got[0], got[1], got[2], tt.code, tt.body)
 			}
@@ -140,7 +140,7 @@ func TestNetHTTPFailuresGiveCodeZeroAndAReason(t *testing.T) {
 	l := newLoop(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := await(t, runLua(t, l, callbackReport, map[string]string{"URL": tt.url}), 5*time.Second)
+			got := await(t, runLuaAsync(t, l, callbackReport, map[string]string{"URL": tt.url}), 5*time.Second)
 			if got[0] != 0.0 || got[1] != tt.reason || got[2] != true {
 				t.Errorf("got code %v body %q third-arg-is-request %v, want 0 %q true", got[0], got[1], got[2], tt.reason)
 			}
@@ -150,7 +150,7 @@ func TestNetHTTPFailuresGiveCodeZeroAndAReason(t *testing.T) {
 
 func TestNetHTTPInvalidURLFailsAtOnce(t *testing.T) {
 	l := newLoop(t)
-	ch := runLua(t, l, `
+	ch := runLuaAsync(t, l, `
 		local http = require "net.http"
 		local seen
 		local req, err = http.request("not a url", nil, function (body, code) seen = { body, code } end)
@@ -174,7 +174,7 @@ func TestNetHTTPTimeoutEndsAHangingRequestWithoutBlockingTheLoop(t *testing.T) {
 	defer close(release)
 	l := newLoop(t)
 	start := time.Now()
-	ch := runLua(t, l, callbackReport, map[string]string{"URL": srv.URL, "OPTIONS": "{ timeout = 0.3 }"})
+	ch := runLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL, "OPTIONS": "{ timeout = 0.3 }"})
 
 	// The loop stays free while the request hangs.
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -199,7 +199,7 @@ func TestNetHTTPDefaultTimeoutComesFromSetHTTPDefaults(t *testing.T) {
 	defer srv.Close()
 	l := newLoop(t)
 	setDefaults(t, l, compat.HTTPDefaults{Timeout: 200 * time.Millisecond})
-	got := await(t, runLua(t, l, callbackReport, map[string]string{"URL": srv.URL}), 5*time.Second)
+	got := await(t, runLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL}), 5*time.Second)
 	if got[0] != 0.0 || got[1] != "timeout" {
 		t.Errorf("got code %v body %q, want 0 timeout", got[0], got[1])
 	}
@@ -216,13 +216,13 @@ func TestNetHTTPRejectsBodiesOverTheLimit(t *testing.T) {
 	l := newLoop(t)
 	setDefaults(t, l, compat.HTTPDefaults{MaxBody: 1000})
 	for _, path := range []string{"/sized", "/chunked"} {
-		got := await(t, runLua(t, l, callbackReport, map[string]string{"URL": srv.URL + path}), 5*time.Second)
+		got := await(t, runLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL + path}), 5*time.Second)
 		if got[0] != 0.0 || got[1] != "content-length-limit-exceeded" {
 			t.Errorf("%s: got code %v body %q, want 0 content-length-limit-exceeded", path, got[0], got[1])
 		}
 	}
 	setDefaults(t, l, compat.HTTPDefaults{MaxBody: 2000})
-	got := await(t, runLua(t, l, callbackReport, map[string]string{"URL": srv.URL + "/chunked"}), 5*time.Second)
+	got := await(t, runLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL + "/chunked"}), 5*time.Second)
 	if got[0] != 200.0 {
 		t.Errorf("body at the limit: got code %v, want 200", got[0])
 	}
@@ -249,7 +249,7 @@ func TestNetHTTPSendsMethodHeadersAndBody(t *testing.T) {
 	l := newLoop(t)
 	for _, tt := range tests {
 		t.Run(tt.options, func(t *testing.T) {
-			res := await(t, runLua(t, l, callbackReport, map[string]string{"URL": srv.URL, "OPTIONS": tt.options}), 5*time.Second)
+			res := await(t, runLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL, "OPTIONS": tt.options}), 5*time.Second)
 			if res[0] != 200.0 {
 				t.Fatalf("code %v", res[0])
 			}
@@ -292,7 +292,7 @@ func TestNetHTTPPromiseFulfilsWithTheResponseAndRejectsOnlyOnFailure(t *testing.
 	l := newLoop(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := await(t, runLua(t, l, src, map[string]string{"URL": tt.url}), 5*time.Second)
+			got := await(t, runLuaAsync(t, l, src, map[string]string{"URL": tt.url}), 5*time.Second)
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
@@ -308,13 +308,13 @@ func TestNetHTTPCancelCallsBackOnceWithCancelled(t *testing.T) {
 	}))
 	defer srv.Close()
 	l := newLoop(t)
-	ch := runLua(t, l, `
+	ch := runLuaAsync(t, l, `
 		local http = require "net.http"
 		local report = done
 		req = http.request(URL, nil, function (body, code) report(code, body) end)
 	`, map[string]string{"URL": srv.URL})
 	<-hit
-	runLua(t, l, `req:cancel(); req:cancel()`, nil)
+	runLuaAsync(t, l, `req:cancel(); req:cancel()`, nil)
 	got := await(t, ch, 5*time.Second)
 	if got[0] != 0.0 || got[1] != "cancelled" {
 		t.Errorf("got %v, want 0 cancelled", got)
@@ -334,15 +334,15 @@ func TestNetHTTPInsecureSkipsCertificateVerification(t *testing.T) {
 	srv.StartTLS()
 	defer srv.Close()
 	l := newLoop(t)
-	got := await(t, runLua(t, l, callbackReport, map[string]string{"URL": srv.URL}), 5*time.Second)
+	got := await(t, runLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL}), 5*time.Second)
 	if got[0] != 0.0 || got[1] != "certificate-chain-invalid" {
 		t.Errorf("verified: got %v, want 0 certificate-chain-invalid", got[:2])
 	}
-	got = await(t, runLua(t, l, callbackReport, map[string]string{"URL": srv.URL, "OPTIONS": "{ insecure = true }"}), 5*time.Second)
+	got = await(t, runLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL, "OPTIONS": "{ insecure = true }"}), 5*time.Second)
 	if got[0] != 200.0 || got[1] != "secret" {
 		t.Errorf("insecure: got %v, want 200 secret", got[:2])
 	}
-	got = await(t, runLua(t, l, `
+	got = await(t, runLuaAsync(t, l, `
 		local http = require "net.http".new({ insecure = true })
 		http:request(URL, nil, function (body, code) done(code, body) end)
 	`, map[string]string{"URL": srv.URL}), 5*time.Second)
@@ -367,7 +367,7 @@ func TestNetHTTPManyConcurrentRequestsReuseConnections(t *testing.T) {
 	l := newLoop(t)
 	setDefaults(t, l, compat.HTTPDefaults{MaxConnsPerHost: 8})
 	const n = 300
-	ch := runLua(t, l, `
+	ch := runLuaAsync(t, l, `
 		local http = require "net.http"
 		local ok = 0
 		local n = tonumber(N)
@@ -412,7 +412,7 @@ func TestNetHTTPLoopCloseCancelsInFlightRequests(t *testing.T) {
 	}))
 	defer srv.Close()
 	l := lua.NewLoop(lua.Options{Libraries: compat.Libraries()})
-	runLua(t, l, callbackReport, map[string]string{"URL": srv.URL})
+	runLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL})
 	<-hit
 	l.Close(nil)
 	select {
@@ -428,7 +428,7 @@ func TestNetHTTPLoopCloseCancelsInFlightRequests(t *testing.T) {
 
 func TestNetHTTPReexportsURLCodecs(t *testing.T) {
 	l := newLoop(t)
-	got := await(t, runLua(t, l, `
+	got := await(t, runLuaAsync(t, l, `
 		local http = require "net.http"
 		done(http.urlencode("a b/c"), http.urldecode("%41"), http.formencode({ { name = "k", value = "v w" } }),
 			http.formdecode("x=1").x, type(http.new), type(http.default.request))

@@ -15,7 +15,7 @@ func TestDeferPromiseTicksRunsHandlersInALaterLoopJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch := runLua(t, l, `
+	ch := runLuaAsync(t, l, `
 		local promise = require "util.promise"
 		local seen = "not yet"
 		promise.resolve("later"):next(function (v) seen = v; done("handler", v) end)

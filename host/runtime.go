@@ -178,7 +178,7 @@ func (rt *Runtime) Start(ctx context.Context) (Report, error) {
 func (rt *Runtime) boot(L *glua.LState) error {
 	hostList := L.NewTable()
 	for _, h := range rt.cfg.Hosts {
-		if !h.Enabled() {
+		if !rt.cfg.HostEnabled(h.Name) {
 			continue
 		}
 		e := L.NewTable()
@@ -212,7 +212,7 @@ func (rt *Runtime) loadModules(L *glua.LState) Report {
 	}
 	load := L.GetField(mm[0], "load")
 	for _, h := range rt.cfg.Hosts {
-		if !h.Enabled() {
+		if !rt.cfg.HostEnabled(h.Name) {
 			continue
 		}
 		hr := HostReport{Name: h.Name, Component: h.Kind == config.Component}

@@ -122,7 +122,7 @@ function api:require(lib)
 	if not source then
 		error("Failed to load plugin library '" .. lib .. "', error: not found (searched " .. where .. ")", 2);
 	end
-	local f, err = native.load_chunk(source, "@" .. where);
+	local f, err = native.load_chunk(source, where);
 	if not f then
 		error("Failed to load plugin library '" .. lib .. "', error: " .. tostring(err), 2);
 	end

@@ -78,7 +78,7 @@ local function load_on(host, name)
 		return nil, "module not found; searched " .. path_or_searched, "missing";
 	end
 	instance.path = path_or_searched;
-	local chunk, err = native.load_chunk(source, "@" .. path_or_searched);
+	local chunk, err = native.load_chunk(source, path_or_searched);
 	if not chunk then
 		log("error", "Unable to load module '%s': %s", name, err);
 		return nil, err, "broken";
