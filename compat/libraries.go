@@ -21,7 +21,9 @@ import (
 var sources embed.FS
 
 // goLibraries are the libraries implemented in Go, by their require name.
-var goLibraries = map[string]glua.LGFunction{}
+var goLibraries = map[string]glua.LGFunction{
+	"modhost.loop": openModhostLoop,
+}
 
 // Libraries returns every library in this package, Lua and Go, sorted by name.
 func Libraries() []lua.Library {
