@@ -344,7 +344,7 @@ end
 with_check("called_with", "calls",
 	"Function was never called with matching arguments.\nCalled with (last call if any):\n",
 	"Function was called with matching arguments at least once.\nCalled with (last matching call):\n");
-with_check("returned_with", "returns",
+with_check("returned_with", "returnvals",
 	"Function never returned matching arguments.\nReturned (last call if any):\n",
 	"Function returned matching arguments at least once.\nReturned (last matching call):\n");
 
@@ -446,7 +446,16 @@ M.assert = assert_table;
 -- Spies and stubs.
 
 spy_mt = {};
-spy_mt.__index = {};
+local spy_methods = {};
+-- Methods work called either way, s:returns(1) or s.returns(1), as luassert's do.
+spy_mt.__index = function (s, key)
+	local method = spy_methods[key];
+	if not method then return nil; end
+	return function (first, ...)
+		if rawequal(first, s) then return method(s, ...); end
+		return method(s, first, ...);
+	end;
+end;
 
 local function record(list, ...)
 	list[#list + 1] = { vals = { ... }, n = select("#", ...) };
@@ -455,7 +464,7 @@ end
 spy_mt.__call = function (s, ...)
 	record(s.calls, ...);
 	local function returning(...)
-		record(s.returns, ...);
+		record(s.returnvals, ...);
 		return ...;
 	end
 	if s.callback then
@@ -464,10 +473,9 @@ spy_mt.__call = function (s, ...)
 	return returning();
 end
 
-local spy_methods = spy_mt.__index;
 
 function spy_methods:clear()
-	self.calls, self.returns = {}, {};
+	self.calls, self.returnvals = {}, {};
 	return self;
 end
 
@@ -494,7 +502,7 @@ end
 
 function spy_methods:returned_with(...)
 	local expected, n = { ... }, select("#", ...);
-	for _, entry in ipairs(self.returns) do
+	for _, entry in ipairs(self.returnvals) do
 		if args_match(expected, n, entry.vals, entry.n) then return true; end
 	end
 	return false;
@@ -513,7 +521,7 @@ function spy_methods:invokes(fn)
 end
 
 local function new_spy(callback)
-	return setmetatable({ callback = callback, calls = {}, returns = {} }, spy_mt);
+	return setmetatable({ callback = callback, calls = {}, returnvals = {} }, spy_mt);
 end
 
 local spy = {};

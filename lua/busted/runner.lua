@@ -163,7 +163,11 @@ dsl.match = luassert.match;
 
 ---------------------------------------------------------------------------
 -- Insulation: a snapshot of the globals and package.loaded, restored after
--- the block. Keys an expose block changed are kept and passed outwards.
+-- the block. Keys an expose block changed are kept by its parent's.
+--
+-- Unlike busted, specs share one global table: busted gives every block and
+-- test an environment of its own, so a global assigned in one test is not
+-- seen by the next there. Specs must not rely on either behaviour.
 
 local function snapshot()
 	local globals, loaded = {}, {};
@@ -188,12 +192,6 @@ local function changed_keys(live, saved, into)
 	for k in pairs(saved) do
 		if live[k] == nil then into[k] = true; end
 	end
-end
-
-local function nearest_insulator(block)
-	block = block.parent;
-	while block and not block.snapshot do block = block.parent; end
-	return block;
 end
 
 ---------------------------------------------------------------------------
@@ -357,32 +355,19 @@ function run_block(block)
 			if not td_ok then report_error(full_name(block), block.defined_at, td_err); end
 		end
 	end
-	if block.expose then
-		local keep_globals, keep_loaded = {}, {};
-		changed_keys(_G, block.expose_start.globals, keep_globals);
-		changed_keys(package.loaded, block.expose_start.loaded, keep_loaded);
-		local insulator = nearest_insulator(block);
-		if insulator then
-			insulator.keep_globals = insulator.keep_globals or {};
-			insulator.keep_loaded = insulator.keep_loaded or {};
-			for k in pairs(keep_globals) do insulator.keep_globals[k] = true; end
-			for k in pairs(keep_loaded) do insulator.keep_loaded[k] = true; end
-		end
+	if block.expose and block.parent and block.parent.snapshot then
+		-- What an expose block changed survives its parent's insulation
+		-- (for a file's top-level expose: the next files see it), one level
+		-- only, as in busted.
+		local parent = block.parent;
+		parent.keep_globals = parent.keep_globals or {};
+		parent.keep_loaded = parent.keep_loaded or {};
+		changed_keys(_G, block.expose_start.globals, parent.keep_globals);
+		changed_keys(package.loaded, block.expose_start.loaded, parent.keep_loaded);
 	end
 	if block.snapshot then
-		local keep_globals, keep_loaded = block.keep_globals or {}, block.keep_loaded or {};
-		restore_table(_G, block.snapshot.globals, keep_globals);
-		restore_table(package.loaded, block.snapshot.loaded, keep_loaded);
-		local insulator = next(keep_globals) and nearest_insulator(block);
-		if insulator then
-			insulator.keep_globals = insulator.keep_globals or {};
-			for k in pairs(keep_globals) do insulator.keep_globals[k] = true; end
-		end
-		insulator = next(keep_loaded) and nearest_insulator(block);
-		if insulator then
-			insulator.keep_loaded = insulator.keep_loaded or {};
-			for k in pairs(keep_loaded) do insulator.keep_loaded[k] = true; end
-		end
+		restore_table(_G, block.snapshot.globals, block.keep_globals or {});
+		restore_table(package.loaded, block.snapshot.loaded, block.keep_loaded or {});
 	end
 	-- Done with the block: let its tree go.
 	block.children = {};
@@ -398,8 +383,14 @@ local function run_all()
 	for _, path in ipairs(files) do
 		local chunk, load_err = loadfile(path);
 		if not chunk then
-			local where = string.match(tostring(load_err), "^([^\n]-:%d+): ") or path;
-			host.report("error", path, path, where, tostring(load_err));
+			-- gopher-lua says "FILE line:N(column:M) near ...": make it FILE:N.
+			local message = tostring(load_err);
+			local file, line, rest = string.match(message, "^(.-) line:(%d+)%(column:%d+%)%s*(.*)$");
+			if file then
+				message = file .. ":" .. line .. ": " .. (string.gsub(string.gsub(rest, "%s+", " "), " $", ""));
+			end
+			local where = string.match(message, "^([^\n]-:%d+): ") or path;
+			host.report("error", path, where, where, message);
 		else
 			-- busted insulates every file, so one file's globals and loaded
 			-- modules do not leak into the next.
