@@ -8,7 +8,7 @@ describe("failing", function ()
 		assert.same({ a = 1 }, { a = 2 }, "tables differ");
 	end);
 
-	it("plain assert", function ()
+	it("assert called plainly", function ()
 		assert(false, "plain message");
 	end);
 
