@@ -492,16 +492,17 @@ function spy_methods:called(times)
 	return #self.calls == times;
 end
 
-function spy_methods:called_with(...)
-	local expected, n = { ... }, select("#", ...);
+-- called_with and returned_with take the arguments as a list, as luassert's.
+function spy_methods:called_with(expected)
+	local n = expected.n or #expected;
 	for _, entry in ipairs(self.calls) do
 		if args_match(expected, n, entry.vals, entry.n) then return true; end
 	end
 	return false;
 end
 
-function spy_methods:returned_with(...)
-	local expected, n = { ... }, select("#", ...);
+function spy_methods:returned_with(expected)
+	local n = expected.n or #expected;
 	for _, entry in ipairs(self.returnvals) do
 		if args_match(expected, n, entry.vals, entry.n) then return true; end
 	end

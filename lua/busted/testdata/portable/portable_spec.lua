@@ -54,6 +54,32 @@ describe("portable", function ()
 		end);
 	end);
 
+	it("takes more chain spellings", function ()
+		assert.has.errors(function () error("e"); end);
+		assert.errors(function () error("e"); end);
+		assert.is_not_true(false);
+		assert.are.equals(3, 3);
+		assert.is_userdata(io.stdout);
+		assert.is_not.matches("^x", "abc");
+		assert.has_no.error(function () end);
+		assert.error_match(function () error("abc"); end, "b");
+		local obj = { f = function (t) return #t; end };
+		local s = spy.on(obj, "f");
+		obj.f({ 1, 2 });
+		assert.spy(s).was_called_with(match.is_table());
+		assert.spy(s).was.returned_with(2);
+		assert.spy(s).was_not.returned_with(3);
+		s:clear();
+		assert.spy(s).was_not_called();
+		local m = mock({ g = function () return 1; end });
+		m.g();
+		assert.spy(m.g).was.called(1);
+	end);
+
+	it("fails a negated assertion", function ()
+		assert.is_not.equal(1, 1);
+	end);
+
 	insulate("insulated", function ()
 		it("sets a global", function () portable_global = true; end);
 	end);
