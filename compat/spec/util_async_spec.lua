@@ -240,6 +240,23 @@ describe("util.async", function ()
 		end);
 	end);
 
+	describe("once", function ()
+		-- async.once arrived after Prosody 0.12; modhost offers it already.
+		it("runs a function that may wait in a runner of its own #modhost_only", function ()
+			local done_fn, finished = nil, false;
+			async.once(function ()
+				local wait, done = async.waiter();
+				done_fn = done;
+				wait();
+				finished = true;
+			end);
+			assert.is_false(finished);
+			done_fn();
+			settle();
+			assert.is_true(finished);
+		end);
+	end);
+
 	describe("guarder", function ()
 		it("lets one runner at a time through a guard", function ()
 			local guard = async.guarder();
