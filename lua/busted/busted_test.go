@@ -45,7 +45,7 @@ func TestRunCountsEachOutcome(t *testing.T) {
 		opts busted.Options
 		want busted.Summary
 	}{
-		{"passing suite", busted.Options{Paths: []string{"testdata/pass"}}, busted.Summary{Passed: 7}},
+		{"passing suite", busted.Options{Paths: []string{"testdata/pass"}}, busted.Summary{Passed: 8}},
 		{"assertion failures", busted.Options{Paths: []string{"testdata/fail"}}, busted.Summary{Passed: 1, Failed: 4}},
 		{"errors in tests, hooks, describe bodies and loading", busted.Options{Paths: []string{"testdata/errors"}}, busted.Summary{Passed: 1, Errors: 4}},
 		{"pending tests", busted.Options{Paths: []string{"testdata/pending"}}, busted.Summary{Passed: 1, Pending: 3}},
@@ -54,7 +54,7 @@ func TestRunCountsEachOutcome(t *testing.T) {
 		{"a test that never finishes times out", busted.Options{Paths: []string{"testdata/timeout"}, Timeout: 200 * time.Millisecond}, busted.Summary{Passed: 1, Errors: 1}},
 		{"filter keeps matching names", busted.Options{Paths: []string{"testdata/pass"}, Filter: "spies"}, busted.Summary{Passed: 1}},
 		{"filter is a Lua pattern", busted.Options{Paths: []string{"testdata/pass"}, Filter: "^hooks "}, busted.Summary{Passed: 2}},
-		{"filter-out drops matching names", busted.Options{Paths: []string{"testdata/pass"}, FilterOut: "^hooks"}, busted.Summary{Passed: 5}},
+		{"filter-out drops matching names", busted.Options{Paths: []string{"testdata/pass"}, FilterOut: "^hooks"}, busted.Summary{Passed: 6}},
 		{"excluded tags are skipped", busted.Options{Paths: []string{"testdata/portable"}, ExcludeTags: []string{"skipme"}}, busted.Summary{Passed: 7, Failed: 3, Errors: 1, Pending: 2}},
 		{"tags are not excluded unless asked", busted.Options{Paths: []string{"testdata/portable"}, ExcludeTags: []string{}}, busted.Summary{Passed: 7, Failed: 3, Errors: 2, Pending: 2}},
 		{"pattern picks the files in folders", busted.Options{Paths: []string{"testdata/pass"}, Pattern: "_returns_spec"}, busted.Summary{Passed: 1}},
@@ -124,7 +124,7 @@ func TestClosingLinesAreExact(t *testing.T) {
 		paths []string
 		last2 string
 	}{
-		{[]string{"testdata/pass"}, "0 errors, 0 pending\n7 passed, 0 failed\n"},
+		{[]string{"testdata/pass"}, "0 errors, 0 pending\n8 passed, 0 failed\n"},
 		{[]string{"testdata/fail", "testdata/pending"}, "0 errors, 3 pending\n2 passed, 4 failed\n"},
 		{[]string{"testdata/errors"}, "4 errors, 0 pending\n1 passed, 0 failed\n"},
 		{[]string{"testdata/empty"}, "0 errors, 0 pending\n0 passed, 0 failed\n"},

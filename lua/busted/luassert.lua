@@ -30,8 +30,19 @@ end
 
 local failure_mt = {};
 failure_mt.__tostring = function (f)
-	if f.where then return f.where .. ": " .. f.message; end
-	return f.message;
+	if rawget(f, "where") then return rawget(f, "where") .. ": " .. rawget(f, "message"); end
+	return rawget(f, "message");
+end
+-- Code that catches a failure with pcall (a library that captured the global
+-- assert, say) may treat it as the string luassert raises: err:match(),
+-- "..." .. err work on it.
+failure_mt.__index = function (f, key)
+	local method = string[key];
+	if method == nil then return nil; end
+	return function (self, ...) return method(tostring(self), ...); end;
+end
+failure_mt.__concat = function (a, b)
+	return tostring(a) .. tostring(b);
 end
 M.failure_mt = failure_mt;
 
