@@ -47,7 +47,7 @@ func TestRunCountsEachOutcome(t *testing.T) {
 	}{
 		{"passing suite", busted.Options{Paths: []string{"testdata/pass"}}, busted.Summary{Passed: 8}},
 		{"assertion failures", busted.Options{Paths: []string{"testdata/fail"}}, busted.Summary{Passed: 1, Failed: 4}},
-		{"errors in tests, hooks, describe bodies and loading", busted.Options{Paths: []string{"testdata/errors"}}, busted.Summary{Passed: 1, Errors: 4}},
+		{"errors in tests, hooks, describe bodies and loading", busted.Options{Paths: []string{"testdata/errors"}}, busted.Summary{Passed: 1, Errors: 5}},
 		{"pending tests", busted.Options{Paths: []string{"testdata/pending"}}, busted.Summary{Passed: 1, Pending: 3}},
 		{"insulate and expose", busted.Options{Paths: []string{"testdata/insulate"}}, busted.Summary{Passed: 8}},
 		{"tests that wait on the loop", busted.Options{Paths: []string{"testdata/async"}}, busted.Summary{Passed: 2, Failed: 1}},
@@ -104,6 +104,7 @@ func TestReportGivesErrorsWithFileLine(t *testing.T) {
 		"errors raises\ntestdata/errors/errors_spec.lua:4: attempt to index",
 		"errors with a broken before_each is an error, not run\ntestdata/errors/errors_spec.lua:8: before_each broke\n",
 		"Error -> testdata/errors/errors_spec.lua:12\nerrors with a broken body\ntestdata/errors/errors_spec.lua:13: describe body broke\n",
+		"Error -> testdata/errors/toplevel_error_spec.lua:3\ntestdata/errors/toplevel_error_spec.lua\ntestdata/errors/toplevel_error_spec.lua:3: attempt to index",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q\noutput:\n%s", want, out)
@@ -126,7 +127,7 @@ func TestClosingLinesAreExact(t *testing.T) {
 	}{
 		{[]string{"testdata/pass"}, "0 errors, 0 pending\n8 passed, 0 failed\n"},
 		{[]string{"testdata/fail", "testdata/pending"}, "0 errors, 3 pending\n2 passed, 4 failed\n"},
-		{[]string{"testdata/errors"}, "4 errors, 0 pending\n1 passed, 0 failed\n"},
+		{[]string{"testdata/errors"}, "5 errors, 0 pending\n1 passed, 0 failed\n"},
 		{[]string{"testdata/empty"}, "0 errors, 0 pending\n0 passed, 0 failed\n"},
 	}
 	lastLine := regexp.MustCompile(`(?m)\A(?:.*\n)*\d+ passed, \d+ failed\n\z`)

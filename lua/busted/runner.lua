@@ -221,7 +221,8 @@ end
 local function report_error(name, defined_at, err)
 	local status, where, message = outcome_of(err);
 	if status == "failure" then status = "error"; message = where .. ": " .. message; end
-	host.report(status, name, defined_at or "", where, message);
+	if not defined_at or defined_at == "" then defined_at = where; end
+	host.report(status, name, defined_at, where, message);
 end
 
 ---------------------------------------------------------------------------
@@ -331,7 +332,9 @@ function run_block(block)
 	local ok, err = settle(block.fn);
 	collecting = outer;
 	if not ok then
-		report_error(full_name(block) ~= "" and full_name(block) or block.name, block.defined_at, err);
+		-- A file that breaks while running is reported where it broke.
+		local declared = block.kind ~= "file" and block.defined_at or nil;
+		report_error(full_name(block) ~= "" and full_name(block) or block.name, declared, err);
 	else
 		local setup_ok, setup_err = run_hooks(block.strict_setup);
 		if not setup_ok then
