@@ -120,6 +120,22 @@ func TestTimeoutIsReportedAsError(t *testing.T) {
 	}
 }
 
+func TestYieldAcrossPcallStopsTheRunWithAnError(t *testing.T) {
+	sum, out := run(t, busted.Options{Paths: []string{"testdata/pcall_yield"}})
+	if sum != (busted.Summary{Errors: 1}) {
+		t.Errorf("summary = %+v, want one error and nothing else run", sum)
+	}
+	for _, want := range []string{
+		"Error -> testdata/pcall_yield/pcall_yield_spec.lua:4\nyields inside pcall\n",
+		"gopher-lua cannot yield across pcall",
+		"the tests after this one did not run",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q\noutput:\n%s", want, out)
+		}
+	}
+}
+
 func TestClosingLinesAreExact(t *testing.T) {
 	tests := []struct {
 		paths []string

@@ -27,12 +27,27 @@ local timeout = options.timeout or 5;
 local exclude_tags = {};
 for _, tag in ipairs(options.exclude_tags or {}) do exclude_tags[tag] = true; end
 
-local driver; -- the coroutine that walks the suite
+local driver;  -- the coroutine that walks the suite
+local current; -- the test or block the driver is at, for when it breaks
+
+-- If the driver itself dies (gopher-lua lets an error from yielding across
+-- a pcall escape every coroutine), the walk cannot go on: report the error
+-- against where it was, say so, and end the run with what was counted.
+local function driver_broke(err)
+	local message = tostring(err);
+	if string.find(message, "can not yield", 1, true) then
+		message = message .. "\n(a wait inside pcall: gopher-lua cannot yield across pcall; wait outside it, or use a coroutine)";
+	end
+	message = message .. "\nThe spec run stopped here; the tests after this one did not run.";
+	local name = current and current.full_name or "spec runner";
+	host.report("error", name, current and current.defined_at or "", "", message);
+	host.finish();
+end
 
 local function resume_driver()
 	local ok, err = coroutine.resume(driver);
 	if not ok then
-		host.finish("spec runner: " .. tostring(err));
+		driver_broke(err);
 	end
 end
 
@@ -289,6 +304,7 @@ end
 local function run_test(test)
 	local name = full_name(test);
 	if not selected(name) then return; end
+	current = { full_name = name, defined_at = test.defined_at };
 	if test.pending then
 		host.report("pending", name, test.defined_at, "", "");
 		return;
@@ -324,6 +340,7 @@ local function run_test(test)
 end
 
 function run_block(block)
+	current = { full_name = full_name(block) ~= "" and full_name(block) or block.name, defined_at = block.defined_at };
 	if block.insulate then block.snapshot = snapshot(); end
 	if block.expose then block.expose_start = snapshot(); end
 	-- Collect the block's children by running its body.
