@@ -208,6 +208,21 @@ func TestMainExitCodes(t *testing.T) {
 	}
 }
 
+func TestRunNeedsNoCompatLibraries(t *testing.T) {
+	loop := lua.NewLoop(lua.Options{})
+	defer loop.Close(nil)
+	var out bytes.Buffer
+	sum, err := busted.Run(context.Background(), loop, busted.Options{Paths: []string{"testdata/pass", "testdata/async"}, Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without util.async nothing can wait: the async suite fails to load
+	// its requires, the rest passes.
+	if sum.Passed != 8 || sum.Failed != 0 || sum.Errors != 1 {
+		t.Errorf("summary = %+v, want 8 passed and the async file as 1 error\n%s", sum, out.String())
+	}
+}
+
 func TestRunLeavesTheGlobalsAsTheyWere(t *testing.T) {
 	loop := newLoop()
 	defer loop.Close(nil)

@@ -15,7 +15,7 @@
 
 local host, options, files, luassert = ...;
 
-local type, tostring, pairs, ipairs, setmetatable, getmetatable, next = type, tostring, pairs, ipairs, setmetatable, getmetatable, next;
+local type, tostring, pairs, ipairs, setmetatable, getmetatable = type, tostring, pairs, ipairs, setmetatable, getmetatable;
 local coroutine, string, table, debug = coroutine, string, table, debug;
 
 local have_async, async = pcall(require, "util.async");
