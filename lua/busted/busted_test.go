@@ -194,6 +194,8 @@ func TestMainExitCodes(t *testing.T) {
 		{"a filter that leaves only passing tests", []string{"--filter", "passes$", "testdata/fail"}, busted.ExitOK},
 		{"filter-out of the failures", []string{"--filter-out", "failing [^p]", "testdata/fail"}, busted.ExitOK},
 		{"a timeout", []string{"--timeout=100ms", "testdata/timeout"}, busted.ExitFailed},
+		{"flags after the paths", []string{"testdata/fail", "--filter", "passes$", "-v"}, busted.ExitOK},
+		{"everything after -- is a path", []string{"--", "-v"}, busted.ExitUsage},
 		{"an unknown flag", []string{"--nope", "testdata/pass"}, busted.ExitUsage},
 		{"a missing path", []string{"testdata/no-such-dir"}, busted.ExitUsage},
 	}

@@ -41,13 +41,23 @@ func Main(args []string, newLoop func() *lua.Loop, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "usage: modhost test [flags] [spec files or folders]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
+	// Flags may come after paths too (`modhost test compat/spec -v`), as
+	// busted allows; the flag package stops at the first path, so go on
+	// from there.
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return ExitOK
+			}
+			return ExitUsage
 		}
-		return ExitUsage
+		rest = fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		opts.Paths = append(opts.Paths, rest[0])
+		rest = rest[1:]
 	}
-	opts.Paths = fs.Args()
 	if len(opts.Paths) == 0 {
 		opts.Paths = []string{"spec"}
 	}
