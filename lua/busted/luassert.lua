@@ -7,7 +7,7 @@
 -- errors and point at the spec line rather than at this file.
 
 local type, tostring, pairs, ipairs, select = type, tostring, pairs, ipairs, select;
-local setmetatable, getmetatable, rawget = setmetatable, getmetatable, rawget;
+local setmetatable, getmetatable, rawget, rawequal, tonumber = setmetatable, getmetatable, rawget, rawequal, tonumber;
 local error, pcall, unpack = error, pcall, table.unpack or unpack;
 local string, table, math, debug = string, table, math, debug;
 
@@ -55,6 +55,11 @@ end
 
 local matcher_mt = {};
 
+-- How deep tables are written, as luassert's TableFormatLevel (default 3,
+-- -1 for no limit; assert:set_parameter changes it). The path to a
+-- difference is written whatever its depth.
+local parameters = { TableFormatLevel = 3 };
+
 local function sorted_keys(t)
 	local keys = {};
 	for k in pairs(t) do keys[#keys + 1] = k; end
@@ -89,9 +94,12 @@ local function format_table(t, crumbs, depth, seen)
 		local prefix = marked and (string.sub(indent, 2) .. "*") or indent;
 		local key = "[" .. tostring(k) .. "]";
 		local text;
+		local max_depth = tonumber(parameters.TableFormatLevel) or 3;
 		if type(v) == "table" and getmetatable(v) ~= matcher_mt then
 			if seen[v] then
 				text = "{ ... recursive }";
+			elseif not marked and max_depth >= 0 and depth >= max_depth then
+				text = "{ ... more }";
 			else
 				seen[v] = true;
 				text = format_table(v, marked and crumbs or nil, depth + 1, seen);
@@ -446,10 +454,8 @@ setmetatable(assert_table, {
 function assert_table.spy(s) return new_chain(false, s, true); end
 assert_table.stub = assert_table.spy;
 
--- Specs tune luassert's output with assert:set_parameter (e.g.
--- TableFormatLevel); formatting here has no such knobs, so it is accepted and
--- remembered only.
-local parameters = {};
+-- assert:set_parameter("TableFormatLevel", n) as in luassert; other
+-- parameters are accepted and remembered only.
 function assert_table:set_parameter(name, value) parameters[name] = value; end
 function assert_table:get_parameter(name) return parameters[name]; end
 
