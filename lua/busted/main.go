@@ -33,7 +33,7 @@ func Main(args []string, newLoop func() *lua.Loop, stdout, stderr io.Writer) int
 	fs.StringVar(&opts.Filter, "filter", "", "run only tests whose full name matches this Lua pattern")
 	fs.StringVar(&opts.FilterOut, "filter-out", "", "skip tests whose full name matches this Lua pattern")
 	fs.StringVar(&opts.Pattern, "pattern", "_spec", "run files in folders whose name ends in `PATTERN`.lua")
-	fs.StringVar(&excludeTags, "exclude-tags", strings.Join(DefaultExcludeTags, ","), "skip tests tagged #TAG (comma-separated `tags`)")
+	fs.StringVar(&excludeTags, "exclude-tags", DefaultExcludeTag, "skip tests tagged #TAG (comma-separated `tags`)")
 	fs.DurationVar(&opts.Timeout, "timeout", DefaultTimeout, "how long one test may wait")
 	fs.BoolVar(&opts.Verbose, "v", false, "print each test's name and outcome")
 	fs.BoolVar(&opts.Verbose, "verbose", false, "same as -v")
