@@ -34,9 +34,20 @@ func newReporter(out io.Writer, verbose bool) *reporter {
 	return &reporter{out: out, verbose: verbose}
 }
 
-var progressMarks = map[string]string{"success": "+", "failure": "-", "error": "*", "pending": "."}
-
-var verboseWords = map[string]string{"success": "ok", "failure": "FAIL", "error": "ERROR", "pending": "PENDING"}
+// marks gives a status's progress mark, its word in verbose mode and its
+// heading in the closing report.
+func marks(status string) (mark, word, heading string) {
+	switch status {
+	case "success":
+		return "+", "ok", ""
+	case "failure":
+		return "-", "FAIL", "Failure"
+	case "pending":
+		return ".", "PENDING", "Pending"
+	default:
+		return "*", "ERROR", "Error"
+	}
+}
 
 func (r *reporter) add(res result) {
 	switch res.status {
@@ -53,14 +64,13 @@ func (r *reporter) add(res result) {
 		r.summary.Errors++
 		r.problems = append(r.problems, res)
 	}
+	mark, word, _ := marks(res.status)
 	if r.verbose {
-		fmt.Fprintf(r.out, "%-7s %s\n", verboseWords[res.status], res.name)
+		fmt.Fprintf(r.out, "%-7s %s\n", word, res.name)
 		return
 	}
-	fmt.Fprint(r.out, progressMarks[res.status])
+	fmt.Fprint(r.out, mark)
 }
-
-var headings = map[string]string{"failure": "Failure", "error": "Error", "pending": "Pending"}
 
 func (r *reporter) close() {
 	if !r.verbose && r.summary.Ran() > 0 {
@@ -73,7 +83,8 @@ func (r *reporter) close() {
 		}
 	}
 	for _, p := range r.problems {
-		fmt.Fprintf(r.out, "\n%s -> %s\n%s\n", headings[p.status], p.definedAt, p.name)
+		_, _, heading := marks(p.status)
+		fmt.Fprintf(r.out, "\n%s -> %s\n%s\n", heading, p.definedAt, p.name)
 		msg := strings.TrimRight(p.message, "\n")
 		if p.status == "failure" && p.where != "" {
 			msg = p.where + ": " + msg
