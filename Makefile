@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/modhost
 
-.PHONY: run test build deps unit spec fuzz bench
+.PHONY: run test build deps unit spec spec-prosody fuzz bench
 
 build:
 	$(GO) build -o $(BIN) ./cmd/modhost
@@ -18,3 +18,7 @@ run: build
 test: deps build
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+
+# The compat specs against Prosody 0.12's own libraries, under Debian's busted.
+spec-prosody: deps
+	scripts/spec-prosody

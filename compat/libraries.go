@@ -32,6 +32,7 @@ var goLibraries = map[string]glua.LGFunction{
 	"util.timer":       openTimer,
 	"util.uuid":        openUUID,
 	"net.http":         openNetHTTP,
+	"modhost.loop":     openModhostLoop,
 }
 
 // Libraries returns every library in this package, Lua and Go, sorted by name.

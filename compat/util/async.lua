@@ -1,0 +1,281 @@
+-- util.async: run functions that may wait (for a network reply, a timer, a
+-- promise) as coroutines, as Prosody 0.12's util.async does.
+--
+-- A runner owns one coroutine and a queue of work items; each item is handed
+-- to the runner's function in turn. Inside it, waiter() returns a wait/done
+-- pair: wait() suspends the runner until done() has been called as many times
+-- as asked for. Watchers (ready, waiting, error) hear about state changes.
+--
+-- One difference from Prosody, on purpose: done() does not resume the waiting
+-- coroutine inside the caller's stack. Under modhost the wake is posted to the
+-- Lua loop (through modhost.loop), so the resumed code runs as its own loop job
+-- and never inside whatever called done(). Without modhost.loop (plain Lua) it
+-- resumes at once, as Prosody does.
+
+local coroutine, setmetatable, table = coroutine, setmetatable, table;
+local pcall, error, type, tostring = pcall, error, type, tostring;
+
+local function current_thread()
+	local thread, is_main = coroutine.running();
+	if not thread or is_main then
+		error("not inside an async runner: util.async waits need a coroutine (see util.async.runner)", 3);
+	end
+	return thread;
+end
+
+-- Which runner owns a coroutine, so a wake can carry on that runner's queue.
+local owner_of = setmetatable({}, { __mode = "k" });
+
+local log_fn;
+local function log(level, fmt, ...)
+	if log_fn == nil then
+		local ok, logger = pcall(require, "util.logger");
+		log_fn = ok and type(logger) == "table" and logger.init and logger.init("util.async") or false;
+	end
+	if log_fn then
+		return log_fn(level, fmt, ...);
+	end
+end
+
+-- How a wake is delivered: posted to modhost's loop when there is one.
+local post;
+local function deliver(fn)
+	if post == nil then
+		local ok, loop = pcall(require, "modhost.loop");
+		post = ok and type(loop) == "table" and loop.post or false;
+	end
+	if post then
+		post(fn);
+	else
+		fn();
+	end
+end
+
+local next_tick = function (fn) fn(); end
+local schedule_task; -- set_schedule_function, else util.timer.add_task
+
+local runner_methods = {};
+local runner_mt = { __index = runner_methods };
+
+local function notify(r, watcher_name, ...)
+	local watcher = r.watchers[watcher_name];
+	if watcher then
+		return watcher(r, ...);
+	end
+end
+
+-- The body of every runner coroutine: take an item, process it, report back.
+local function worker(r)
+	local item = coroutine.yield("ready");
+	while true do
+		r.func(item);
+		item = coroutine.yield("ready");
+	end
+end
+
+local function start_thread(r)
+	local thread = coroutine.create(worker);
+	owner_of[thread] = r;
+	coroutine.resume(thread, r); -- runs up to the first yield, waiting for an item
+	return thread;
+end
+
+-- wake continues a coroutine whose waiter is done.
+local function wake(thread)
+	if coroutine.status(thread) ~= "suspended" then
+		log("error", "async wake of a coroutine that is %s, not suspended", coroutine.status(thread));
+		return;
+	end
+	local r = owner_of[thread];
+	local ok, state = coroutine.resume(thread);
+	if not r then
+		if not ok then
+			log("error", "error in a waiting coroutine that no runner owns: %s", tostring(state));
+		end
+		return;
+	end
+	if not ok then
+		r.thread = nil;
+		r.state = "ready";
+		notify(r, "error", state);
+		r:run();
+	elseif state == "ready" then
+		next_tick(function ()
+			r.state = "ready";
+			r:run();
+		end);
+	end
+	-- state == "wait": waiting again, for something else.
+end
+
+local function waiter(count, allow_many)
+	local thread = current_thread();
+	local remaining = count or 1;
+	local suspended = false;
+	local function wait()
+		if remaining <= 0 then return; end
+		suspended = true;
+		coroutine.yield("wait");
+	end
+	local function done()
+		remaining = remaining - 1;
+		if remaining == 0 and suspended then
+			deliver(function () wake(thread); end);
+		elseif remaining < 0 and not allow_many then
+			error("done() called more often than the waiter was created for", 2);
+		end
+	end
+	return wait, done;
+end
+
+local function guarder()
+	local queues = {};
+	local any = {};
+	return function (id, func)
+		id = id or any;
+		local thread = current_thread();
+		local queue = queues[id];
+		if queue then
+			table.insert(queue, thread);
+			coroutine.yield("wait");
+		else
+			queues[id] = {};
+		end
+		local function leave()
+			local q = queues[id];
+			local following = q and table.remove(q, 1);
+			if following then
+				deliver(function () wake(following); end);
+			else
+				queues[id] = nil;
+			end
+		end
+		if func then
+			func();
+			leave();
+			return;
+		end
+		return leave;
+	end;
+end
+
+local function sleep(seconds)
+	local wait, done = waiter();
+	local schedule = schedule_task;
+	if not schedule then
+		schedule = require "util.timer".add_task;
+	end
+	schedule(seconds, function () done(); end);
+	wait();
+end
+
+local function wait_for(promise)
+	local wait, done = waiter();
+	local value, err;
+	promise:next(function (v) value = v; end, function (e) err = e; end):finally(done);
+	wait();
+	if value then
+		return value;
+	end
+	return nil, err;
+end
+
+local function rethrow_watcher(r, err)
+	r:log("error", "error in runner: %s", tostring(err));
+	error(err, 0);
+end
+
+local function pass_through(item) item(); end
+
+local runner_count = 0;
+local function runner(func, watchers, data)
+	runner_count = runner_count + 1;
+	return setmetatable({
+		func = func or pass_through;
+		watchers = watchers or { error = rethrow_watcher };
+		data = data;
+		id = tostring(runner_count);
+		queue = {};
+		state = "ready";
+		notified_state = "ready";
+		thread = false;
+	}, runner_mt);
+end
+
+-- run queues input (if any) and processes the queue until it is empty or the
+-- runner has to wait. Returns true, the state and how many items are queued.
+function runner_methods:run(input)
+	local queue = self.queue;
+	if input ~= nil then
+		table.insert(queue, input);
+	end
+	if self.state ~= "ready" then
+		return true, self.state, #queue;
+	end
+	self.state = "running";
+	local state, err = "ready", nil;
+	while queue[1] ~= nil do
+		local thread = self.thread;
+		if not thread or coroutine.status(thread) == "dead" then
+			thread = start_thread(self);
+			self.thread = thread;
+		end
+		local item = table.remove(queue, 1);
+		local ok, yielded = coroutine.resume(thread, item);
+		if not ok then
+			self.thread = nil;
+			err = yielded;
+			break;
+		elseif yielded == "wait" then
+			state = "waiting";
+			break;
+		end
+	end
+	self.state = state;
+	if err ~= nil then
+		notify(self, "error", err);
+		if queue[1] ~= nil then
+			return self:run();
+		end
+	elseif state ~= self.notified_state then
+		self.notified_state = state;
+		notify(self, state);
+	end
+	return true, self.state, #queue;
+end
+
+function runner_methods:enqueue(input)
+	table.insert(self.queue, input);
+	return self;
+end
+
+function runner_methods:log(level, fmt, ...)
+	return log(level, "runner " .. self.id .. ": " .. fmt, ...);
+end
+
+function runner_methods:onready(f) self.watchers.ready = f; return self; end
+function runner_methods:onwaiting(f) self.watchers.waiting = f; return self; end
+function runner_methods:onerror(f) self.watchers.error = f; return self; end
+
+local function ready()
+	return pcall(current_thread);
+end
+
+-- once runs func in a runner of its own (for one-off work that may wait).
+local function once(func)
+	local r = runner(function () func(); end);
+	return r:run(true);
+end
+
+return {
+	ready = ready;
+	waiter = waiter;
+	guarder = guarder;
+	runner = runner;
+	wait_for = wait_for;
+	wait = wait_for; -- older name still used by some plugins
+	sleep = sleep;
+	once = once;
+	set_nexttick = function (f) next_tick = f; end;
+	set_schedule_function = function (f) schedule_task = f; end;
+};
