@@ -71,3 +71,25 @@ end
 for _, h in pairs(hosts) do
 	h.send = function (stanza) return prosody.core_post_stanza(h, stanza); end;
 end
+
+-- Plugins' HTTP routes: what Prosody's mod_http does for module:provides("http").
+for name, h in pairs(hosts) do
+	local mounted = {};
+	h.events.add_handler("item-added/http-provider", function (event)
+		local item = event.item;
+		local id, where = native.http_mount(name, event.source and event.source.name or item.name or "?", item);
+		if not id then
+			local log = native.logger(name .. ":http");
+			log("error", "Could not mount HTTP routes of %s: %s", tostring(item._provided_by or item.name), tostring(where));
+			return;
+		end
+		mounted[item] = id;
+	end);
+	h.events.add_handler("item-removed/http-provider", function (event)
+		local id = mounted[event.item];
+		if id then
+			mounted[event.item] = nil;
+			native.http_unmount(id);
+		end
+	end);
+end

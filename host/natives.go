@@ -32,6 +32,8 @@ func (rt *Runtime) nativeLibrary() lua.Library {
 			"store_save":    rt.luaStoreSave,
 			"store_users":   rt.luaStoreUsers,
 			"user_exists":   rt.luaUserExists,
+			"http_mount":    rt.luaHTTPMount,
+			"http_unmount":  rt.luaHTTPUnmount,
 		})
 		t.RawSetString("null", L.NewUserData())
 		L.Push(t)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/modhost/modhost/compat"
 	"github.com/modhost/modhost/host/config"
+	"github.com/modhost/modhost/host/httpserver"
 	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
 )
@@ -40,6 +42,9 @@ type Options struct {
 	Stderr io.Writer
 	// Sink receives stanzas for which modhost has no local session.
 	Sink StanzaSink
+	// NoListen loads everything but opens no listening socket (modhost
+	// check, and tests that drive HTTP handlers through Handler()).
+	NoListen bool
 	// UserExists answers core.usermanager.user_exists when standalone
 	// (default: every user exists).
 	UserExists func(user, host string) bool
@@ -56,6 +61,9 @@ type Runtime struct {
 	search    *moduleSearch
 	files     *fileStore
 	sinkPtr   atomic.Pointer[sinkBox]
+	http      *httpserver.Server
+	mounts    map[int]func() // HTTP mounts by id; used on the loop only
+	mountSeq  int
 
 	stopOnce sync.Once
 	report   Report
@@ -157,10 +165,16 @@ func (rt *Runtime) Start(ctx context.Context) (Report, error) {
 	if rt.loop != nil {
 		return rt.report, errors.New("runtime already started")
 	}
+	httpCfg, err := rt.httpConfig()
+	if err != nil {
+		return Report{}, fmt.Errorf("start: %w", err)
+	}
+	rt.http = httpserver.New(httpCfg, rt.log.With("source", "http"))
+	rt.mounts = map[int]func(){}
 	libs := append(compat.Libraries(), rt.nativeLibrary())
 	rt.loop = lua.NewLoop(lua.Options{Libraries: libs, Logger: rt.log})
 	var report Report
-	err := rt.loop.Do(ctx, func(L *glua.LState) error {
+	err = rt.loop.Do(ctx, func(L *glua.LState) error {
 		if err := rt.boot(L); err != nil {
 			return err
 		}
@@ -172,7 +186,28 @@ func (rt *Runtime) Start(ctx context.Context) (Report, error) {
 		return report, fmt.Errorf("start: %w", err)
 	}
 	rt.report = report
+	if !rt.opts.NoListen {
+		if err := rt.http.Start(ctx); err != nil {
+			rt.Stop(context.Background())
+			return report, fmt.Errorf("start HTTP: %w", err)
+		}
+		for _, u := range rt.http.URLs() {
+			rt.log.Info("HTTP listening", "url", u)
+		}
+	}
 	return report, nil
+}
+
+// HTTPHandler serves the plugins' HTTP routes; with NoListen it lets a
+// program or test drive them without sockets.
+func (rt *Runtime) HTTPHandler() http.Handler { return rt.http }
+
+// HTTPURLs lists the addresses the HTTP server listens on.
+func (rt *Runtime) HTTPURLs() []string {
+	if rt.http == nil {
+		return nil
+	}
+	return rt.http.URLs()
 }
 
 func (rt *Runtime) boot(L *glua.LState) error {
@@ -298,6 +333,11 @@ func eventBus(L *glua.LState, host string) (glua.LValue, error) {
 func (rt *Runtime) Stop(ctx context.Context) error {
 	var err error
 	rt.stopOnce.Do(func() {
+		if rt.http != nil && !rt.opts.NoListen {
+			if herr := rt.http.Shutdown(ctx); herr != nil {
+				rt.log.Warn("HTTP shutdown", "error", herr)
+			}
+		}
 		if rt.loop != nil {
 			err = rt.loop.Do(ctx, func(L *glua.LState) error {
 				_, err := lua.DoChunk(L, `require "core.modulemanager".unload_all()`, "shutdown", 0)

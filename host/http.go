@@ -1,0 +1,161 @@
+package host
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/modhost/modhost/host/httpserver"
+	glua "github.com/yuin/gopher-lua"
+)
+
+// httpConfig maps Prosody's global HTTP options onto the server's config.
+func (rt *Runtime) httpConfig() (httpserver.Config, error) {
+	g := rt.cfg.Global.Options
+	var c httpserver.Config
+	var err error
+	if c.HTTPPorts, err = portList(g, "http_ports"); err != nil {
+		return c, err
+	}
+	if c.HTTPSPorts, err = portList(g, "https_ports"); err != nil {
+		return c, err
+	}
+	if v, ok := g["http_interfaces"]; ok {
+		c.Interfaces = stringList(v)
+	}
+	dir := filepath.Dir(rt.cfg.Path)
+	abs := func(p string) string {
+		if p != "" && !filepath.IsAbs(p) {
+			return filepath.Join(dir, p)
+		}
+		return p
+	}
+	c.CertFile, _ = g["https_certificate"].(string)
+	c.KeyFile, _ = g["https_key"].(string)
+	c.CertFile, c.KeyFile = abs(c.CertFile), abs(c.KeyFile)
+	if d, ok := g["certificates"].(string); ok {
+		c.CertDir = abs(d)
+	} else {
+		c.CertDir = abs("certs")
+	}
+	if n, ok := g["http_max_content_size"].(float64); ok && n > 0 {
+		c.MaxBody = int64(n)
+	}
+	if n, ok := g["http_request_deadline"].(float64); ok && n > 0 {
+		c.HandlerDeadline = time.Duration(n * float64(time.Second))
+	}
+	if v, ok := g["trusted_proxies"]; ok {
+		c.TrustedProxies = stringList(v)
+	}
+	if n, ok := g["http_max_requests_per_client"].(float64); ok {
+		c.MaxConcurrentPerClient = int(n)
+	}
+	if origins, ok := g["access_control_allow_origins"]; ok {
+		cors := &httpserver.CORSConfig{AllowOrigins: stringList(origins)}
+		if v, ok := g["access_control_allow_methods"]; ok {
+			cors.AllowMethods = stringList(v)
+		}
+		if v, ok := g["access_control_allow_headers"]; ok {
+			cors.AllowHeaders = stringList(v)
+		}
+		cors.AllowCredentials, _ = g["access_control_allow_credentials"].(bool)
+		if n, ok := g["access_control_max_age"].(float64); ok {
+			cors.MaxAge = time.Duration(n) * time.Second
+		}
+		c.CORS = cors
+	}
+	return c, nil
+}
+
+func portList(opts map[string]any, name string) ([]int, error) {
+	v, ok := opts[name]
+	if !ok {
+		return nil, nil
+	}
+	var vals []any
+	switch v := v.(type) {
+	case float64:
+		vals = []any{v}
+	case []any:
+		vals = v
+	case map[string]any:
+		if len(v) == 0 {
+			return []int{}, nil
+		}
+		return nil, fmt.Errorf("option %s: expected a list of port numbers", name)
+	default:
+		return nil, fmt.Errorf("option %s: expected a port number or a list of them, got %v", name, v)
+	}
+	ports := []int{}
+	for _, e := range vals {
+		n, ok := e.(float64)
+		if !ok || n < 0 || n > 65535 || n != float64(int(n)) {
+			return nil, fmt.Errorf("option %s: %v is not a port number", name, e)
+		}
+		ports = append(ports, int(n))
+	}
+	return ports, nil
+}
+
+// luaHTTPMount is native.http_mount(host, module_name, item): mounts the
+// routes of an "http" item under the base path mod_http would give it.
+// Returns a mount id, or nil and an error.
+func (rt *Runtime) luaHTTPMount(L *glua.LState) int {
+	host, moduleName, item := L.CheckString(1), L.CheckString(2), L.CheckTable(3)
+	if rt.http == nil {
+		L.Push(glua.LNil)
+		L.Push(glua.LString("no HTTP server"))
+		return 2
+	}
+	routes, ok := item.RawGetString("route").(*glua.LTable)
+	if !ok {
+		L.Push(glua.LNil)
+		L.Push(glua.LString("http item has no route table"))
+		return 2
+	}
+	paths := map[string]any{}
+	if g, ok := rt.cfg.Global.Options["http_paths"].(map[string]any); ok {
+		for k, v := range g {
+			paths[k] = v
+		}
+	}
+	if s := rt.cfg.Host(host); s != nil {
+		if h, ok := s.Options["http_paths"].(map[string]any); ok {
+			for k, v := range h {
+				paths[k] = v
+			}
+		}
+	}
+	itemName, _ := item.RawGetString("name").(glua.LString)
+	defaultPath, _ := item.RawGetString("default_path").(glua.LString)
+	base := httpserver.BasePath(moduleName, string(itemName), string(defaultPath), paths, host)
+	owner := host + ":" + moduleName
+	rs, err := httpserver.LuaRoutes(rt.loop, L, routes, owner)
+	if err != nil {
+		L.Push(glua.LNil)
+		L.Push(glua.LString(err.Error()))
+		return 2
+	}
+	unmount, err := rt.http.Mount(base, rs, owner)
+	if err != nil {
+		L.Push(glua.LNil)
+		L.Push(glua.LString(err.Error()))
+		return 2
+	}
+	rt.mountSeq++
+	rt.mounts[rt.mountSeq] = unmount
+	rt.log.Info("HTTP routes mounted", "host", host, "module", moduleName, "path", base)
+	L.Push(glua.LNumber(rt.mountSeq))
+	L.Push(glua.LString(base))
+	return 2
+}
+
+// luaHTTPUnmount is native.http_unmount(id).
+func (rt *Runtime) luaHTTPUnmount(L *glua.LState) int {
+	id := int(L.CheckNumber(1))
+	if unmount, ok := rt.mounts[id]; ok {
+		delete(rt.mounts, id)
+		unmount()
+	}
+	return 0
+}

@@ -1,0 +1,11 @@
+module:provides("http", {
+	route = {
+		["GET /hello"] = function (event)
+			return "hi " .. tostring(event.request.url.query);
+		end;
+		["POST /echo"] = function (event)
+			event.response.headers.content_type = "application/json";
+			return event.request.body;
+		end;
+	};
+});
