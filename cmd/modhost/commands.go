@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/modhost/modhost/host"
+	"github.com/modhost/modhost/lua"
+	"github.com/modhost/modhost/lua/busted"
+)
+
+func configFlag(fs *flag.FlagSet) *string {
+	return fs.String("config", envOr("MODHOST_CONFIG", ""), "the prosody.cfg.lua to load (env MODHOST_CONFIG)")
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) bool {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "modhost %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return false
+	}
+	return true
+}
+
+func cmdCheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	cfg := configFlag(fs)
+	if !parseFlags(fs, args, stderr) {
+		return 2
+	}
+	if *cfg == "" {
+		fmt.Fprintln(stderr, "modhost check: --config FILE is required")
+		return 2
+	}
+	// The report says what the info lines would; keep the log to warnings.
+	quiet := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	rt, err := host.New(host.Options{ConfigFile: *cfg, NoListen: true, Stderr: stderr, Logger: quiet})
+	if err != nil {
+		fmt.Fprintf(stderr, "modhost: %v\n", err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	report, err := rt.Start(ctx)
+	defer rt.Stop(context.Background())
+	if err != nil {
+		fmt.Fprintf(stderr, "modhost: %v\n", err)
+		return 1
+	}
+	printReport(stdout, report)
+	if !report.OK() {
+		fmt.Fprintln(stdout, "\nproblems found: fix the missing or broken modules above (or disable them with modules_disabled)")
+		return 1
+	}
+	fmt.Fprintln(stdout, "\nconfig OK")
+	return 0
+}
+
+func printReport(w io.Writer, report host.Report) {
+	for i, h := range report.Hosts {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		kind := "VirtualHost"
+		if h.Component {
+			kind = "Component"
+		}
+		fmt.Fprintf(w, "%s %q\n", kind, h.Name)
+		if len(h.Loaded) == 0 {
+			fmt.Fprintln(w, "  loaded:      (none)")
+		}
+		for _, m := range h.Loaded {
+			fmt.Fprintf(w, "  loaded:      %-24s %s\n", m.Name, m.File)
+		}
+		if len(h.Skipped) > 0 {
+			fmt.Fprintf(w, "  server-side: %s (skipped: the XMPP server runs these)\n", strings.Join(h.Skipped, ", "))
+		}
+		if len(h.Disabled) > 0 {
+			fmt.Fprintf(w, "  disabled:    %s\n", strings.Join(h.Disabled, ", "))
+		}
+		for _, m := range h.Missing {
+			fmt.Fprintf(w, "  MISSING:     %s, searched:\n", m.Name)
+			for _, p := range m.Searched {
+				fmt.Fprintf(w, "                 %s\n", p)
+			}
+		}
+		for _, m := range h.Broken {
+			fmt.Fprintf(w, "  BROKEN:      %s: %s\n", m.Name, firstLine(m.Error))
+		}
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func cmdRun(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	cfg := configFlag(fs)
+	if !parseFlags(fs, args, stderr) {
+		return 2
+	}
+	if *cfg == "" {
+		fmt.Fprintln(stderr, "modhost run: --config FILE is required")
+		return 2
+	}
+	rt, err := host.New(host.Options{ConfigFile: *cfg, Stderr: stderr})
+	if err != nil {
+		fmt.Fprintf(stderr, "modhost: %v\n", err)
+		return 1
+	}
+	log := rt.Logger()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	report, err := rt.Start(startCtx)
+	cancel()
+	if err != nil {
+		fmt.Fprintf(stderr, "modhost: %v\n", err)
+		return 1
+	}
+	for _, h := range report.Hosts {
+		names := make([]string, 0, len(h.Loaded))
+		for _, m := range h.Loaded {
+			names = append(names, m.Name)
+		}
+		log.Info("host ready", "host", h.Name, "modules", strings.Join(names, ","), "skipped", len(h.Skipped))
+	}
+	if !report.OK() {
+		log.Error("some modules are missing or broken; running without them (see `modhost check`)")
+	}
+	<-ctx.Done()
+	log.Info("shutting down: unloading modules and draining HTTP")
+	stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := rt.Stop(stopCtx); err != nil {
+		log.Error("shutdown", "error", err)
+		return 1
+	}
+	return 0
+}
+
+// cmdTest runs specs inside a runtime: the given config's hosts and
+// modules, or a single VirtualHost "localhost" with memory storage.
+func cmdTest(args []string, stdout, stderr io.Writer) int {
+	var configFile string
+	rest := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--config" || a == "-config":
+			if i+1 >= len(args) {
+				fmt.Fprintln(stderr, "modhost test: --config needs a file")
+				return 2
+			}
+			configFile = args[i+1]
+			i++
+		case strings.HasPrefix(a, "--config="):
+			configFile = strings.TrimPrefix(a, "--config=")
+		default:
+			rest = append(rest, a)
+		}
+	}
+	var runtimes []*host.Runtime
+	var startErr error
+	newLoop := func() *lua.Loop {
+		opts := host.Options{NoListen: true, Stderr: stderr}
+		if configFile != "" {
+			opts.ConfigFile = configFile
+		} else {
+			wd, _ := os.Getwd()
+			opts.ConfigName = filepath.Join(wd, "modhost-test.cfg.lua")
+			opts.ConfigSource = "log = { { levels = { min = \"warn\" }, to = \"console\" } }\nstorage = \"memory\"\nVirtualHost \"localhost\"\n"
+		}
+		rt, err := host.New(opts)
+		if err == nil {
+			_, err = rt.Start(context.Background())
+		}
+		if err != nil {
+			startErr = err
+			return lua.NewLoop(lua.Options{}) // Main reports the specs' failure to find the runtime
+		}
+		runtimes = append(runtimes, rt)
+		return rt.Loop()
+	}
+	code := busted.Main(rest, newLoop, stdout, stderr)
+	for _, rt := range runtimes {
+		rt.Stop(context.Background())
+	}
+	if startErr != nil {
+		fmt.Fprintf(stderr, "modhost test: %v\n", startErr)
+		if !errors.Is(startErr, context.Canceled) {
+			return 1
+		}
+	}
+	return code
+}
