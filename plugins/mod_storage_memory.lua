@@ -83,8 +83,12 @@ function map:set(user, key, value)
 	return true;
 end
 
+-- map.remove, given as a value to set_keys, removes that key.
+map.remove = {};
+
 function map:set_keys(user, keydatas)
 	for key, value in pairs(keydatas) do
+		if value == map.remove then value = nil; end
 		self:set(user, key, value);
 	end
 	return true;

@@ -65,13 +65,15 @@ function map_mt:set_keys(user, keydatas)
 	if data == nil and err then return nil, err; end
 	data = data or {};
 	for k, v in pairs(keydatas) do
-		if v == native.null then v = nil; end
+		if v == map_mt.remove then v = nil; end
 		data[k] = v;
 	end
 	if next(data) == nil then data = nil; end
 	return native.store_save(self.host, self.store, user or "", data);
 end
 map_mt.users = keyval_mt.users;
+-- map_mt.remove, given as a value to set_keys, removes that key.
+map_mt.remove = {};
 
 function internal:open(store, kind)
 	kind = kind or "keyval";
