@@ -69,9 +69,9 @@ type Server struct {
 	// hasComponent says whether the config declares a Component, so the
 	// component port is expected to open.
 	hasComponent bool
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	waitErr error
+	cmd          *exec.Cmd
+	exited       chan struct{}
+	waitErr      error
 }
 
 // Available reports whether Prosody is installed here.
