@@ -40,7 +40,7 @@ type Options struct {
 	// saslauth and disco, which a c2s test always needs, and http).
 	Modules []string
 	// HostConfig is Lua appended inside the harness's VirtualHost section
-	// (options and modules_enabled of that host).
+	// (options and modules_enabled of that host); placeholders as in Config.
 	HostConfig string
 	// Config is Lua appended after the VirtualHost: further VirtualHost or
 	// Component sections. It may use the placeholders {{COMPONENT_PORT}},
@@ -188,14 +188,19 @@ func (s *Server) Pid() int {
 // prosodyctl process (and no second config lookup) is needed. It works while
 // the server runs: accounts are read from disk at each login.
 func (s *Server) AddUser(user, pass string) error {
-	dir := filepath.Join(s.DataPath, storeEncode(s.Host), "accounts")
+	return s.AddHostUser(s.Host, user, pass)
+}
+
+// AddHostUser is AddUser on another VirtualHost of the test's Config.
+func (s *Server) AddHostUser(host, user, pass string) error {
+	dir := filepath.Join(s.DataPath, storeEncode(host), "accounts")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create accounts folder: %w", err)
 	}
 	body := "return {\n\t[\"password\"] = " + luaString(pass) + ";\n};\n"
 	path := filepath.Join(dir, storeEncode(user)+".dat")
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-		return fmt.Errorf("write account %s: %w", user, err)
+		return fmt.Errorf("write account %s@%s: %w", user, host, err)
 	}
 	return nil
 }
@@ -315,6 +320,8 @@ func (s *Server) config(opts Options) string {
 	fmt.Fprintf(&b, "c2s_ports = { %d }\nc2s_interfaces = { \"127.0.0.1\" }\n", s.C2SPort)
 	fmt.Fprintf(&b, "component_ports = { %d }\ncomponent_interfaces = { \"127.0.0.1\" }\n", s.ComponentPort)
 	fmt.Fprintf(&b, "http_ports = { %d }\nhttp_interfaces = { \"127.0.0.1\" }\n", s.HTTPPort)
+	// Requests to 127.0.0.1 reach the test's VirtualHost's HTTP routes.
+	fmt.Fprintf(&b, "http_default_host = %s\n", q(s.Host))
 	// Every other listener off: nothing of a test server is reachable from outside.
 	fmt.Fprintf(&b, "https_ports = {}\ns2s_ports = {}\nc2s_direct_tls_ports = {}\nlegacy_ssl_ports = {}\n")
 	fmt.Fprintf(&b, "modules_disabled = { \"s2s\" }\n")
@@ -323,13 +330,13 @@ func (s *Server) config(opts Options) string {
 	fmt.Fprintf(&b, "certificates = %s\n", q(filepath.Join(s.Dir, "certs")))
 	fmt.Fprintf(&b, "plugin_paths = { %s }\n", luaList(paths))
 	fmt.Fprintf(&b, "modules_enabled = { %s }\n", luaList(modules))
-	fmt.Fprintf(&b, "\nVirtualHost %s\n%s\n", q(s.Host), opts.HostConfig)
-	extra := strings.NewReplacer(
+	placeholders := strings.NewReplacer(
 		"{{COMPONENT_PORT}}", strconv.Itoa(s.ComponentPort),
 		"{{HTTP_PORT}}", strconv.Itoa(s.HTTPPort),
 		"{{DIR}}", s.Dir,
-	).Replace(opts.Config)
-	fmt.Fprintf(&b, "\n%s\n", extra)
+	)
+	fmt.Fprintf(&b, "\nVirtualHost %s\n%s\n", q(s.Host), placeholders.Replace(opts.HostConfig))
+	fmt.Fprintf(&b, "\n%s\n", placeholders.Replace(opts.Config))
 	return b.String()
 }
 
