@@ -16,7 +16,7 @@ type backend struct {
 	srv *httptest.Server
 
 	mu       sync.Mutex
-	rosters  map[string]string        // username → JSON body served with 200
+	rosters  map[string]string // username → JSON body served with 200
 	failures map[string]func(w http.ResponseWriter, r *http.Request)
 	hits     []hit
 }
