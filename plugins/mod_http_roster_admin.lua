@@ -355,6 +355,7 @@ module:hook("roster-load", function (event)
 	for jid, item in pairs(wanted) do
 		roster[jid] = item;
 	end
+	module:log("debug", "Roster of %s fetched at roster-load", username);
 	if not rostermanager.save_roster(username, host, roster) then
 		module:log("warn", "Could not store the fetched roster of %s", username);
 	end

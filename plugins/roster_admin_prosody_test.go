@@ -230,6 +230,10 @@ func TestRosterAdminInsideProsody(t *testing.T) {
 		if len(hits) != 1 || hits[0].Accept != "application/json" {
 			t.Errorf("backend saw %+v, want one GET with Accept: application/json", hits)
 		}
+		// Prosody loads rosters in rostermanager.load_roster: the fetch belongs there.
+		if !strings.Contains(e.s.Log(), "Roster of alice fetched at roster-load") {
+			t.Errorf("login fetch did not happen in roster-load")
+		}
 	})
 
 	t.Run("refresh pushes add, remove, rename and regroup to every interested resource", func(t *testing.T) {
@@ -408,6 +412,40 @@ func TestRosterAdminInsideProsody(t *testing.T) {
 			t.Errorf("answered after %v, want about %v", took, requestDeadline)
 		}
 		time.Sleep(fetchTimeout + 200*time.Millisecond) // let the queue drain before later subtests
+	})
+
+	t.Run("added contacts exchange presence with online users", func(t *testing.T) {
+		e.b.set("olga", `{}`)
+		e.b.set("pat", `{}`)
+		olga, pat := e.login(t, "olga", "r"), e.login(t, "pat", "r")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, c := range []*xmpptest.Client{olga, pat} {
+			roster(t, c)
+			if err := c.SendPresence(ctx, "", ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		olga.Collect(200 * time.Millisecond)
+		pat.Collect(0)
+		e.b.set("olga", `{"pat@example.com":{"name":"Pat"}}`)
+		e.b.set("pat", `{"olga@example.com":{"name":"Olga"}}`)
+		if r := e.refresh(t, "olga", "pat"); r.Updated != 2 {
+			t.Errorf("reply %+v", r)
+		}
+		for _, pair := range [][2]*xmpptest.Client{{olga, pat}, {pat, olga}} {
+			to, from := pair[0], pair[1]
+			if _, err := to.Next(ctx, func(el xmpptest.Element) bool { return el.Is("presence", "") && el.Attr("type") == "" && el.Attr("from") == from.JID() }); err != nil {
+				t.Errorf("%s never saw %s available: %v", to.JID(), from.JID(), err)
+			}
+		}
+		e.b.set("olga", `{}`)
+		if r := e.refresh(t, "olga"); r.Updated != 1 {
+			t.Errorf("reply %+v", r)
+		}
+		if _, err := pat.Next(ctx, func(el xmpptest.Element) bool { return el.Is("presence", "unavailable") && el.Attr("from") == olga.JID() }); err != nil {
+			t.Errorf("removed contact never saw olga go: %v", err)
+		}
 	})
 
 	t.Run("clients cannot set their roster", func(t *testing.T) {
