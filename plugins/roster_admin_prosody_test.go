@@ -556,20 +556,26 @@ func TestHTTPFilesInsideProsody(t *testing.T) {
 		"sub/inner.json":    `{"ok":true}`,
 		"../outside/secret": "do not serve",
 	})
-	s := prosodytest.Start(t, prosodytest.Options{HostConfig: fmt.Sprintf("\tmodules_enabled = { \"http_files\" }\n\thttp_files_dir = %q\n", www)})
+	s := prosodytest.Start(t, prosodytest.Options{
+		HostConfig: fmt.Sprintf("\tmodules_enabled = { \"http_files\" }\n\thttp_files_dir = %q\n", www),
+		// The same folder with listings on and no index files, on a second host.
+		Config: fmt.Sprintf("VirtualHost \"list.example.com\"\n\tmodules_enabled = { \"http_files\" }\n\thttp_files_dir = %q\n\thttp_dir_listing = true\n\thttp_index_files = {}\n", www),
+	})
 	cases := []struct {
-		path, wantType, wantBody string
-		wantCode                 int
+		host, path, wantType, wantBody string
+		wantCode                       int
 	}{
-		{"/files/notes.txt", "text/plain", "plain notes", 200},
-		{"/files/style.css", "text/css", "body{}", 200},
-		{"/files/", "text/html", "<h1>home</h1>", 200},
-		{"/files/sub/inner.json", "application/json", `{"ok":true}`, 200},
-		{"/files/missing.txt", "", "", 404},
-		{"/files/sub", "", "", 301},
-		{"/files/sub/", "", "", 403},
-		{"/files/%252e%252e/outside/secret", "", "", 400},
-		{"/files/sub/%252e%252e/%252e%252e/outside/secret", "", "", 400},
+		{"", "/files/notes.txt", "text/plain", "plain notes", 200},
+		{"", "/files/style.css", "text/css", "body{}", 200},
+		{"", "/files/", "text/html", "<h1>home</h1>", 200},
+		{"", "/files/sub/inner.json", "application/json", `{"ok":true}`, 200},
+		{"", "/files/missing.txt", "", "", 404},
+		{"", "/files/sub", "", "", 301},
+		{"", "/files/sub/", "", "", 403},
+		{"", "/files/%252e%252e/outside/secret", "", "", 400},
+		{"", "/files/sub/%252e%252e/%252e%252e/outside/secret", "", "", 400},
+		{"list.example.com", "/files/", "text/html", "", 200},
+		{"list.example.com", "/files/sub/", "text/html", "", 200},
 	}
 	client := &http.Client{
 		Timeout:       5 * time.Second,
@@ -578,6 +584,9 @@ func TestHTTPFilesInsideProsody(t *testing.T) {
 	for _, tc := range cases {
 		req, _ := http.NewRequest("GET", s.HTTPURL(""), nil)
 		req.URL.Opaque = tc.path // sent as written, no client-side cleaning
+		if tc.host != "" {
+			req.Host = tc.host
+		}
 		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatalf("GET %s: %v", tc.path, err)
@@ -594,8 +603,26 @@ func TestHTTPFilesInsideProsody(t *testing.T) {
 		if tc.wantCode != 200 {
 			continue
 		}
-		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, tc.wantType) || string(got) != tc.wantBody {
+		ct := resp.Header.Get("Content-Type")
+		if tc.host == "" && (!strings.HasPrefix(ct, tc.wantType) || string(got) != tc.wantBody) {
 			t.Errorf("GET %s → %q %q, want %q %q", tc.path, ct, got, tc.wantType, tc.wantBody)
 		}
+		if tc.host != "" && (!strings.HasPrefix(ct, "text/html") || !listsOnly(string(got), tc.path)) {
+			t.Errorf("listing of %s → %q %s", tc.path, ct, got)
+		}
 	}
+}
+
+// listsOnly checks a directory listing names exactly that folder's entries.
+func listsOnly(page, path string) bool {
+	want := map[string][]string{
+		"/files/":     {"index.html", "notes.txt", "style.css", "sub/"},
+		"/files/sub/": {"inner.json"},
+	}[path]
+	for _, name := range want {
+		if !strings.Contains(page, `href="`+name+`"`) {
+			return false
+		}
+	}
+	return strings.Count(page, "<li>") == len(want)
 }
