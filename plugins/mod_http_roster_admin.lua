@@ -324,9 +324,13 @@ end
 -- runner: there the handler can wait (util.async) for the application's
 -- answer, so the client's first roster query already sees it. Elsewhere
 -- (a roster loaded for presence routing, or our own loads) nothing may wait,
--- so an offline load is left as stored. A roster Prosody had cached from such
--- an offline load fires no roster-load at login: resource-bind (also in the
--- runner) catches that case.
+-- so an offline load is left as stored.
+--
+-- A roster Prosody had cached from such an offline load fires no roster-load
+-- at login: resource-bind (also in the runner) catches that case. A host that
+-- binds resources outside any async context (modhost learning of a session
+-- from the server) gets the same result a moment later: a background
+-- refresh, pushed like any other.
 local fetched_at_load = setmetatable({}, { __mode = "k" });
 
 local function fetch_and_wait(username)
@@ -342,7 +346,9 @@ end
 
 module:hook("roster-load", function (event)
 	local username, roster = event.username, event.roster;
-	if loading_for_refresh[username] or not async.ready() then return; end
+	-- Only a login waits: an offline user's roster (loaded to route someone
+	-- else's stanza) stays as stored, and resource-bind catches up on it.
+	if loading_for_refresh[username] or not user_sessions(username) or not async.ready() then return; end
 	local wanted, reason = fetch_and_wait(username);
 	fetched_at_load[roster] = true;
 	if not wanted then
@@ -363,18 +369,21 @@ end);
 
 module:hook("resource-bind", function (event)
 	local session = event.session;
-	local roster = session.roster;
-	if not roster or fetched_at_load[roster] then
-		if roster then fetched_at_load[roster] = nil; end
+	local username, roster = session.username, session.roster;
+	if roster and fetched_at_load[roster] then
+		fetched_at_load[roster] = nil;
 		return;
 	end
-	if count(user_sessions(session.username) or {}) ~= 1 or not async.ready() then return; end
-	local wanted, reason = fetch_and_wait(session.username);
+	if count(user_sessions(username) or {}) ~= 1 then return; end -- not a login
+	if not async.ready() then
+		return refresh_user(username, function () end);
+	end
+	local wanted, reason = fetch_and_wait(username);
 	if not wanted then
-		module:log("warn", "Roster of %s not fetched at login: %s", session.username, reason);
+		module:log("warn", "Roster of %s not fetched at login: %s", username, reason);
 		return;
 	end
-	apply_roster(session.username, wanted);
+	apply_roster(username, wanted);
 end);
 
 -- Clients may not edit rosters the application owns. Prosody's mod_iq fires
