@@ -190,6 +190,11 @@ function start_fetch(username, done)
 		if module:fire_event("roster-admin/fetched", { username = username, host = host, roster = roster }) ~= nil then
 			return finish(nil, "rejected by a roster-admin/fetched handler");
 		end
+		-- Handlers may have added items in a looser shape.
+		for _, item in pairs(roster) do
+			item.groups = item.groups or {};
+			item.subscription = item.subscription or "both";
+		end
 		finish(roster);
 	end);
 end
