@@ -87,10 +87,19 @@ func Require(t testing.TB) {
 	if Available() {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("prosody not installed at %s (CI=true: not skipping); install with: %s", Binary, installHint)
+	if fatal, msg := whenMissing(os.Getenv("CI")); fatal {
+		t.Fatal(msg)
+	} else {
+		t.Skip(msg)
 	}
-	t.Skipf("prosody not installed at %s; install with: %s", Binary, installHint)
+}
+
+// whenMissing decides what a missing Prosody means for a test.
+func whenMissing(ci string) (fatal bool, msg string) {
+	if ci == "true" {
+		return true, fmt.Sprintf("prosody not installed at %s (CI=true: not skipping); install with: %s", Binary, installHint)
+	}
+	return false, fmt.Sprintf("prosody not installed at %s; install with: %s", Binary, installHint)
 }
 
 // Start writes the config and accounts, starts Prosody and waits until its
