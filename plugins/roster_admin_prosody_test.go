@@ -435,7 +435,9 @@ func TestRosterAdminInsideProsody(t *testing.T) {
 		}
 		for _, pair := range [][2]*xmpptest.Client{{olga, pat}, {pat, olga}} {
 			to, from := pair[0], pair[1]
-			if _, err := to.Next(ctx, func(el xmpptest.Element) bool { return el.Is("presence", "") && el.Attr("type") == "" && el.Attr("from") == from.JID() }); err != nil {
+			if _, err := to.Next(ctx, func(el xmpptest.Element) bool {
+				return el.Is("presence", "") && el.Attr("type") == "" && el.Attr("from") == from.JID()
+			}); err != nil {
 				t.Errorf("%s never saw %s available: %v", to.JID(), from.JID(), err)
 			}
 		}
@@ -443,7 +445,9 @@ func TestRosterAdminInsideProsody(t *testing.T) {
 		if r := e.refresh(t, "olga"); r.Updated != 1 {
 			t.Errorf("reply %+v", r)
 		}
-		if _, err := pat.Next(ctx, func(el xmpptest.Element) bool { return el.Is("presence", "unavailable") && el.Attr("from") == olga.JID() }); err != nil {
+		if _, err := pat.Next(ctx, func(el xmpptest.Element) bool {
+			return el.Is("presence", "unavailable") && el.Attr("from") == olga.JID()
+		}); err != nil {
 			t.Errorf("removed contact never saw olga go: %v", err)
 		}
 	})
