@@ -187,7 +187,12 @@ function start_fetch(username, done)
 		end
 		local roster, reason = parse_roster(username, body);
 		if not roster then return finish(nil, reason); end
-		if module:fire_event("roster-admin/fetched", { username = username, host = host, roster = roster }) ~= nil then
+		-- A failing handler must not leave the refresh request waiting for ever.
+		local ok, verdict = pcall(module.fire_event, module, "roster-admin/fetched",
+			{ username = username, host = host, roster = roster });
+		if not ok then
+			return finish(nil, "roster-admin/fetched handler failed: " .. tostring(verdict));
+		elseif verdict ~= nil then
 			return finish(nil, "rejected by a roster-admin/fetched handler");
 		end
 		-- Handlers may have added items in a looser shape.

@@ -36,6 +36,8 @@ module:hook("roster-admin/fetched", function (event)
 		event.roster["injected@example.com"] = { name = "Injected", groups = { Hooks = true }, subscription = "both" };
 	elseif event.username == "rejected" then
 		return true;
+	elseif event.username == "exploding" then
+		error("handler failure on purpose");
 	end
 end);
 module:hook("roster-admin/updated", function (event)
@@ -352,13 +354,14 @@ func TestRosterAdminInsideProsody(t *testing.T) {
 			{"ebadgroups", body(`{"bob@example.com":{"groups":"Friends"}}`)},
 			{"eclosed", closeConn},
 			{"ehang", hang},
-			{"rejected", body(`{}`)}, // rejected by the probe's roster-admin/fetched
+			{"rejected", body(`{}`)},  // rejected by the probe's roster-admin/fetched
+			{"exploding", body(`{}`)}, // the probe's handler raises an error
 		}
 		for _, tc := range cases {
 			t.Run(tc.user, func(t *testing.T) {
 				e.b.set(tc.user, `{"kept@example.com":{"name":"Kept","groups":["G"]}}`)
 				c := e.login(t, tc.user, "r")
-				if tc.user != "rejected" {
+				if tc.user != "rejected" && tc.user != "exploding" {
 					wantRoster(t, c, item("kept@example.com", "Kept", "G"))
 				}
 				before := roster(t, c)
