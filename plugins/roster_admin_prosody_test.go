@@ -223,6 +223,7 @@ func pushes(c *xmpptest.Client, d time.Duration) []xmpptest.RosterItem {
 
 func TestRosterAdminInsideProsody(t *testing.T) {
 	e := startRosterAdmin(t)
+	t.Cleanup(func() { assertNoLuaErrors(t, e.s) })
 
 	t.Run("login roster equals the backend's, groups from arrays, subscription both", func(t *testing.T) {
 		e.b.set("alice", `{"bob@example.com":{"name":"Bob","groups":["Friends","Work"]},"carol@example.com":{},"alice@example.com":{"name":"Me"}}`)
@@ -568,6 +569,7 @@ func TestHTTPFilesInsideProsody(t *testing.T) {
 		// The same folder with listings on and no index files, on a second host.
 		Config: fmt.Sprintf("VirtualHost \"list.example.com\"\n\tmodules_enabled = { \"http_files\" }\n\thttp_files_dir = %q\n\thttp_dir_listing = true\n\thttp_index_files = {}\n", www),
 	})
+	t.Cleanup(func() { assertNoLuaErrors(t, s) })
 	cases := []struct {
 		host, path, wantType, wantBody string
 		wantCode                       int
@@ -632,4 +634,15 @@ func listsOnly(page, path string) bool {
 		}
 	}
 	return strings.Count(page, "<li>") == len(want)
+}
+
+// assertNoLuaErrors fails on any error-level line or traceback in Prosody's
+// log: a plugin that throws may still make the visible checks pass.
+func assertNoLuaErrors(t *testing.T, s *prosodytest.Server) {
+	t.Helper()
+	for _, line := range strings.Split(s.Log(), "\n") {
+		if strings.Contains(line, "\terror\t") || strings.Contains(line, "traceback") || strings.Contains(line, "Traceback") {
+			t.Errorf("prosody logged: %s", line)
+		}
+	}
 }

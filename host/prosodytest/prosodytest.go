@@ -131,8 +131,11 @@ func Start(t testing.TB, opts Options) *Server {
 		t.Fatalf("prosodytest: %v", err)
 	}
 	s.C2SPort, s.ComponentPort, s.HTTPPort = ports[0], ports[1], ports[2]
-	if err := os.MkdirAll(s.DataPath, 0o700); err != nil {
-		t.Fatalf("prosodytest: create data folder: %v", err)
+	// An empty certificates folder of our own: Prosody indexes it at start.
+	for _, d := range []string{s.DataPath, filepath.Join(dir, "certs")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatalf("prosodytest: create %s: %v", d, err)
+		}
 	}
 	if err := os.WriteFile(s.ConfigPath, []byte(s.config(opts)), 0o600); err != nil {
 		t.Fatalf("prosodytest: write config: %v", err)
