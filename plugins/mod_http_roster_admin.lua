@@ -105,7 +105,7 @@ local function parse_roster(username, body)
 	end
 	local data, err = json.decode(body);
 	if type(data) ~= "table" then
-		return nil, "answer is not valid JSON: " .. tostring(err);
+		return nil, "answer is not valid JSON (" .. tostring(err) .. ")";
 	end
 	local self_jid = username .. "@" .. host;
 	local roster = {};
@@ -473,7 +473,7 @@ local function parse_usernames(body)
 	end
 	local data, err = json.decode(body);
 	if data == nil then
-		return nil, "body is not valid JSON: " .. tostring(err);
+		return nil, "body is not valid JSON (" .. tostring(err) .. "): expected a JSON array of usernames";
 	end
 	if type(data) ~= "table" or not is_json_array(body) then
 		return nil, "body must be a JSON array of usernames";
