@@ -178,6 +178,10 @@ func (rt *Runtime) Start(ctx context.Context) (Report, error) {
 		if err := rt.boot(L); err != nil {
 			return err
 		}
+		// Sessions' default handlers sit below every plugin's (priority -1).
+		if _, err := rt.sessionsAPI(L); err != nil {
+			return err
+		}
 		report = rt.loadModules(L)
 		return nil
 	})
