@@ -21,7 +21,14 @@ import (
 var sources embed.FS
 
 // goLibraries are the libraries implemented in Go, by their require name.
-var goLibraries = map[string]glua.LGFunction{}
+var goLibraries = map[string]glua.LGFunction{
+	"cjson":          openCJSON,
+	"cjson.safe":     openCJSONSafe,
+	"util.encodings": openUtilEncodings,
+	"util.hashes":    openUtilHashes,
+	"util.jid":       openUtilJID,
+	"util.json":      openUtilJSON,
+}
 
 // Libraries returns every library in this package, Lua and Go, sorted by name.
 func Libraries() []lua.Library {

@@ -1,0 +1,281 @@
+package compat
+
+import (
+	"encoding/base64"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/xdg-go/stringprep"
+	glua "github.com/yuin/gopher-lua"
+	"golang.org/x/net/idna"
+)
+
+// util.encodings as Prosody 0.12 builds it on ICU: base64, utf8,
+// stringprep (the XMPP and SASL profiles) and idna. confusable.skeleton is
+// left out: only a registration module uses it.
+//
+// The stringprep profiles are assembled from the RFC 3454 tables that
+// github.com/xdg-go/stringprep ships, rather than from tables written here,
+// so the tables stay those of the RFC. Prosody lets unassigned code points
+// (RFC 3454 table A.1) through unless the second argument is true ("strict",
+// stored-string mode), and returns nil for any failure, including input or
+// output of 1024 bytes or more and invalid UTF-8.
+
+// stringprepMaxLen is Prosody's buffer size: input and output must be
+// shorter than this many bytes.
+const stringprepMaxLen = 1024
+
+// nodeprepProhibitedASCII are the characters RFC 3920 appendix A.5 adds to
+// the nodeprep prohibited set.
+var nodeprepProhibitedASCII = stringprep.Set{
+	{0x22, 0x22}, {0x26, 0x27}, {0x2F, 0x2F}, {0x3A, 0x3A}, {0x3C, 0x3C}, {0x3E, 0x3E}, {0x40, 0x40},
+}
+
+// nonASCIISpaces are RFC 3454 table C.1.2, which SASLprep (RFC 4013 2.1)
+// maps to a space before anything else.
+var nonASCIISpaces = func() stringprep.Mapping {
+	m := stringprep.Mapping{}
+	for _, r := range stringprep.TableC1_2 {
+		for c := r[0]; c <= r[1]; c++ {
+			m[c] = []rune{' '}
+		}
+	}
+	return m
+}()
+
+var commonProhibited = []stringprep.Set{
+	stringprep.TableC1_2, stringprep.TableC2_2, stringprep.TableC3, stringprep.TableC4,
+	stringprep.TableC5, stringprep.TableC6, stringprep.TableC7, stringprep.TableC8, stringprep.TableC9,
+}
+
+func withSets(base []stringprep.Set, extra ...stringprep.Set) []stringprep.Set {
+	return append(append([]stringprep.Set{}, base...), extra...)
+}
+
+// stringprepProfile is one profile in its query (unassigned allowed) and
+// stored (strict) variants.
+type stringprepProfile struct {
+	query, stored stringprep.Profile
+}
+
+func newStringprepProfile(maps []stringprep.Mapping, prohibited []stringprep.Set) stringprepProfile {
+	p := stringprep.Profile{Mappings: maps, Normalize: true, Prohibits: prohibited, CheckBiDi: true}
+	strict := p
+	strict.Prohibits = withSets(prohibited, stringprep.TableA1)
+	return stringprepProfile{query: p, stored: strict}
+}
+
+var (
+	// RFC 3491.
+	nameprepProfile = newStringprepProfile(
+		[]stringprep.Mapping{stringprep.TableB1, stringprep.TableB2}, commonProhibited)
+	// RFC 3920 appendix A.
+	nodeprepProfile = newStringprepProfile(
+		[]stringprep.Mapping{stringprep.TableB1, stringprep.TableB2},
+		withSets(commonProhibited, stringprep.TableC1_1, stringprep.TableC2_1, nodeprepProhibitedASCII))
+	// RFC 3920 appendix B.
+	resourceprepProfile = newStringprepProfile(
+		[]stringprep.Mapping{stringprep.TableB1}, withSets(commonProhibited, stringprep.TableC2_1))
+	// RFC 4013.
+	saslprepProfile = newStringprepProfile(
+		[]stringprep.Mapping{nonASCIISpaces, stringprep.TableB1}, withSets(commonProhibited, stringprep.TableC2_1))
+)
+
+// prepare applies the profile with Prosody's limits; ok is false where
+// Prosody returns nil.
+func (p stringprepProfile) prepare(s string, strict bool) (string, bool) {
+	if len(s) >= stringprepMaxLen || !utf8.ValidString(s) {
+		return "", false
+	}
+	if isPlainLowerASCII(s) {
+		return s, true
+	}
+	prof := p.query
+	if strict {
+		prof = p.stored
+	}
+	out, err := prof.Prepare(s)
+	if err != nil || len(out) >= stringprepMaxLen {
+		return "", false
+	}
+	return out, true
+}
+
+// isPlainLowerASCII is a fast path: lower-case letters, digits, '.', '-' and
+// '_' are unchanged and allowed by every profile here.
+func isPlainLowerASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// stringprepFunc is the Lua form: prep(s [, strict]) returns the prepared
+// string or nil.
+func stringprepFunc(p stringprepProfile) glua.LGFunction {
+	return func(L *glua.LState) int {
+		s := L.CheckString(1)
+		strict := false
+		if v := L.Get(2); v != glua.LNil {
+			strict = bool(L.CheckBool(2))
+		}
+		out, ok := p.prepare(s, strict)
+		if !ok {
+			L.Push(glua.LNil)
+		} else {
+			L.Push(glua.LString(out))
+		}
+		return 1
+	}
+}
+
+// IDNA as ICU's UTS #46 with STD3 rules and transitional processing, which
+// is how Prosody opens it (so "ß" becomes "ss"). Only to_ascii checks DNS
+// label lengths, as ICU does.
+var (
+	idnaToASCII = idna.New(idna.MapForLookup(), idna.Transitional(true), idna.BidiRule(),
+		idna.CheckHyphens(true), idna.CheckJoiners(true), idna.VerifyDNSLength(true))
+	idnaMapped = idna.New(idna.MapForLookup(), idna.Transitional(true), idna.BidiRule(),
+		idna.CheckHyphens(true), idna.CheckJoiners(true))
+)
+
+// idnaToUnicode maps and validates as to_ascii does (x/net's ToUnicode skips
+// the transitional mapping ICU applies) and then decodes the A-labels.
+func idnaToUnicode(s string) (string, error) {
+	ascii, err := idnaMapped.ToASCII(s)
+	if err != nil {
+		return "", err
+	}
+	return idnaMapped.ToUnicode(ascii)
+}
+
+// idnaConvert runs conv on the name less one trailing root dot, which ICU
+// accepts; empty labels fail.
+func idnaConvert(conv func(string) (string, error), s string) (string, bool) {
+	if len(s) >= stringprepMaxLen || !utf8.ValidString(s) {
+		return "", false
+	}
+	name, root := strings.CutSuffix(s, ".")
+	if name == "" || strings.Contains(name, "..") || strings.HasPrefix(name, ".") {
+		return "", false
+	}
+	out, err := conv(name)
+	if err != nil {
+		return "", false
+	}
+	if root {
+		out += "."
+	}
+	return out, true
+}
+
+func idnaFunc(conv func(string) (string, error)) glua.LGFunction {
+	return func(L *glua.LState) int {
+		out, ok := idnaConvert(conv, L.CheckString(1))
+		if !ok {
+			L.Push(glua.LNil)
+		} else {
+			L.Push(glua.LString(out))
+		}
+		return 1
+	}
+}
+
+const base64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+// base64Decode decodes as Prosody's decoder does: whitespace (and \b, \f)
+// is skipped, '=' ends a group early, an incomplete group at the end (or at a
+// NUL byte, where it stops) is dropped, and any other character fails.
+func base64Decode(s string) (string, bool) {
+	out := make([]byte, 0, len(s)*3/4)
+	var group [4]byte
+	n := 0
+	flush := func(k int) {
+		v := uint32(group[0])<<18 | uint32(group[1])<<12 | uint32(group[2])<<6 | uint32(group[3])
+		b := [3]byte{byte(v >> 16), byte(v >> 8), byte(v)}
+		if k > 1 {
+			out = append(out, b[:k-1]...)
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case 0:
+			return string(out), true
+		case '\n', '\r', '\t', ' ', '\f', '\b':
+			continue
+		case '=':
+			for k := n; k < 4; k++ {
+				group[k] = 0
+			}
+			flush(n)
+			n = 0
+			continue
+		}
+		idx := strings.IndexByte(base64Alphabet, c)
+		if idx < 0 {
+			return "", false
+		}
+		group[n] = byte(idx)
+		n++
+		if n == 4 {
+			flush(4)
+			n = 0
+		}
+	}
+	return string(out), true
+}
+
+func openUtilEncodings(L *glua.LState) int {
+	mod := L.NewTable()
+	sub := func(name string, funcs map[string]glua.LGFunction) {
+		t := L.NewTable()
+		L.SetFuncs(t, funcs)
+		mod.RawSetString(name, t)
+	}
+	sub("base64", map[string]glua.LGFunction{
+		"encode": func(L *glua.LState) int {
+			L.Push(glua.LString(base64.StdEncoding.EncodeToString([]byte(L.CheckString(1)))))
+			return 1
+		},
+		"decode": func(L *glua.LState) int {
+			out, ok := base64Decode(L.CheckString(1))
+			if !ok {
+				return 0 // Prosody returns no value at all
+			}
+			L.Push(glua.LString(out))
+			return 1
+		},
+	})
+	sub("utf8", map[string]glua.LGFunction{
+		"valid": func(L *glua.LState) int {
+			L.Push(glua.LBool(utf8.ValidString(L.CheckString(1))))
+			return 1
+		},
+		"length": func(L *glua.LState) int {
+			s := L.CheckString(1)
+			if !utf8.ValidString(s) {
+				L.Push(glua.LNil)
+			} else {
+				L.Push(glua.LNumber(utf8.RuneCountInString(s)))
+			}
+			return 1
+		},
+	})
+	sub("stringprep", map[string]glua.LGFunction{
+		"nameprep":     stringprepFunc(nameprepProfile),
+		"nodeprep":     stringprepFunc(nodeprepProfile),
+		"resourceprep": stringprepFunc(resourceprepProfile),
+		"saslprep":     stringprepFunc(saslprepProfile),
+	})
+	sub("idna", map[string]glua.LGFunction{
+		"to_ascii":   idnaFunc(idnaToASCII.ToASCII),
+		"to_unicode": idnaFunc(idnaToUnicode),
+	})
+	mod.RawSetString("version", glua.LString("modhost"))
+	L.Push(mod)
+	return 1
+}
