@@ -24,6 +24,7 @@ var sources embed.FS
 var goLibraries = map[string]glua.LGFunction{
 	"cjson":          openCJSON,
 	"cjson.safe":     openCJSONSafe,
+	"util.bitcompat": openUtilBitcompat,
 	"util.encodings": openUtilEncodings,
 	"util.hashes":    openUtilHashes,
 	"util.jid":       openUtilJID,
