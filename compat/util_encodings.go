@@ -255,12 +255,13 @@ func openUtilEncodings(L *glua.LState) int {
 			L.Push(glua.LBool(utf8.ValidString(L.CheckString(1))))
 			return 1
 		},
+		// Prosody's length is the byte length, once the string is valid.
 		"length": func(L *glua.LState) int {
 			s := L.CheckString(1)
 			if !utf8.ValidString(s) {
 				L.Push(glua.LNil)
 			} else {
-				L.Push(glua.LNumber(utf8.RuneCountInString(s)))
+				L.Push(glua.LNumber(len(s)))
 			}
 			return 1
 		},

@@ -15,8 +15,8 @@ import (
 // OpenVersionGaps fills in what Lua 5.2–5.4 code commonly uses and gopher-lua
 // (Lua 5.1) lacks: table.pack/table.unpack/table.move, math.type and
 // math.tointeger, rawlen, load of a string chunk with an environment, the
-// utf8 library, bit32 (which util.bitcompat returns, as Prosody's does), and
-// Lua-style string.format("%q"). Operators added to the 5.3 syntax (//, &, |,
+// utf8 library, bit32 (which util.bitcompat returns, as Prosody's does),
+// Lua-style string.format("%q") and an infinite math.huge. Operators added to the 5.3 syntax (//, &, |,
 // ~, <<, >>) cannot be provided; see SyntaxHint.
 //
 // gopher-lua has one number type, so math.type calls every whole number
@@ -30,6 +30,9 @@ func OpenVersionGaps(L *glua.LState) {
 	mathTbl := L.GetGlobal("math").(*glua.LTable)
 	setIfMissing(mathTbl, "type", L.NewFunction(mathType))
 	setIfMissing(mathTbl, "tointeger", L.NewFunction(mathToInteger))
+	// gopher-lua sets math.huge to the largest float; Lua's is infinity,
+	// which code compares against (x == math.huge) and JSON encoders reject.
+	mathTbl.RawSetString("huge", glua.LNumber(math.Inf(1)))
 	setIfMissing(mathTbl, "maxinteger", glua.LNumber(math.MaxInt64))
 	setIfMissing(mathTbl, "mininteger", glua.LNumber(math.MinInt64))
 
