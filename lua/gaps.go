@@ -278,7 +278,12 @@ func luaQuote(L *glua.LState, n int) string {
 // returned unchanged.
 func SyntaxHint(err error) error {
 	var perr *parse.Error
-	if !errors.As(err, &perr) {
+	if ae, ok := err.(*glua.ApiError); ok { // ApiError keeps its cause without Unwrap
+		perr, _ = ae.Cause.(*parse.Error)
+	} else {
+		errors.As(err, &perr)
+	}
+	if perr == nil {
 		return err
 	}
 	operators := map[string]string{"/": "//", "&": "&", "|": "|", "~": "~", "<": "<<", ">": ">>"}
