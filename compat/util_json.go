@@ -111,6 +111,8 @@ type jsonEncoder struct {
 	ordered bool
 	depth   int
 	seen    map[*glua.LTable]bool
+	pairs   []jsonPair
+	others  []jsonPair
 }
 
 func (e *jsonEncoder) value(v glua.LValue) {
@@ -202,85 +204,77 @@ func jsonEncodable(v glua.LValue) bool {
 
 func isSpecialKey(s glua.LString) bool { return s == "__array" || s == "__hash" }
 
+// table writes t as an array if it is a non-empty sequence and nothing else
+// encodable, else as an object: string keys, then "__hash" pairs for other
+// keys, then "__array" for the sequence part.
 func (e *jsonEncoder) table(t *glua.LTable) {
 	n := sequenceLength(t)
-	named, other := 0, 0 // entries for the object's own keys and for "__hash"
+	// Entries are gathered once, into e.pairs (object members) and e.others
+	// ("__hash" pairs), shared by all levels, each level using the part
+	// above its base: iterating a gopher-lua table boxes every key.
+	base, otherBase := len(e.pairs), len(e.others)
 	t.ForEach(func(k, v glua.LValue) {
 		if !jsonEncodable(v) {
 			return
 		}
 		if s, ok := k.(glua.LString); ok && !isSpecialKey(s) {
-			named++
+			e.pairs = append(e.pairs, jsonPair{k: k, v: v})
 		} else if jsonEncodable(k) && !inSequence(k, n) {
-			other++
+			e.others = append(e.others, jsonPair{k: k, v: v})
 		}
 	})
+	named, other := len(e.pairs)-base, len(e.others)-otherBase
+	defer func() { e.pairs, e.others = e.pairs[:base], e.others[:otherBase] }()
 	if named == 0 && other == 0 && n > 0 {
 		e.array(t)
 		return
 	}
+	if e.ordered {
+		members := e.pairs[base:]
+		sort.Slice(members, func(i, j int) bool {
+			return members[i].k.(glua.LString) < members[j].k.(glua.LString)
+		})
+	}
 	e.buf = append(e.buf, '{')
 	first := true
-	comma := func() {
+	for i := 0; i < named; i++ {
+		p := e.pairs[base+i] // e.pairs may grow (and move) while values are written
 		if !first {
 			e.buf = append(e.buf, ',')
 		}
 		first = false
-	}
-	if named > 0 {
-		writePair := func(k glua.LString, v glua.LValue) {
-			comma()
-			e.buf = appendJSONString(e.buf, string(k), false)
-			e.buf = append(e.buf, ':')
-			e.value(v)
-		}
-		if e.ordered {
-			keys := make([]string, 0, named)
-			t.ForEach(func(k, v glua.LValue) {
-				if s, ok := k.(glua.LString); ok && !isSpecialKey(s) && jsonEncodable(v) {
-					keys = append(keys, string(s))
-				}
-			})
-			sort.Strings(keys)
-			for _, k := range keys {
-				writePair(glua.LString(k), t.RawGetString(k))
-			}
-		} else {
-			t.ForEach(func(k, v glua.LValue) {
-				if s, ok := k.(glua.LString); ok && !isSpecialKey(s) && jsonEncodable(v) {
-					writePair(s, v)
-				}
-			})
-		}
+		e.buf = appendJSONString(e.buf, string(p.k.(glua.LString)), false)
+		e.buf = append(e.buf, ':')
+		e.value(p.v)
 	}
 	if other > 0 {
-		comma()
+		if !first {
+			e.buf = append(e.buf, ',')
+		}
+		first = false
 		e.buf = append(e.buf, `"__hash":[`...)
-		firstPair := true
-		t.ForEach(func(k, v glua.LValue) {
-			if !jsonEncodable(v) || !jsonEncodable(k) || inSequence(k, n) {
-				return
-			}
-			if s, ok := k.(glua.LString); ok && !isSpecialKey(s) {
-				return
-			}
-			if !firstPair {
+		for i := 0; i < other; i++ {
+			p := e.others[otherBase+i]
+			if i > 0 {
 				e.buf = append(e.buf, ',')
 			}
-			firstPair = false
-			e.value(k)
+			e.value(p.k)
 			e.buf = append(e.buf, ',')
-			e.value(v)
-		})
+			e.value(p.v)
+		}
 		e.buf = append(e.buf, ']')
 	}
 	if n > 0 {
-		comma()
+		if !first {
+			e.buf = append(e.buf, ',')
+		}
 		e.buf = append(e.buf, `"__array":`...)
 		e.array(t)
 	}
 	e.buf = append(e.buf, '}')
 }
+
+type jsonPair struct{ k, v glua.LValue }
 
 // appendLuaNumber writes n as Prosody's encoder does, through tostring:
 // whole numbers as integers (Lua 5.4 keeps decoded integers as integers),
@@ -491,7 +485,7 @@ func (d *jsonDecoder) nest() {
 func (d *jsonDecoder) object(i int) (glua.LValue, int, glua.LValue) {
 	d.nest()
 	defer func() { d.depth-- }()
-	o := d.L.NewTable()
+	o := d.L.CreateTable(0, 4) // NewTable reserves 32+32 slots; objects are small
 	for {
 		i = skipJSONSpace(d.src, i+1)
 		if i >= len(d.src) || d.src[i] != '"' {
@@ -559,7 +553,7 @@ func (d *jsonDecoder) unfoldMarkers(o *glua.LTable) {
 func (d *jsonDecoder) array(i int) (glua.LValue, int, glua.LValue) {
 	d.nest()
 	defer func() { d.depth-- }()
-	a := d.L.NewTable()
+	a := d.L.CreateTable(4, 0)
 	n := 0
 	for {
 		val, next, fail := d.value(i+1, ']')
