@@ -152,3 +152,24 @@ func mustRequire(L *glua.LState, name string) glua.LValue {
 	}
 	return rets[0]
 }
+
+// FuzzUtilJSONDecode feeds outside input to util.json.decode and re-encodes
+// what it accepts: neither may raise (beyond the nesting limit) or panic.
+func FuzzUtilJSONDecode(f *testing.F) {
+	for _, seed := range []string{`{"a":[1,null,"\u00e9"]}`, `[1,]`, `{"__array":[1],"__hash":[2,3]}`, `"\ud83d\ude00"`, `1e400`, ``, `"\x"`} {
+		f.Add(seed)
+	}
+	l := newLoop(f)
+	f.Fuzz(func(t *testing.T, text string) {
+		err := l.Do(context.Background(), func(L *glua.LState) error {
+			_, err := lua.DoChunk(L, `
+				local json = require "util.json"
+				local v = json.decode(...)
+				if v ~= nil then json.encode(v) end`, "fuzz", 0, glua.LString(text))
+			return err
+		})
+		if err != nil && !strings.Contains(err.Error(), "nesting too deep") {
+			t.Fatalf("decode %q: %v", text, err)
+		}
+	})
+}
