@@ -8,6 +8,8 @@ import (
 	"github.com/xdg-go/stringprep"
 	glua "github.com/yuin/gopher-lua"
 	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/bidi"
+	"golang.org/x/text/unicode/norm"
 )
 
 // util.encodings as Prosody 0.12 builds it on ICU: base64, utf8,
@@ -16,7 +18,8 @@ import (
 //
 // The stringprep profiles are assembled from the RFC 3454 tables that
 // github.com/xdg-go/stringprep ships, rather than from tables written here,
-// so the tables stay those of the RFC. Prosody lets unassigned code points
+// so the tables stay those of the RFC (the pipeline is ours: see
+// stringprepProfile). Prosody lets unassigned code points
 // (RFC 3454 table A.1) through unless the second argument is true ("strict",
 // stored-string mode), and returns nil for any failure, including input or
 // output of 1024 bytes or more and invalid UTF-8.
@@ -43,6 +46,18 @@ var nonASCIISpaces = func() stringprep.Mapping {
 	return m
 }()
 
+// tableB1Missing is the entry of RFC 3454 table B.1 (commonly mapped to
+// nothing) that xdg-go/stringprep's TableB1 lacks: U+1806 MONGOLIAN TODO
+// SOFT HYPHEN.
+var tableB1Missing = stringprep.Mapping{0x1806: {}}
+
+// corrigendum4 holds the five CJK compatibility ideographs whose
+// decomposition Unicode Corrigendum #4 changed after 3.2; stringprep keeps
+// the 3.2 ones, so they are mapped before normalization.
+var corrigendum4 = map[rune]rune{
+	0x2F868: 0x2136A, 0x2F874: 0x5F33, 0x2F91F: 0x43AB, 0x2F95F: 0x7AAE, 0x2F9BF: 0x4D57,
+}
+
 var commonProhibited = []stringprep.Set{
 	stringprep.TableC1_2, stringprep.TableC2_2, stringprep.TableC3, stringprep.TableC4,
 	stringprep.TableC5, stringprep.TableC6, stringprep.TableC7, stringprep.TableC8, stringprep.TableC9,
@@ -52,34 +67,26 @@ func withSets(base []stringprep.Set, extra ...stringprep.Set) []stringprep.Set {
 	return append(append([]stringprep.Set{}, base...), extra...)
 }
 
-// stringprepProfile is one profile in its query (unassigned allowed) and
-// stored (strict) variants.
+// stringprepProfile is an RFC 3454 profile run the way ICU's usprep (which
+// Prosody uses) runs it, which differs from a plain reading of the RFC with
+// today's Unicode data in two ways that decide real JIDs:
+//   - normalization is NFKC restricted to characters assigned in Unicode 3.2
+//     (table A.1 lists the rest): a later character is left as it is rather
+//     than normalized with today's tables;
+//   - the bidi rule (RFC 3454 section 6) takes each character's bidi class
+//     from current Unicode data, so a character unassigned in 3.2 that sits
+//     in a right-to-left block counts as right-to-left.
+//
+// Strict (stored-string) mode rejects table A.1 characters before and after
+// mapping.
 type stringprepProfile struct {
-	query, stored stringprep.Profile
+	maps       []stringprep.Mapping
+	prohibited []stringprep.Set
 }
 
 func newStringprepProfile(maps []stringprep.Mapping, prohibited []stringprep.Set) stringprepProfile {
-	p := stringprep.Profile{Mappings: maps, Normalize: true, Prohibits: prohibited, CheckBiDi: true}
-	strict := p
-	strict.Prohibits = withSets(prohibited, stringprep.TableA1)
-	return stringprepProfile{query: p, stored: strict}
+	return stringprepProfile{maps: maps, prohibited: prohibited}
 }
-
-var (
-	// RFC 3491.
-	nameprepProfile = newStringprepProfile(
-		[]stringprep.Mapping{stringprep.TableB1, stringprep.TableB2}, commonProhibited)
-	// RFC 3920 appendix A.
-	nodeprepProfile = newStringprepProfile(
-		[]stringprep.Mapping{stringprep.TableB1, stringprep.TableB2},
-		withSets(commonProhibited, stringprep.TableC1_1, stringprep.TableC2_1, nodeprepProhibitedASCII))
-	// RFC 3920 appendix B.
-	resourceprepProfile = newStringprepProfile(
-		[]stringprep.Mapping{stringprep.TableB1}, withSets(commonProhibited, stringprep.TableC2_1))
-	// RFC 4013.
-	saslprepProfile = newStringprepProfile(
-		[]stringprep.Mapping{nonASCIISpaces, stringprep.TableB1}, withSets(commonProhibited, stringprep.TableC2_1))
-)
 
 // prepare applies the profile with Prosody's limits; ok is false where
 // Prosody returns nil.
@@ -90,16 +97,116 @@ func (p stringprepProfile) prepare(s string, strict bool) (string, bool) {
 	if isPlainLowerASCII(s) {
 		return s, true
 	}
-	prof := p.query
-	if strict {
-		prof = p.stored
+	mapped := make([]rune, 0, len(s))
+	for _, r := range s {
+		if strict && stringprep.TableA1.Contains(r) {
+			return "", false
+		}
+		if repl, ok := p.mapRune(r); ok {
+			mapped = append(mapped, repl...)
+		} else if old, ok := corrigendum4[r]; ok {
+			mapped = append(mapped, old)
+		} else {
+			mapped = append(mapped, r)
+		}
 	}
-	out, err := prof.Prepare(s)
-	if err != nil || len(out) >= stringprepMaxLen {
+	out := normalizeUnicode32(mapped)
+	if len(out) >= stringprepMaxLen {
+		return "", false
+	}
+	if !p.allowed(out, strict) || !passesBidiRule(out) {
 		return "", false
 	}
 	return out, true
 }
+
+func (p stringprepProfile) mapRune(r rune) ([]rune, bool) {
+	for _, m := range p.maps {
+		if repl, ok := m.Map(r); ok {
+			return repl, true
+		}
+	}
+	return nil, false
+}
+
+func (p stringprepProfile) allowed(s string, strict bool) bool {
+	for _, r := range s {
+		if strict && stringprep.TableA1.Contains(r) {
+			return false
+		}
+		for _, set := range p.prohibited {
+			if set.Contains(r) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// normalizeUnicode32 applies NFKC to the runs of characters assigned in
+// Unicode 3.2 and leaves the others (which 3.2 normalization treats as
+// blocking starters) in place.
+func normalizeUnicode32(rs []rune) string {
+	var b strings.Builder
+	start := 0
+	flush := func(end int) {
+		if end > start {
+			b.WriteString(norm.NFKC.String(string(rs[start:end])))
+		}
+	}
+	for i, r := range rs {
+		if stringprep.TableA1.Contains(r) {
+			flush(i)
+			b.WriteRune(r)
+			start = i + 1
+		}
+	}
+	flush(len(rs))
+	return b.String()
+}
+
+// passesBidiRule is RFC 3454 section 6 with current bidi classes: a string
+// with any R or AL character has no L character and starts and ends with
+// R or AL.
+func passesBidiRule(s string) bool {
+	rtl, ltr := false, false
+	var first, last bidi.Class
+	for i, r := range s {
+		props, _ := bidi.LookupRune(r)
+		c := props.Class()
+		if i == 0 {
+			first = c
+		}
+		last = c
+		switch c {
+		case bidi.L:
+			ltr = true
+		case bidi.R, bidi.AL:
+			rtl = true
+		}
+	}
+	if !rtl {
+		return true
+	}
+	isRTL := func(c bidi.Class) bool { return c == bidi.R || c == bidi.AL }
+	return !ltr && isRTL(first) && isRTL(last)
+}
+
+var (
+	// RFC 3491.
+	nameprepProfile = newStringprepProfile(
+		[]stringprep.Mapping{tableB1Missing, stringprep.TableB1, stringprep.TableB2}, commonProhibited)
+	// RFC 3920 appendix A.
+	nodeprepProfile = newStringprepProfile(
+		[]stringprep.Mapping{tableB1Missing, stringprep.TableB1, stringprep.TableB2},
+		withSets(commonProhibited, stringprep.TableC1_1, stringprep.TableC2_1, nodeprepProhibitedASCII))
+	// RFC 3920 appendix B.
+	resourceprepProfile = newStringprepProfile(
+		[]stringprep.Mapping{tableB1Missing, stringprep.TableB1}, withSets(commonProhibited, stringprep.TableC2_1))
+	// RFC 4013.
+	saslprepProfile = newStringprepProfile(
+		[]stringprep.Mapping{nonASCIISpaces, tableB1Missing, stringprep.TableB1}, withSets(commonProhibited, stringprep.TableC2_1))
+)
 
 // isPlainLowerASCII is a fast path: lower-case letters, digits, '.', '-' and
 // '_' are unchanged and allowed by every profile here.

@@ -26,6 +26,14 @@ import (
 //     escaped.
 // gopher-json maps null to nil (which collapses arrays), encodes {} as [] and
 // rejects mixed tables, so it cannot serve here.
+//
+// Deliberate differences from Prosody: tables are read raw (no __index,
+// __pairs); a table cycle raises an error instead of overflowing the stack;
+// a util.array object without t[1] encodes as "[]" (Prosody writes "]"); a
+// decoded "__array"/"__hash" member that is not a list is dropped (Prosody
+// raises); nesting deeper than jsonMaxDepth raises; whole numbers encode as
+// integers ("1", not Lua 5.4's "1.0" for floats) since gopher-lua has one
+// number type.
 
 // jsonMaxDepth bounds decoding recursion; Prosody's recursive reader would
 // hit Lua's stack limit on hostile input instead.
@@ -588,9 +596,13 @@ func (d *jsonDecoder) number(i int) (glua.LValue, int, glua.LValue) {
 	for end < len(d.src) && isJSONNumberChar(d.src[end]) {
 		end++
 	}
-	f, err := strconv.ParseFloat(d.src[i:end], 64)
+	text := d.src[i:end]
+	f, err := strconv.ParseFloat(text, 64)
 	if err != nil && !isRangeError(err) {
 		return nil, end, glua.LNumber(end + 1)
+	}
+	if f == 0 && !strings.ContainsAny(text, ".eE") {
+		f = 0 // "-0" is Lua 5.4's integer 0, not the float -0
 	}
 	return glua.LNumber(f), end, nil
 }
