@@ -239,14 +239,15 @@ func stringprepFunc(p stringprepProfile) glua.LGFunction {
 	}
 }
 
-// IDNA as ICU's UTS #46 with STD3 rules and transitional processing, which
-// is how Prosody opens it (so "ß" becomes "ss"). Only to_ascii checks DNS
+// IDNA as ICU's UTS #46 opened the way Prosody opens it: STD3 rules and
+// transitional processing (so "ß" becomes "ss"), without the bidi and
+// joiner checks, which Prosody does not ask for. Only to_ascii checks DNS
 // label lengths, as ICU does.
 var (
-	idnaToASCII = idna.New(idna.MapForLookup(), idna.Transitional(true), idna.BidiRule(),
-		idna.CheckHyphens(true), idna.CheckJoiners(true), idna.VerifyDNSLength(true))
-	idnaMapped = idna.New(idna.MapForLookup(), idna.Transitional(true), idna.BidiRule(),
-		idna.CheckHyphens(true), idna.CheckJoiners(true))
+	idnaToASCII = idna.New(idna.MapForLookup(), idna.Transitional(true),
+		idna.CheckHyphens(true), idna.CheckJoiners(false), idna.VerifyDNSLength(true))
+	idnaMapped = idna.New(idna.MapForLookup(), idna.Transitional(true),
+		idna.CheckHyphens(true), idna.CheckJoiners(false))
 )
 
 // idnaToUnicode maps and validates as to_ascii does (x/net's ToUnicode skips
@@ -259,18 +260,26 @@ func idnaToUnicode(s string) (string, error) {
 	return idnaMapped.ToUnicode(ascii)
 }
 
+// hasEmptyLabel reports an empty label other than the root after a
+// trailing dot.
+func hasEmptyLabel(name string) bool {
+	name = strings.TrimSuffix(name, ".")
+	return name == "" || strings.HasPrefix(name, ".") || strings.Contains(name, "..")
+}
+
 // idnaConvert runs conv on the name less one trailing root dot, which ICU
-// accepts; empty labels fail.
+// accepts; empty labels fail, also those that mapping creates (U+3002 is a
+// dot).
 func idnaConvert(conv func(string) (string, error), s string) (string, bool) {
 	if len(s) >= stringprepMaxLen || !utf8.ValidString(s) {
 		return "", false
 	}
 	name, root := strings.CutSuffix(s, ".")
-	if name == "" || strings.Contains(name, "..") || strings.HasPrefix(name, ".") {
+	if hasEmptyLabel(name) {
 		return "", false
 	}
 	out, err := conv(name)
-	if err != nil {
+	if err != nil || hasEmptyLabel(out) {
 		return "", false
 	}
 	if root {

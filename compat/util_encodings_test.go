@@ -63,3 +63,30 @@ func TestBase64DecodeIsLenientLikeProsody(t *testing.T) {
 		}
 	}
 }
+
+// Checked against Prosody's encodings.so over "a" + every code point up to
+// U+2FFFF + ".com".
+func TestIDNAFollowsICU(t *testing.T) {
+	tests := []struct {
+		name, in string
+		conv     func(string) (string, error)
+		want     string
+		ok       bool
+	}{
+		{"no bidi rule: mixed-direction labels pass", "a\u05D0.com", idnaToASCII.ToASCII, "xn--a-0hc.com", true},
+		{"an ideographic full stop that makes an empty label fails", "a\u3002.com", idnaToUnicode, "", false},
+		{"transitional mapping in to_unicode", "\u00DF.de", idnaToUnicode, "ss.de", true},
+		{"a trailing root dot is kept", "a.b.", idnaToASCII.ToASCII, "a.b.", true},
+		{"STD3 rules reject underscores", "a_b.com", idnaToASCII.ToASCII, "", false},
+		{"to_ascii checks label length", strings.Repeat("a", 64) + ".com", idnaToASCII.ToASCII, "", false},
+		{"to_unicode does not", strings.Repeat("a", 64) + ".com", idnaToUnicode, strings.Repeat("a", 64) + ".com", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := idnaConvert(tt.conv, tt.in)
+			if ok != tt.ok || got != tt.want {
+				t.Errorf("idnaConvert(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
