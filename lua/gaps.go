@@ -95,15 +95,13 @@ func tableMove(L *glua.LState) int {
 	return 1
 }
 
-func isWhole(n glua.LNumber) bool { return IsInteger(n) }
-
 func mathType(L *glua.LState) int {
 	L.CheckAny(1)
 	n, ok := L.Get(1).(glua.LNumber)
 	switch {
 	case !ok:
 		L.Push(glua.LNil)
-	case isWhole(n):
+	case IsInteger(n):
 		L.Push(glua.LString("integer"))
 	default:
 		L.Push(glua.LString("float"))
@@ -112,7 +110,7 @@ func mathType(L *glua.LState) int {
 }
 
 func mathToInteger(L *glua.LState) int {
-	if n, ok := L.Get(1).(glua.LNumber); ok && isWhole(n) {
+	if n, ok := L.Get(1).(glua.LNumber); ok && IsInteger(n) {
 		L.Push(n)
 	} else {
 		L.Push(glua.LNil)
