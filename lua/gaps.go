@@ -230,7 +230,12 @@ func formatWithLuaQuote(orig *glua.LFunction) glua.LGFunction {
 	}
 }
 
+// callThrough hands the current arguments to fn: directly when it is a Go
+// function (gopher-lua's string.format is), saving a call frame.
 func callThrough(L *glua.LState, fn *glua.LFunction) int {
+	if fn.IsG {
+		return fn.GFunction(L)
+	}
 	top := L.GetTop()
 	L.Insert(fn, 1)
 	L.Call(top, 1)
