@@ -33,6 +33,13 @@ var goLibraries = map[string]glua.LGFunction{
 	"util.uuid":        openUUID,
 	"net.http":         openNetHTTP,
 	"modhost.loop":     openModhostLoop,
+	"cjson":            openCJSON,
+	"cjson.safe":       openCJSONSafe,
+	"util.bitcompat":   openUtilBitcompat,
+	"util.encodings":   openUtilEncodings,
+	"util.hashes":      openUtilHashes,
+	"util.jid":         openUtilJID,
+	"util.json":        openUtilJSON,
 }
 
 // Libraries returns every library in this package, Lua and Go, sorted by name.
