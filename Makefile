@@ -12,11 +12,16 @@ build:
 deps:
 	scripts/install-deps
 
-run: build
-	$(BIN) run --config examples/prosody.cfg.lua
+# The demo: modhost on the example config with the contacts app, and a
+# scripted walkthrough (scripts/demo).
+run:
+	scripts/demo
 
 test: deps build
 	$(GO) vet ./...
+	$(BIN) test compat/spec
+	scripts/spec-prosody
+	$(BIN) check --config examples/prosody.cfg.lua >/dev/null
 	$(GO) test -count=1 ./...
 
 # The compat specs against Prosody 0.12's own libraries, under Debian's busted.

@@ -103,6 +103,9 @@ func New(opts Options) (*Runtime, error) {
 			return nil, fmt.Errorf("log option: %w", err)
 		}
 	}
+	for _, w := range cfg.Warnings {
+		rt.log.Warn(w)
+	}
 	configDir := filepath.Dir(cfg.Path)
 	var dirs []string
 	for _, p := range stringList(cfg.Global.Options["plugin_paths"]) {
