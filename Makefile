@@ -27,3 +27,10 @@ test: deps build
 # The compat specs against Prosody 0.12's own libraries, under Debian's busted.
 spec-prosody: deps
 	scripts/spec-prosody
+
+# Speed figures, not part of `make test`: the Go benchmarks briefly (compat's
+# libraries, host's event dispatch and runtime start-up), then the same Lua
+# timing script on Prosody's own libraries and inside modhost.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime=1s -benchmem ./compat/ ./host/
+	scripts/bench-libs
