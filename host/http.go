@@ -2,6 +2,8 @@ package host
 
 import (
 	"fmt"
+
+	"github.com/modhost/modhost/compat"
 	"path/filepath"
 	"time"
 
@@ -158,4 +160,22 @@ func (rt *Runtime) luaHTTPUnmount(L *glua.LState) int {
 		unmount()
 	}
 	return 0
+}
+
+// httpClientDefaults maps modhost's options for plugins' outgoing HTTP
+// (net.http) onto compat.HTTPDefaults. Prosody 0.12 has no such options:
+// its client never times out, which modhost does not reproduce.
+func (rt *Runtime) httpClientDefaults() compat.HTTPDefaults {
+	g := rt.cfg.Global.Options
+	var d compat.HTTPDefaults
+	if n, ok := g["http_client_timeout"].(float64); ok && n > 0 {
+		d.Timeout = time.Duration(n * float64(time.Second))
+	}
+	if n, ok := g["http_client_max_body"].(float64); ok && n > 0 {
+		d.MaxBody = int64(n)
+	}
+	if n, ok := g["http_client_max_connections_per_host"].(float64); ok && n > 0 {
+		d.MaxConnsPerHost = int(n)
+	}
+	return d
 }

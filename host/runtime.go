@@ -218,6 +218,11 @@ func (rt *Runtime) HTTPURLs() []string {
 }
 
 func (rt *Runtime) boot(L *glua.LState) error {
+	// As Prosody's startup does: promise callbacks run in a later loop turn.
+	if err := compat.DeferPromiseTicks(L); err != nil {
+		return err
+	}
+	compat.SetHTTPDefaults(L, rt.httpClientDefaults())
 	hostList := L.NewTable()
 	for _, h := range rt.cfg.Hosts {
 		if !rt.cfg.HostEnabled(h.Name) {
