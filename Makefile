@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/modhost
 
-.PHONY: run test build deps unit spec spec-prosody fuzz bench
+.PHONY: run test build deps unit spec spec-prosody spec-examples fuzz bench
 
 build:
 	$(GO) build -o $(BIN) ./cmd/modhost
@@ -27,6 +27,10 @@ test: deps build
 # The compat specs against Prosody 0.12's own libraries, under Debian's busted.
 spec-prosody: deps
 	scripts/spec-prosody
+
+# The example hook plugins' specs, run by modhost itself with their config.
+spec-examples: build
+	$(BIN) test --config examples/plugins/spec/test.cfg.lua examples/plugins/spec
 
 # Speed figures, not part of `make test`: the Go benchmarks briefly (compat's
 # libraries, host's event dispatch and runtime start-up), then the same Lua

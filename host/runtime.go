@@ -48,6 +48,9 @@ type Options struct {
 	// UserExists answers core.usermanager.user_exists when standalone
 	// (default: every user exists).
 	UserExists func(user, host string) bool
+	// Testing offers Lua the modhost.testing library (standalone client
+	// logins for specs); `modhost test` sets it.
+	Testing bool
 }
 
 // Runtime is one running modhost: a config, its hosts, their plugins, and
@@ -175,6 +178,9 @@ func (rt *Runtime) Start(ctx context.Context) (Report, error) {
 	rt.http = httpserver.New(httpCfg, rt.log.With("source", "http"))
 	rt.mounts = map[int]func(){}
 	libs := append(compat.Libraries(), rt.nativeLibrary())
+	if rt.opts.Testing {
+		libs = append(libs, rt.testingLibrary())
+	}
 	rt.loop = lua.NewLoop(lua.Options{Libraries: libs, Logger: rt.log})
 	var report Report
 	err = rt.loop.Do(ctx, func(L *glua.LState) error {

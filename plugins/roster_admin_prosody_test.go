@@ -34,6 +34,11 @@ local log_path = module:get_option_string("probe_log");
 module:hook("roster-admin/fetched", function (event)
 	if event.username == "hooked" then
 		event.roster["injected@example.com"] = { name = "Injected", groups = { Hooks = true }, subscription = "both" };
+		-- entries carry the backend's fields beyond name and groups.
+		local bob = event.entries["bob@example.com"];
+		if bob and bob.vip == true then
+			event.roster["bob@example.com"].groups.VIP = true;
+		end
 	elseif event.username == "rejected" then
 		return true;
 	elseif event.username == "exploding" then
@@ -562,9 +567,9 @@ func TestRosterAdminInsideProsody(t *testing.T) {
 	})
 
 	t.Run("roster-admin events let a plugin change and reject fetches, and report updates", func(t *testing.T) {
-		e.b.set("hooked", `{"bob@example.com":{}}`)
+		e.b.set("hooked", `{"bob@example.com":{"vip":true}}`)
 		c := e.login(t, "hooked", "r")
-		wantRoster(t, c, item("bob@example.com", ""), item("injected@example.com", "Injected", "Hooks"))
+		wantRoster(t, c, item("bob@example.com", "", "VIP"), item("injected@example.com", "Injected", "Hooks"))
 		e.b.set("hooked", `{"zed@example.com":{}}`)
 		e.refresh(t, "hooked")
 		logged, _ := os.ReadFile(filepath.Join(e.s.Dir, "updated.log"))
