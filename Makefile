@@ -22,6 +22,7 @@ test: deps build
 	$(BIN) test compat/spec
 	scripts/spec-prosody
 	$(BIN) check --config examples/prosody.cfg.lua >/dev/null
+	$(BIN) test --config examples/plugins/spec/test.cfg.lua examples/plugins/spec
 	$(GO) test -count=1 ./...
 
 # The compat specs against Prosody 0.12's own libraries, under Debian's busted.
