@@ -1,0 +1,40 @@
+package prosodytest
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestMissingProsodyFailsUnderCIAndSkipsElsewhere(t *testing.T) {
+	for _, tc := range []struct {
+		ci        string
+		wantFatal bool
+	}{
+		{"true", true},
+		{"", false},
+		{"false", false},
+	} {
+		fatal, msg := whenMissing(tc.ci)
+		if fatal != tc.wantFatal || !strings.Contains(msg, installHint) {
+			t.Errorf("CI=%q: fatal=%v %q", tc.ci, fatal, msg)
+		}
+	}
+}
+
+func TestConfigKeepsEveryListenerOnLoopbackAndOffTheSystemPaths(t *testing.T) {
+	s := &Server{Host: "example.com", Dir: "/tmp/x", PidPath: "/tmp/x/p.pid", DataPath: "/tmp/x/data", LogPath: "/tmp/x/log", C2SPort: 1, ComponentPort: 2, HTTPPort: 3}
+	cfg := s.config(Options{HostConfig: "\tfoo = \"{{DIR}}\"", Config: "Component \"c.example.com\"\n\tport = {{COMPONENT_PORT}}"})
+	for _, want := range []string{
+		"run_as_root = true", "daemonize = false", `pidfile = "/tmp/x/p.pid"`, `data_path = "/tmp/x/data"`,
+		`interfaces = { "127.0.0.1" }`, "c2s_ports = { 1 }", "component_ports = { 2 }", "http_ports = { 3 }",
+		"https_ports = {}", "s2s_ports = {}", "c2s_require_encryption = false", "allow_unencrypted_plain_auth = true",
+		"VirtualHost \"example.com\"\n\tfoo = \"/tmp/x\"", "port = 2",
+	} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("config lacks %q:\n%s", want, cfg)
+		}
+	}
+	if strings.Contains(cfg, "/etc/prosody") {
+		t.Errorf("config refers to the system's Prosody folder:\n%s", cfg)
+	}
+}

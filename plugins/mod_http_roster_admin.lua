@@ -1,0 +1,553 @@
+-- mod_http_roster_admin: a web application owns every user's contact list.
+--
+-- At login the user's roster is fetched from `http_roster_url` (a JSON object
+-- of contact JIDs) and replaces what the server holds. When the application
+-- changes a roster it calls POST /refresh (or GET /refresh/<user>); the
+-- roster is fetched again, the difference applied and pushed to the user's
+-- online clients. Clients cannot edit their rosters themselves.
+--
+-- modhost's own implementation of the behaviour of prosody-modules'
+-- mod_http_roster_admin, with that module's known defects fixed. It uses only
+-- the module API and Prosody's libraries, so the same file runs in Prosody 0.12
+-- and in modhost.
+--
+-- Events fired on the host (hook them to customise):
+--   roster-admin/fetched { username, host, roster }: a fetched roster, before
+--     it is applied; roster[jid] = { name = string|nil, groups = { [group] =
+--     true }, subscription = "both" } may be changed in place; a handler
+--     returning non-nil rejects the fetch (counted as an error).
+--   roster-admin/updated { username, host, added, removed, changed }: after a
+--     refresh changed a roster; each list holds contact JIDs.
+
+local http = require "net.http";
+local json = require "util.json";
+local jid_lib = require "util.jid";
+local st = require "util.stanza";
+local async = require "util.async";
+local rostermanager = require "core.rostermanager";
+
+local host = module.host;
+
+local roster_url = module:get_option_string("http_roster_url", "http://localhost/%s");
+local fetch_timeout = module:get_option_number("http_roster_admin_timeout", 10);
+local request_deadline = module:get_option_number("http_roster_admin_deadline", 20);
+local max_concurrent = module:get_option_number("http_roster_admin_max_concurrent", 16);
+local max_body_size = module:get_option_number("http_roster_admin_max_body", 1024 * 1024);
+local secret = module:get_option_string("http_roster_admin_secret");
+local refresh_offline = module:get_option_boolean("http_roster_admin_refresh_offline", false);
+
+if max_concurrent < 1 then max_concurrent = 1; end
+
+-- Small helpers ----------------------------------------------------------------
+
+-- Percent-encodes everything but RFC 3986's unreserved characters, so that
+-- '%', '?', '#' and '/' in a username cannot change which URL is fetched.
+local function path_escape(s)
+	return (s:gsub("[^A-Za-z0-9%-%._~]", function (c)
+		return string.format("%%%02X", c:byte());
+	end));
+end
+
+local function roster_url_for(username)
+	local escaped = path_escape(username);
+	-- A function replacement: a string one would treat '%' in it as special.
+	return (roster_url:gsub("%%s", function () return escaped; end));
+end
+
+-- Compares two strings in time that depends only on their lengths.
+local function constant_time_equals(a, b)
+	if #a ~= #b then return false; end
+	local difference = 0;
+	for i = 1, #a do
+		if a:byte(i) ~= b:byte(i) then
+			difference = difference + 1;
+		end
+	end
+	return difference == 0;
+end
+
+-- Normalises a username the way Prosody stores accounts; nil if invalid.
+local function prep_username(username)
+	if type(username) ~= "string" or username == "" then return nil; end
+	local prepped = jid_lib.prep(username .. "@" .. host);
+	local node = prepped and jid_lib.node(prepped);
+	if not node or prepped ~= node .. "@" .. host then return nil; end
+	return node;
+end
+
+local function user_sessions(username)
+	local host_session = prosody.hosts[host];
+	local user = host_session and host_session.sessions and host_session.sessions[username];
+	return user and user.sessions;
+end
+
+local function is_json_array(text)
+	return text:match("^%s*%[") ~= nil;
+end
+
+local function is_json_object(text)
+	return text:match("^%s*{") ~= nil;
+end
+
+local function count(list)
+	local n = 0;
+	for _ in pairs(list) do n = n + 1; end
+	return n;
+end
+
+-- Reading what the application answers ------------------------------------------
+
+-- Turns the application's JSON object into Prosody roster items; nil and a
+-- reason if any part of it is not what the contract allows.
+local function parse_roster(username, body)
+	if type(body) ~= "string" or not is_json_object(body) then
+		return nil, "answer is not a JSON object";
+	end
+	local data, err = json.decode(body);
+	if type(data) ~= "table" then
+		return nil, "answer is not valid JSON (" .. tostring(err) .. ")";
+	end
+	local self_jid = username .. "@" .. host;
+	local roster = {};
+	for contact, entry in pairs(data) do
+		local jid = type(contact) == "string" and jid_lib.prep(contact);
+		if not jid or jid_lib.resource(jid) then
+			return nil, "invalid contact JID " .. tostring(contact);
+		end
+		if type(entry) ~= "table" or entry == json.null or entry[1] ~= nil then
+			return nil, "contact " .. jid .. " is not an object";
+		end
+		local name = entry.name;
+		if name == json.null or name == "" then name = nil; end
+		if name ~= nil and type(name) ~= "string" then
+			return nil, "contact " .. jid .. ": name is not a string";
+		end
+		local groups = {};
+		if entry.groups ~= nil and entry.groups ~= json.null then
+			if type(entry.groups) ~= "table" or (entry.groups[1] == nil and next(entry.groups) ~= nil) then
+				return nil, "contact " .. jid .. ": groups is not an array";
+			end
+			for _, group in pairs(entry.groups) do
+				if type(group) ~= "string" then
+					return nil, "contact " .. jid .. ": a group is not a string";
+				end
+				if group ~= "" then groups[group] = true; end
+			end
+		end
+		if jid ~= self_jid then -- Prosody never keeps a self-contact
+			roster[jid] = { name = name, groups = groups, subscription = "both" };
+		end
+	end
+	return roster;
+end
+
+-- Fetching ------------------------------------------------------------------------
+
+-- Fetches are callbacks, not coroutines, so the HTTP handlers never depend on
+-- an async context. At most max_concurrent run at once; the rest queue.
+local running_fetches, queued_fetches = 0, {};
+
+local start_fetch; -- forward declaration: finishing one fetch starts the next
+
+local function next_fetch()
+	if running_fetches < max_concurrent and #queued_fetches > 0 then
+		local queued = table.remove(queued_fetches, 1);
+		start_fetch(queued.username, queued.done);
+	end
+end
+
+-- done(roster) on success, done(nil, reason) on any failure, exactly once.
+function start_fetch(username, done)
+	running_fetches = running_fetches + 1;
+	local finished, request = false, nil;
+	local function finish(roster, reason)
+		if finished then return; end -- a late answer after the timeout
+		finished = true;
+		running_fetches = running_fetches - 1;
+		done(roster, reason);
+		next_fetch();
+	end
+	local url = roster_url_for(username);
+	module:log("debug", "Fetching roster of %s from %s", username, url);
+	-- net.http in Prosody 0.12 has no timeout of its own: a timer ends the
+	-- wait, and the connection is closed if the library lets us.
+	module:add_timer(fetch_timeout, function ()
+		if finished then return; end
+		finish(nil, "no answer within " .. fetch_timeout .. " s");
+		if request and http.destroy_request then
+			http.destroy_request(request);
+		end
+	end);
+	request = http.request(url, { headers = { Accept = "application/json" } }, function (body, code)
+		if code ~= 200 then
+			if code == 0 then
+				return finish(nil, "connection failed: " .. tostring(body));
+			end
+			return finish(nil, "HTTP status " .. tostring(code));
+		end
+		local roster, reason = parse_roster(username, body);
+		if not roster then return finish(nil, reason); end
+		-- A failing handler must not leave the refresh request waiting for ever.
+		local ok, verdict = pcall(module.fire_event, module, "roster-admin/fetched",
+			{ username = username, host = host, roster = roster });
+		if not ok then
+			return finish(nil, "roster-admin/fetched handler failed: " .. tostring(verdict));
+		elseif verdict ~= nil then
+			return finish(nil, "rejected by a roster-admin/fetched handler");
+		end
+		-- Handlers may have added items in a looser shape.
+		for _, item in pairs(roster) do
+			item.groups = item.groups or {};
+			item.subscription = item.subscription or "both";
+		end
+		finish(roster);
+	end);
+end
+
+local function fetch_roster(username, done)
+	if running_fetches < max_concurrent then
+		start_fetch(username, done);
+	else
+		table.insert(queued_fetches, { username = username, done = done });
+	end
+end
+
+-- Applying ------------------------------------------------------------------------
+
+local function same_groups(a, b)
+	for group in pairs(a or {}) do
+		if not b[group] then return false; end
+	end
+	for group in pairs(b) do
+		if not (a and a[group]) then return false; end
+	end
+	return true;
+end
+
+local function diff_roster(current, wanted)
+	local added, removed, changed = {}, {}, {};
+	for jid, item in pairs(wanted) do
+		local old = current[jid];
+		if not old then
+			table.insert(added, jid);
+		elseif old.name ~= item.name or not same_groups(old.groups, item.groups)
+				or old.subscription ~= item.subscription or old.ask then
+			table.insert(changed, jid);
+		end
+	end
+	for jid in pairs(current) do
+		if jid and not wanted[jid] then
+			table.insert(removed, jid);
+		end
+	end
+	return added, removed, changed;
+end
+
+-- Available clients tell new contacts they are there and ask for the
+-- contacts' presence; removed contacts see them go.
+local function exchange_presence(username, added, removed)
+	local sessions = user_sessions(username);
+	if not sessions then return; end
+	local bare = username .. "@" .. host;
+	for _, session in pairs(sessions) do
+		if session.presence then -- clients without initial presence stay silent
+			for _, contact in ipairs(added) do
+				local presence = st.clone(session.presence);
+				presence.attr.from, presence.attr.to = session.full_jid, contact;
+				module:send(presence);
+			end
+			for _, contact in ipairs(removed) do
+				module:send(st.presence({ type = "unavailable", from = session.full_jid, to = contact }));
+			end
+		end
+	end
+	for _, contact in ipairs(added) do
+		module:send(st.presence({ type = "probe", from = bare, to = contact }));
+	end
+end
+
+-- Our own calls to load_roster must not start another fetch in roster-load.
+local loading_for_refresh = {};
+
+local function apply_roster(username, wanted)
+	loading_for_refresh[username] = true;
+	local roster, err = rostermanager.load_roster(username, host);
+	loading_for_refresh[username] = nil;
+	if not roster then
+		return nil, "could not load the current roster: " .. tostring(err);
+	end
+	local added, removed, changed = diff_roster(roster, wanted);
+	if #added + #removed + #changed == 0 then return true; end
+	local function store(jid)
+		if not rostermanager.save_roster(username, host, roster, jid) then
+			module:log("warn", "Could not store roster item %s of %s", jid, username);
+		end
+		rostermanager.roster_push(username, host, jid);
+	end
+	for _, jid in ipairs(removed) do
+		roster[jid] = nil;
+		store(jid);
+	end
+	for _, jid in ipairs(added) do
+		roster[jid] = wanted[jid];
+		store(jid);
+	end
+	for _, jid in ipairs(changed) do
+		roster[jid] = wanted[jid];
+		store(jid);
+	end
+	module:log("info", "Roster of %s refreshed: %d added, %d removed, %d changed",
+		username, #added, #removed, #changed);
+	exchange_presence(username, added, removed);
+	module:fire_event("roster-admin/updated", {
+		username = username, host = host, added = added, removed = removed, changed = changed,
+	});
+	return true;
+end
+
+-- done(true) when the roster is in step (or needs no refresh), done(false,
+-- reason) when it stays as it was.
+local function refresh_user(username, done)
+	if not user_sessions(username) and not refresh_offline then
+		-- Fetched at next login anyway; counts as updated, as in the original.
+		return done(true);
+	end
+	fetch_roster(username, function (wanted, reason)
+		if not wanted then
+			module:log("warn", "Roster of %s not refreshed: %s", username, reason);
+			return done(false, reason);
+		end
+		local ok, applied, apply_err = pcall(apply_roster, username, wanted);
+		if not ok or not applied then
+			module:log("error", "Roster of %s not refreshed: %s", username, tostring(applied or apply_err));
+			return done(false, "apply failed");
+		end
+		done(true);
+	end);
+end
+
+-- Login ---------------------------------------------------------------------------
+
+-- Prosody loads a roster in rostermanager.load_roster, which fires
+-- roster-load when it reads one from storage. At login that happens inside
+-- resource binding, which Prosody 0.12 runs in the c2s session's async
+-- runner: there the handler can wait (util.async) for the application's
+-- answer, so the client's first roster query already sees it. Elsewhere
+-- (a roster loaded for presence routing, or our own loads) nothing may wait,
+-- so an offline load is left as stored.
+--
+-- A roster Prosody had cached from such an offline load fires no roster-load
+-- at login: resource-bind (also in the runner) catches that case. A host that
+-- binds resources outside any async context (modhost learning of a session
+-- from the server) gets the same result a moment later: a background
+-- refresh, pushed like any other.
+local fetched_at_load = setmetatable({}, { __mode = "k" });
+
+local function fetch_and_wait(username)
+	local wait, done = async.waiter();
+	local wanted, reason;
+	fetch_roster(username, function (roster, err)
+		wanted, reason = roster, err;
+		done();
+	end);
+	wait();
+	return wanted, reason;
+end
+
+module:hook("roster-load", function (event)
+	local username, roster = event.username, event.roster;
+	-- Only a login waits: an offline user's roster (loaded to route someone
+	-- else's stanza) stays as stored, and resource-bind catches up on it.
+	if loading_for_refresh[username] or not user_sessions(username) or not async.ready() then return; end
+	local wanted, reason = fetch_and_wait(username);
+	fetched_at_load[roster] = true;
+	if not wanted then
+		module:log("warn", "Roster of %s not fetched at login, keeping the stored one: %s", username, reason);
+		return;
+	end
+	for jid in pairs(roster) do
+		if jid then roster[jid] = nil; end
+	end
+	for jid, item in pairs(wanted) do
+		roster[jid] = item;
+	end
+	module:log("debug", "Roster of %s fetched at roster-load", username);
+	if not rostermanager.save_roster(username, host, roster) then
+		module:log("warn", "Could not store the fetched roster of %s", username);
+	end
+end);
+
+module:hook("resource-bind", function (event)
+	local session = event.session;
+	local username, roster = session.username, session.roster;
+	if roster and fetched_at_load[roster] then
+		fetched_at_load[roster] = nil;
+		return;
+	end
+	if count(user_sessions(username) or {}) ~= 1 then return; end -- not a login
+	if not async.ready() then
+		return refresh_user(username, function () end);
+	end
+	local wanted, reason = fetch_and_wait(username);
+	if not wanted then
+		module:log("warn", "Roster of %s not fetched at login: %s", username, reason);
+		return;
+	end
+	apply_roster(username, wanted);
+end);
+
+-- Clients may not edit rosters the application owns. Prosody's mod_iq fires
+-- iq/self/... before iq-set/self/..., so both are hooked, above mod_roster.
+local function refuse_roster_set(event)
+	local stanza = event.stanza;
+	if stanza.attr.type ~= "set" then return; end
+	event.origin.send(st.error_reply(stanza, "cancel", "service-unavailable",
+		"Contacts are managed by the web application"));
+	return true;
+end
+module:hook("iq/self/jabber:iq:roster:query", refuse_roster_set, 10);
+module:hook("iq-set/self/jabber:iq:roster:query", refuse_roster_set, 10);
+
+-- The refresh API ---------------------------------------------------------------
+
+local function send_json(response, status, body)
+	response.status_code = status;
+	response.headers.content_type = "application/json";
+	response:send(json.encode(body));
+	return true;
+end
+
+local function refuse(response, status, message)
+	return send_json(response, status, { status = "error", message = message });
+end
+
+local function authorized(request)
+	if not secret then return true; end
+	local given = request.headers.authorization;
+	return type(given) == "string" and constant_time_equals(given, "Bearer " .. secret);
+end
+
+-- Refreshes every user once and answers when all are done or the deadline
+-- passes, whichever comes first.
+local function refresh_and_answer(response, usernames)
+	local total, updated, errors = #usernames, 0, 0;
+	local answered = false;
+	if total == 0 then
+		return send_json(response, 200, { status = "ok", message = "roster update complete", updated = 0, errors = 0 });
+	end
+	for _, username in ipairs(usernames) do
+		refresh_user(username, function (ok)
+			if ok then updated = updated + 1; else errors = errors + 1; end
+			if answered or updated + errors < total then return; end
+			answered = true;
+			if errors == total then
+				send_json(response, 200, { status = "error", message = "roster update failed for every user", updated = updated, errors = errors });
+			else
+				send_json(response, 200, { status = "ok", message = "roster update complete", updated = updated, errors = errors });
+			end
+		end);
+	end
+	if not answered then
+		module:add_timer(request_deadline, function ()
+			if answered then return; end
+			answered = true;
+			send_json(response, 504, {
+				status = "error",
+				message = string.format("deadline of %s s passed with %d of %d refreshes unfinished",
+					request_deadline, total - updated - errors, total),
+				updated = updated, errors = errors,
+			});
+		end);
+	end
+	return true;
+end
+
+-- Checks the body is a JSON array of valid usernames; returns them prepped and
+-- without duplicates, or nil and what was wrong.
+local function parse_usernames(body)
+	if type(body) ~= "string" or body:match("^%s*$") then
+		return nil, "missing body: expected a JSON array of usernames";
+	end
+	if #body > max_body_size then
+		return nil, "body larger than " .. max_body_size .. " bytes";
+	end
+	local data, err = json.decode(body);
+	if data == nil then
+		return nil, "body is not valid JSON (" .. tostring(err) .. "): expected a JSON array of usernames";
+	end
+	if type(data) ~= "table" or not is_json_array(body) then
+		return nil, "body must be a JSON array of usernames";
+	end
+	local usernames, seen = {}, {};
+	for i = 1, #data do
+		local username = prep_username(data[i]);
+		if not username then
+			return nil, string.format("element %d is not a valid username", i);
+		end
+		if not seen[username] then
+			seen[username] = true;
+			table.insert(usernames, username);
+		end
+	end
+	return usernames;
+end
+
+local function guarded(handler)
+	return function (event, path)
+		if not authorized(event.request) then
+			event.response.headers.www_authenticate = "Bearer";
+			return refuse(event.response, 401, "missing or wrong Authorization: Bearer secret");
+		end
+		local ok, result = pcall(handler, event, path);
+		if not ok then
+			module:log("error", "Refresh request failed: %s", tostring(result));
+			return refuse(event.response, 500, "internal error");
+		end
+		return result;
+	end
+end
+
+local function refresh_many(event)
+	local usernames, problem = parse_usernames(event.request.body);
+	if not usernames then
+		return refuse(event.response, 400, problem);
+	end
+	return refresh_and_answer(event.response, usernames);
+end
+
+local function refresh_one(event, path)
+	if not path or path == "" then
+		return refuse(event.response, 400, "missing username after /refresh/");
+	end
+	local username = prep_username(path);
+	if not username then
+		return refuse(event.response, 400, "not a valid username: " .. path);
+	end
+	return refresh_and_answer(event.response, { username });
+end
+
+local function method_not_allowed(allowed)
+	return function (event)
+		event.response.headers.allow = allowed;
+		return refuse(event.response, 405, "method not allowed; use " .. allowed);
+	end
+end
+
+local only_post = method_not_allowed("POST");
+local only_get = method_not_allowed("GET");
+
+module:provides("http", {
+	route = {
+		["POST /refresh"] = guarded(refresh_many);
+		["GET /refresh/*"] = guarded(refresh_one);
+		["GET /refresh"] = only_post;
+		["PUT /refresh"] = only_post;
+		["PATCH /refresh"] = only_post;
+		["DELETE /refresh"] = only_post;
+		["HEAD /refresh/*"] = only_get;
+		["POST /refresh/*"] = only_get;
+		["PUT /refresh/*"] = only_get;
+		["PATCH /refresh/*"] = only_get;
+		["DELETE /refresh/*"] = only_get;
+	};
+});
