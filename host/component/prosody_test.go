@@ -99,7 +99,7 @@ func startLink(t *testing.T, s *prosodytest.Server, cfg Config) (*Link, *recorde
 	return l, rec, states
 }
 
-func isPrivilege(e *compat.Element) bool     { _, ok := ParsePrivileges(e); return ok }
+func isPrivilege(e *compat.Element) bool { _, ok := ParsePrivileges(e); return ok }
 
 func TestProsodyDelegatedMode(t *testing.T) {
 	s := startProsody(t, Delegated, map[string]string{"alice": "pw", "bob": "pw"})
