@@ -237,6 +237,9 @@ func (d *decoder) open(t xml.StartElement, parent scope) (scope, error) {
 			s.prefixes[a.Name.Local] = a.Value
 		}
 	}
+	if !ncName(t.Name.Local) {
+		return s, fmt.Errorf("element name %q: %w", t.Name.Local, ErrBadNamespacePrefix)
+	}
 	ns := s.defNS
 	if t.Name.Space != "" {
 		var ok bool
@@ -269,6 +272,9 @@ func (d *decoder) open(t xml.StartElement, parent scope) (scope, error) {
 			}
 			name.Space = uri
 		}
+		if !ncName(name.Local) {
+			return s, fmt.Errorf("attribute name %q on <%s>: %w", name.Local, t.Name.Local, ErrBadNamespacePrefix)
+		}
 		if seen[name] {
 			return s, fmt.Errorf("attribute %s given twice on <%s>: %w", name.Local, t.Name.Local, ErrNotWellFormed)
 		}
@@ -278,6 +284,10 @@ func (d *decoder) open(t xml.StartElement, parent scope) (scope, error) {
 	s.el = el
 	return s, nil
 }
+
+// ncName says whether a local name is usable as one: non-empty and without
+// a colon (Namespaces in XML §3), which encoding/xml's RawToken lets through.
+func ncName(s string) bool { return s != "" && !strings.ContainsRune(s, ':') }
 
 // wrap turns decoder failures into stream error conditions.
 func (d *decoder) wrap(err error) error {
