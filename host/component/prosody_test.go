@@ -185,6 +185,22 @@ func TestProsodyDelegatedMode(t *testing.T) {
 	}
 	defer alice.Close()
 
+	t.Run("our answer to the delegation disco query shows in the server's disco", func(t *testing.T) {
+		// mod_roster is off in delegated mode, so only our answer can add it.
+		res, err := alice.IQ(ctx, "get", testHost, `<query xmlns='http://jabber.org/protocol/disco#info'/>`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, _ := res.Child("query", nsDiscoInfo)
+		found := false
+		for _, f := range q.Children {
+			found = found || (f.Name() == "feature" && f.Attr("var") == NSRoster)
+		}
+		if !found {
+			t.Errorf("server disco lacks %s: %s", NSRoster, res)
+		}
+	})
+
 	t.Run("privileged roster set and get of a user", func(t *testing.T) {
 		item := RosterItem{JID: "bob@example.com", Name: "Bob", Subscription: "both", Groups: []string{"Friends"}}
 		if _, err := l.SendIQ(ctx, RosterSet(testComponent, "alice@example.com", item)); err != nil {

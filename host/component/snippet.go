@@ -78,7 +78,11 @@ func prosodySnippet(o SnippetOptions) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "-- Prosody 0.12: link modhost (%s rosters) as component %s of %s.\n", o.Mode, o.Component, o.Host)
-	fmt.Fprintf(&b, "-- mod_privilege and mod_delegation come with prosody-modules.\n\n")
+	if o.Mode == Delegated {
+		fmt.Fprintf(&b, "-- mod_privilege and mod_delegation come with prosody-modules.\n\n")
+	} else {
+		fmt.Fprintf(&b, "-- mod_privilege comes with prosody-modules.\n\n")
+	}
 	fmt.Fprintf(&b, "-- Global section: where the server finds modhost's block_subscriptions plugin.\n")
 	fmt.Fprintf(&b, "plugin_paths = { %s }\n", q(plugins))
 	fmt.Fprintf(&b, "component_ports = { %d }\ncomponent_interfaces = { \"127.0.0.1\" }\n\n", o.Port)
