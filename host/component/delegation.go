@@ -46,7 +46,10 @@ func ParseDelegations(e *compat.Element) (namespaces []string, ok bool) {
 type DelegatedIQ struct {
 	NS    string          // the delegation namespace used
 	Outer *compat.Element // the server's wrapper
-	IQ    *compat.Element // the client's IQ, NS jabber:client, from its full JID
+	// IQ is the client's IQ, from its full JID, as Prosody would hand it to
+	// a plugin from the client's own stream: the jabber:client namespace
+	// left implicit (NS "" on it and on its children in that namespace).
+	IQ *compat.Element
 }
 
 // UnwrapDelegated recognises a delegated IQ; ok is false for anything else.
@@ -67,9 +70,27 @@ func UnwrapDelegated(e *compat.Element) (d *DelegatedIQ, ok bool) {
 		if inner == nil {
 			return nil, false
 		}
-		return &DelegatedIQ{NS: ns, Outer: e, IQ: inner}, true
+		return &DelegatedIQ{NS: ns, Outer: e, IQ: clientForm(inner)}, true
 	}
 	return nil, false
+}
+
+// clientForm copies e with the jabber:client namespace made implicit, as on
+// a client's own stream (where it is the default): on e and on every
+// descendant reached through elements in that namespace. Other namespaces,
+// and everything below them, are left as they are.
+func clientForm(e *compat.Element) *compat.Element {
+	if e.NS != NSClient {
+		return e
+	}
+	c := shallowCopy(e)
+	c.NS = ""
+	for i, n := range c.Children {
+		if el, ok := n.(*compat.Element); ok {
+			c.Children[i] = clientForm(el)
+		}
+	}
+	return c
 }
 
 // ForSelf says whether the client asked about its own account. The server

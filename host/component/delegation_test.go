@@ -37,10 +37,30 @@ func TestUnwrapDelegated(t *testing.T) {
 			if !ok {
 				return
 			}
-			if d.NS != tt.ns || attr(d.IQ, "id") != "c1" || d.IQ.NS != NSClient || d.ForSelf() != tt.forSelf {
+			if d.NS != tt.ns || attr(d.IQ, "id") != "c1" || d.IQ.NS != "" || d.ForSelf() != tt.forSelf {
 				t.Errorf("got ns %s iq %s forSelf %v", d.NS, mustMarshal(t, d.IQ), d.ForSelf())
 			}
 		})
+	}
+}
+
+func TestUnwrapDelegatedGivesTheClientStreamForm(t *testing.T) {
+	e := parseOne(t, `<iq type='set' from='example.com' id='s'><delegation xmlns='urn:xmpp:delegation:2'><forwarded xmlns='urn:xmpp:forward:0'>`+
+		`<iq xmlns='jabber:client' type='set' from='a@b/c' id='q'><query xmlns='jabber:iq:roster'><item jid='x@y'/></query><foo/></iq></forwarded></delegation></iq>`)
+	before := mustMarshal(t, e)
+	d, _ := UnwrapDelegated(e)
+	want := `<iq type='set' from='a@b/c' id='q'><query xmlns='jabber:iq:roster'><item jid='x@y'/></query><foo/></iq>`
+	if got := mustMarshal(t, d.IQ); got != want {
+		t.Errorf("IQ = %s, want %s", got, want)
+	}
+	if q := child(d.IQ, "query", NSRoster); q == nil || child(q, "item", NSRoster) == nil {
+		t.Error("the payload lost its namespace")
+	}
+	if foo := child(d.IQ, "foo", ""); foo == nil || foo.NS != "" {
+		t.Errorf("a jabber:client child kept its namespace: %+v", foo)
+	}
+	if after := mustMarshal(t, e); after != before {
+		t.Errorf("unwrapping changed the server's stanza: %s", after)
 	}
 }
 

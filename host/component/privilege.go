@@ -219,13 +219,16 @@ func RosterPush(component, fullJID, id string, item RosterItem) (*compat.Element
 }
 
 // UnwrapPrivilegedResult returns the client's answer forwarded inside the
-// server's result to a privileged IQ (<privilege><forwarded><iq/>), or nil.
+// server's result to a privileged IQ (<privilege><forwarded><iq/>), or nil;
+// like DelegatedIQ.IQ, with the jabber:client namespace left implicit.
 func UnwrapPrivilegedResult(reply *compat.Element) *compat.Element {
 	for _, name := range []string{"privilege", "privileged_iq"} {
 		for _, ns := range []string{NSPrivilege2, NSPrivilege1} {
 			if w := child(reply, name, ns); w != nil {
 				if fwd := child(w, "forwarded", NSForward); fwd != nil {
-					return child(fwd, "iq", "")
+					if iq := child(fwd, "iq", ""); iq != nil {
+						return clientForm(iq)
+					}
 				}
 			}
 		}
