@@ -45,6 +45,8 @@ type Options struct {
 	// NoListen loads everything but opens no listening socket (modhost
 	// check, and tests that drive HTTP handlers through Handler()).
 	NoListen bool
+	// Link overrides the component_client option of linked hosts.
+	Link LinkOptions
 	// UserExists answers core.usermanager.user_exists when standalone
 	// (default: every user exists).
 	UserExists func(user, host string) bool
@@ -66,7 +68,11 @@ type Runtime struct {
 	sinkPtr   atomic.Pointer[sinkBox]
 	http      *httpserver.Server
 	mounts    map[int]func() // HTTP mounts by id; used on the loop only
-	mountSeq  int
+
+	links      []*linkBridge
+	linkCancel []context.CancelFunc
+	linkDone   []chan struct{}
+	mountSeq   int
 
 	stopOnce sync.Once
 	report   Report
@@ -200,6 +206,10 @@ func (rt *Runtime) Start(ctx context.Context) (Report, error) {
 	}
 	rt.report = report
 	if !rt.opts.NoListen {
+		if err := rt.startLinks(ctx); err != nil {
+			rt.Stop(context.Background())
+			return report, fmt.Errorf("start: %w", err)
+		}
 		if err := rt.http.Start(ctx); err != nil {
 			rt.Stop(context.Background())
 			return report, fmt.Errorf("start HTTP: %w", err)
@@ -351,6 +361,7 @@ func eventBus(L *glua.LState, host string) (glua.LValue, error) {
 func (rt *Runtime) Stop(ctx context.Context) error {
 	var err error
 	rt.stopOnce.Do(func() {
+		rt.stopLinks(ctx)
 		if rt.http != nil && !rt.opts.NoListen {
 			if herr := rt.http.Shutdown(ctx); herr != nil {
 				rt.log.Warn("HTTP shutdown", "error", herr)
