@@ -30,7 +30,7 @@ func preload(L *glua.LState, libs []Library) {
 			if chunk == "" {
 				chunk = strings.ReplaceAll(lib.Name, ".", "/") + ".lua"
 			}
-			fn, err := L.Load(strings.NewReader(lib.Source), chunk)
+			fn, err := Load(L, lib.Source, chunk)
 			if err != nil {
 				L.RaiseError("loading %s: %s", lib.Name, err.Error())
 			}
@@ -45,7 +45,7 @@ func preload(L *glua.LState, libs []Library) {
 // DoChunk runs src (named chunkname in errors) with args and returns its
 // results. It must be called on the loop goroutine.
 func DoChunk(L *glua.LState, src, chunkname string, nret int, args ...glua.LValue) ([]glua.LValue, error) {
-	fn, err := L.Load(strings.NewReader(src), chunkname)
+	fn, err := Load(L, src, chunkname)
 	if err != nil {
 		return nil, err
 	}
