@@ -363,3 +363,5 @@ module:hook("message/bare", helper` + strings.Repeat("x", n%7) + `, 10)
 	}
 	return b.String()
 }
+
+func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
