@@ -39,6 +39,9 @@ func SyntaxHint(err error) error { return err }
 
 // fixBaseFunctions replaces base functions whose gopher-lua versions break
 // Prosody code:
+//   - pcall and xpcall no longer detach the caller's variables from its
+//     closures when they catch an error (see protectedCall); xpcall passes
+//     extra arguments on, as Lua 5.2 does;
 //   - pairs and ipairs honour __pairs and __ipairs (Lua 5.2; util.cache's
 //     table() view and others set them);
 //   - table.sort(t, nil) sorts with <, as Lua does, instead of raising;
@@ -63,6 +66,12 @@ func fixBaseFunctions(L *glua.LState) {
 				return sort.GFunction(L)
 			}))
 		}
+	}
+	if _, ok := L.GetGlobal("pcall").(*glua.LFunction); ok {
+		L.SetGlobal("pcall", L.NewFunction(luaPCall))
+	}
+	if _, ok := L.GetGlobal("xpcall").(*glua.LFunction); ok {
+		L.SetGlobal("xpcall", L.NewFunction(luaXPCall))
 	}
 	if _, ok := L.GetGlobal("error").(*glua.LFunction); ok {
 		L.SetGlobal("error", L.NewFunction(luaError))
