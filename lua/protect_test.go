@@ -162,19 +162,30 @@ func TestCallFromGoKeepsCallerUpvalues(t *testing.T) {
 	}
 }
 
-func BenchmarkPCallError(b *testing.B) {
-	for _, fixed := range []bool{false, true} {
-		name := "gopher-lua"
-		if fixed {
-			name = "protectedCall"
+func BenchmarkPCall(b *testing.B) {
+	for _, bc := range []struct{ name, body string }{
+		{"error", `error("x")`},
+		{"success", `return 1`},
+	} {
+		for _, fixed := range []bool{false, true} {
+			name := bc.name + "/gopher-lua"
+			if fixed {
+				name = bc.name + "/protectedCall"
+			}
+			b.Run(name, func(b *testing.B) { benchPCall(b, bc.body, fixed) })
 		}
-		b.Run(name, func(b *testing.B) {
+	}
+}
+
+func benchPCall(b *testing.B, body string, fixed bool) {
+	{
+		func() {
 			L := glua.NewState()
 			defer L.Close()
 			if fixed {
 				OpenVersionGaps(L)
 			}
-			fn, err := L.Load(stringsReader(`local f = function() error("x") end
+			fn, err := L.Load(stringsReader(`local f = function() `+body+` end
 				for i = 1, 1000 do pcall(f) end`), "bench.lua")
 			if err != nil {
 				b.Fatal(err)
@@ -184,7 +195,7 @@ func BenchmarkPCallError(b *testing.B) {
 				L.Push(fn)
 				L.Call(0, 0)
 			}
-		})
+		}()
 	}
 }
 
