@@ -125,6 +125,18 @@ func TestProtectedCallsKeepLuaSemantics(t *testing.T) {
 			end
 			local ok, err = pcall(nest, 5)
 			assert(not ok and depth == 5 and err:find("bottom"), err)`},
+		{"a closure escaping a stack overflow keeps its variable", `
+			local keep
+			local function rec(n)
+				local v = n
+				if n == 1 then keep = function() return v end end
+				return rec(n + 1) + 1
+			end
+			local ok, err = pcall(rec, 1)
+			assert(not ok and err:find("stack overflow"), err)
+			local function other() local z = 10; return function() return z end end
+			local h = other()
+			assert(keep() == 1 and h() == 10, "keep() = " .. tostring(keep()))`},
 		{"loop variables captured around a failing pcall", `
 			local fns = {}
 			for i = 1, 3 do
