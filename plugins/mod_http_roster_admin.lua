@@ -164,8 +164,8 @@ function start_fetch(username, done)
 		if finished then return; end -- a late answer after the timeout
 		finished = true;
 		running_fetches = running_fetches - 1;
+		next_fetch(); -- first: done may resume a waiting login and not come back soon
 		done(roster, reason);
-		next_fetch();
 	end
 	local url = roster_url_for(username);
 	module:log("debug", "Fetching roster of %s from %s", username, url);

@@ -85,6 +85,9 @@ VirtualHost %q
 	http_roster_url = "http://127.0.0.1:1/contacts/%%s"
 	http_roster_admin_refresh_offline = true
 	http_roster_admin_secret = %q
+
+Component "comp.example.com"
+	component_secret = "compsecret"
 `, refusedHost, testSecret),
 	})
 	return &rosterAdminEnv{s: s, b: b, www: www}
@@ -316,9 +319,9 @@ func TestRosterAdminInsideProsody(t *testing.T) {
 	})
 
 	t.Run("wrong methods are answered 405", func(t *testing.T) {
-		for _, mp := range [][2]string{{"GET", "/roster_admin/refresh"}, {"PUT", "/roster_admin/refresh"}, {"DELETE", "/roster_admin/refresh"}, {"POST", "/roster_admin/refresh/alice"}, {"PUT", "/roster_admin/refresh/alice"}} {
+		for _, mp := range [][2]string{{"GET", "/roster_admin/refresh"}, {"PUT", "/roster_admin/refresh"}, {"DELETE", "/roster_admin/refresh"}, {"POST", "/roster_admin/refresh/alice"}, {"PUT", "/roster_admin/refresh/alice"}, {"HEAD", "/roster_admin/refresh/alice"}} {
 			code, reply, _ := e.call(t, mp[0], "", mp[1], "", nil)
-			if code != 405 || reply.Status != "error" {
+			if code != 405 || (mp[0] != "HEAD" && reply.Status != "error") {
 				t.Errorf("%s %s → %d %+v", mp[0], mp[1], code, reply)
 			}
 		}
@@ -381,6 +384,16 @@ func TestRosterAdminInsideProsody(t *testing.T) {
 				wantRoster(t, c, before...)
 			})
 		}
+	})
+
+	t.Run("a hanging backend delays a login by the fetch timeout at most", func(t *testing.T) {
+		e.b.fail("sam", hang)
+		start := time.Now()
+		c := e.login(t, "sam", "r")
+		if took := time.Since(start); took > fetchTimeout+time.Second {
+			t.Errorf("login took %v", took)
+		}
+		wantRoster(t, c)
 	})
 
 	t.Run("a partly failing request is ok with counts", func(t *testing.T) {
@@ -510,6 +523,27 @@ func TestRosterAdminInsideProsody(t *testing.T) {
 		if _, err := ned.Next(ctx, func(el xmpptest.Element) bool { return el.Is("presence", "") && el.Attr("from") == mia.JID() }); err != nil {
 			t.Errorf("directed available presence blocked: %v", err)
 		}
+
+		// Inbound: from another server's entity (here a component), never
+		// through ned's own c2s session's pre-presence events.
+		comp, err := xmpptest.DialComponent(ctx, xmpptest.ComponentConfig{Addr: e.s.ComponentAddr(), Domain: "comp.example.com", Secret: "compsecret"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer comp.Close()
+		for _, typ := range []string{"subscribe", "subscribed", "unsubscribe", "unsubscribed"} {
+			if err := comp.SendRaw(ctx, `<presence type='`+typ+`' from='stranger@comp.example.com' to='ned@example.com'/>`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := comp.SendRaw(ctx, `<presence from='stranger@comp.example.com/x' to='`+ned.JID()+`'/>`); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ned.Next(ctx, func(el xmpptest.Element) bool { return el.Is("presence", "") && el.Attr("from") != mia.JID() })
+		if err != nil || got.Attr("type") != "" || got.Attr("from") != "stranger@comp.example.com/x" {
+			t.Errorf("first presence from the component: %v %v, want only the available one", got, err)
+		}
+		wantRoster(t, ned, item("mia@example.com", ""))
 	})
 
 	t.Run("usernames needing percent-encoding reach the backend as their own path", func(t *testing.T) {
