@@ -241,7 +241,7 @@ func (c *Conn) Read() (*compat.Element, error) {
 		}
 		if reply := c.delegationDisco(e); reply != nil {
 			if err := c.Send(reply); err != nil {
-				return nil, err
+				return nil, c.fail(err)
 			}
 			continue
 		}
@@ -275,6 +275,9 @@ func (c *Conn) sendStreamError(condition, text string) error {
 // Send writes one stanza. It fails at once when the connection has ended,
 // and ends the connection when a write cannot finish within WriteTimeout.
 func (c *Conn) Send(e *compat.Element) error {
+	if e == nil {
+		return errors.New("send: nil stanza")
+	}
 	b, err := Marshal(e)
 	if err != nil {
 		return fmt.Errorf("send <%s>: %w", e.Name, err)
