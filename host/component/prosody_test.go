@@ -110,7 +110,8 @@ func isPrivilege(e *compat.Element) bool { _, ok := ParsePrivileges(e); return o
 
 func TestProsodyDelegatedMode(t *testing.T) {
 	s := startProsody(t, Delegated, map[string]string{"alice": "pw", "bob": "pw"})
-	l, rec, _, stop := startLink(t, s, Config{})
+	// Frequent keepalives: the server must take whitespace between stanzas.
+	l, rec, _, stop := startLink(t, s, Config{Keepalive: 20 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
