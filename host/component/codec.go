@@ -314,8 +314,8 @@ func Marshal(e *compat.Element) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// marshalInner renders e as a child of an element whose namespace is
-// parentNS (used by tests and wrappers that need the exact bytes).
+// encode writes e as a child of an element whose namespace is parentNS (for
+// a stanza, the stream's); top marks a stanza.
 func encode(b *bytes.Buffer, e *compat.Element, parentNS string, top bool, depth int) error {
 	if e == nil {
 		return errors.New("encode: nil element")

@@ -241,7 +241,7 @@ func (c *Conn) Read() (*compat.Element, error) {
 		}
 		if reply := c.delegationDisco(e); reply != nil {
 			if err := c.Send(reply); err != nil {
-				return nil, err
+				return nil, c.fail(err)
 			}
 			continue
 		}
@@ -275,6 +275,9 @@ func (c *Conn) sendStreamError(condition, text string) error {
 // Send writes one stanza. It fails at once when the connection has ended,
 // and ends the connection when a write cannot finish within WriteTimeout.
 func (c *Conn) Send(e *compat.Element) error {
+	if e == nil {
+		return errors.New("send: nil stanza")
+	}
 	b, err := Marshal(e)
 	if err != nil {
 		return fmt.Errorf("send <%s>: %w", e.Name, err)
@@ -324,10 +327,10 @@ func (c *Conn) keepalive(every time.Duration) {
 }
 
 // SendIQ sends an IQ get or set and waits for the result or error from the
-// IQ's to address (the component's own domain's server when to is empty).
-// An id is assigned when the IQ has none. An error answer is returned as
-// the reply together with a *StanzaError. The wait ends with ctx, with
-// IQTimeout when ctx has no deadline, or when the connection ends.
+// IQ's to address, which it must have. An id is assigned when the IQ has
+// none. An error answer is returned as the reply together with a
+// *StanzaError. The wait ends with ctx, with IQTimeout when ctx has no
+// deadline, or when the connection ends.
 func (c *Conn) SendIQ(ctx context.Context, iq *compat.Element) (*compat.Element, error) {
 	if iq == nil || iq.Name != "iq" {
 		return nil, errors.New("SendIQ: not an iq")
@@ -346,9 +349,11 @@ func (c *Conn) SendIQ(ctx context.Context, iq *compat.Element) (*compat.Element,
 		id = c.NewID()
 		setAttr(iq, "id", id)
 	}
+	// The answer must come from where the IQ went; without a to there is
+	// nobody to hold the answer to.
 	from := attr(iq, "to")
 	if from == "" {
-		from = DomainOf(c.cfg.JID)
+		return nil, errors.New("SendIQ: iq has no to address")
 	}
 	p := &pendingIQ{from: from, reply: make(chan *compat.Element, 1)}
 	c.mu.Lock()

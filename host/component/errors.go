@@ -1,6 +1,7 @@
 package component
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -138,24 +139,15 @@ func parseStreamError(e *compat.Element) *StreamError {
 
 // streamErrorElement builds the <stream:error/> this side sends.
 func streamErrorElement(condition, text string) []byte {
-	var b strings.Builder
+	var b bytes.Buffer
 	b.WriteString("<stream:error><" + condition + " xmlns='" + nsStreamErr + "'/>")
 	if text != "" {
-		var t = new(strings.Builder)
-		for _, r := range text {
-			switch r {
-			case '<':
-				t.WriteString("&lt;")
-			case '&':
-				t.WriteString("&amp;")
-			default:
-				t.WriteRune(r)
-			}
-		}
-		b.WriteString("<text xmlns='" + nsStreamErr + "'>" + t.String() + "</text>")
+		b.WriteString("<text xmlns='" + nsStreamErr + "'>")
+		escapeText(&b, text)
+		b.WriteString("</text>")
 	}
 	b.WriteString("</stream:error>")
-	return []byte(b.String())
+	return b.Bytes()
 }
 
 // StanzaError is an IQ answered with type='error' (RFC 6120 §8.3).

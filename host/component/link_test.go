@@ -236,6 +236,13 @@ func TestSendIQEndsWithTheConnectionOrTheDeadline(t *testing.T) {
 			t.Errorf("SendIQ = %v, want a deadline error", err)
 		}
 	})
+	t.Run("no to address", func(t *testing.T) {
+		c := dialFake(t, fs, fs.config())
+		_, err := c.SendIQ(context.Background(), elem("iq", "", "type", "get"))
+		if err == nil || !strings.Contains(err.Error(), "no to address") {
+			t.Errorf("SendIQ = %v, want a refusal: its answer could not be matched", err)
+		}
+	})
 	t.Run("drop", func(t *testing.T) {
 		c := dialFake(t, fs, fs.config())
 		go func() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -70,40 +71,47 @@ func startProsody(t *testing.T, mode RosterMode, users map[string]string) *proso
 	})
 }
 
-func startLink(t *testing.T, s *prosodytest.Server, cfg Config) (*Link, *recorder, chan State) {
+// startLink runs a Link on s until the test ends or stop is called, and
+// waits for its first connection.
+func startLink(t *testing.T, s *prosodytest.Server, cfg Config) (l *Link, rec *recorder, states chan State, stop func()) {
 	t.Helper()
 	cfg.Addr, cfg.JID, cfg.Secret = s.ComponentAddr(), testComponent, testSecret
-	rec := newRecorder()
-	l := NewLink(cfg, rec, nil)
-	states := make(chan State, 32)
+	rec = newRecorder()
+	l = NewLink(cfg, rec, nil)
+	states = make(chan State, 32)
 	l.OnState(func(st State) { states <- st })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Error("Run did not return after cancel")
 			}
-		case <-time.After(5 * time.Second):
-			t.Error("Run did not return after cancel")
-		}
-	})
+		})
+	}
+	t.Cleanup(stop)
 	select {
 	case <-rec.connected:
 	case <-time.After(10 * time.Second):
 		t.Fatalf("link not connected within 10s")
 	}
-	return l, rec, states
+	return l, rec, states, stop
 }
 
 func isPrivilege(e *compat.Element) bool { _, ok := ParsePrivileges(e); return ok }
 
 func TestProsodyDelegatedMode(t *testing.T) {
 	s := startProsody(t, Delegated, map[string]string{"alice": "pw", "bob": "pw"})
-	l, rec, _ := startLink(t, s, Config{})
+	// Frequent keepalives: the server must take whitespace between stanzas.
+	l, rec, _, stop := startLink(t, s, Config{Keepalive: 20 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -280,11 +288,25 @@ func TestProsodyDelegatedMode(t *testing.T) {
 			t.Errorf("client got %s", a.res)
 		}
 	})
+
+	t.Run("after a reconnect the presences of users online are replayed", func(t *testing.T) {
+		stop()
+		if l.State() != Down {
+			t.Fatalf("state after stop = %v", l.State())
+		}
+		_, rec2, _, _ := startLink(t, s, Config{})
+		p := rec2.next(t, "alice's replayed presence", func(e *compat.Element) bool {
+			return e.Name == "presence" && attr(e, "from") == alice.JID()
+		})
+		if child(p, "delay", "urn:xmpp:delay") == nil {
+			t.Errorf("replayed presence has no delay: %s", mustMarshal(t, p))
+		}
+	})
 }
 
 func TestProsodyRestartReconnects(t *testing.T) {
 	s := startProsody(t, ServerHeld, nil)
-	l, rec, states := startLink(t, s, Config{Backoff: Backoff{Min: 100 * time.Millisecond, Max: 500 * time.Millisecond}})
+	l, rec, states, _ := startLink(t, s, Config{Backoff: Backoff{Min: 100 * time.Millisecond, Max: 500 * time.Millisecond}})
 	p, _ := ParsePrivileges(rec.next(t, "privilege advertisement", isPrivilege))
 	if p.Roster != AccessBoth || len(p.IQ) != 0 {
 		t.Errorf("server-held privileges = %+v, want roster both and no iq permission", p)
