@@ -95,6 +95,7 @@ type linkBridge struct {
 	// modhost last wrote or read them, so a whole-roster save can remove
 	// what is gone.
 	serverRoster map[string]map[string]bool
+	rosterReads  map[string]serverRosterResult
 }
 
 type linkedSession struct {
@@ -290,7 +291,7 @@ func (b *linkBridge) session(L *glua.LState, full string) *linkedSession {
 	})
 	var beforeBind glua.LValue = glua.LNil
 	if b.privs.CanGetRoster() {
-		beforeBind = L.NewFunction(func(L *glua.LState) int { return b.loadServerRoster(L, user) })
+		beforeBind = b.serverRosterStep(L)
 	}
 	rets, err := lua.Call(L, L.GetField(api, "login"), 0, glua.LString(b.host), glua.LString(user), glua.LString(resource), send, done, beforeBind)
 	_ = rets
@@ -304,73 +305,106 @@ func (b *linkBridge) session(L *glua.LState, full string) *linkedSession {
 	return s
 }
 
-// loadServerRoster runs inside the session's runner before the roster is
-// loaded: it reads the user's roster from the server (privileged get) so
-// that modhost starts from what the server holds. It waits through
-// util.async; a failure leaves the local store as it is.
-func (b *linkBridge) loadServerRoster(L *glua.LState, user string) int {
-	result := make(chan []component.RosterItem, 1)
-	errc := make(chan error, 1)
-	waitDone, err := lua.DoChunk(L, `local async = require "util.async"; if not async.ready() then return nil end; local wait, done = async.waiter(); return wait, done`, "link", 2)
-	if err != nil || waitDone[0] == glua.LNil {
-		return 0
+// serverRosterStep is the before_bind step of a linked login: it reads the
+// user's roster from the server (privileged get) so that modhost starts from
+// what the server holds. The waiting happens in Lua (a Go function cannot
+// yield): start begins the read and calls done when it ends; finish stores
+// what was read. A failure leaves the local store as it is.
+const serverRosterStep = `
+local start, finish = ...
+return function (session)
+	local async = require "util.async"
+	if not async.ready() then return end
+	local wait, done = async.waiter()
+	start(session.username, done)
+	wait()
+	finish(session.username)
+end`
+
+type serverRosterResult struct {
+	items []component.RosterItem
+	err   error
+}
+
+func (b *linkBridge) serverRosterStep(L *glua.LState) glua.LValue {
+	if b.rosterReads == nil {
+		b.rosterReads = map[string]serverRosterResult{}
 	}
-	wait, done := waitDone[0], waitDone[1]
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		reply, err := b.link.SendIQ(ctx, component.RosterGet(b.cfg.JID, user+"@"+b.host))
-		if err == nil && attrOf(reply, "type") == "error" {
-			err = component.ParseStanzaError(reply)
-		}
-		if err != nil {
-			errc <- err
-		} else {
-			result <- component.ParseRoster(reply)
-		}
-		b.rt.loop.Post(func(L *glua.LState) { lua.Call(L, done, 0) })
-	}()
-	if _, err := lua.Call(L, wait, 0); err != nil {
+	start := L.NewFunction(func(L *glua.LState) int {
+		user := L.CheckString(1)
+		done := L.CheckFunction(2)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			reply, err := b.link.SendIQ(ctx, component.RosterGet(b.cfg.JID, user+"@"+b.host))
+			if err == nil && attrOf(reply, "type") == "error" {
+				err = component.ParseStanzaError(reply)
+			}
+			var res serverRosterResult
+			if err != nil {
+				res.err = err
+			} else {
+				res.items = component.ParseRoster(reply)
+			}
+			b.rt.loop.Post(func(L *glua.LState) {
+				b.rosterReads[user] = res
+				b.rt.loop.CallLogged(L, "server roster read", done, 0)
+			})
+		}()
 		return 0
-	}
-	select {
-	case err := <-errc:
-		b.log.Warn("server roster not read", "user", user, "error", err)
+	})
+	finish := L.NewFunction(func(L *glua.LState) int {
+		user := L.CheckString(1)
+		res, ok := b.rosterReads[user]
+		delete(b.rosterReads, user)
+		if !ok {
+			return 0
+		}
+		if res.err != nil {
+			b.log.Warn("server roster not read", "user", user, "error", res.err)
+			return 0
+		}
+		b.storeServerRoster(L, user, res.items)
 		return 0
-	case items := <-result:
-		known := map[string]bool{}
-		roster := L.NewTable()
-		for _, it := range items {
-			known[it.JID] = true
-			item := L.NewTable()
-			item.RawSetString("subscription", glua.LString(orDefault(it.Subscription, "none")))
-			if it.Name != "" {
-				item.RawSetString("name", glua.LString(it.Name))
-			}
-			if it.Ask != "" {
-				item.RawSetString("ask", glua.LString(it.Ask))
-			}
-			groups := L.NewTable()
-			for _, g := range it.Groups {
-				groups.RawSetString(g, glua.LTrue)
-			}
-			item.RawSetString("groups", groups)
-			roster.RawSetString(it.JID, item)
-		}
-		b.serverRoster[user] = known
-		// Store it so rostermanager.load_roster (next) starts from it.
-		if _, err := lua.DoChunk(L, `local host, user, roster = ...
-			local store = require "core.storagemanager".open(host, "roster", "keyval")
-			local old = store:get(user)
-			roster[false] = old and old[false] or { version = 1, pending = {} }
-			store:set(user, roster)
-			local h = hosts[host]
-			if h.roster_cache then h.roster_cache:set(user .. "@" .. host, nil) end`, "link", 0, glua.LString(b.host), glua.LString(user), roster); err != nil {
-			b.log.Warn("storing the server's roster", "user", user, "error", lua.ErrorMessage(err))
-		}
-	default:
+	})
+	rets, err := lua.DoChunk(L, serverRosterStep, "host/link.go", 1, start, finish)
+	if err != nil {
+		b.log.Error("server roster step", "error", err)
+		return glua.LNil
 	}
-	return 0
+	return rets[0]
+}
+
+// storeServerRoster writes the server's roster of user into the local store,
+// so rostermanager.load_roster (next in the login) starts from it.
+func (b *linkBridge) storeServerRoster(L *glua.LState, user string, items []component.RosterItem) {
+	known := map[string]bool{}
+	roster := L.NewTable()
+	for _, it := range items {
+		known[it.JID] = true
+		item := L.NewTable()
+		item.RawSetString("subscription", glua.LString(orDefault(it.Subscription, "none")))
+		if it.Name != "" {
+			item.RawSetString("name", glua.LString(it.Name))
+		}
+		if it.Ask != "" {
+			item.RawSetString("ask", glua.LString(it.Ask))
+		}
+		groups := L.NewTable()
+		for _, g := range it.Groups {
+			groups.RawSetString(g, glua.LTrue)
+		}
+		item.RawSetString("groups", groups)
+		roster.RawSetString(it.JID, item)
+	}
+	b.serverRoster[user] = known
+	if _, err := lua.DoChunk(L, `local host, user, roster = ...
+		local store = require "core.storagemanager".open(host, "roster", "keyval")
+		local old = store:get(user)
+		roster[false] = old and old[false] or { version = 1, pending = {} }
+		store:set(user, roster)`, "host/link.go", 0, glua.LString(b.host), glua.LString(user), roster); err != nil {
+		b.log.Warn("storing the server's roster", "user", user, "error", lua.ErrorMessage(err))
+	}
 }
 
 func orDefault(s, def string) string {
