@@ -613,6 +613,7 @@ func (b *linkBridge) mirrorRoster(L *glua.LState, event *glua.LTable) {
 			}
 			known[jid] = true
 		}
+		b.log.Debug("mirroring a roster change to the server", "user", user, "contact", jid, "subscription", it.Subscription)
 		b.sendIQAsync(component.RosterSet(b.cfg.JID, user+"@"+b.host, it), "roster write of "+user)
 	}
 	if jid, ok := L.GetField(event, "jid").(glua.LString); ok {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -57,7 +59,7 @@ func startLinked(t *testing.T, mode component.RosterMode, backend *rosterBackend
 	})
 	srv := httptest.NewServer(backend)
 	t.Cleanup(srv.Close)
-	rt, err := host.New(host.Options{ConfigName: t.TempDir() + "/modhost.cfg.lua", ConfigSource: fmt.Sprintf(`
+	rt, err := host.New(host.Options{Logger: testLogger(t), ConfigName: t.TempDir() + "/modhost.cfg.lua", ConfigSource: fmt.Sprintf(`
 http_ports = { 0 }
 http_interfaces = { "127.0.0.1" }
 VirtualHost %q
@@ -167,4 +169,68 @@ func TestLinkedDelegatedRosterFollowsTheBackend(t *testing.T) {
 	if !res.Is("iq", "error") {
 		t.Fatalf("query of bob's roster answered %s", res.String())
 	}
+}
+
+func TestLinkedServerHeldRosterIsWrittenToTheServer(t *testing.T) {
+	prosodytest.Require(t)
+	backend := &rosterBackend{rosters: map[string]string{
+		"alice": `{"bob@example.com":{"name":"Bob","groups":["Friends"]}}`,
+	}}
+	s, rt := startLinked(t, component.ServerHeld, backend)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	alice, err := xmpptest.Dial(ctx, xmpptest.Config{Addr: s.C2SAddr(), Domain: "example.com", Username: "alice", Password: "pw", Resource: "laptop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alice.Close()
+	if _, err := alice.Roster(ctx); err != nil { // the server answers; alice is now interested in pushes
+		t.Fatal(err)
+	}
+	if err := alice.SendPresence(ctx, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	// modhost sees alice's presence, fetches her roster from the app and
+	// writes it into the server's roster; the server pushes it to her.
+	waitPush := func(jid, name string) {
+		t.Helper()
+		_, err := alice.Next(ctx, func(e xmpptest.Element) bool {
+			for _, it := range xmpptest.RosterItems(e) {
+				if it.JID == jid && it.Name == name {
+					return true
+				}
+			}
+			return false
+		})
+		if err != nil {
+			t.Fatalf("no push of %s (%s): %v\n%s", jid, name, err, s.Log())
+		}
+	}
+	waitPush("bob@example.com", "Bob")
+
+	backend.set("alice", `{"carol@example.com":{"name":"Carol","groups":["Work"]}}`)
+	refresh(t, rt, `["alice"]`)
+	// The server pushes carol's addition and bob's removal, in either order.
+	pushed := map[string]string{}
+	for pushed["carol@example.com"] != "both" || pushed["bob@example.com"] != "remove" {
+		push, err := alice.Next(ctx, func(e xmpptest.Element) bool { return len(xmpptest.RosterItems(e)) > 0 && e.Is("iq", "set") })
+		if err != nil {
+			t.Fatalf("pushes after refresh %v: %v", pushed, err)
+		}
+		for _, it := range xmpptest.RosterItems(push) {
+			pushed[it.JID] = it.Subscription
+		}
+	}
+	items, err := alice.Roster(ctx)
+	if err != nil || len(items) != 1 || items[0].JID != "carol@example.com" || items[0].Subscription != "both" {
+		t.Fatalf("server's roster = %+v, %v", items, err)
+	}
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	if os.Getenv("MODHOST_TEST_DEBUG") == "" {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
