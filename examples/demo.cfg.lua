@@ -14,6 +14,9 @@ VirtualHost "localhost"
 	http_files_dir = "www"
 
 -- A component with a module of its own: GET /roster_view/{user} shows the
--- roster modhost holds for user@localhost.
+-- roster modhost holds for user@localhost. HTTP routes are served per host
+-- name, as in Prosody; http_host files these under localhost's, so they
+-- answer on 127.0.0.1:5280 and localhost:5280 beside /roster_admin.
 Component "view.localhost" "http_roster_view"
 	roster_view_host = "localhost"
+	http_host = "localhost"

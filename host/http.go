@@ -46,6 +46,7 @@ func (rt *Runtime) httpConfig() (httpserver.Config, error) {
 	if n, ok := g["http_request_deadline"].(float64); ok && n > 0 {
 		c.HandlerDeadline = time.Duration(n * float64(time.Second))
 	}
+	c.DefaultHost, _ = g["http_default_host"].(string)
 	if v, ok := g["trusted_proxies"]; ok {
 		c.TrustedProxies = stringList(v)
 	}
@@ -138,7 +139,15 @@ func (rt *Runtime) luaHTTPMount(L *glua.LState) int {
 		L.Push(glua.LString(err.Error()))
 		return 2
 	}
-	unmount, err := rt.http.Mount(base, rs, owner)
+	// mod_http files a host's routes under its http_host, if set (host, then
+	// global, as module:get_option_string reads it).
+	httpHost := host
+	if h, ok := rt.cfg.Get(host, "http_host"); ok {
+		if h, ok := h.(string); ok && h != "" {
+			httpHost = h
+		}
+	}
+	unmount, err := rt.http.Mount(httpHost, base, rs, owner)
 	if err != nil {
 		L.Push(glua.LNil)
 		L.Push(glua.LString(err.Error()))
@@ -146,7 +155,11 @@ func (rt *Runtime) luaHTTPMount(L *glua.LState) int {
 	}
 	rt.mountSeq++
 	rt.mounts[rt.mountSeq] = unmount
-	rt.log.Info("HTTP routes mounted", "host", host, "module", moduleName, "path", base)
+	if httpHost != host {
+		rt.log.Info("HTTP routes mounted", "host", host, "module", moduleName, "http_host", httpHost, "path", base)
+	} else {
+		rt.log.Info("HTTP routes mounted", "host", host, "module", moduleName, "path", base)
+	}
 	L.Push(glua.LNumber(rt.mountSeq))
 	L.Push(glua.LString(base))
 	return 2

@@ -85,7 +85,6 @@ VirtualHost "example.com"
 
 VirtualHost "all.example.com"
 	roster_group_by_domain_only_empty = false
-	http_paths = { roster_admin = "/roster_admin_all" }
 `, t.TempDir(), rosterURL)
 	name, err := filepath.Abs("plugins_test.cfg.lua") // plugin_paths resolve against this folder
 	if err != nil {

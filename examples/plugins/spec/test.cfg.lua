@@ -17,5 +17,3 @@ VirtualHost "example.com"
 
 VirtualHost "all.example.com"
 	roster_group_by_domain_only_empty = false
-	-- modhost serves every host's routes on one HTTP server: one path each.
-	http_paths = { roster_admin = "/roster_admin_all" }
