@@ -109,3 +109,36 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestProsodySnippetForALinkedHost(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "linked.cfg.lua")
+	os.WriteFile(cfg, []byte(`VirtualHost "example.com"
+	modules_disabled = { "roster" }
+	component_client = { port = 5347; jid = "roster.example.com"; secret = "s3cret" }
+`), 0o644)
+	var out, errs bytes.Buffer
+	if code := run([]string{"prosody-snippet", "--config", cfg, "--server", "both"}, &out, &errs); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	for _, want := range []string{`Component "roster.example.com"`, `component_secret = "s3cret"`, `delegations = {`,
+		`"block_subscriptions"`, "mod_delegation:", "modhost export-plugins"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("snippet lacks %q:\n%s", want, out.String())
+		}
+	}
+	exported := filepath.Join(dir, "plugins")
+	out.Reset()
+	if code := run([]string{"export-plugins", exported}, &out, &errs); code != 0 {
+		t.Fatalf("export-plugins exit %d: %s", code, errs.String())
+	}
+	if _, err := os.Stat(filepath.Join(exported, "mod_block_subscriptions.lua")); err != nil {
+		t.Fatal(err)
+	}
+	plain := filepath.Join(dir, "plain.cfg.lua")
+	os.WriteFile(plain, []byte(`VirtualHost "example.com"`+"\n"), 0o644)
+	errs.Reset()
+	if code := run([]string{"prosody-snippet", "--config", plain}, &out, &errs); code != 1 || !strings.Contains(errs.String(), "component_client") {
+		t.Fatalf("no linked host: exit %d, %q", code, errs.String())
+	}
+}
