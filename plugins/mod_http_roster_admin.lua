@@ -142,7 +142,9 @@ local function parse_roster(username, body)
 	local roster = {};
 	for contact, entry in pairs(data) do
 		local jid = type(contact) == "string" and jid_lib.prep(contact);
-		if not jid or jid_lib.resource(jid) then
+		-- Prosody 0.12's prep can return a non-JID ("a@b/" for "a@b/\194\173"),
+		-- which split then refuses: no host means it is not a JID.
+		if not jid or not jid_lib.host(jid) or jid_lib.resource(jid) then
 			return nil, "invalid contact JID " .. tostring(contact);
 		end
 		if type(entry) ~= "table" or entry == json.null or not is_object(entry) then
