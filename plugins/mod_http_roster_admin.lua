@@ -128,6 +128,9 @@ local function parse_roster(username, body)
 	if type(body) ~= "string" or not is_json_object(body) then
 		return nil, "answer is not a JSON object";
 	end
+	if not utf8_valid(body) then -- JSON is UTF-8 (RFC 8259 §8.1)
+		return nil, "answer is not UTF-8";
+	end
 	-- util.json reads these keys as its own encoding of mixed Lua tables and
 	-- folds their contents into the object: `{"__array":[]}` would decode
 	-- as an empty roster.
