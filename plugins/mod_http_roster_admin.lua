@@ -28,6 +28,7 @@ local jid_lib = require "util.jid";
 local st = require "util.stanza";
 local async = require "util.async";
 local rostermanager = require "core.rostermanager";
+local utf8_valid = require "util.encodings".utf8.valid;
 
 local host = module.host;
 
@@ -100,6 +101,30 @@ end
 
 -- Reading what the application answers ------------------------------------------
 
+-- util.json gives decoded arrays this metatable (util.array's), which is the
+-- only way to tell `[]` from `{}` once decoded. nil if a JSON library does
+-- not mark arrays; the checks below then fall back on the array part.
+local json_array_mt = getmetatable(json.decode("[]"));
+
+local function is_array(value)
+	if json_array_mt then return getmetatable(value) == json_array_mt; end
+	return value[1] ~= nil or next(value) == nil;
+end
+
+local function is_object(value)
+	if json_array_mt then return getmetatable(value) ~= json_array_mt; end
+	return value[1] == nil;
+end
+
+-- A name or group goes into roster stanzas as XML text: anything XML 1.0
+-- cannot carry would make util.stanza raise half way through applying.
+local function xml_text_problem(s)
+	if not utf8_valid(s) then return "is not valid UTF-8"; end
+	if s:find("[%z\1-\8\11\12\14-\31]") or s:find("\239\191[\190\191]") then
+		return "contains a character XML cannot carry";
+	end
+end
+
 -- Turns the application's JSON object into Prosody roster items, and the
 -- decoded entries by the same JIDs (for hooks that read fields of their own);
 -- nil and a reason if any part of it is not what the contract allows.
@@ -107,18 +132,29 @@ local function parse_roster(username, body)
 	if type(body) ~= "string" or not is_json_object(body) then
 		return nil, "answer is not a JSON object";
 	end
+	if not utf8_valid(body) then -- JSON is UTF-8 (RFC 8259 §8.1)
+		return nil, "answer is not UTF-8";
+	end
+	-- util.json reads these keys as its own encoding of mixed Lua tables and
+	-- folds their contents into the object: `{"__array":[]}` would decode
+	-- as an empty roster.
+	if body:find('[{,]%s*"__array"%s*:') or body:find('[{,]%s*"__hash"%s*:') then
+		return nil, "answer uses the reserved keys __array or __hash";
+	end
 	local data, err = json.decode(body);
-	if type(data) ~= "table" then
+	if type(data) ~= "table" or data == json.null or not is_object(data) then
 		return nil, "answer is not valid JSON (" .. tostring(err) .. ")";
 	end
 	local self_jid = username .. "@" .. host;
 	local roster, entries = {}, {};
 	for contact, entry in pairs(data) do
 		local jid = type(contact) == "string" and jid_lib.prep(contact);
-		if not jid or jid_lib.resource(jid) then
+		-- Prosody 0.12's prep can return a non-JID ("a@b/" for "a@b/\194\173"),
+		-- which split then refuses: no host means it is not a JID.
+		if not jid or not jid_lib.host(jid) or jid_lib.resource(jid) then
 			return nil, "invalid contact JID " .. tostring(contact);
 		end
-		if type(entry) ~= "table" or entry == json.null or entry[1] ~= nil then
+		if type(entry) ~= "table" or entry == json.null or not is_object(entry) then
 			return nil, "contact " .. jid .. " is not an object";
 		end
 		local name = entry.name;
@@ -126,14 +162,22 @@ local function parse_roster(username, body)
 		if name ~= nil and type(name) ~= "string" then
 			return nil, "contact " .. jid .. ": name is not a string";
 		end
+		local problem = name and xml_text_problem(name);
+		if problem then
+			return nil, "contact " .. jid .. ": name " .. problem;
+		end
 		local groups = {};
 		if entry.groups ~= nil and entry.groups ~= json.null then
-			if type(entry.groups) ~= "table" or (entry.groups[1] == nil and next(entry.groups) ~= nil) then
+			if type(entry.groups) ~= "table" or not is_array(entry.groups) then
 				return nil, "contact " .. jid .. ": groups is not an array";
 			end
 			for _, group in pairs(entry.groups) do
 				if type(group) ~= "string" then
 					return nil, "contact " .. jid .. ": a group is not a string";
+				end
+				problem = xml_text_problem(group);
+				if problem then
+					return nil, "contact " .. jid .. ": a group " .. problem;
 				end
 				if group ~= "" then groups[group] = true; end
 			end

@@ -361,6 +361,13 @@ func TestRosterAdminInsideProsody(t *testing.T) {
 			{"earray", body(`[{"bob@example.com":{}}]`)},
 			{"estring", body(`"bob@example.com"`)},
 			{"ebadgroups", body(`{"bob@example.com":{"groups":"Friends"}}`)},
+			// Found by FuzzBackendRoster: each was applied (or, for the
+			// control character, applied half way).
+			{"egroupsobject", body(`{"bob@example.com":{"groups":{}}}`)},
+			{"econtactarray", body(`{"bob@example.com":[]}`)},
+			{"emarker", body(`{"__array":[]}`)},
+			{"econtrol", body(`{"bob@example.com":{"name":"\u0001"}}`)},
+			{"eemptyresource", body(`{"bob@example.com/\u00ad":{}}`)},
 			{"eclosed", closeConn},
 			{"ehang", hang},
 			{"rejected", body(`{}`)},  // rejected by the probe's roster-admin/fetched
