@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/modhost/modhost/host"
+	"github.com/modhost/modhost/host/prosodytest"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -160,4 +162,113 @@ func sampleValue(m *dto.Metric) float64 {
 		return float64(m.Histogram.GetSampleCount())
 	}
 	return -1
+}
+
+// TestRosterAdminMetricsMatchProsodysOwnExposition runs the same refreshes
+// in real Prosody 0.12 (statistics on, its own mod_http_openmetrics) and in
+// modhost, and compares the plugin's families as each exposes them: the
+// names, types and units a dashboard depends on.
+func TestRosterAdminMetricsMatchProsodysOwnExposition(t *testing.T) {
+	b := newBackend(t)
+	b.set("ok", `{"friend@example.com":{}}`)
+	b.fail("e500", status(500))
+	users := []string{"ok", "e500"}
+
+	s := prosodytest.Start(t, prosodytest.Options{
+		Modules: []string{"http_openmetrics"},
+		HostConfig: fmt.Sprintf(`
+	modules_enabled = { "http_roster_admin" }
+	storage = { roster = "memory" }
+	http_roster_url = %q
+	http_roster_admin_refresh_offline = true
+`, b.url()),
+		Config: `
+Host "*"
+	statistics = "internal"
+	statistics_interval = "manual"
+`,
+	})
+	payload, _ := json.Marshal(users)
+	resp, err := http.Post(s.HTTPURL("/roster_admin/refresh"), "application/json", strings.NewReader(string(payload)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = http.Get(s.HTTPURL("/metrics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("Prosody /metrics: %d %s", resp.StatusCode, raw)
+	}
+	prosodyLines := familyLines(string(raw))
+
+	dir := t.TempDir()
+	rt, err := host.New(host.Options{
+		ConfigSource: fmt.Sprintf(`
+modules_enabled = { "http_openmetrics" }
+VirtualHost "example.com"
+	modules_enabled = { "http_roster_admin" }
+	storage = { roster = "memory" }
+	http_roster_url = %q
+	http_roster_admin_refresh_offline = true
+`, b.url()),
+		ConfigName: filepath.Join(dir, "test.cfg.lua"), NoListen: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := rt.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Stop(context.Background()) })
+	for _, req := range []*http.Request{
+		httptest.NewRequest("POST", "/roster_admin/refresh", strings.NewReader(string(payload))),
+		httptest.NewRequest("GET", "/metrics", nil),
+	} {
+		req.RemoteAddr = "127.0.0.1:40000"
+		req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0")
+		rec := httptest.NewRecorder()
+		rt.HTTPHandler().ServeHTTP(rec, req)
+		raw = rec.Body.Bytes()
+	}
+	modhostLines := familyLines(string(raw))
+
+	if len(prosodyLines) == 0 {
+		t.Fatalf("Prosody exposed none of the plugin's families:\n%s", raw)
+	}
+	for line := range prosodyLines {
+		if !modhostLines[line] {
+			t.Errorf("Prosody has %q, modhost does not", line)
+		}
+	}
+	for line := range modhostLines {
+		if !prosodyLines[line] {
+			t.Errorf("modhost has %q, Prosody does not", line)
+		}
+	}
+}
+
+// familyLines picks the plugin's TYPE and non-empty UNIT lines, and its
+// counter samples with their labels (values aside: Prosody prints 1, the
+// Go encoder 1.0).
+func familyLines(exposition string) map[string]bool {
+	const p = "prosody_mod_http_roster_admin__"
+	out := map[string]bool{}
+	for _, line := range strings.Split(exposition, "\n") {
+		switch {
+		case strings.HasPrefix(line, "# TYPE "+p):
+			out[line] = true
+		case strings.HasPrefix(line, "# UNIT "+p) && !strings.HasSuffix(line, " "):
+			out[line] = true
+		case strings.HasPrefix(line, p) && strings.Contains(line, "_total{"):
+			out[line[:strings.LastIndex(line, " ")]] = true
+		}
+	}
+	return out
 }
