@@ -36,7 +36,7 @@ end);
 // newMetricsRuntime starts a runtime without sockets, with the probe on
 // example.com and a global probe, and http_openmetrics enabled unless the
 // extra global config says otherwise.
-func newMetricsRuntime(t *testing.T, globals string) (*Runtime, Report) {
+func newMetricsRuntime(t testing.TB, globals string) (*Runtime, Report) {
 	t.Helper()
 	dir := t.TempDir()
 	write := func(name, src string) {
@@ -66,14 +66,20 @@ VirtualHost "example.com"
 	return rt, report
 }
 
-func runLua(t *testing.T, rt *Runtime, host, code string) string {
+func runLua(t testing.TB, rt *Runtime, host, code string) string {
 	t.Helper()
 	event := "run-lua"
 	if host == "*" {
 		event = "run-lua-global"
 	}
-	v, _ := fire(t, rt, host, event, map[string]any{"code": code}).(string)
-	return v
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	v, err := rt.FireEvent(ctx, host, event, map[string]any{"code": code})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := v.(string)
+	return s
 }
 
 // family gathers the registry and returns the named family, or nil.
@@ -420,5 +426,24 @@ func TestSessionsGaugeFollowsLoginAndLogout(t *testing.T) {
 	}
 	if v := series(t, rt, "modhost_sessions", host).GetGauge().GetValue(); v != 1 {
 		t.Errorf("sessions after a logout = %v, want 1", v)
+	}
+}
+
+// BenchmarkMetricsFromLua is the cost a plugin pays per measured event:
+// a measure("rate") call, and a labelled counter looked up and added to.
+func BenchmarkMetricsFromLua(b *testing.B) {
+	rt, _ := newMetricsRuntime(b, "")
+	for _, bench := range []struct{ name, setup, call string }{
+		{"measure rate", `local r = module:measure("bench_rate", "rate")`, `r()`},
+		{"with_labels add", `local c = module:metric("counter", "bench", "", "", { "outcome" })`, `c:with_labels("ok"):add(1)`},
+		{"plain Lua call", `local n = 0; local function r() n = n + 1; end`, `r()`},
+	} {
+		b.Run(bench.name, func(b *testing.B) {
+			code := fmt.Sprintf("%s\nfor _ = 1, %d do %s end", bench.setup, b.N, bench.call)
+			b.ResetTimer()
+			if got := runLua(b, rt, "example.com", code); got != "ok" {
+				b.Fatal(got)
+			}
+		})
 	}
 }
