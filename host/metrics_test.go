@@ -447,3 +447,15 @@ func BenchmarkMetricsFromLua(b *testing.B) {
 		})
 	}
 }
+
+func TestStatsmanagerRegistryRendersOpenMetrics(t *testing.T) {
+	rt, _ := newMetricsRuntime(t, "")
+	got := runLua(t, rt, "example.com", `
+		module:measure("rendered", "rate")();
+		local text = require "core.statsmanager".get_metric_registry():render();
+		assert(text:find('prosody_mod_metrics_probe__rendered_total{host="example.com"} 1', 1, true), text);
+		assert(text:find("# EOF\n", 1, true), "no # EOF");`)
+	if got != "ok" {
+		t.Error(got)
+	}
+}
