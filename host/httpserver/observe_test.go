@@ -26,7 +26,7 @@ func TestObserveSeesRouteOwnerStatusAndDuration(t *testing.T) {
 		mu.Unlock()
 	}
 	s := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if _, err := s.Mount("/app", []Route{
+	if _, err := s.Mount("example.com", "/app", []Route{
 		{Method: "GET", Path: "/ok", Handler: echo("ok")},
 		{Method: "GET", Path: "/silent", Handler: func(http.ResponseWriter, *http.Request, string) {}},
 		{Method: "POST", Path: "/made", Handler: func(w http.ResponseWriter, _ *http.Request, _ string) { w.WriteHeader(201) }},
