@@ -459,3 +459,17 @@ func TestStatsmanagerRegistryRendersOpenMetrics(t *testing.T) {
 		t.Error(got)
 	}
 }
+
+func TestOpenMetricsEndpointAnswersWhateverTheHostHeader(t *testing.T) {
+	rt, _ := newMetricsRuntime(t, `modules_enabled = { "http_openmetrics" }`)
+	for _, host := range []string{"example.com", "other.example", "127.0.0.1:5280", ""} {
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req.Host = host
+		req.RemoteAddr = "127.0.0.1:40000"
+		rec := httptest.NewRecorder()
+		rt.HTTPHandler().ServeHTTP(rec, req)
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), "modhost_lua_queue_depth") {
+			t.Errorf("Host %q: GET /metrics = %d", host, rec.Code)
+		}
+	}
+}
