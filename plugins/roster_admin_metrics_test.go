@@ -57,13 +57,11 @@ VirtualHost "example.com"
 
 VirtualHost "refused.example"
 	modules_enabled = { "http_roster_admin" }
-	http_paths = { roster_admin = "/refused_admin" }
 	http_roster_url = "http://127.0.0.1:1/%%s"
 	http_roster_admin_refresh_offline = true
 
 VirtualHost "offline.example"
 	modules_enabled = { "http_roster_admin" }
-	http_paths = { roster_admin = "/offline_admin" }
 	http_roster_url = "http://127.0.0.1:1/%%s"
 `, b.url())
 	rt, err := host.New(host.Options{
@@ -81,10 +79,12 @@ VirtualHost "offline.example"
 	}
 	t.Cleanup(func() { rt.Stop(context.Background()) })
 
-	serve := func(method, path string, users ...string) string {
+	// Each host's routes answer to its name in the Host header.
+	serve := func(method, host, path string, users ...string) string {
 		t.Helper()
 		payload, _ := json.Marshal(users)
 		req := httptest.NewRequest(method, path, strings.NewReader(string(payload)))
+		req.Host = host
 		req.RemoteAddr = "127.0.0.1:40000"
 		rec := httptest.NewRecorder()
 		rt.HTTPHandler().ServeHTTP(rec, req)
@@ -93,12 +93,12 @@ VirtualHost "offline.example"
 		}
 		return rec.Body.String()
 	}
-	serve("POST", "/roster_admin/refresh", "ok", "e500", "earray", "einvalid", "ebadgroups", "eclosed", "rejected", "ok")
-	serve("POST", "/refused_admin/refresh", "nobody")
-	serve("POST", "/offline_admin/refresh", "zed")
+	serve("POST", "example.com", "/roster_admin/refresh", "ok", "e500", "earray", "einvalid", "ebadgroups", "eclosed", "rejected", "ok")
+	serve("POST", "refused.example", "/roster_admin/refresh", "nobody")
+	serve("POST", "offline.example", "/roster_admin/refresh", "zed")
 
 	parser := expfmt.NewTextParser(model.LegacyValidation)
-	mfs, err := parser.TextToMetricFamilies(strings.NewReader(serve("GET", "/metrics")))
+	mfs, err := parser.TextToMetricFamilies(strings.NewReader(serve("GET", "monitor.example", "/metrics")))
 	if err != nil {
 		t.Fatalf("/metrics does not parse: %v", err)
 	}
