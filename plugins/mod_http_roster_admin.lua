@@ -199,7 +199,7 @@ function start_fetch(username, done)
 		if finished then return; end -- a late answer after the timeout
 		finished = true;
 		fetch_duration:sample(monotonic() - started);
-		if not roster then fetch_errors:with_labels(error_kind):add(1); end
+		if not roster then fetch_errors:with_labels(error_kind or "other"):add(1); end
 		running_fetches = running_fetches - 1;
 		next_fetch(); -- first: done may resume a waiting login and not come back soon
 		done(roster, reason);
