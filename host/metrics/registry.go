@@ -234,9 +234,6 @@ func (f *Family) Name() string { return f.name }
 // Kind is the family's type.
 func (f *Family) Kind() Kind { return f.spec.Kind }
 
-// Labels are the family's label keys, sanitised.
-func (f *Family) Labels() []string { return append([]string(nil), f.labels...) }
-
 // With returns the series for these label values (one per label key),
 // creating it at zero.
 func (f *Family) With(values ...string) (*Series, error) {
