@@ -29,6 +29,7 @@ local st = require "util.stanza";
 local async = require "util.async";
 local rostermanager = require "core.rostermanager";
 local utf8_valid = require "util.encodings".utf8.valid;
+local monotonic = require "util.time".monotonic;
 
 local host = module.host;
 
@@ -41,6 +42,34 @@ local secret = module:get_option_string("http_roster_admin_secret");
 local refresh_offline = module:get_option_boolean("http_roster_admin_refresh_offline", false);
 
 if max_concurrent < 1 then max_concurrent = 1; end
+
+-- Metrics, through module:metric only: Prosody's mod_http_openmetrics and
+-- modhost's http_openmetrics serve them as prosody_mod_http_roster_admin__*.
+local refreshes = module:metric("counter", "refreshes", "",
+	"Roster refreshes by outcome: updated (in step now), failed (left as it was), offline (not fetched).", { "outcome" });
+local users_refreshed = module:metric("counter", "users_refreshed", "",
+	"Users named in refresh requests (duplicates within a request counted once).", {}):with_labels();
+local fetch_duration = module:metric("histogram", "fetch_duration", "seconds",
+	"Time taken by roster fetches from the web application, failed ones included.", {},
+	{ buckets = { 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 } }):with_labels();
+local fetch_errors = module:metric("counter", "fetch_errors", "",
+	"Failed roster fetches by kind: status, invalid_json, not_object, invalid_roster, timeout, refused, closed, connection, rejected_by_hook, hook_failed.",
+	{ "kind" });
+
+-- The kind of a failed connection, from net.http's reason.
+local function connection_error_kind(reason)
+	if reason == "connection refused" then return "refused"; end
+	if reason == "closed" or reason == "connection-closed" or reason == "unexpected-eof" then return "closed"; end
+	if reason == "timeout" then return "timeout"; end
+	return "connection";
+end
+
+-- The kind of an answer parse_roster refused, from its reason.
+local function roster_error_kind(reason)
+	if reason:match("^answer is not a JSON object") then return "not_object"; end
+	if reason:match("^answer is not valid JSON") then return "invalid_json"; end
+	return "invalid_roster";
+end
 
 -- Small helpers ----------------------------------------------------------------
 
@@ -209,9 +238,12 @@ end
 function start_fetch(username, done)
 	running_fetches = running_fetches + 1;
 	local finished, request = false, nil;
-	local function finish(roster, reason)
+	local started = monotonic();
+	local function finish(roster, reason, error_kind)
 		if finished then return; end -- a late answer after the timeout
 		finished = true;
+		fetch_duration:sample(monotonic() - started);
+		if not roster then fetch_errors:with_labels(error_kind or "other"):add(1); end
 		running_fetches = running_fetches - 1;
 		next_fetch(); -- first: done may resume a waiting login and not come back soon
 		done(roster, reason);
@@ -222,7 +254,7 @@ function start_fetch(username, done)
 	-- wait, and the connection is closed if the library lets us.
 	module:add_timer(fetch_timeout, function ()
 		if finished then return; end
-		finish(nil, "no answer within " .. fetch_timeout .. " s");
+		finish(nil, "no answer within " .. fetch_timeout .. " s", "timeout");
 		if request and http.destroy_request then
 			http.destroy_request(request);
 		end
@@ -230,19 +262,19 @@ function start_fetch(username, done)
 	request = http.request(url, { headers = { Accept = "application/json" } }, function (body, code)
 		if code ~= 200 then
 			if code == 0 then
-				return finish(nil, "connection failed: " .. tostring(body));
+				return finish(nil, "connection failed: " .. tostring(body), connection_error_kind(body));
 			end
-			return finish(nil, "HTTP status " .. tostring(code));
+			return finish(nil, "HTTP status " .. tostring(code), "status");
 		end
 		local roster, entries = parse_roster(username, body);
-		if not roster then return finish(nil, entries); end -- on failure: the reason
+		if not roster then return finish(nil, entries, roster_error_kind(entries)); end -- on failure: the reason
 		-- A failing handler must not leave the refresh request waiting for ever.
 		local ok, verdict = pcall(module.fire_event, module, "roster-admin/fetched",
 			{ username = username, host = host, roster = roster, entries = entries });
 		if not ok then
-			return finish(nil, "roster-admin/fetched handler failed: " .. tostring(verdict));
+			return finish(nil, "roster-admin/fetched handler failed: " .. tostring(verdict), "hook_failed");
 		elseif verdict ~= nil then
-			return finish(nil, "rejected by a roster-admin/fetched handler");
+			return finish(nil, "rejected by a roster-admin/fetched handler", "rejected_by_hook");
 		end
 		-- Handlers may have added items in a looser shape.
 		for _, item in pairs(roster) do
@@ -359,18 +391,22 @@ end
 local function refresh_user(username, done)
 	if not user_sessions(username) and not refresh_offline then
 		-- Fetched at next login anyway; counts as updated, as in the original.
+		refreshes:with_labels("offline"):add(1);
 		return done(true);
 	end
 	fetch_roster(username, function (wanted, reason)
 		if not wanted then
 			module:log("warn", "Roster of %s not refreshed: %s", username, reason);
+			refreshes:with_labels("failed"):add(1);
 			return done(false, reason);
 		end
 		local ok, applied, apply_err = pcall(apply_roster, username, wanted);
 		if not ok or not applied then
 			module:log("error", "Roster of %s not refreshed: %s", username, tostring(applied or apply_err));
+			refreshes:with_labels("failed"):add(1);
 			return done(false, "apply failed");
 		end
+		refreshes:with_labels("updated"):add(1);
 		done(true);
 	end);
 end
@@ -481,6 +517,7 @@ end
 local function refresh_and_answer(response, usernames)
 	local total, updated, errors = #usernames, 0, 0;
 	local answered = false;
+	users_refreshed:add(total);
 	if total == 0 then
 		return send_json(response, 200, { status = "ok", message = "roster update complete", updated = 0, errors = 0 });
 	end
