@@ -146,3 +146,29 @@ func (rt *Runtime) serveOpenMetrics() (string, error) {
 	rt.log.Info("metrics served", "path", base)
 	return base, nil
 }
+
+// linkCollector reports each XMPP link's state: modhost_link_up is 1 while
+// the component stream is online.
+type linkCollector struct {
+	rt   *Runtime
+	desc *prometheus.Desc
+}
+
+func (c linkCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c linkCollector) Collect(ch chan<- prometheus.Metric) {
+	for host, state := range c.rt.LinkStates() {
+		up := 0.0
+		if state == "online" {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, up, host)
+	}
+}
+
+// watchLinks registers the link-state gauge; links are fixed once Start has
+// created them.
+func (m *runtimeMetrics) watchLinks(rt *Runtime) {
+	m.reg.Prometheus().MustRegister(linkCollector{rt: rt, desc: prometheus.NewDesc(
+		"modhost_link_up", "1 while the host's XMPP component link is online, else 0.", []string{"host"}, nil)})
+}

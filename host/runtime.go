@@ -216,6 +216,7 @@ func (rt *Runtime) Start(ctx context.Context) (Report, error) {
 			rt.Stop(context.Background())
 			return report, fmt.Errorf("start: %w", err)
 		}
+		rt.metrics.watchLinks(rt)
 		if err := rt.http.Start(ctx); err != nil {
 			rt.Stop(context.Background())
 			return report, fmt.Errorf("start HTTP: %w", err)
