@@ -452,11 +452,14 @@ func (b *linkBridge) presence(L *glua.LState, e *compat.Element) {
 	if s == nil || s.ref == nil {
 		return
 	}
-	if b.delegated[component.NSRoster] && isDelayed(e) {
+	if isDelayed(e) {
 		// A replayed presence (the link (re)connected while the client was
 		// online): whether it fetched its roster was seen by a previous
 		// connection or runtime, if at all. Nearly every client fetches it
-		// before its initial presence, so it keeps getting pushes.
+		// before its initial presence, so it keeps getting pushes. (The
+		// replay may come before the delegation advertisement, so this does
+		// not depend on the mode; in server-held mode pushes are the
+		// server's and interest is unused.)
 		if t, ok := s.ref.(*glua.LTable); ok {
 			t.RawSetString("interested", glua.LTrue)
 		}
