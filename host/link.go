@@ -79,6 +79,23 @@ func (rt *Runtime) linkConfig(host string) (cfg component.Config, ok bool, err e
 	return cfg, true, nil
 }
 
+// linkReplyDeadline reads component_client's delegation_timeout (seconds,
+// default 20): how long a delegated IQ may wait for a plugin's answer before
+// modhost answers it with an error.
+func (rt *Runtime) linkReplyDeadline(host string) (time.Duration, error) {
+	raw, _ := rt.cfg.Get(host, "component_client")
+	opts, _ := raw.(map[string]any)
+	v, ok := opts["delegation_timeout"]
+	if !ok {
+		return 20 * time.Second, nil
+	}
+	secs, ok := v.(float64)
+	if !ok || secs <= 0 {
+		return 0, fmt.Errorf("component_client of %s: delegation_timeout must be a positive number of seconds", host)
+	}
+	return time.Duration(secs * float64(time.Second)), nil
+}
+
 // linkBridge joins one VirtualHost to its XMPP server through a component
 // link: the server's presence becomes sessions, delegated roster IQs become
 // the events Prosody fires for a client, and roster changes are written to
@@ -104,6 +121,10 @@ type linkBridge struct {
 	// latest local roster to mirror once the read is in.
 	reconciling map[string]*glua.LTable
 	pushSeq     int
+	// replyDeadline bounds a delegated IQ's answer: the server has no
+	// timeout of its own, so a plugin that never answers would leave the
+	// client waiting for ever.
+	replyDeadline time.Duration
 	writes      *writeQueue // roster sets, in order
 }
 
@@ -124,7 +145,11 @@ func (rt *Runtime) startLinks(ctx context.Context) error {
 		if !ok {
 			continue
 		}
-		b := &linkBridge{rt: rt, host: h.Name, cfg: cfg, log: rt.log.With("source", "link", "host", h.Name),
+		deadline, err := rt.linkReplyDeadline(h.Name)
+		if err != nil {
+			return err
+		}
+		b := &linkBridge{rt: rt, replyDeadline: deadline, host: h.Name, cfg: cfg, log: rt.log.With("source", "link", "host", h.Name),
 			delegated: map[string]bool{}, sessions: map[string]*linkedSession{},
 			serverRoster: map[string]map[string]component.RosterItem{}, reconciling: map[string]*glua.LTable{},
 			writes: newWriteQueue()}
@@ -378,7 +403,7 @@ func (b *linkBridge) serverRosterStep(L *glua.LState) glua.LValue {
 			return 0
 		}
 		if res.err != nil {
-			b.log.Warn("server roster not read", "user", user, "error", res.err)
+			b.logReadFailure("server roster not read at login; starting from the local one", user, res.err)
 			return 0
 		}
 		b.storeServerRoster(L, user, res.items)
@@ -390,6 +415,16 @@ func (b *linkBridge) serverRosterStep(L *glua.LState) glua.LValue {
 		return glua.LNil
 	}
 	return rets[0]
+}
+
+// logReadFailure reports a failed privileged roster read: a link that
+// dropped (or a runtime stopping) is routine, anything else is not.
+func (b *linkBridge) logReadFailure(msg, user string, err error) {
+	if errors.Is(err, component.ErrNotConnected) {
+		b.log.Debug(msg, "user", user, "error", err)
+		return
+	}
+	b.log.Warn(msg, "user", user, "error", err)
 }
 
 // storeServerRoster writes the server's roster of user into the local store,
@@ -518,7 +553,7 @@ func (b *linkBridge) delegatedIQ(L *glua.LState, d *component.DelegatedIQ) {
 	id := attrOf(d.IQ, "id")
 	s.pending[id] = d
 	// No delegated IQ is left unanswered: the server has no timeout.
-	b.rt.loop.After(20*time.Second, func(L *glua.LState) {
+	b.rt.loop.After(b.replyDeadline, func(L *glua.LState) {
 		if pending, ok := s.pending[id]; ok && pending == d {
 			delete(s.pending, id)
 			b.replyDelegated(d, component.ErrorReply(d.IQ, "wait", "remote-server-timeout", "no answer in time"))
@@ -716,8 +751,12 @@ func (b *linkBridge) reconcile(user string, roster *glua.LTable) {
 			if !ok {
 				return // the link went down meanwhile: nothing is known
 			}
+			if errors.Is(err, component.ErrNotConnected) {
+				b.log.Debug("server roster not read: link down; compared again at the user's next save", "user", user, "error", err)
+				return
+			}
 			if err != nil {
-				b.log.Warn("server roster not read; writing the local roster's items without removals", "user", user, "error", err)
+				b.logReadFailure("server roster not read; writing the local roster's items without removals", user, err)
 				b.writeDifferences(user, localRoster(roster), nil, false, nil)
 				delete(b.serverRoster, user)
 				return

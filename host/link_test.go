@@ -208,7 +208,20 @@ type linkEnv struct {
 	ctx     context.Context
 }
 
+// linkSetup adds to modhost's config: Lua inside component_client's table,
+// modules besides http_roster_admin, and plugin folders.
+type linkSetup struct {
+	client      string
+	modules     []string
+	pluginPaths []string
+}
+
 func newLinkEnv(t *testing.T, mode component.RosterMode, rosters map[string]string) *linkEnv {
+	t.Helper()
+	return newLinkEnvWith(t, mode, rosters, linkSetup{})
+}
+
+func newLinkEnvWith(t *testing.T, mode component.RosterMode, rosters map[string]string, setup linkSetup) *linkEnv {
 	t.Helper()
 	prosodytest.Require(t)
 	e := &linkEnv{t: t, mode: mode, logs: newLogCheck(t)}
@@ -229,17 +242,25 @@ func newLinkEnv(t *testing.T, mode component.RosterMode, rosters map[string]stri
 	})
 	var url string
 	e.backend, url = newRosterBackend(t, rosters)
+	var paths, modules []string
+	for _, p := range setup.pluginPaths {
+		paths = append(paths, fmt.Sprintf("%q", p))
+	}
+	for _, m := range append([]string{"http_roster_admin"}, setup.modules...) {
+		modules = append(modules, fmt.Sprintf("%q", m))
+	}
 	e.config = fmt.Sprintf(`
 http_ports = { 0 }
 http_interfaces = { "127.0.0.1" }
+plugin_paths = { %s }
 VirtualHost %q
-	modules_enabled = { "http_roster_admin" }
+	modules_enabled = { %s }
 	modules_disabled = { "roster" }
 	storage = { roster = "memory" }
 	http_roster_url = %q
 	http_roster_admin_timeout = %d
-	component_client = { host = "127.0.0.1"; port = %d; jid = %q; secret = %q }
-`, linkDomain, url, int(fetchTimeout/time.Second), e.s.ComponentPort, linkComp, linkSecret)
+	component_client = { host = "127.0.0.1"; port = %d; jid = %q; secret = %q; %s }
+`, strings.Join(paths, "; "), linkDomain, strings.Join(modules, "; "), url, int(fetchTimeout/time.Second), e.s.ComponentPort, linkComp, linkSecret, setup.client)
 	e.startModhost()
 	return e
 }
@@ -780,9 +801,25 @@ func TestLinkSurvivesAModhostRestart(t *testing.T) {
 	})
 }
 
+// unansweringPlugin takes roster queries carrying a test marker and never
+// answers them: one it swallows, one it fails on.
+const unansweringPlugin = `
+module:hook("iq-get/self/jabber:iq:roster:query", function (event)
+	local query = event.stanza.tags[1]
+	if query:get_child("swallow", "urn:test") then return true end
+	if query:get_child("explode", "urn:test") then error("plugin failure on purpose") end
+end, 100)
+`
+
 // 9. Delegated IQs are always answered, never from another user's roster.
 func TestLinkDelegatedIQsAreAlwaysAnswered(t *testing.T) {
-	e := newLinkEnv(t, component.Delegated, map[string]string{"alice": aliceRoster, "bob": `{"carol@example.com":{"name":"Secret"}}`})
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "mod_unanswering.lua"), []byte(unansweringPlugin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newLinkEnvWith(t, component.Delegated, map[string]string{"alice": aliceRoster, "bob": `{"carol@example.com":{"name":"Secret"}}`},
+		linkSetup{client: "delegation_timeout = 1", modules: []string{"unanswering"}, pluginPaths: []string{dir}})
+	e.logs.expect(`error while processing a stanza.*plugin failure on purpose`)
 	alice := e.online("alice", "laptop", true)
 	e.online("bob", "desk", true)
 	cases := []struct {
@@ -791,6 +828,8 @@ func TestLinkDelegatedIQsAreAlwaysAnswered(t *testing.T) {
 		{"another user's roster", "get", "bob@example.com", `<query xmlns='jabber:iq:roster'/>`, "forbidden"},
 		{"another user's roster set", "set", "bob@example.com", `<query xmlns='jabber:iq:roster'><item jid='x@example.com'/></query>`, "forbidden"},
 		{"an element no plugin handles", "get", "", `<item xmlns='jabber:iq:roster'/>`, "service-unavailable"},
+		{"a query a plugin swallows", "get", "", `<query xmlns='jabber:iq:roster'><swallow xmlns='urn:test'/></query>`, "remote-server-timeout"},
+		{"a query a plugin fails on", "get", "", `<query xmlns='jabber:iq:roster'><explode xmlns='urn:test'/></query>`, "remote-server-timeout"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
