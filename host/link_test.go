@@ -614,6 +614,18 @@ func TestLinkOfflineRefreshReachesTheNextLogin(t *testing.T) {
 		want := lines(line("carol@example.com", "Carol", "both", "Work"), line("dave@example.com", "", "both"))
 		e.waitServerRoster("alice", want)
 
+		// A new runtime knows nothing of alice's roster (memory storage): the
+		// refresh compares with what the server holds, so removals still
+		// reach it.
+		e.stopModhost()
+		e.startModhost()
+		e.backend.set("alice", `{"dave@example.com":{"name":"Dave"}}`)
+		if got := e.refresh(`["alice"]`); !strings.Contains(got, `"updated":1`) {
+			t.Fatalf("refresh answered %s", got)
+		}
+		want = line("dave@example.com", "Dave", "both")
+		e.waitServerRoster("alice", want)
+
 		// The backend is down at the next login: what the offline refresh
 		// wrote is what the user gets.
 		e.backend.fail("alice", fails500)
