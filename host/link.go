@@ -125,7 +125,7 @@ type linkBridge struct {
 	// timeout of its own, so a plugin that never answers would leave the
 	// client waiting for ever.
 	replyDeadline time.Duration
-	writes      *writeQueue // roster sets, in order
+	writes        *writeQueue // roster sets, in order
 }
 
 type linkedSession struct {
