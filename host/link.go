@@ -332,7 +332,11 @@ func (b *linkBridge) session(L *glua.LState, full string) *linkedSession {
 		return 0
 	})
 	var beforeBind glua.LValue = glua.LNil
-	if b.privs.CanGetRoster() {
+	online := L.GetField(L.GetField(L.GetField(L.GetGlobal("hosts"), b.host), "sessions"), user) != glua.LNil
+	if b.privs.CanGetRoster() && !online {
+		// Only a user's first resource starts from the server's roster: the
+		// others share the roster already loaded, which the store must not
+		// be rewritten under.
 		beforeBind = b.serverRosterStep(L)
 	}
 	rets, err := lua.Call(L, L.GetField(api, "login"), 0, glua.LString(b.host), glua.LString(user), glua.LString(resource), send, done, beforeBind)
