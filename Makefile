@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/modhost
 
-.PHONY: run test build deps unit spec spec-prosody spec-examples fuzz bench
+.PHONY: run test build deps unit spec spec-prosody spec-examples fuzz bench bench-roster
 
 build:
 	$(GO) build -o $(BIN) ./cmd/modhost
@@ -39,3 +39,10 @@ spec-examples: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime=1s -benchmem ./compat/ ./host/
 	scripts/bench-libs
+
+# The roster-admin workload three ways in one run (Prosody + plugin, modhost
+# standalone, modhost linked to Prosody); not part of `make test`.
+# Flags: make bench-roster BENCH_FLAGS='-users 100 -rounds 10'
+bench-roster:
+	$(GO) build -o bin/modhost-bench ./cmd/modhost-bench
+	bin/modhost-bench $(BENCH_FLAGS)
