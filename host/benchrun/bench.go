@@ -253,7 +253,10 @@ func (r Report) Print(w io.Writer) {
 				res.Way, res.ConcurrentDone, o.ConcurrentUsers, res.ConcurrentP99, res.ConcurrentWall.Seconds())
 		}
 	}
-	fmt.Fprintf(w, "\nRSS/user = (VmRSS with the users online − VmRSS before their logins) / users; A: Prosody, B: modhost, C: Prosody + modhost.\n")
+	fmt.Fprintf(w, "\nRSS/user = (VmRSS with the users online − VmRSS before their logins) / users; A: Prosody, B: modhost, C: Prosody + modhost:\n")
+	for _, res := range r.Ways {
+		fmt.Fprintf(w, "  %s: %.1f MiB before, %.1f MiB online\n", res.Way, float64(res.RSSBeforeKiB)/1024, float64(res.RSSOnlineKiB)/1024)
+	}
 	for _, res := range r.Ways {
 		for i, e := range res.Errors {
 			if i == 10 {
