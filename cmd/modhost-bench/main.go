@@ -25,7 +25,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(os.Args) > 1 && os.Args[1] == serveRuntime {
-		if err := benchrun.ServeRuntime(ctx, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if err := benchrun.ServeChild(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "modhost-bench runtime:", err)
 			os.Exit(1)
 		}

@@ -13,7 +13,7 @@ import (
 // is when started with its hidden subcommand.
 func TestMain(m *testing.M) {
 	if os.Getenv(ChildEnv) == "1" {
-		if err := ServeRuntime(context.Background(), os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if err := ServeChild(context.Background()); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

@@ -24,8 +24,8 @@ import (
 // The modhost runtime under measurement runs in a child process of its own
 // (the bench binary started again with a hidden subcommand), so its resident
 // memory is that process's VmRSS and nothing of the driver's. Parent and
-// child speak JSON lines over the child's stdin and stdout: one request, one
-// reply.
+// child speak JSON lines: requests on the child's stdin, replies on its file
+// descriptor 3, so nothing a plugin prints to stdout can garble them.
 
 // ChildEnv is set in the child's environment; a test binary's TestMain
 // checks it to become the child.
@@ -54,6 +54,17 @@ type childReply struct {
 	Failures  []string  `json:"failures,omitempty"`
 	Pushes    int       `json:"pushes,omitempty"`
 	PushUsers int       `json:"push_users,omitempty"`
+}
+
+// ServeChild is ServeRuntime on the descriptors the parent sets up: requests
+// on stdin, replies on descriptor 3, logs on stderr.
+func ServeChild(ctx context.Context) error {
+	replies := os.NewFile(3, "modhost-bench replies")
+	if replies == nil {
+		return errors.New("no reply descriptor 3: start this only from modhost-bench")
+	}
+	defer replies.Close()
+	return ServeRuntime(ctx, os.Stdin, replies, os.Stderr)
 }
 
 // ServeRuntime is the child's side: it reads requests from in until quit
@@ -285,26 +296,31 @@ func startRuntimeProcess(ctx context.Context, argv []string, dir string) (*runti
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), ChildEnv+"=1")
-	cmd.Stderr = logFile
+	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("child stdin: %w", err)
 	}
-	stdout, err := cmd.StdoutPipe()
+	replies, replyEnd, err := os.Pipe()
 	if err != nil {
 		logFile.Close()
-		return nil, fmt.Errorf("child stdout: %w", err)
+		return nil, fmt.Errorf("child reply pipe: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
+	cmd.ExtraFiles = []*os.File{replyEnd} // descriptor 3 in the child
+	err = cmd.Start()
+	replyEnd.Close() // the child holds its own copy
+	if err != nil {
 		logFile.Close()
+		replies.Close()
 		return nil, fmt.Errorf("start %s: %w", argv[0], err)
 	}
-	p := &runtimeProcess{cmd: cmd, enc: json.NewEncoder(stdin), dec: json.NewDecoder(stdout), logPath: logPath, exited: make(chan struct{})}
+	p := &runtimeProcess{cmd: cmd, enc: json.NewEncoder(stdin), dec: json.NewDecoder(replies), logPath: logPath, exited: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
 		logFile.Close()
+		replies.Close()
 		close(p.exited)
 	}()
 	return p, nil
