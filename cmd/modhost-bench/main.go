@@ -46,6 +46,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&opts.ConcurrentUsers, "concurrent-users", opts.ConcurrentUsers, "users named by each simultaneous request")
 	fs.StringVar(&opts.Ways, "ways", opts.Ways, "which ways to run: A (Prosody + plugin), B (modhost standalone), C (modhost linked)")
 	fs.DurationVar(&opts.Timeout, "timeout", opts.Timeout, "bound on the whole run")
+	fs.DurationVar(&opts.RefreshDeadline, "refresh-deadline", opts.RefreshDeadline, "the plugin's refresh request deadline (http_roster_admin_deadline), every way")
 	verbose := fs.Bool("v", false, "log progress to stderr")
 	if err := fs.Parse(args); err != nil {
 		return 2

@@ -55,7 +55,7 @@ func Defaults() Options {
 	return Options{
 		Users: 50, Contacts: 100, Rounds: 20, Logins: 20,
 		Concurrent: 1000, ConcurrentUsers: 10,
-		Ways: "ABC", Timeout: 3 * time.Minute, RefreshDeadline: 60 * time.Second,
+		Ways: "ABC", Timeout: 3 * time.Minute, RefreshDeadline: 90 * time.Second,
 		LoginConcurrency: 8,
 	}
 }
@@ -148,7 +148,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 		dir:        dir,
 		pluginsDir: pluginsDir,
 		rosterURL:  "http://" + ln.Addr().String() + "/contacts/%s",
-		http:       newHTTPClient(max(opts.Concurrent, 64)),
+		http:       newHTTPClient(max(opts.Concurrent, 64), opts.RefreshDeadline+15*time.Second),
 	}
 	defer env.http.CloseIdleConnections()
 
@@ -208,9 +208,11 @@ func copyBundledPlugins(dir string) error {
 	})
 }
 
-func newHTTPClient(conns int) *http.Client {
+// newHTTPClient keeps up to conns connections, so a burst of requests is
+// not measured through connection set-up, and gives every request timeout.
+func newHTTPClient(conns int, timeout time.Duration) *http.Client {
 	return &http.Client{
-		Timeout: 90 * time.Second,
+		Timeout: timeout,
 		Transport: &http.Transport{
 			Proxy:               nil, // loopback only, whatever the environment says
 			MaxIdleConns:        conns,

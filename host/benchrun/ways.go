@@ -196,15 +196,17 @@ func (e *runEnv) modhostConfig(link string) string {
 http_ports = { 0 }
 http_interfaces = { "127.0.0.1" }
 -- One client (this bench) sends the burst of concurrent refreshes: the
--- default bound of 32 in-flight requests per client would answer most 429.
+-- default bound of 32 in-flight requests per client would answer most 429,
+-- and the default 30 s handler deadline would cut the burst's tail.
 http_max_requests_per_client = -1
+http_request_deadline = %d
 VirtualHost %q
 	modules_enabled = { "http_roster_admin" }
 	modules_disabled = { "roster" }
 	storage = { roster = "memory" }
 	http_roster_url = %q
 	http_roster_admin_deadline = %d
-%s`, domain, e.rosterURL, int(e.opts.RefreshDeadline/time.Second), link)
+%s`, int(e.opts.RefreshDeadline/time.Second)+5, domain, e.rosterURL, int(e.opts.RefreshDeadline/time.Second), link)
 }
 
 func (e *runEnv) startStandalone(ctx context.Context, dir string) (system, error) {
