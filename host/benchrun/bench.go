@@ -228,9 +228,9 @@ func (r Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "roster-admin bench: %d online users, %d contacts each, %d refresh rounds, %d timed logins\n",
 		o.Users, o.Contacts, o.Rounds, o.Logins)
 	fmt.Fprintf(w, "machine: %s\n\n", r.Machine)
-	fmt.Fprintf(w, "%-36s %10s %18s %18s %13s %7s\n", "way", "users/s", "refresh p50/p99", "login p50/p99", "RSS/user", "errors")
+	fmt.Fprintf(w, "%-43s %8s %20s %18s %13s %7s\n", "way", "users/s", "refresh p50/p99", "login p50/p99", "RSS/user", "errors")
 	for _, res := range r.Ways {
-		fmt.Fprintf(w, "%-36s %10.0f %18s %18s %9.1f KiB %7d\n", res.Way+"  "+res.Name, res.UsersPerSec,
+		fmt.Fprintf(w, "%-43s %8.0f %20s %18s %9.1f KiB %7d\n", res.Way+"  "+res.Name, res.UsersPerSec,
 			msPair(res.RefreshP50, res.RefreshP99), msPair(res.LoginP50, res.LoginP99), res.RSSPerUserKiB, len(res.Errors))
 	}
 	var a *WayResult

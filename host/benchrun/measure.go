@@ -47,16 +47,25 @@ type Machine struct {
 	CPUs   int
 	Model  string
 	MemMiB int64
+	// Load is /proc/loadavg's 1-minute figure when the run began: on a
+	// shared machine it says how much of the CPUs the run really had.
+	Load string
 }
 
 func (m Machine) String() string {
-	return fmt.Sprintf("%d CPUs (%s), %d MiB memory, %s/%s", m.CPUs, m.Model, m.MemMiB, runtime.GOOS, runtime.GOARCH)
+	return fmt.Sprintf("%d CPUs (%s), %d MiB memory, %s/%s, load average %s at start",
+		m.CPUs, m.Model, m.MemMiB, runtime.GOOS, runtime.GOARCH, m.Load)
 }
 
 // thisMachine reads the CPU count usable by this process (what nproc
-// prints), the CPU model and the memory size.
+// prints), the CPU model, the memory size and the load.
 func thisMachine() Machine {
-	m := Machine{CPUs: runtime.NumCPU(), Model: "unknown CPU"}
+	m := Machine{CPUs: runtime.NumCPU(), Model: "unknown CPU", Load: "unknown"}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			m.Load = f[0]
+		}
+	}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for line := range strings.SplitSeq(string(b), "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
