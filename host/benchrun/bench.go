@@ -155,7 +155,12 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	for _, way := range opts.Ways {
 		opts.Logger.Info("starting way", "way", string(way))
 		res, err := env.runWay(ctx, way)
-		if err != nil {
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return report, fmt.Errorf("way %c: the run's bound of %v passed (-timeout): %w", way, opts.Timeout, err)
+		case ctx.Err() != nil:
+			return report, fmt.Errorf("way %c: interrupted: %w", way, err)
+		case err != nil:
 			return report, fmt.Errorf("way %c: %w", way, err)
 		}
 		report.Ways = append(report.Ways, res)

@@ -132,10 +132,7 @@ func (e *runEnv) measure(ctx context.Context, sys system, res WayResult, concurr
 		res.ConcurrentP99, res.ConcurrentWall, res.ConcurrentDone = burst.p99, burst.wall, o.Concurrent
 		res.Errors = append(res.Errors, burst.failures...)
 	}
-	if err := ctx.Err(); err != nil {
-		return res, fmt.Errorf("the run's time bound (%v) passed: %w", o.Timeout, err)
-	}
-	return res, nil
+	return res, ctx.Err()
 }
 
 // waitPushes waits up to a few seconds for the pushes count to reach want:
