@@ -15,6 +15,7 @@ import (
 
 	"github.com/modhost/modhost/compat"
 	"github.com/modhost/modhost/host/component"
+	"github.com/modhost/modhost/host/config"
 	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
 )
@@ -36,7 +37,9 @@ func (rt *Runtime) linkConfig(host string) (cfg component.Config, ok bool, err e
 	raw, _ := rt.cfg.Get(host, "component_client")
 	opts, _ := raw.(map[string]any)
 	over := rt.opts.Link
-	if opts == nil && over.JID == "" {
+	if opts == nil && (over.JID == "" || !rt.onlyVirtualHost(host)) {
+		// Overrides without a component_client option link a config's
+		// only VirtualHost; with several, the option says which.
 		return cfg, false, nil
 	}
 	str := func(k string) string { s, _ := opts[k].(string); return s }
@@ -936,4 +939,20 @@ func (rt *Runtime) LinkStates() map[string]string {
 
 func xmlAttr(name, value string) xml.Attr {
 	return xml.Attr{Name: xml.Name{Local: name}, Value: value}
+}
+
+// onlyVirtualHost reports whether host is the config's one enabled
+// VirtualHost and no host has a component_client option of its own.
+func (rt *Runtime) onlyVirtualHost(host string) bool {
+	n := 0
+	for _, h := range rt.cfg.Hosts {
+		if h.Kind != config.VirtualHost || !rt.cfg.HostEnabled(h.Name) {
+			continue
+		}
+		if _, has := h.Options["component_client"]; has {
+			return false
+		}
+		n++
+	}
+	return n == 1 && rt.cfg.Host(host) != nil && rt.cfg.Host(host).Kind == config.VirtualHost
 }
