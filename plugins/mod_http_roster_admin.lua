@@ -541,6 +541,7 @@ module:provides("http", {
 		["POST /refresh"] = guarded(refresh_many);
 		["GET /refresh/*"] = guarded(refresh_one);
 		["GET /refresh"] = only_post;
+		["HEAD /refresh"] = only_post;
 		["PUT /refresh"] = only_post;
 		["PATCH /refresh"] = only_post;
 		["DELETE /refresh"] = only_post;

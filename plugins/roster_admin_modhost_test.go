@@ -25,12 +25,13 @@ import (
 // session are recorded by a host.Recorder, where the XMPP link would take
 // them.
 type modhostTarget struct {
-	rt      *host.Runtime
-	refused *host.Runtime // refusedHost: modhost's HTTP server has no Host-based vhosts
-	b       *backend
-	sent    *host.Recorder
-	logs    *syncBuffer
-	dir     string
+	// One runtime per host: modhost's HTTP server has no Host-based virtual
+	// hosting, so each host's /roster_admin needs a port of its own.
+	runtimes map[string]*host.Runtime
+	b        *backend
+	sent     *host.Recorder
+	logs     *syncBuffer
+	dir      string
 }
 
 // syncBuffer is a log destination shared by the loop and HTTP goroutines.
@@ -103,7 +104,8 @@ func startModhostTarget(t *testing.T) *modhostTarget {
 		t.Fatal(err)
 	}
 	m := &modhostTarget{b: b, sent: &host.Recorder{}, logs: &syncBuffer{}, dir: dir}
-	m.rt = startModhost(t, fmt.Sprintf(`
+	m.runtimes = map[string]*host.Runtime{}
+	m.runtimes["example.com"] = startModhost(t, fmt.Sprintf(`
 VirtualHost "example.com"
 	modules_enabled = { "http_roster_admin"; "block_subscriptions"; "roster_admin_probe" }
 	storage = { roster = "memory" }
@@ -114,10 +116,7 @@ VirtualHost "example.com"
 	probe_log = %q
 `, b.url(), int(fetchTimeout/time.Second), int(requestDeadline/time.Second), filepath.Join(dir, "updated.log")),
 		[]string{dir}, m.sent, m.logs)
-	// Prosody serves both hosts on one port and picks the host by the Host
-	// header; modhost's HTTP server mounts every host's routes on every name,
-	// so the second host, whose /roster_admin would clash, runs on its own.
-	m.refused = startModhost(t, fmt.Sprintf(`
+	m.runtimes[refusedHost] = startModhost(t, fmt.Sprintf(`
 VirtualHost %q
 	modules_enabled = { "http_roster_admin" }
 	storage = { roster = "memory" }
@@ -125,17 +124,28 @@ VirtualHost %q
 	http_roster_admin_refresh_offline = true
 	http_roster_admin_secret = %q
 `, refusedHost, testSecret), nil, m.sent, m.logs)
+	m.runtimes[offlineHost] = startModhost(t, fmt.Sprintf(`
+VirtualHost %q
+	modules_enabled = { "http_roster_admin" }
+	storage = { roster = "memory" }
+	http_roster_url = %q
+	http_roster_admin_timeout = %d
+	http_roster_admin_refresh_offline = true
+`, offlineHost, b.url(), int(fetchTimeout/time.Second)), nil, m.sent, m.logs)
 	return m
 }
 
 func (m *modhostTarget) backend() *backend { return m.b }
 
-func (m *modhostTarget) url(hostName, path string) string {
-	rt := m.rt
-	if hostName == refusedHost {
-		rt = m.refused
+func (m *modhostTarget) runtime(hostName string) *host.Runtime {
+	if hostName == "" {
+		hostName = "example.com"
 	}
-	return rt.HTTPURLs()[0] + path
+	return m.runtimes[hostName]
+}
+
+func (m *modhostTarget) url(hostName, path string) string {
+	return m.runtime(hostName).HTTPURLs()[0] + path
 }
 
 func (m *modhostTarget) log() string { return m.logs.String() }
@@ -145,20 +155,20 @@ func (m *modhostTarget) updatedLog() string {
 	return string(logged)
 }
 
-func (m *modhostTarget) login(t *testing.T, user, resource string) rosterClient {
+func (m *modhostTarget) login(t *testing.T, hostName, user, resource string) rosterClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s, err := m.rt.Login(ctx, "example.com", user, resource)
+	if hostName == "" {
+		hostName = "example.com"
+	}
+	s, err := m.runtime(hostName).Login(ctx, hostName, user, resource)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = s.Logout(ctx)
-	})
-	return &sessionClient{s: s}
+	c := &sessionClient{s: s}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }
 
 // sentPresences parses the presences recorded by the sink addressed to
@@ -208,7 +218,7 @@ func (m *modhostTarget) inboundPresence(t *testing.T, ctx context.Context, typ, 
 	if typ != "" {
 		attr["type"] = typ
 	}
-	stopped, err := m.rt.FireEvent(ctx, "example.com", event, map[string]any{
+	stopped, err := m.runtime("").FireEvent(ctx, "example.com", event, map[string]any{
 		"origin": map[string]any{"type": "component", "host": "comp.example.com"},
 		"stanza": map[string]any{"name": "presence", "attr": attr},
 	})
@@ -279,6 +289,12 @@ func (c *sessionClient) Next(ctx context.Context, match func(xmpptest.Element) b
 	}
 	c.cursor = i + 1
 	return found, nil
+}
+
+func (c *sessionClient) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return c.s.Logout(ctx)
 }
 
 func (c *sessionClient) SendPresence(ctx context.Context, typ, to string) error {

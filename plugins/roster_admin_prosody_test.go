@@ -48,16 +48,24 @@ VirtualHost %q
 	http_roster_admin_refresh_offline = true
 	http_roster_admin_secret = %q
 
+VirtualHost %q
+	modules_enabled = { "http_roster_admin" }
+	storage = { roster = "memory" }
+	http_roster_url = %q
+	http_roster_admin_timeout = %d
+	http_roster_admin_refresh_offline = true
+
 Component "comp.example.com"
 	component_secret = "compsecret"
-`, refusedHost, testSecret),
+`, refusedHost, testSecret, offlineHost, b.url(), int(fetchTimeout/time.Second)),
 	})
 	return &prosodyTarget{s: s, b: b}
 }
 
 func (p *prosodyTarget) backend() *backend { return p.b }
 
-// url ignores host: Prosody picks the VirtualHost from the Host header.
+// url ignores host: Prosody picks the VirtualHost from the Host header
+// (call sets it).
 func (p *prosodyTarget) url(_, path string) string { return p.s.HTTPURL(path) }
 
 func (p *prosodyTarget) log() string { return p.s.Log() }
@@ -67,14 +75,17 @@ func (p *prosodyTarget) updatedLog() string {
 	return string(logged)
 }
 
-func (p *prosodyTarget) login(t *testing.T, user, resource string) rosterClient {
+func (p *prosodyTarget) login(t *testing.T, host, user, resource string) rosterClient {
 	t.Helper()
-	if err := p.s.AddUser(user, "pw"); err != nil {
+	if host == "" {
+		host = p.s.Host
+	}
+	if err := p.s.AddHostUser(host, user, "pw"); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := xmpptest.Dial(ctx, xmpptest.Config{Addr: p.s.C2SAddr(), Domain: p.s.Host, Username: user, Password: "pw", Resource: resource})
+	c, err := xmpptest.Dial(ctx, xmpptest.Config{Addr: p.s.C2SAddr(), Domain: host, Username: user, Password: "pw", Resource: resource})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 
 	t.Run("login roster equals the backend's, groups from arrays, subscription both", func(t *testing.T) {
 		b.set("alice", `{"bob@example.com":{"name":"Bob","groups":["Friends","Work"]},"carol@example.com":{},"alice@example.com":{"name":"Me"}}`)
-		c := tg.login(t, "alice", "laptop")
+		c := tg.login(t, "", "alice", "laptop")
 		wantRoster(t, c, item("bob@example.com", "Bob", "Friends", "Work"), item("carol@example.com", ""))
 		hits := b.hitsFor("/contacts/alice")
 		if len(hits) != 1 || hits[0].Accept != "application/json" {
@@ -35,9 +35,12 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 
 	t.Run("refresh pushes add, remove, rename and regroup to every interested resource", func(t *testing.T) {
 		b.set("dave", `{"bob@example.com":{"name":"Bob","groups":["Friends"]},"carol@example.com":{"name":"Carol"},"gone@example.com":{}}`)
-		phone, laptop, idle := tg.login(t, "dave", "phone"), tg.login(t, "dave", "laptop"), tg.login(t, "dave", "idle")
+		phone, laptop, idle := tg.login(t, "", "dave", "phone"), tg.login(t, "", "dave", "laptop"), tg.login(t, "", "dave", "idle")
 		roster(t, phone)
 		roster(t, laptop) // idle never asks for its roster: not interested
+		if n := len(b.hitsFor("/contacts/dave")); n != 1 {
+			t.Errorf("three resources' logins fetched %d times, want once", n)
+		}
 		b.set("dave", `{"bob@example.com":{"name":"Robert","groups":["Friends"]},"carol@example.com":{"name":"Carol","groups":["Work","Chess"]},"erin@example.com":{"name":"Erin","groups":["New"]}}`)
 		if r := refresh(t, tg, "dave"); r != (refreshReply{"ok", "roster update complete", 1, 0}) {
 			t.Errorf("reply %+v", r)
@@ -61,7 +64,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 
 	t.Run("a refresh with no change pushes nothing", func(t *testing.T) {
 		b.set("fay", `{"bob@example.com":{"name":"Bob","groups":["A"]}}`)
-		c := tg.login(t, "fay", "r")
+		c := tg.login(t, "", "fay", "r")
 		roster(t, c)
 		if r := refresh(t, tg, "fay"); r.Updated != 1 || r.Errors != 0 {
 			t.Errorf("reply %+v", r)
@@ -73,7 +76,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 
 	t.Run("bad bodies are answered 400 with a JSON reason and refresh nothing", func(t *testing.T) {
 		b.set("bea", `{}`)
-		c := tg.login(t, "bea", "r")
+		c := tg.login(t, "", "bea", "r")
 		roster(t, c)
 		b.set("bea", `{"new@example.com":{}}`)
 		before := len(b.hitsFor("/contacts/"))
@@ -101,9 +104,12 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 		// with 413 before the plugin; Prosody's limit is 10 MiB, so there the
 		// plugin's own limit answers 400.
 		body := `["` + strings.Repeat("u", 2<<20) + `"]`
-		code, _, _ := call(t, tg, "POST", "", "/roster_admin/refresh", body, nil)
+		code, reply, _ := call(t, tg, "POST", "", "/roster_admin/refresh", body, nil)
 		if code != 400 && code != 413 {
 			t.Errorf("2 MiB body → %d", code)
+		}
+		if code == 400 && reply.Message == "" {
+			t.Errorf("2 MiB body → 400 without a reason")
 		}
 	})
 
@@ -117,7 +123,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 
 	t.Run("duplicates are fetched, refreshed and counted once", func(t *testing.T) {
 		b.set("gus", `{}`)
-		c := tg.login(t, "gus", "r")
+		c := tg.login(t, "", "gus", "r")
 		roster(t, c)
 		b.set("gus", `{"dup@example.com":{"name":"Dup"}}`)
 		before := len(b.hitsFor("/contacts/gus"))
@@ -141,18 +147,55 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 		}
 	})
 
+	t.Run("a user who logged out is offline, and the next login fetches again", func(t *testing.T) {
+		b.set("una", `{"a@example.com":{"name":"A"}}`)
+		c := tg.login(t, "", "una", "r")
+		wantRoster(t, c, item("a@example.com", "A"))
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		b.set("una", `{"b@example.com":{"name":"B"}}`)
+		if r := refresh(t, tg, "una"); r != (refreshReply{"ok", "roster update complete", 1, 0}) {
+			t.Errorf("reply %+v", r)
+		}
+		if n := len(b.hitsFor("/contacts/una")); n != 1 {
+			t.Errorf("backend fetched una %d times, want only at the first login", n)
+		}
+		wantRoster(t, tg.login(t, "", "una", "r"), item("b@example.com", "B"))
+	})
+
+	t.Run("offline refresh stores the roster the next login starts from", func(t *testing.T) {
+		b.set("otto", `{"x@example.com":{"name":"X","groups":["G"]}}`)
+		if r := refreshOn(t, tg, offlineHost, "otto"); r != (refreshReply{"ok", "roster update complete", 1, 0}) {
+			t.Errorf("reply %+v", r)
+		}
+		if n := len(b.hitsFor("/contacts/otto")); n != 1 {
+			t.Errorf("offline refresh fetched otto %d times", n)
+		}
+		// The login's own fetch fails, so the login shows what is stored.
+		b.fail("otto", status(500))
+		wantRoster(t, tg.login(t, offlineHost, "otto", "r"), item("x@example.com", "X", "G"))
+	})
+
 	t.Run("wrong methods are answered 405", func(t *testing.T) {
-		for _, mp := range [][2]string{{"GET", "/roster_admin/refresh"}, {"PUT", "/roster_admin/refresh"}, {"PATCH", "/roster_admin/refresh"}, {"DELETE", "/roster_admin/refresh"}, {"POST", "/roster_admin/refresh/alice"}, {"PUT", "/roster_admin/refresh/alice"}, {"DELETE", "/roster_admin/refresh/alice"}, {"HEAD", "/roster_admin/refresh/alice"}} {
-			code, reply, _ := call(t, tg, mp[0], "", mp[1], "", nil)
+		for _, mp := range [][2]string{{"GET", "/roster_admin/refresh"}, {"PUT", "/roster_admin/refresh"}, {"PATCH", "/roster_admin/refresh"}, {"DELETE", "/roster_admin/refresh"}, {"POST", "/roster_admin/refresh/alice"}, {"PUT", "/roster_admin/refresh/alice"}, {"DELETE", "/roster_admin/refresh/alice"}, {"HEAD", "/roster_admin/refresh/alice"}, {"HEAD", "/roster_admin/refresh"}} {
+			code, reply, header := call(t, tg, mp[0], "", mp[1], "", nil)
 			if code != 405 || (mp[0] != "HEAD" && reply.Status != "error") {
 				t.Errorf("%s %s → %d %+v", mp[0], mp[1], code, reply)
+			}
+			allow := "POST"
+			if strings.Count(mp[1], "/") > 2 {
+				allow = "GET"
+			}
+			if header.Get("Allow") != allow {
+				t.Errorf("%s %s → Allow %q, want %q", mp[0], mp[1], header.Get("Allow"), allow)
 			}
 		}
 	})
 
 	t.Run("GET refresh of one user pushes the change", func(t *testing.T) {
 		b.set("hal", `{}`)
-		c := tg.login(t, "hal", "r")
+		c := tg.login(t, "", "hal", "r")
 		roster(t, c)
 		b.set("hal", `{"ivy@example.com":{"name":"Ivy"}}`)
 		code, reply, _ := call(t, tg, "GET", "", "/roster_admin/refresh/hal", "", nil)
@@ -190,7 +233,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 		for _, tc := range cases {
 			t.Run(tc.user, func(t *testing.T) {
 				b.set(tc.user, `{"kept@example.com":{"name":"Kept","groups":["G"]}}`)
-				c := tg.login(t, tc.user, "r")
+				c := tg.login(t, "", tc.user, "r")
 				if tc.user != "rejected" && tc.user != "exploding" {
 					wantRoster(t, c, item("kept@example.com", "Kept", "G"))
 				}
@@ -219,7 +262,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 	t.Run("a hanging backend delays a login by the fetch timeout at most", func(t *testing.T) {
 		b.fail("sam", hang)
 		start := time.Now()
-		c := tg.login(t, "sam", "r")
+		c := tg.login(t, "", "sam", "r")
 		if took := time.Since(start); took > fetchTimeout+time.Second {
 			t.Errorf("login took %v", took)
 		}
@@ -229,9 +272,9 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 	t.Run("failing users do not hold up the others in one request", func(t *testing.T) {
 		for _, u := range []string{"jo", "ken", "kit"} {
 			b.set(u, `{}`)
-			roster(t, tg.login(t, u, "r"))
+			roster(t, tg.login(t, "", u, "r"))
 		}
-		jo := tg.login(t, "jo", "second")
+		jo := tg.login(t, "", "jo", "second")
 		roster(t, jo)
 		b.set("jo", `{"new@example.com":{"name":"New"}}`)
 		b.fail("ken", status(500))
@@ -264,7 +307,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 			u := fmt.Sprintf("slow%d", i)
 			users = append(users, u)
 			b.set(u, `{}`)
-			tg.login(t, u, "r")
+			tg.login(t, "", u, "r")
 			b.fail(u, hang)
 		}
 		body, _ := json.Marshal(users)
@@ -288,7 +331,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 		// stanza sink, where the XMPP link would send them.
 		b.set("olga", `{}`)
 		b.set("pat", `{}`)
-		olga, pat := tg.login(t, "olga", "r"), tg.login(t, "pat", "r")
+		olga, pat := tg.login(t, "", "olga", "r"), tg.login(t, "", "pat", "r")
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		for _, c := range []rosterClient{olga, pat} {
@@ -332,7 +375,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 
 	t.Run("an online user without initial presence is refreshed without presence", func(t *testing.T) {
 		b.set("quiet", `{}`)
-		c := tg.login(t, "quiet", "r")
+		c := tg.login(t, "", "quiet", "r")
 		roster(t, c)
 		b.set("quiet", `{"loud@example.com":{"name":"Loud"}}`)
 		if r := refresh(t, tg, "quiet"); r != (refreshReply{"ok", "roster update complete", 1, 0}) {
@@ -345,7 +388,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 
 	t.Run("clients cannot set their roster", func(t *testing.T) {
 		b.set("liz", `{"bob@example.com":{}}`)
-		c := tg.login(t, "liz", "r")
+		c := tg.login(t, "", "liz", "r")
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		for _, q := range []string{
@@ -368,7 +411,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 	t.Run("subscription presences are dropped, available presence passes", func(t *testing.T) {
 		b.set("mia", `{"ned@example.com":{}}`)
 		b.set("ned", `{"mia@example.com":{}}`)
-		mia, ned := tg.login(t, "mia", "r"), tg.login(t, "ned", "r")
+		mia, ned := tg.login(t, "", "mia", "r"), tg.login(t, "", "ned", "r")
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		for _, c := range []rosterClient{mia, ned} {
@@ -415,7 +458,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 		// A space or '/' cannot be in a JID's localpart, so no such user
 		// logs in and refreshing one is a 400 (see the bad bodies above).
 		for user, path := range map[string]string{"a%b": "/contacts/a%25b", "q?x": "/contacts/q%3Fx", "h#y": "/contacts/h%23y", "x+y": "/contacts/x%2By", "zoë": "/contacts/zo%C3%AB"} {
-			c := tg.login(t, user, "r")
+			c := tg.login(t, "", user, "r")
 			roster(t, c)
 			hits := b.hitsFor(path)
 			if len(hits) != 1 {
@@ -433,7 +476,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 
 	t.Run("roster-admin events let a plugin change and reject fetches, and report updates", func(t *testing.T) {
 		b.set("hooked", `{"bob@example.com":{}}`)
-		c := tg.login(t, "hooked", "r")
+		c := tg.login(t, "", "hooked", "r")
 		wantRoster(t, c, item("bob@example.com", ""), item("injected@example.com", "Injected", "Hooks"))
 		b.set("hooked", `{"zed@example.com":{}}`)
 		refresh(t, tg, "hooked")

@@ -25,6 +25,7 @@ const (
 	fetchTimeout    = 1 * time.Second
 	requestDeadline = 3 * time.Second
 	refusedHost     = "refused.example.com"
+	offlineHost     = "offline.example.com"
 	testSecret      = "s3cret"
 )
 
@@ -49,15 +50,16 @@ end);
 `
 
 // rosterAdminTarget is a server running mod_http_roster_admin on example.com
-// (backend b, no secret) and on refusedHost (a backend that refuses
-// connections, a secret, offline refresh on).
+// (backend b, no secret), on refusedHost (a backend that refuses
+// connections, a secret, offline refresh on) and on offlineHost (backend b,
+// offline refresh on).
 type rosterAdminTarget interface {
 	backend() *backend
-	// login logs user@example.com/resource in; the roster is fetched as part
-	// of the login, which returns when it is done.
-	login(t *testing.T, user, resource string) rosterClient
-	// url is the address of an HTTP path on the target's host (example.com
-	// or refusedHost).
+	// login logs user@host/resource in (host "" is example.com); the roster
+	// is fetched as part of the login, which returns when it is done.
+	login(t *testing.T, host, user, resource string) rosterClient
+	// url is the address of an HTTP path on one of the target's hosts
+	// ("" is example.com).
 	url(host, path string) string
 	// log is everything the target has logged so far.
 	log() string
@@ -86,6 +88,8 @@ type rosterClient interface {
 	Next(ctx context.Context, match func(xmpptest.Element) bool) (xmpptest.Element, error)
 	SendPresence(ctx context.Context, typ, to string) error
 	IQ(ctx context.Context, typ, to, payload string) (xmpptest.Element, error)
+	// Close logs the resource out.
+	Close() error
 }
 
 type refreshReply struct {
@@ -129,8 +133,13 @@ func call(t *testing.T, tg rosterAdminTarget, method, host, path, body string, h
 
 func refresh(t *testing.T, tg rosterAdminTarget, users ...string) refreshReply {
 	t.Helper()
+	return refreshOn(t, tg, "", users...)
+}
+
+func refreshOn(t *testing.T, tg rosterAdminTarget, host string, users ...string) refreshReply {
+	t.Helper()
 	body, _ := json.Marshal(users)
-	code, reply, _ := call(t, tg, "POST", "", "/roster_admin/refresh", string(body), nil)
+	code, reply, _ := call(t, tg, "POST", host, "/roster_admin/refresh", string(body), nil)
 	if code != 200 {
 		t.Fatalf("refresh %v: status %d %+v", users, code, reply)
 	}
