@@ -155,6 +155,10 @@ func (m *modhostTarget) updatedLog() string {
 	return string(logged)
 }
 
+// addUser has nothing to do: standalone, every user exists (no
+// Options.UserExists).
+func (m *modhostTarget) addUser(*testing.T, string, string) {}
+
 func (m *modhostTarget) login(t *testing.T, hostName, user, resource string) rosterClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

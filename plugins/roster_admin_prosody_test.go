@@ -75,7 +75,7 @@ func (p *prosodyTarget) updatedLog() string {
 	return string(logged)
 }
 
-func (p *prosodyTarget) login(t *testing.T, host, user, resource string) rosterClient {
+func (p *prosodyTarget) addUser(t *testing.T, host, user string) {
 	t.Helper()
 	if host == "" {
 		host = p.s.Host
@@ -83,6 +83,14 @@ func (p *prosodyTarget) login(t *testing.T, host, user, resource string) rosterC
 	if err := p.s.AddHostUser(host, user, "pw"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func (p *prosodyTarget) login(t *testing.T, host, user, resource string) rosterClient {
+	t.Helper()
+	if host == "" {
+		host = p.s.Host
+	}
+	p.addUser(t, host, user)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c, err := xmpptest.Dial(ctx, xmpptest.Config{Addr: p.s.C2SAddr(), Domain: host, Username: user, Password: "pw", Resource: resource})

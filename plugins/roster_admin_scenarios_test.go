@@ -166,6 +166,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 
 	t.Run("offline refresh stores the roster the next login starts from", func(t *testing.T) {
 		b.set("otto", `{"x@example.com":{"name":"X","groups":["G"]}}`)
+		tg.addUser(t, offlineHost, "otto") // rosters of accounts that do not exist are not stored
 		if r := refreshOn(t, tg, offlineHost, "otto"); r != (refreshReply{"ok", "roster update complete", 1, 0}) {
 			t.Errorf("reply %+v", r)
 		}

@@ -58,6 +58,8 @@ type rosterAdminTarget interface {
 	// login logs user@host/resource in (host "" is example.com); the roster
 	// is fetched as part of the login, which returns when it is done.
 	login(t *testing.T, host, user, resource string) rosterClient
+	// addUser creates an account (login creates one too).
+	addUser(t *testing.T, host, user string)
 	// url is the address of an HTTP path on one of the target's hosts
 	// ("" is example.com).
 	url(host, path string) string
