@@ -33,6 +33,33 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 		}
 	})
 
+	t.Run("contact JIDs are normalised, names and groups kept as text", func(t *testing.T) {
+		b.set("ada", `{"Bob@Example.COM":{"name":"A & B <c> 'd' \"e\"","groups":["Ünï & <x>",""]},"ZOË@example.com":{"name":null,"groups":null},"carl@example.com":{"name":""}}`)
+		c := tg.login(t, "", "ada", "r")
+		wantRoster(t, c, item("bob@example.com", `A & B <c> 'd' "e"`, "Ünï & <x>"), item("zoë@example.com", ""), item("carl@example.com", ""))
+	})
+
+	t.Run("one invalid contact fails the whole fetch", func(t *testing.T) {
+		for i, bad := range []string{
+			`{"ok@example.com":{},"bad@@example.com":{}}`,
+			`{"ok@example.com":{},"full@example.com/res":{}}`,
+			`{"ok@example.com":{},"x@example.com":{"name":42}}`,
+			`{"ok@example.com":{},"x@example.com":{"groups":[1]}}`,
+			`{"ok@example.com":{},"x@example.com":{"groups":["a",null]}}`,
+			`{"ok@example.com":{},"x@example.com":"friend"}`,
+		} {
+			user := fmt.Sprintf("badjid%d", i)
+			b.set(user, `{"kept@example.com":{}}`)
+			c := tg.login(t, "", user, "r")
+			roster(t, c)
+			b.set(user, bad)
+			if r := refresh(t, tg, user); r.Errors != 1 {
+				t.Errorf("backend %s: reply %+v", bad, r)
+			}
+			wantRoster(t, c, item("kept@example.com", ""))
+		}
+	})
+
 	t.Run("refresh pushes add, remove, rename and regroup to every interested resource", func(t *testing.T) {
 		b.set("dave", `{"bob@example.com":{"name":"Bob","groups":["Friends"]},"carol@example.com":{"name":"Carol"},"gone@example.com":{}}`)
 		phone, laptop, idle := tg.login(t, "", "dave", "phone"), tg.login(t, "", "dave", "laptop"), tg.login(t, "", "dave", "idle")
@@ -83,7 +110,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 		for _, body := range []string{
 			"", "   ", "not json", `["bea"`, "null", "false", "{}", `{"a":"b"}`, `"bea"`, `42`,
 			`[1]`, `[null]`, `[true]`, `["bea", {}]`, `["bea", ["x"]]`, `[["bea"]]`,
-			`["a@b"]`, `[""]`, `["x/y"]`, `["x y"]`,
+			`["a@b"]`, `[""]`, `["x/y"]`, `["x y"]`, `["a'b"]`, `["a&b"]`, `["a:b"]`,
 			`[` + strings.Repeat(`"bea",`, 2000) + `"bea"]`, // over http_roster_admin_max_body
 		} {
 			code, reply, _ := call(t, tg, "POST", "", "/roster_admin/refresh", body, nil)
@@ -470,7 +497,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 		if code != 200 || reply.Updated != 1 || reply.Errors != 0 || len(b.hitsFor("/contacts/a%25b")) != 2 {
 			t.Errorf("GET refresh of a%%b: %d %+v, hits %+v", code, reply, b.hitsFor("/contacts/a"))
 		}
-		if r := refresh(t, tg, "q?x", "h#y", "zoë"); r.Updated != 3 || len(b.hitsFor("/contacts/q%3Fx")) != 2 || len(b.hitsFor("/contacts/h%23y")) != 2 || len(b.hitsFor("/contacts/zo%C3%AB")) != 2 {
+		if r := refresh(t, tg, "q?x", "h#y", "ZOË"); r.Updated != 3 || len(b.hitsFor("/contacts/q%3Fx")) != 2 || len(b.hitsFor("/contacts/h%23y")) != 2 || len(b.hitsFor("/contacts/zo%C3%AB")) != 2 {
 			t.Errorf("POST refresh: %+v, hits %+v", r, b.hitsFor("/contacts/"))
 		}
 	})
