@@ -80,7 +80,8 @@ func (p *prosodyTarget) addUser(t *testing.T, host, user string) {
 	if host == "" {
 		host = p.s.Host
 	}
-	if err := p.s.AddHostUser(host, user, "pw"); err != nil {
+	// Prosody finds accounts by their nodeprep'd name (lower case, for ASCII).
+	if err := p.s.AddHostUser(host, strings.ToLower(user), "pw"); err != nil {
 		t.Fatal(err)
 	}
 }

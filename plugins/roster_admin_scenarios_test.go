@@ -60,6 +60,22 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 		}
 	})
 
+	t.Run("a login is known by its normalised username", func(t *testing.T) {
+		b.set("vic", `{}`)
+		c := tg.login(t, "", "Vic", "r")
+		roster(t, c)
+		if c.JID() != "vic@example.com/r" || len(b.hitsFor("/contacts/vic")) != 1 {
+			t.Errorf("login as Vic is %s, backend saw %+v", c.JID(), b.hitsFor("/contacts/"))
+		}
+		b.set("vic", `{"v@example.com":{}}`)
+		if r := refresh(t, tg, "VIC"); r.Updated != 1 || len(b.hitsFor("/contacts/vic")) != 2 {
+			t.Errorf("refresh of VIC: %+v, backend saw %+v", r, b.hitsFor("/contacts/"))
+		}
+		if got := pushes(c, 300*time.Millisecond); !sameItems(got, []xmpptest.RosterItem{item("v@example.com", "")}) {
+			t.Errorf("pushes %+v", got)
+		}
+	})
+
 	t.Run("refresh pushes add, remove, rename and regroup to every interested resource", func(t *testing.T) {
 		b.set("dave", `{"bob@example.com":{"name":"Bob","groups":["Friends"]},"carol@example.com":{"name":"Carol"},"gone@example.com":{}}`)
 		phone, laptop, idle := tg.login(t, "", "dave", "phone"), tg.login(t, "", "dave", "laptop"), tg.login(t, "", "dave", "idle")
