@@ -127,6 +127,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 			"", "   ", "not json", `["bea"`, "null", "false", "{}", `{"a":"b"}`, `"bea"`, `42`,
 			`[1]`, `[null]`, `[true]`, `["bea", {}]`, `["bea", ["x"]]`, `[["bea"]]`,
 			`["a@b"]`, `[""]`, `["x/y"]`, `["x y"]`, `["a'b"]`, `["a&b"]`, `["a:b"]`,
+			`["bea"] trailing`, "\xef\xbb\xbf[\"bea\"]", `["be\u0000a"]`, "[\"\xff\"]", `{"0":"bea"}`,
 			`[` + strings.Repeat(`"bea",`, 2000) + `"bea"]`, // over http_roster_admin_max_body
 		} {
 			code, reply, _ := call(t, tg, "POST", "", "/roster_admin/refresh", body, nil)
