@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/modhost
 
-.PHONY: run test build deps unit spec spec-prosody fuzz bench
+.PHONY: run test build deps unit spec spec-prosody spec-examples fuzz bench
 
 build:
 	$(GO) build -o $(BIN) ./cmd/modhost
@@ -12,13 +12,30 @@ build:
 deps:
 	scripts/install-deps
 
-run: build
-	$(BIN) run --config examples/prosody.cfg.lua
+# The demo: modhost on the example config with the contacts app, and a
+# scripted walkthrough (scripts/demo).
+run:
+	scripts/demo
 
 test: deps build
 	$(GO) vet ./...
+	$(BIN) test compat/spec
+	scripts/spec-prosody
+	$(BIN) check --config examples/prosody.cfg.lua >/dev/null
+	$(BIN) test --config examples/plugins/spec/test.cfg.lua examples/plugins/spec
 	$(GO) test -count=1 ./...
 
 # The compat specs against Prosody 0.12's own libraries, under Debian's busted.
 spec-prosody: deps
 	scripts/spec-prosody
+
+# The example hook plugins' specs, run by modhost itself with their config.
+spec-examples: build
+	$(BIN) test --config examples/plugins/spec/test.cfg.lua examples/plugins/spec
+
+# Speed figures, not part of `make test`: the Go benchmarks briefly (compat's
+# libraries, host's event dispatch and runtime start-up), then the same Lua
+# timing script on Prosody's own libraries and inside modhost.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime=1s -benchmem ./compat/ ./host/
+	scripts/bench-libs

@@ -385,7 +385,7 @@ func httpError(L *glua.LState, reason string, request *glua.LTable) glua.LValue 
 
 	L.Push(L.GetGlobal("require"))
 	L.Push(glua.LString("util.error"))
-	if err := L.PCall(1, 1, nil); err != nil {
+	if err := lua.PCall(L, 1, 1, nil); err != nil {
 		lua.LoopOf(L).Logger("net.http").Debug("util.error unavailable; rejecting with a plain table", "error", lua.ErrorMessage(err))
 		fields.RawSetString("context", context)
 		return fields

@@ -27,7 +27,7 @@ func DeferPromiseTicks(L *glua.LState) error {
 	})
 	L.Push(L.GetGlobal("require"))
 	L.Push(glua.LString("util.promise"))
-	if err := L.PCall(1, 1, nil); err != nil {
+	if err := lua.PCall(L, 1, 1, nil); err != nil {
 		return fmt.Errorf("defer promise ticks: %w", err)
 	}
 	promise := L.Get(-1)

@@ -2,6 +2,8 @@ package host
 
 import (
 	"fmt"
+
+	"github.com/modhost/modhost/compat"
 	"path/filepath"
 	"time"
 
@@ -44,6 +46,7 @@ func (rt *Runtime) httpConfig() (httpserver.Config, error) {
 	if n, ok := g["http_request_deadline"].(float64); ok && n > 0 {
 		c.HandlerDeadline = time.Duration(n * float64(time.Second))
 	}
+	c.DefaultHost, _ = g["http_default_host"].(string)
 	if v, ok := g["trusted_proxies"]; ok {
 		c.TrustedProxies = stringList(v)
 	}
@@ -136,7 +139,15 @@ func (rt *Runtime) luaHTTPMount(L *glua.LState) int {
 		L.Push(glua.LString(err.Error()))
 		return 2
 	}
-	unmount, err := rt.http.Mount(base, rs, owner)
+	// mod_http files a host's routes under its http_host, if set (host, then
+	// global, as module:get_option_string reads it).
+	httpHost := host
+	if h, ok := rt.cfg.Get(host, "http_host"); ok {
+		if h, ok := h.(string); ok && h != "" {
+			httpHost = h
+		}
+	}
+	unmount, err := rt.http.Mount(httpHost, base, rs, owner)
 	if err != nil {
 		L.Push(glua.LNil)
 		L.Push(glua.LString(err.Error()))
@@ -144,7 +155,11 @@ func (rt *Runtime) luaHTTPMount(L *glua.LState) int {
 	}
 	rt.mountSeq++
 	rt.mounts[rt.mountSeq] = unmount
-	rt.log.Info("HTTP routes mounted", "host", host, "module", moduleName, "path", base)
+	if httpHost != host {
+		rt.log.Info("HTTP routes mounted", "host", host, "module", moduleName, "http_host", httpHost, "path", base)
+	} else {
+		rt.log.Info("HTTP routes mounted", "host", host, "module", moduleName, "path", base)
+	}
 	L.Push(glua.LNumber(rt.mountSeq))
 	L.Push(glua.LString(base))
 	return 2
@@ -158,4 +173,22 @@ func (rt *Runtime) luaHTTPUnmount(L *glua.LState) int {
 		unmount()
 	}
 	return 0
+}
+
+// httpClientDefaults maps modhost's options for plugins' outgoing HTTP
+// (net.http) onto compat.HTTPDefaults. Prosody 0.12 has no such options:
+// its client never times out, which modhost does not reproduce.
+func (rt *Runtime) httpClientDefaults() compat.HTTPDefaults {
+	g := rt.cfg.Global.Options
+	var d compat.HTTPDefaults
+	if n, ok := g["http_client_timeout"].(float64); ok && n > 0 {
+		d.Timeout = time.Duration(n * float64(time.Second))
+	}
+	if n, ok := g["http_client_max_body"].(float64); ok && n > 0 {
+		d.MaxBody = int64(n)
+	}
+	if n, ok := g["http_client_max_connections_per_host"].(float64); ok && n > 0 {
+		d.MaxConnsPerHost = int(n)
+	}
+	return d
 }

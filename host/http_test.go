@@ -4,10 +4,14 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/modhost/modhost/lua"
+	glua "github.com/yuin/gopher-lua"
 )
 
 func TestPluginRoutesServedOnLoopback(t *testing.T) {
@@ -61,5 +65,126 @@ VirtualHost "example.com"
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("GET /web/echo = %d, want 405", resp.StatusCode)
+	}
+}
+
+// TestPluginRoutesAreServedPerHost pins mod_http's virtual hosting: the same
+// plugin on several hosts answers by the request's Host header, under
+// http_host when set, and unknown names and addresses go to
+// http_default_host, else to the first host in the config with routes.
+func TestPluginRoutesAreServedPerHost(t *testing.T) {
+	const hosts = `
+plugin_paths = { "testdata/plugins" }
+VirtualHost "a.example"
+	modules_enabled = { "web" }
+VirtualHost "b.example"
+	modules_enabled = { "web" }
+Component "c.example" "web"
+	http_host = "www.example"
+`
+	tests := []struct {
+		name, config string
+		want         map[string]string // Host header → module.host answering
+	}{
+		{"first host is the default", hosts, map[string]string{
+			"a.example":      "a.example",
+			"b.example:5280": "b.example",
+			"B.EXAMPLE":      "b.example",
+			"www.example":    "c.example",
+			"c.example":      "a.example", // its routes are under http_host only
+			"127.0.0.1:5280": "a.example",
+			"[::1]:5280":     "a.example",
+			"localhost:5280": "a.example",
+		}},
+		{"http_default_host", `http_default_host = "b.example"` + hosts, map[string]string{
+			"a.example":      "a.example",
+			"127.0.0.1:5280": "b.example",
+			"localhost:5280": "b.example",
+			"unknown.org":    "b.example",
+		}},
+		{"a single host answers any name", `
+plugin_paths = { "testdata/plugins" }
+VirtualHost "example.com"
+	modules_enabled = { "web" }
+`, map[string]string{
+			"example.com":    "example.com",
+			"127.0.0.1:5280": "example.com",
+			"localhost:5280": "example.com",
+			"localhost":      "example.com",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name, _ := filepath.Abs("test.cfg.lua")
+			rt, err := New(Options{ConfigName: name, ConfigSource: tt.config, NoListen: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			report, err := rt.Start(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rt.Stop(context.Background())
+			if !report.OK() {
+				t.Fatalf("report: %+v", report)
+			}
+			for host, want := range tt.want {
+				req := httptest.NewRequest("GET", "/web/host", nil)
+				req.Host = host
+				rec := httptest.NewRecorder()
+				rt.HTTPHandler().ServeHTTP(rec, req)
+				if rec.Code != 200 || rec.Body.String() != want {
+					t.Errorf("Host %q → %d %q, want %q", host, rec.Code, rec.Body.String(), want)
+				}
+			}
+		})
+	}
+}
+
+func TestUnloadingAPluginOnOneHostLeavesTheOtherHostsRoutes(t *testing.T) {
+	name, _ := filepath.Abs("test.cfg.lua")
+	rt, err := New(Options{ConfigName: name, NoListen: true, ConfigSource: `
+plugin_paths = { "testdata/plugins" }
+VirtualHost "a.example"
+	modules_enabled = { "web" }
+VirtualHost "b.example"
+	modules_enabled = { "web" }
+`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := rt.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Stop(context.Background())
+	get := func(host string) string {
+		req := httptest.NewRequest("GET", "/web/host", nil)
+		req.Host = host
+		rec := httptest.NewRecorder()
+		rt.HTTPHandler().ServeHTTP(rec, req)
+		return rec.Body.String()
+	}
+	unload := func(host string) {
+		t.Helper()
+		err := rt.Loop().Do(ctx, func(L *glua.LState) error {
+			_, err := lua.DoChunk(L, `local ok, err = require "core.modulemanager".unload(...); assert(ok, err)`, "unload", 0, glua.LString(host), glua.LString("web"))
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	unload("a.example")
+	if got := get("b.example"); got != "b.example" {
+		t.Errorf("b.example after unloading web on a.example answered %q", got)
+	}
+	// a.example has no routes left: it is served by the default, now b.example.
+	if got := get("a.example"); got != "b.example" {
+		t.Errorf("a.example after unloading its web answered %q, want b.example's routes", got)
 	}
 }

@@ -102,7 +102,7 @@ func (rt *Runtime) luaFindLib(L *glua.LState) int {
 // load_chunk(source, chunkname) → function | nil, message
 func luaLoadChunk(L *glua.LState) int {
 	src, name := L.CheckString(1), L.CheckString(2)
-	fn, err := L.Load(strings.NewReader(src), name)
+	fn, err := lua.Load(L, src, name)
 	if err != nil {
 		L.Push(glua.LNil)
 		L.Push(glua.LString(lua.SyntaxHint(err).Error()))

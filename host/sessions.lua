@@ -36,7 +36,7 @@ end
 -- roster is loaded (roster-load handlers may wait here, as at a real login),
 -- then resource-bind fires. done(session) or done(nil, err) is called when all
 -- of that has finished.
-function sessions.login(host, username, resource, send, done)
+function sessions.login(host, username, resource, send, done, before_bind)
 	local h = hosts[host];
 	if not h then return done(nil, "no such host: " .. tostring(host)); end
 	-- Prosody knows a client by its nodeprep'd username and resourceprep'd
@@ -67,6 +67,7 @@ function sessions.login(host, username, resource, send, done)
 	user.sessions[resource] = session;
 	prosody.full_sessions[full] = session;
 	run_in(session, function ()
+		if before_bind then before_bind(session); end
 		if not user.roster then
 			local roster, err = rostermanager.load_roster(username, host);
 			if not roster then session.log("warn", "roster not loaded: %s", tostring(err)); end

@@ -7,6 +7,11 @@
 // values and loaded lazily by require through package.preload. ToGo and FromGo
 // convert values between the two worlds.
 //
+// All Lua source is compiled by Load, which rewrites the constructs
+// gopher-lua v1.1.2 miscompiles; OpenVersionGaps and OpenLoaders replace the
+// base functions that differ from Lua (pcall, xpcall, pairs, error, load...).
+// README.md, "Lua compatibility", lists what is fixed and what is not.
+//
 // gopher-lua is imported as glua throughout modhost so that this package can
 // keep the name lua.
 package lua

@@ -22,6 +22,7 @@ import (
 // gopher-lua has one number type, so math.type calls every whole number
 // (within ±2^63) "integer" and others "float": 1.0 is an integer here.
 func OpenVersionGaps(L *glua.LState) {
+	fixBaseFunctions(L)
 	tbl := L.GetGlobal("table").(*glua.LTable)
 	setIfMissing(tbl, "unpack", L.GetGlobal("unpack"))
 	setIfMissing(tbl, "pack", L.NewFunction(tablePack))

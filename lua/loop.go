@@ -42,7 +42,7 @@ type Loop struct {
 type loopKey struct{}
 
 // NewLoop creates the Lua state, opens the standard libraries, the Lua 5.2+
-// gap fillers and the given libraries, and starts the loop goroutine.
+// gap fillers, the loaders that compile through Load and the given libraries, and starts the loop goroutine.
 func NewLoop(opts Options) *Loop {
 	logger := opts.Logger
 	if logger == nil {
@@ -61,6 +61,7 @@ func NewLoop(opts Options) *Loop {
 	ud.Value = l
 	L.G.Registry.RawSetString("modhost.loop", ud)
 	OpenVersionGaps(L)
+	OpenLoaders(L)
 	preload(L, opts.Libraries)
 	l.state = L
 	go l.run()

@@ -30,7 +30,7 @@ func preload(L *glua.LState, libs []Library) {
 			if chunk == "" {
 				chunk = strings.ReplaceAll(lib.Name, ".", "/") + ".lua"
 			}
-			fn, err := L.Load(strings.NewReader(lib.Source), chunk)
+			fn, err := Load(L, lib.Source, chunk)
 			if err != nil {
 				L.RaiseError("loading %s: %s", lib.Name, err.Error())
 			}
@@ -45,7 +45,7 @@ func preload(L *glua.LState, libs []Library) {
 // DoChunk runs src (named chunkname in errors) with args and returns its
 // results. It must be called on the loop goroutine.
 func DoChunk(L *glua.LState, src, chunkname string, nret int, args ...glua.LValue) ([]glua.LValue, error) {
-	fn, err := L.Load(strings.NewReader(src), chunkname)
+	fn, err := Load(L, src, chunkname)
 	if err != nil {
 		return nil, err
 	}
@@ -53,14 +53,16 @@ func DoChunk(L *glua.LState, src, chunkname string, nret int, args ...glua.LValu
 }
 
 // Call calls fn in protected mode and returns nret results (glua.MultRet for
-// all). A Lua error comes back as an error carrying the Lua traceback.
+// all). A Lua error comes back as an error carrying the Lua traceback. Like
+// pcall, it leaves the upvalues of the Lua functions below it alone (see
+// protectedCall), which matters when Go code called from Lua calls back.
 func Call(L *glua.LState, fn glua.LValue, nret int, args ...glua.LValue) (rets []glua.LValue, err error) {
 	top := L.GetTop()
 	L.Push(fn)
 	for _, a := range args {
 		L.Push(a)
 	}
-	if err := L.PCall(len(args), nret, nil); err != nil {
+	if err := protectedCall(L, len(args), nret, nil, true); err != nil {
 		L.SetTop(top)
 		return nil, err
 	}

@@ -18,7 +18,7 @@ local dir_listing = module:get_option_boolean("http_dir_listing", false);
 local mime_types_file = module:get_option_path("mime_types_file", "/etc/mime.types", "config");
 
 if not base_dir then
-	module:log("error", "http_files_dir is not set: nothing to serve");
+	module:log("info", "http_files_dir is not set: no files are served (other modules may still use this one to serve theirs)");
 end
 
 local content_types = {

@@ -12,10 +12,13 @@
 -- and in modhost.
 --
 -- Events fired on the host (hook them to customise):
---   roster-admin/fetched { username, host, roster }: a fetched roster, before
---     it is applied; roster[jid] = { name = string|nil, groups = { [group] =
---     true }, subscription = "both" } may be changed in place; a handler
---     returning non-nil rejects the fetch (counted as an error).
+--   roster-admin/fetched { username, host, roster, entries }: a fetched
+--     roster, before it is applied; roster[jid] = { name = string|nil, groups
+--     = { [group] = true }, subscription = "both" } may be changed in place;
+--     entries[jid] is the application's JSON object for that contact as
+--     decoded, with any fields beyond name and groups (read-only by
+--     convention); a handler returning non-nil rejects the fetch (counted as
+--     an error).
 --   roster-admin/updated { username, host, added, removed, changed }: after a
 --     refresh changed a roster; each list holds contact JIDs.
 
@@ -97,8 +100,9 @@ end
 
 -- Reading what the application answers ------------------------------------------
 
--- Turns the application's JSON object into Prosody roster items; nil and a
--- reason if any part of it is not what the contract allows.
+-- Turns the application's JSON object into Prosody roster items, and the
+-- decoded entries by the same JIDs (for hooks that read fields of their own);
+-- nil and a reason if any part of it is not what the contract allows.
 local function parse_roster(username, body)
 	if type(body) ~= "string" or not is_json_object(body) then
 		return nil, "answer is not a JSON object";
@@ -108,7 +112,7 @@ local function parse_roster(username, body)
 		return nil, "answer is not valid JSON (" .. tostring(err) .. ")";
 	end
 	local self_jid = username .. "@" .. host;
-	local roster = {};
+	local roster, entries = {}, {};
 	for contact, entry in pairs(data) do
 		local jid = type(contact) == "string" and jid_lib.prep(contact);
 		if not jid or jid_lib.resource(jid) then
@@ -136,9 +140,10 @@ local function parse_roster(username, body)
 		end
 		if jid ~= self_jid then -- Prosody never keeps a self-contact
 			roster[jid] = { name = name, groups = groups, subscription = "both" };
+			entries[jid] = entry;
 		end
 	end
-	return roster;
+	return roster, entries;
 end
 
 -- Fetching ------------------------------------------------------------------------
@@ -185,11 +190,11 @@ function start_fetch(username, done)
 			end
 			return finish(nil, "HTTP status " .. tostring(code));
 		end
-		local roster, reason = parse_roster(username, body);
-		if not roster then return finish(nil, reason); end
+		local roster, entries = parse_roster(username, body);
+		if not roster then return finish(nil, entries); end -- on failure: the reason
 		-- A failing handler must not leave the refresh request waiting for ever.
 		local ok, verdict = pcall(module.fire_event, module, "roster-admin/fetched",
-			{ username = username, host = host, roster = roster });
+			{ username = username, host = host, roster = roster, entries = entries });
 		if not ok then
 			return finish(nil, "roster-admin/fetched handler failed: " .. tostring(verdict));
 		elseif verdict ~= nil then

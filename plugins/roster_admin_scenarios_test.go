@@ -520,9 +520,9 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 	})
 
 	t.Run("roster-admin events let a plugin change and reject fetches, and report updates", func(t *testing.T) {
-		b.set("hooked", `{"bob@example.com":{}}`)
+		b.set("hooked", `{"bob@example.com":{"vip":true}}`)
 		c := tg.login(t, "", "hooked", "r")
-		wantRoster(t, c, item("bob@example.com", ""), item("injected@example.com", "Injected", "Hooks"))
+		wantRoster(t, c, item("bob@example.com", "", "VIP"), item("injected@example.com", "Injected", "Hooks"))
 		b.set("hooked", `{"zed@example.com":{}}`)
 		refresh(t, tg, "hooked")
 		if logged := tg.updatedLog(); !strings.Contains(logged, "hooked@example.com +1 -1 ~0\n") {

@@ -36,6 +36,11 @@ local log_path = module:get_option_string("probe_log");
 module:hook("roster-admin/fetched", function (event)
 	if event.username == "hooked" then
 		event.roster["injected@example.com"] = { name = "Injected", groups = { Hooks = true }, subscription = "both" };
+		-- entries carry the backend's fields beyond name and groups.
+		local bob = event.entries["bob@example.com"];
+		if bob and bob.vip == true then
+			event.roster["bob@example.com"].groups.VIP = true;
+		end
 	elseif event.username == "rejected" then
 		return true;
 	elseif event.username == "exploding" then

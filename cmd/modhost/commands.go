@@ -120,6 +120,7 @@ func firstLine(s string) string {
 func cmdRun(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	cfg := configFlag(fs)
+	lf := addLinkFlags(fs)
 	if !parseFlags(fs, args, stderr) {
 		return 2
 	}
@@ -127,7 +128,8 @@ func cmdRun(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "modhost run: --config FILE is required")
 		return 2
 	}
-	rt, err := host.New(host.Options{ConfigFile: *cfg, Stderr: stderr})
+	rt, err := host.New(host.Options{ConfigFile: *cfg, Stderr: stderr, Link: host.LinkOptions{
+		Addr: *lf.addr, JID: *lf.jid, Secret: *lf.secret, SecretFile: *lf.secretFile}})
 	if err != nil {
 		fmt.Fprintf(stderr, "modhost: %v\n", err)
 		return 1
@@ -187,7 +189,7 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 	var runtimes []*host.Runtime
 	var startErr error
 	newLoop := func() *lua.Loop {
-		opts := host.Options{NoListen: true, Stderr: stderr}
+		opts := host.Options{NoListen: true, Stderr: stderr, Testing: true}
 		if configFile != "" {
 			opts.ConfigFile = configFile
 		} else {

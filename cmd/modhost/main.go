@@ -4,6 +4,8 @@
 //	modhost check --config prosody.cfg.lua   report, per host, what would load; exit 1 on problems
 //	modhost test  [--config FILE] [flags] [spec files or folders]
 //	                                        run busted-style specs inside the runtime
+//	modhost prosody-snippet --config FILE   the XMPP server's side of the link
+//	modhost export-plugins DIR              write the bundled plugins for the server
 //
 // The work is done by package host; this file only reads arguments.
 package main
@@ -21,7 +23,14 @@ commands:
   check  --config FILE   show, per host, which modules load, are skipped, disabled or missing
   test   [--config FILE] [--filter P] [--pattern P] [-v] [paths...]
                          run busted-style specs (default folder: spec)
+  prosody-snippet --config FILE [--server prosody|ejabberd|both] [--plugins-dir DIR]
+                         print the XMPP server's side of the component link
+  export-plugins DIR     write the bundled plugins to DIR (the server loads block_subscriptions)
   version                print the version
+
+run flags for the XMPP link (override the host's component_client option):
+  --component-addr, --component-jid, --component-secret, --component-secret-file
+  (env MODHOST_COMPONENT_ADDR, _JID, _SECRET, _SECRET_FILE)
 `
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -43,6 +52,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdCheck(args[1:], stdout, stderr)
 	case "test":
 		return cmdTest(args[1:], stdout, stderr)
+	case "prosody-snippet":
+		return cmdProsodySnippet(args[1:], stdout, stderr)
+	case "export-plugins":
+		return cmdExportPlugins(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "modhost", version)
 		return 0

@@ -105,13 +105,20 @@ function save_roster(username, host, roster, jid)
 		meta.version = (meta.version or 0) + 1;
 	end
 	if meta.broken then return nil, "Not saving broken roster"; end
+	local ok, err;
 	if jid == nil then
-		return storagemanager.open(host, "roster", "keyval"):set(username, roster);
+		ok, err = storagemanager.open(host, "roster", "keyval"):set(username, roster);
+	else
+		local map = storagemanager.open(host, "roster", "map");
+		local value = roster[jid];
+		if value == nil then value = map.remove; end
+		ok, err = map:set_keys(username, { [false] = meta, [jid] = value });
 	end
-	local map = storagemanager.open(host, "roster", "map");
-	local value = roster[jid];
-	if value == nil then value = map.remove; end
-	return map:set_keys(username, { [false] = meta, [jid] = value });
+	if ok and hosts[host] then
+		-- modhost: lets the XMPP link mirror the change into the server's roster.
+		hosts[host].events.fire_event("roster-saved", { username = username, host = host, roster = roster, jid = jid });
+	end
+	return ok, err;
 end
 
 -- roster_push tells every resource that asked for its roster about one

@@ -86,7 +86,7 @@ func run(ctx context.Context, src []byte, filename string) (cfg *Config, err err
 // compile loads src as chunk filename, turning a syntax error into *Error.
 func (ld *loader) compile(src []byte, filename string) (*glua.LFunction, *Error) {
 	ld.files = append(ld.files, filename)
-	fn, err := ld.L.Load(strings.NewReader(string(src)), filename)
+	fn, err := lua.Load(ld.L, string(src), filename)
 	if err != nil {
 		return nil, syntaxError(err, src, filename)
 	}

@@ -46,6 +46,11 @@ type Config struct {
 	// MaxConcurrentPerClient bounds in-flight requests per client IP; more
 	// get 429. Default 32; negative means unlimited.
 	MaxConcurrentPerClient int
+	// DefaultHost (http_default_host) answers requests whose Host header
+	// names no host with routes, and requests to an IP address. "", or a
+	// host without routes, means the first host that mounted routes (Prosody
+	// has no such fallback and answers 404 "Unknown host").
+	DefaultHost string
 	// TrustedProxies (trusted_proxies) are IPs or CIDRs whose
 	// X-Forwarded-For and X-Forwarded-Proto are believed when computing a
 	// request's client IP and whether it is secure. nil means

@@ -67,8 +67,9 @@ func checkPath(p string) error {
 	return nil
 }
 
-// routeTable is an immutable routing snapshot; Mount and unmount build a new
-// one and swap it in, because httprouter cannot remove routes.
+// routeTable is one host's immutable routing snapshot; Mount and unmount
+// build a new one for the host they change and swap it in, because
+// httprouter cannot remove routes.
 type routeTable struct {
 	router  *httprouter.Router
 	methods []string // methods with at least one route, for Allow

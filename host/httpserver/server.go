@@ -1,6 +1,7 @@
 // Package httpserver serves the HTTP routes plugins provide, as Prosody 0.12's
-// net.http.server and mod_http do: routes are mounted under a base path per
-// module, wildcard routes capture the rest of the path, and every request is
+// net.http.server and mod_http do: routes are mounted per host name under a
+// base path per module, a request goes to the routes of the host its Host
+// header names (else to a default host), wildcard routes capture the rest of the path, and every request is
 // bounded (body size, handler deadline, concurrency per client). Errors the
 // server itself produces are JSON objects {"error": "..."}.
 package httpserver
@@ -16,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,10 +31,13 @@ type Server struct {
 	cfg Config
 	log *slog.Logger
 
-	mu     sync.Mutex // guards mounts, nextID, and table swaps
+	mu     sync.Mutex // guards mounts, nextID, hostOrder and table swaps
 	mounts []*mountEntry
 	nextID uint64
-	table  atomic.Pointer[routeTable]
+	// hostOrder lists hosts in the order they first mounted routes, kept
+	// across unmounts so that reloading a module does not move the default.
+	hostOrder []string
+	tables    atomic.Pointer[hostTables]
 
 	trusted []*net.IPNet
 
@@ -46,6 +51,7 @@ type Server struct {
 
 type mountEntry struct {
 	id     uint64
+	host   string
 	base   string
 	owner  string
 	routes []Route
@@ -64,31 +70,36 @@ func New(cfg Config, log *slog.Logger) *Server {
 			log.Warn("ignoring invalid trusted proxy", "value", p)
 		}
 	}
-	t, _ := buildTable(nil, s.serveRoute)
-	s.table.Store(t)
+	s.cfg.DefaultHost = mountHostName(s.cfg.DefaultHost)
+	empty, _ := buildTable(nil, s.serveRoute)
+	s.tables.Store(&hostTables{byHost: map[string]*routeTable{}, empty: empty})
 	return s
 }
 
-// Mount adds routes under base for owner (a module name, for logs and
-// conflict errors). It fails, mounting nothing, when a route is invalid or
-// already mounted. unmount removes exactly these routes; calling it again does
-// nothing. Both may be called while requests are being served.
-func (s *Server) Mount(base string, routes []Route, owner string) (unmount func(), err error) {
+// Mount adds routes under base for host (a host name, matched against
+// requests' Host header) and owner (a module name, for logs and conflict
+// errors). Two hosts may mount the same path; within one host a route
+// already mounted is an error. It fails, mounting nothing, when a route is
+// invalid or already mounted. unmount removes exactly these routes; calling
+// it again does nothing. Both may be called while requests are being served.
+func (s *Server) Mount(host, base string, routes []Route, owner string) (unmount func(), err error) {
+	host = mountHostName(host)
+	if host == "" {
+		return nil, fmt.Errorf("mount %q for %s: no host name", base, owner)
+	}
 	if !strings.HasPrefix(base, "/") {
-		return nil, fmt.Errorf("mount %q for %s: base path must start with /", base, owner)
+		return nil, fmt.Errorf("mount %q on %s for %s: base path must start with /", base, host, owner)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.nextID++
-	m := &mountEntry{id: s.nextID, base: base, owner: owner, routes: append([]Route(nil), routes...)}
+	m := &mountEntry{id: s.nextID, host: host, base: base, owner: owner, routes: append([]Route(nil), routes...)}
 	mounts := append(append([]*mountEntry(nil), s.mounts...), m)
-	t, err := buildTable(mounts, s.serveRoute)
-	if err != nil {
-		return nil, fmt.Errorf("mount %s for %s: %w", base, owner, err)
+	if err := s.rebuildHost(host, mounts); err != nil {
+		return nil, fmt.Errorf("mount %s on %s for %s: %w", base, host, owner, err)
 	}
 	s.mounts = mounts
-	s.table.Store(t)
-	s.log.Debug("mounted HTTP routes", "base", base, "owner", owner, "routes", len(routes))
+	s.log.Debug("mounted HTTP routes", "host", host, "base", base, "owner", owner, "routes", len(routes))
 	var once sync.Once
 	return func() { once.Do(func() { s.unmount(m.id) }) }, nil
 }
@@ -105,17 +116,66 @@ func (s *Server) unmount(id uint64) {
 		}
 		kept = append(kept, m)
 	}
-	t, err := buildTable(kept, s.serveRoute)
-	if err != nil {
+	if gone == nil {
+		return
+	}
+	if err := s.rebuildHost(gone.host, kept); err != nil {
 		// Removing routes cannot create a conflict the full set did not have.
-		s.log.Error("rebuilding routes after unmount", "error", err)
+		s.log.Error("rebuilding routes after unmount", "host", gone.host, "error", err)
 		return
 	}
 	s.mounts = kept
-	s.table.Store(t)
-	if gone != nil {
-		s.log.Debug("unmounted HTTP routes", "base", gone.base, "owner", gone.owner)
+	s.log.Debug("unmounted HTTP routes", "host", gone.host, "base", gone.base, "owner", gone.owner)
+}
+
+// rebuildHost builds host's routing table from its mounts among mounts and
+// swaps in a snapshot where only that host changed. A host left without
+// mounts is forgotten, so its name is then answered by the default host.
+// The caller holds s.mu.
+func (s *Server) rebuildHost(host string, mounts []*mountEntry) error {
+	var own []*mountEntry
+	for _, m := range mounts {
+		if m.host == host {
+			own = append(own, m)
+		}
 	}
+	old := s.tables.Load()
+	next := &hostTables{byHost: make(map[string]*routeTable, len(old.byHost)+1), empty: old.empty}
+	for h, t := range old.byHost {
+		if h != host {
+			next.byHost[h] = t
+		}
+	}
+	if len(own) > 0 {
+		t, err := buildTable(own, s.serveRoute)
+		if err != nil {
+			return err
+		}
+		next.byHost[host] = t
+		if !slices.Contains(s.hostOrder, host) {
+			s.hostOrder = append(s.hostOrder, host)
+		}
+	}
+	next.defaultHost = s.pickDefaultHost(next.byHost)
+	s.tables.Store(next)
+	return nil
+}
+
+// pickDefaultHost is the host answering requests for unknown host names:
+// Config.DefaultHost when it has routes, else the first host that mounted
+// routes (modhost loads hosts in config order, so the first host in the
+// config with HTTP routes). Prosody has no automatic default; modhost has
+// one so that a config serving one host answers on 127.0.0.1 and localhost.
+func (s *Server) pickDefaultHost(byHost map[string]*routeTable) string {
+	if _, ok := byHost[s.cfg.DefaultHost]; ok {
+		return s.cfg.DefaultHost
+	}
+	for _, h := range s.hostOrder {
+		if _, ok := byHost[h]; ok {
+			return h
+		}
+	}
+	return ""
 }
 
 // Start opens every listener, then serves in the background. A busy port, an
@@ -246,7 +306,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// ServeHTTP applies the checks every request goes through, then routes it.
+// ServeHTTP applies the checks every request goes through, then routes it
+// by its Host header and path.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
@@ -258,7 +319,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeError(rec, http.StatusInternalServerError, "internal server error")
 			}
 		}
-		s.log.Debug("http request", "client", client, "method", r.Method, "path", r.URL.RequestURI(),
+		s.log.Debug("http request", "client", client, "host", r.Host, "method", r.Method, "path", r.URL.RequestURI(),
 			"status", rec.status, "bytes", rec.bytes, "duration", time.Since(start))
 	}()
 
@@ -273,7 +334,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, http.StatusBadRequest, "invalid path")
 		return
 	}
-	t := s.table.Load()
+	_, t := s.tables.Load().lookup(requestHostName(r.Host))
 	h, ps, _ := t.router.Lookup(r.Method, path)
 	if h == nil && r.Method == http.MethodHead {
 		// Prosody falls back to the GET handler and drops the body.
@@ -296,7 +357,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, &requestInfo{path: path, clientIP: client, secure: s.isSecure(r)}))
+	info := &requestInfo{path: path, clientIP: client, secure: s.isSecure(r), table: t}
+	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
 	h(rec, r, ps)
 }
 
@@ -329,7 +391,11 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, e *entry, re
 		return
 	}
 	if s.cfg.CORS != nil {
-		s.applyCORS(w.Header(), r, s.table.Load().allowed(requestPath(r)))
+		var routed []string
+		if t := infoOf(r).table; t != nil {
+			routed = t.allowed(requestPath(r))
+		}
+		s.applyCORS(w.Header(), r, routed)
 	}
 	if r.ContentLength > s.cfg.MaxBody {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", s.cfg.MaxBody))
@@ -426,9 +492,10 @@ func cleanPath(p string) (string, bool) {
 
 // requestInfo is what the server worked out about a request before routing.
 type requestInfo struct {
-	path     string // cleaned path the route matched
-	clientIP string // after trusted proxies
-	secure   bool   // TLS, or X-Forwarded-Proto https from a trusted proxy
+	path     string      // cleaned path the route matched
+	clientIP string      // after trusted proxies
+	secure   bool        // TLS, or X-Forwarded-Proto https from a trusted proxy
+	table    *routeTable // the routes of the host the request went to
 }
 
 type requestInfoKey struct{}

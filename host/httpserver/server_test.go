@@ -48,9 +48,17 @@ func startServer(t *testing.T, cfg Config) (*Server, string) {
 	return s, s.URLs()[0]
 }
 
+// testHost is the one host of single-host tests; every Host reaches it.
+const testHost = "localhost"
+
 func mustMount(t *testing.T, s *Server, base string, routes []Route) func() {
 	t.Helper()
-	unmount, err := s.Mount(base, routes, "test")
+	return mustMountOn(t, s, testHost, base, routes)
+}
+
+func mustMountOn(t *testing.T, s *Server, host, base string, routes []Route) func() {
+	t.Helper()
+	unmount, err := s.Mount(host, base, routes, "test")
 	if err != nil {
 		t.Fatalf("Mount: %v", err)
 	}
@@ -279,10 +287,10 @@ func TestMountAndUnmountAtRuntime(t *testing.T) {
 	if r := do(t, nil, "GET", base+"/a/x", nil, nil); r.status != 200 {
 		t.Fatalf("after mount: %d", r.status)
 	}
-	if _, err := s.Mount("/a", []Route{{Method: "GET", Path: "/x", Handler: echo("dup")}}, "other"); err == nil {
+	if _, err := s.Mount(testHost, "/a", []Route{{Method: "GET", Path: "/x", Handler: echo("dup")}}, "other"); err == nil {
 		t.Error("mounting the same route twice succeeded")
 	}
-	if _, err := s.Mount("/c", []Route{{Method: "GET", Path: "/:id", Handler: echo("param")}}, "other"); err == nil {
+	if _, err := s.Mount(testHost, "/c", []Route{{Method: "GET", Path: "/:id", Handler: echo("param")}}, "other"); err == nil {
 		t.Error("a route with ':' was accepted")
 	}
 	unmountA()

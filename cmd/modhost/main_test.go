@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestCheckExampleConfig(t *testing.T) {
+	var out, errs bytes.Buffer
+	code := run([]string{"check", "--config", "../../examples/prosody.cfg.lua"}, &out, &errs)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errs.String())
+	}
+	for _, want := range []string{"disabled:    roster", "loaded:      http_roster_admin", "server-side: ", "c2s", "config OK"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestCheckReportsMissingModulesAndConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.cfg.lua")
+	os.WriteFile(missing, []byte("VirtualHost \"x.example\"\n\tmodules_enabled = { \"nonexistent_thing\" }\n"), 0o644)
+	var out, errs bytes.Buffer
+	if code := run([]string{"check", "--config", missing}, &out, &errs); code != 1 {
+		t.Fatalf("missing module: exit %d, want 1\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "MISSING:     nonexistent_thing") || !strings.Contains(out.String(), "mod_nonexistent_thing.lua") {
+		t.Errorf("report does not name the module and the paths searched:\n%s", out.String())
+	}
+
+	broken := filepath.Join(dir, "broken.cfg.lua")
+	os.WriteFile(broken, []byte("admins = {}\n\nVirtualHost \"x.example\"\n\tfoo = = 1\n"), 0o644)
+	out.Reset()
+	errs.Reset()
+	if code := run([]string{"check", "--config", broken}, &out, &errs); code != 1 {
+		t.Fatalf("syntax error: exit %d, want 1", code)
+	}
+	if !strings.Contains(errs.String(), "broken.cfg.lua:4:") {
+		t.Errorf("error does not give file:line: %q", errs.String())
+	}
+}
+
+func TestRunStopsCleanlyOnSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "modhost")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	cfg := filepath.Join(dir, "run.cfg.lua")
+	os.WriteFile(cfg, []byte("http_ports = { 0 }\nhttp_interfaces = { \"127.0.0.1\" }\nstorage = \"memory\"\nVirtualHost \"x.example\"\n\tmodules_enabled = { \"http_roster_admin\" }\n"), 0o644)
+	cmd := exec.Command(bin, "run", "--config", cfg)
+	logs := &syncBuffer{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(logs.String(), "host ready") {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("not ready:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, logs.String())
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("did not stop on SIGTERM:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "shutting down") {
+		t.Errorf("no shutdown line:\n%s", logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer the child's output goroutine and the test can
+// share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestProsodySnippetForALinkedHost(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "linked.cfg.lua")
+	os.WriteFile(cfg, []byte(`VirtualHost "example.com"
+	modules_disabled = { "roster" }
+	component_client = { port = 5347; jid = "roster.example.com"; secret = "s3cret" }
+`), 0o644)
+	var out, errs bytes.Buffer
+	if code := run([]string{"prosody-snippet", "--config", cfg, "--server", "both"}, &out, &errs); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	for _, want := range []string{`Component "roster.example.com"`, `component_secret = "s3cret"`, `delegations = {`,
+		`"block_subscriptions"`, "mod_delegation:", "modhost export-plugins"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("snippet lacks %q:\n%s", want, out.String())
+		}
+	}
+	exported := filepath.Join(dir, "plugins")
+	out.Reset()
+	if code := run([]string{"export-plugins", exported}, &out, &errs); code != 0 {
+		t.Fatalf("export-plugins exit %d: %s", code, errs.String())
+	}
+	if _, err := os.Stat(filepath.Join(exported, "mod_block_subscriptions.lua")); err != nil {
+		t.Fatal(err)
+	}
+	plain := filepath.Join(dir, "plain.cfg.lua")
+	os.WriteFile(plain, []byte(`VirtualHost "example.com"`+"\n"), 0o644)
+	errs.Reset()
+	if code := run([]string{"prosody-snippet", "--config", plain}, &out, &errs); code != 1 || !strings.Contains(errs.String(), "component_client") {
+		t.Fatalf("no linked host: exit %d, %q", code, errs.String())
+	}
+}

@@ -1,0 +1,207 @@
+package component
+
+import (
+	"encoding/xml"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/modhost/modhost/compat"
+)
+
+const testHeader = "<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' id='abc' from='roster.example.com'>"
+
+// decodeAll reads every stanza of body after the test stream header.
+func decodeAll(body string, maxSize int64) ([]*compat.Element, error) {
+	d := newDecoder(strings.NewReader(testHeader+body), maxSize)
+	if _, err := d.streamHeader(); err != nil {
+		return nil, err
+	}
+	var out []*compat.Element
+	for {
+		e, err := d.next()
+		if err != nil {
+			return out, err
+		}
+		out = append(out, e)
+	}
+}
+
+func a(local, value string) xml.Attr { return xml.Attr{Name: xml.Name{Local: local}, Value: value} }
+
+func TestDecodeFillsNamespacesLikeXMPPStream(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want *compat.Element
+	}{{
+		name: "stanza and children in the stream namespace keep NS empty",
+		in:   `<message to='a@b'><body>hi</body></message>`,
+		want: &compat.Element{Name: "message", Attr: []xml.Attr{a("to", "a@b")}, Children: []compat.Node{
+			&compat.Element{Name: "body", Children: []compat.Node{compat.Text("hi")}}}},
+	}, {
+		name: "a payload and everything under it carry their namespace",
+		in:   `<iq type='result'><query xmlns='jabber:iq:roster'><item jid='x@y'/></query></iq>`,
+		want: &compat.Element{Name: "iq", Attr: []xml.Attr{a("type", "result")}, Children: []compat.Node{
+			&compat.Element{Name: "query", NS: "jabber:iq:roster", Children: []compat.Node{
+				&compat.Element{Name: "item", NS: "jabber:iq:roster", Attr: []xml.Attr{a("jid", "x@y")}}}}}},
+	}, {
+		name: "the stream namespace inside a foreign element is explicit",
+		in:   `<message><x xmlns='urn:x'><body xmlns='jabber:component:accept'/></x></message>`,
+		want: &compat.Element{Name: "message", Children: []compat.Node{
+			&compat.Element{Name: "x", NS: "urn:x", Children: []compat.Node{
+				&compat.Element{Name: "body", NS: NSComponent}}}}},
+	}, {
+		name: "prefixed elements and attributes resolve to their URIs",
+		in:   `<message xmlns:p='urn:p'><p:x p:a='1' xml:lang='de'/></message>`,
+		want: &compat.Element{Name: "message", Children: []compat.Node{
+			&compat.Element{Name: "x", NS: "urn:p", Attr: []xml.Attr{
+				{Name: xml.Name{Space: "urn:p", Local: "a"}, Value: "1"},
+				{Name: xml.Name{Space: nsXML, Local: "lang"}, Value: "de"}}}}},
+	}, {
+		name: "text, references and CDATA join into one text node",
+		in:   `<message><body>a &amp; b<![CDATA[ <c> ]]>&#x44;</body></message>`,
+		want: &compat.Element{Name: "message", Children: []compat.Node{
+			&compat.Element{Name: "body", Children: []compat.Node{compat.Text("a & b <c> D")}}}},
+	}, {
+		name: "an explicit empty namespace is kept as an xmlns attribute",
+		in:   `<message><x xmlns=''/></message>`,
+		want: &compat.Element{Name: "message", Children: []compat.Node{
+			&compat.Element{Name: "x", Attr: []xml.Attr{a("xmlns", "")}}}},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodeAll(" \n"+tt.in+"  ", 0)
+			if len(got) != 1 {
+				t.Fatalf("decoded %d elements (%v)", len(got), err)
+			}
+			if !reflect.DeepEqual(got[0], tt.want) {
+				t.Errorf("decoded\n%#v\nwant\n%#v", got[0], tt.want)
+			}
+			// What we decode, we write back so that it decodes the same.
+			b, err := Marshal(got[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, _ := decodeAll(string(b), 0)
+			if len(again) != 1 || !reflect.DeepEqual(again[0], got[0]) {
+				t.Errorf("round trip through %s changed the element", b)
+			}
+		})
+	}
+}
+
+func TestDecodeRefusesWhatAStreamMayNotCarry(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		max  int64
+		want error
+	}{
+		{"stanza over the size limit", `<message><body>` + strings.Repeat("x", 2000) + `</body></message>`, 1000, errTooLarge},
+		{"one huge text token", `<message><body>` + strings.Repeat("x", 100000), 1000, errTooLarge},
+		{"nesting beyond the depth limit", strings.Repeat("<a>", defaultMaxDepth+1), 0, errTooDeep},
+		{"a comment", `<message><!-- c --></message>`, 0, ErrRestrictedXML},
+		{"a processing instruction", `<?pi x?>`, 0, ErrRestrictedXML},
+		{"an unbound prefix", `<p:message/>`, 0, ErrBadNamespacePrefix},
+		{"an unbound attribute prefix", `<message p:a='1'/>`, 0, ErrBadNamespacePrefix},
+		{"a mismatched end tag", `<message></iq>`, 0, ErrNotWellFormed},
+		{"a duplicate attribute", `<message a='1' a='2'/>`, 0, ErrNotWellFormed},
+		{"text between stanzas", `hello`, 0, ErrBadFormat},
+		{"the end of the stream", `<message/></stream:stream>`, 0, errStreamEnd},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := decodeAll(tt.in, tt.max)
+			if !errors.Is(err, tt.want) {
+				t.Errorf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecodeSizeLimitIsPerStanza(t *testing.T) {
+	// Many stanzas and keepalives, each under the limit, add up to far more.
+	body := strings.Repeat("<message><body>"+strings.Repeat("y", 400)+"</body></message>  ", 50)
+	got, err := decodeAll(body, 1000)
+	if len(got) != 50 {
+		t.Fatalf("decoded %d of 50 stanzas: %v", len(got), err)
+	}
+}
+
+func TestMarshal(t *testing.T) {
+	tests := []struct {
+		name string
+		in   *compat.Element
+		want string
+	}{{
+		name: "a top-level jabber:client stanza takes the stream's namespace",
+		in:   add(elem("iq", NSClient, "type", "get", "id", "1"), elem("query", NSRoster)),
+		want: `<iq type='get' id='1'><query xmlns='jabber:iq:roster'/></iq>`,
+	}, {
+		name: "a wrapped client stanza declares jabber:client; its children inherit it",
+		in:   add(elem("forwarded", NSForward), add(elem("iq", NSClient, "type", "result"), elem("error", ""))),
+		want: `<forwarded xmlns='urn:xmpp:forward:0'><iq xmlns='jabber:client' type='result'><error/></iq></forwarded>`,
+	}, {
+		name: "a child in its parent's namespace repeats nothing",
+		in:   add(elem("query", NSRoster), elem("item", NSRoster, "jid", "a@b")),
+		want: `<query xmlns='jabber:iq:roster'><item jid='a@b'/></query>`,
+	}, {
+		name: "attribute values and text are escaped; whitespace in attributes is kept",
+		in:   add(elem("message", "", "x", "a'b\"c<&>\n\t"), compat.Text("1 < 2 & 3 > 2\r\n")),
+		want: `<message x='a&apos;b&quot;c&lt;&amp;&gt;&#xA;&#x9;'>1 &lt; 2 &amp; 3 &gt; 2&#xD;` + "\n" + `</message>`,
+	}, {
+		name: "namespaced attributes get a declared prefix, xml:lang its own",
+		in: &compat.Element{Name: "x", Attr: []xml.Attr{
+			{Name: xml.Name{Space: "urn:p", Local: "a"}, Value: "1"},
+			{Name: xml.Name{Space: nsXML, Local: "lang"}, Value: "en"}}},
+		want: `<x xmlns:ns1='urn:p' ns1:a='1' xml:lang='en'/>`,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Marshal(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMarshalRefusesWhatXMLCannotCarry(t *testing.T) {
+	tests := []struct {
+		name string
+		in   *compat.Element
+	}{
+		{"a control character in text", add(elem("message", ""), compat.Text("a\x00b"))},
+		{"a control character in an attribute", elem("message", "", "to", "a\x1bb")},
+		{"invalid UTF-8", add(elem("message", ""), compat.Text("\xff"))},
+		{"an empty name", elem("", "")},
+		{"a name with a space", elem("a b", "")},
+		{"a nil child", &compat.Element{Name: "x", Children: []compat.Node{(*compat.Element)(nil)}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if b, err := Marshal(tt.in); err == nil {
+				t.Errorf("Marshal = %s, want an error", b)
+			}
+		})
+	}
+}
+
+func TestHandshakeDigest(t *testing.T) {
+	// Vectors computed independently (Python hashlib).
+	tests := []struct{ id, secret, want string }{
+		{"3BF96D32", "sound-of-silence", "9624e4ee0b864e73b52351063672401575def399"},
+		{"abc", "", "a9993e364706816aba3e25717850c26c9cd0d89d"},
+		{"idé", "sécret", "78e9f12a7dc1f22cd44a289aaef4f17015c1c25b"},
+	}
+	for _, tt := range tests {
+		if got := HandshakeDigest(tt.id, tt.secret); got != tt.want {
+			t.Errorf("HandshakeDigest(%q, %q) = %s, want %s", tt.id, tt.secret, got, tt.want)
+		}
+	}
+}

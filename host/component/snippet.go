@@ -1,0 +1,156 @@
+package component
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// RosterMode is who holds users' rosters when modhost is linked to a server.
+type RosterMode int
+
+const (
+	// ServerHeld: the server's mod_roster stores and serves rosters; modhost
+	// writes them with privileged roster sets and the server pushes changes.
+	ServerHeld RosterMode = iota
+	// Delegated: clients' roster queries are delegated to modhost (XEP-0355),
+	// which answers them, pushes changes itself with privileged IQs, and
+	// mirrors every change into the server's roster so presence is routed
+	// by it.
+	Delegated
+)
+
+func (m RosterMode) String() string {
+	if m == Delegated {
+		return "delegated"
+	}
+	return "server-held"
+}
+
+// SnippetOptions describe the server-side setup Snippet prints.
+type SnippetOptions struct {
+	Server     string // "prosody" (default) or "ejabberd"
+	Host       string // the users' domain (VirtualHost), e.g. example.com
+	Component  string // modhost's component JID, e.g. roster.example.com
+	Secret     string // the shared component secret
+	Port       int    // the server's component port; default 5347
+	Mode       RosterMode
+	PluginsDir string // modhost's plugins folder, for Prosody's plugin_paths
+}
+
+// Snippet is the server configuration that lets modhost link to a server as
+// Component, with the privileges (XEP-0356) and, in Delegated mode, the
+// delegation (XEP-0355) it needs. For Prosody it also loads modhost's own
+// block_subscriptions plugin into the server: subscription presences never
+// reach a component, so only the server can stop clients changing
+// subscriptions behind the roster's owner.
+func Snippet(o SnippetOptions) (string, error) {
+	if o.Host == "" || o.Component == "" {
+		return "", errors.New("snippet: Host and Component are required")
+	}
+	if o.Port == 0 {
+		o.Port = 5347
+	}
+	if o.Secret == "" {
+		o.Secret = "CHANGE-ME"
+	}
+	switch strings.ToLower(o.Server) {
+	case "", "prosody":
+		return prosodySnippet(o), nil
+	case "ejabberd":
+		return ejabberdSnippet(o), nil
+	}
+	return "", fmt.Errorf("snippet: unknown server %q (want prosody or ejabberd)", o.Server)
+}
+
+func prosodySnippet(o SnippetOptions) string {
+	q := luaQuote
+	modules := `"privilege"; "block_subscriptions"`
+	componentModules := `"privilege"`
+	if o.Mode == Delegated {
+		modules = `"privilege"; "delegation"; "block_subscriptions"`
+		componentModules = `"privilege"; "delegation"`
+	}
+	plugins := o.PluginsDir
+	if plugins == "" {
+		plugins = "/path/to/modhost/plugins"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "-- Prosody 0.12: link modhost (%s rosters) as component %s of %s.\n", o.Mode, o.Component, o.Host)
+	if o.Mode == Delegated {
+		fmt.Fprintf(&b, "-- mod_privilege and mod_delegation come with prosody-modules.\n\n")
+	} else {
+		fmt.Fprintf(&b, "-- mod_privilege comes with prosody-modules.\n\n")
+	}
+	fmt.Fprintf(&b, "-- Global section: where the server finds modhost's block_subscriptions plugin.\n")
+	fmt.Fprintf(&b, "plugin_paths = { %s }\n", q(plugins))
+	fmt.Fprintf(&b, "component_ports = { %d }\ncomponent_interfaces = { \"127.0.0.1\" }\n\n", o.Port)
+	fmt.Fprintf(&b, "VirtualHost %s\n", q(o.Host))
+	fmt.Fprintf(&b, "\tmodules_enabled = { %s }\n", modules)
+	if o.Mode == Delegated {
+		fmt.Fprintf(&b, "\t-- modhost answers roster queries; the server keeps a mirror for presence routing.\n")
+		fmt.Fprintf(&b, "\tmodules_disabled = { \"roster\" }\n")
+	}
+	fmt.Fprintf(&b, "\tprivileged_entities = {\n\t\t[%s] = {\n", q(o.Component))
+	fmt.Fprintf(&b, "\t\t\troster = \"both\"; -- read and write every user's roster\n")
+	fmt.Fprintf(&b, "\t\t\tpresence = \"managed_entity\"; -- learn who is online\n")
+	if o.Mode == Delegated {
+		fmt.Fprintf(&b, "\t\t\tiq = { [\"jabber:iq:roster\"] = \"both\" }; -- push roster changes from the user's own JID\n")
+	}
+	fmt.Fprintf(&b, "\t\t};\n\t}\n")
+	if o.Mode == Delegated {
+		fmt.Fprintf(&b, "\tdelegations = {\n\t\t[\"jabber:iq:roster\"] = { jid = %s };\n\t}\n", q(o.Component))
+	}
+	fmt.Fprintf(&b, "\nComponent %s\n", q(o.Component))
+	fmt.Fprintf(&b, "\tcomponent_secret = %s\n", q(o.Secret))
+	fmt.Fprintf(&b, "\t-- needed on the component too, or no privileges are advertised\n")
+	fmt.Fprintf(&b, "\tmodules_enabled = { %s }\n", componentModules)
+	return b.String()
+}
+
+func ejabberdSnippet(o SnippetOptions) string {
+	y := strconv.Quote // YAML double-quoted scalars accept Go's escapes for ordinary text
+	var b strings.Builder
+	fmt.Fprintf(&b, "# ejabberd: link modhost (%s rosters) as component %s of %s.\n", o.Mode, o.Component, o.Host)
+	fmt.Fprintf(&b, "# Merge into ejabberd.yml. ejabberd cannot load modhost's Lua\n")
+	fmt.Fprintf(&b, "# block_subscriptions plugin: clients can still change subscriptions.\n\n")
+	fmt.Fprintf(&b, "listen:\n  -\n    port: %d\n    ip: \"127.0.0.1\"\n    module: ejabberd_service\n", o.Port)
+	fmt.Fprintf(&b, "    hosts:\n      %s:\n        password: %s\n\n", y(o.Component), y(o.Secret))
+	fmt.Fprintf(&b, "acl:\n  modhost:\n    server: %s\n\n", y(o.Component))
+	fmt.Fprintf(&b, "access_rules:\n  modhost:\n    allow: modhost\n\n")
+	fmt.Fprintf(&b, "modules:\n  mod_privilege:\n")
+	fmt.Fprintf(&b, "    roster:\n      both: modhost\n")
+	fmt.Fprintf(&b, "    presence:\n      managed_entity: modhost\n")
+	if o.Mode == Delegated {
+		fmt.Fprintf(&b, "    iq:   # needs a mod_privilege with the iq option\n      \"jabber:iq:roster\":\n        both: modhost\n")
+		fmt.Fprintf(&b, "  mod_delegation:\n    namespaces:\n      \"jabber:iq:roster\":\n        access: modhost\n")
+	}
+	fmt.Fprintf(&b, "\n# ejabberd before 19.x took these as options of the ejabberd_service listener:\n")
+	fmt.Fprintf(&b, "#    privilege_access:\n#      roster: \"both\"\n#      presence: \"managed_entity\"\n")
+	if o.Mode == Delegated {
+		fmt.Fprintf(&b, "#    delegations:\n#      \"jabber:iq:roster\":\n#        filtering: []\n")
+	}
+	return b.String()
+}
+
+// luaQuote writes s as a Lua string literal every Lua version reads the same:
+// quotes, backslashes and control bytes as decimal escapes.
+func luaQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20 || c == 0x7f:
+			fmt.Fprintf(&b, "\\%03d", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}

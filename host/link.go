@@ -1,0 +1,692 @@
+package host
+
+import (
+	"context"
+	"encoding/xml"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/host/component"
+	"github.com/modhost/modhost/lua"
+	glua "github.com/yuin/gopher-lua"
+)
+
+// LinkOptions override a host's component_client option (flags and
+// environment variables of `modhost run`). Empty fields leave the config's
+// value.
+type LinkOptions struct {
+	Addr       string // host:port
+	JID        string
+	Secret     string
+	SecretFile string
+}
+
+// linkConfig reads `component_client = { host; port; jid; secret | secret_file }`
+// from a VirtualHost (DESIGN §3) and applies overrides. ok is false when the
+// host has no link.
+func (rt *Runtime) linkConfig(host string) (cfg component.Config, ok bool, err error) {
+	raw, _ := rt.cfg.Get(host, "component_client")
+	opts, _ := raw.(map[string]any)
+	over := rt.opts.Link
+	if opts == nil && over.JID == "" {
+		return cfg, false, nil
+	}
+	str := func(k string) string { s, _ := opts[k].(string); return s }
+	addrHost, port := str("host"), 5347
+	if addrHost == "" {
+		addrHost = "127.0.0.1"
+	}
+	if p, ok := opts["port"].(float64); ok {
+		port = int(p)
+	}
+	cfg.Addr = addrHost + ":" + strconv.Itoa(port)
+	cfg.JID = str("jid")
+	cfg.Secret = str("secret")
+	secretFile := str("secret_file")
+	if over.Addr != "" {
+		cfg.Addr = over.Addr
+	}
+	if over.JID != "" {
+		cfg.JID = over.JID
+	}
+	if over.Secret != "" {
+		cfg.Secret, secretFile = over.Secret, ""
+	}
+	if over.SecretFile != "" {
+		secretFile = over.SecretFile
+	}
+	if secretFile != "" {
+		b, err := os.ReadFile(secretFile)
+		if err != nil {
+			return cfg, true, fmt.Errorf("component_client of %s: secret_file: %w", host, err)
+		}
+		cfg.Secret = strings.TrimSpace(string(b))
+	}
+	if cfg.JID == "" {
+		return cfg, true, fmt.Errorf("component_client of %s: jid is required (the component's name in the server's Component section)", host)
+	}
+	if cfg.Secret == "" {
+		return cfg, true, fmt.Errorf("component_client of %s: secret or secret_file is required (the server's component_secret)", host)
+	}
+	return cfg, true, nil
+}
+
+// linkBridge joins one VirtualHost to its XMPP server through a component
+// link: the server's presence becomes sessions, delegated roster IQs become
+// the events Prosody fires for a client, and roster changes are written to
+// the server and pushed to clients with XEP-0356 privileges. Its fields
+// below link are owned by the loop goroutine.
+type linkBridge struct {
+	rt   *Runtime
+	host string
+	cfg  component.Config
+	link *component.Link
+	log  *slog.Logger
+
+	privs     component.Privileges
+	delegated map[string]bool
+	sessions  map[string]*linkedSession // by full JID
+	// serverRoster remembers, per user, the contacts the server holds as
+	// modhost last wrote or read them, so a whole-roster save can remove
+	// what is gone.
+	serverRoster map[string]map[string]bool
+	rosterReads  map[string]serverRosterResult
+}
+
+type linkedSession struct {
+	ref     glua.LValue
+	pending map[string]*component.DelegatedIQ // delegated IQs awaiting a reply, by id
+}
+
+func (rt *Runtime) startLinks(ctx context.Context) error {
+	for _, h := range rt.cfg.Hosts {
+		if !rt.cfg.HostEnabled(h.Name) {
+			continue
+		}
+		cfg, ok, err := rt.linkConfig(h.Name)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		b := &linkBridge{rt: rt, host: h.Name, cfg: cfg, log: rt.log.With("source", "link", "host", h.Name),
+			delegated: map[string]bool{}, sessions: map[string]*linkedSession{}, serverRoster: map[string]map[string]bool{}}
+		cfg.DelegationFeatures = func(ns string, bare bool) []string {
+			if bare {
+				return nil
+			}
+			return []string{ns}
+		}
+		b.link = component.NewLink(cfg, b, rt.log.With("source", "link"))
+		if err := rt.loop.Do(ctx, b.install); err != nil {
+			return fmt.Errorf("link for %s: %w", h.Name, err)
+		}
+		rt.links = append(rt.links, b)
+		linkCtx, cancel := context.WithCancel(context.Background())
+		rt.linkCancel = append(rt.linkCancel, cancel)
+		done := make(chan struct{})
+		rt.linkDone = append(rt.linkDone, done)
+		go func() {
+			defer close(done)
+			if err := b.link.Run(linkCtx); err != nil {
+				b.log.Error("component link stopped", "error", err)
+			}
+		}()
+		b.log.Info("component link starting", "addr", cfg.Addr, "jid", cfg.JID)
+	}
+	return nil
+}
+
+// install hooks the host's roster saves so they are mirrored to the server.
+func (b *linkBridge) install(L *glua.LState) error {
+	mirror := L.NewFunction(func(L *glua.LState) int {
+		event := L.CheckTable(1)
+		b.mirrorRoster(L, event)
+		return 0
+	})
+	_, err := lua.DoChunk(L, `local host, f = ...; hosts[host].events.add_handler("roster-saved", f, -10)`, "link", 0, glua.LString(b.host), mirror)
+	return err
+}
+
+// Connected implements component.Handler: whatever was known of who is
+// online belongs to the previous connection.
+func (b *linkBridge) Connected(c *component.Conn) {
+	b.rt.loop.Post(func(L *glua.LState) {
+		b.dropSessions(L, "link reconnected")
+	})
+}
+
+// Disconnected implements component.Handler.
+func (b *linkBridge) Disconnected(err error) {
+	b.rt.loop.Post(func(L *glua.LState) {
+		b.dropSessions(L, "link down")
+	})
+}
+
+// Stanza implements component.Handler.
+func (b *linkBridge) Stanza(e *compat.Element) {
+	b.rt.loop.Post(func(L *glua.LState) { b.dispatch(L, e) })
+}
+
+func attrOf(e *compat.Element, name string) string {
+	for _, a := range e.Attr {
+		if a.Name.Space == "" && a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+func bareOf(j string) string {
+	if i := strings.IndexByte(j, '/'); i >= 0 {
+		return j[:i]
+	}
+	return j
+}
+
+// userOf splits user@host/resource of this bridge's host.
+func (b *linkBridge) userOf(full string) (user, resource string, ok bool) {
+	at := strings.IndexByte(full, '@')
+	slash := strings.IndexByte(full, '/')
+	if at <= 0 || slash < at || full[at+1:slash] != b.host || slash == len(full)-1 {
+		return "", "", false
+	}
+	return full[:at], full[slash+1:], true
+}
+
+func (b *linkBridge) dispatch(L *glua.LState, e *compat.Element) {
+	switch e.Name {
+	case "message":
+		if p, ok := component.ParsePrivileges(e); ok {
+			b.privs = p
+			b.logMode()
+			return
+		}
+		if nss, ok := component.ParseDelegations(e); ok {
+			for _, ns := range nss {
+				b.delegated[ns] = true
+			}
+			b.logMode()
+			return
+		}
+	case "presence":
+		b.presence(L, e)
+		return
+	case "iq":
+		if d, ok := component.UnwrapDelegated(e); ok {
+			b.delegatedIQ(L, d)
+			return
+		}
+	}
+	b.log.Debug("stanza from the server not handled", "name", e.Name, "from", attrOf(e, "from"))
+}
+
+// logMode says at connect which roster mode the server's grants give, and
+// what is missing, naming the server-side config that grants it.
+func (b *linkBridge) logMode() {
+	mode := "server-held"
+	if b.delegated[component.NSRoster] {
+		mode = "delegated"
+	}
+	b.log.Info("roster mode", "mode", mode, "roster", b.privs.Roster, "presence", b.privs.Presence,
+		"iq_roster", b.privs.IQ[component.NSRoster], "delegations", len(b.delegated))
+	if b.privs.Server == "" {
+		return
+	}
+	if !b.privs.SeesPresence() {
+		b.log.Error(`no presence permission: modhost cannot see who is online; on the server, set privileged_entities = { ["` + b.cfg.JID + `"] = { presence = "managed_entity" } } (see: modhost prosody-snippet)`)
+	}
+	if !b.privs.CanSetRoster() {
+		b.log.Error(`no roster write permission: roster changes cannot reach the server; set roster = "both" in privileged_entities for ` + b.cfg.JID)
+	}
+	if mode == "delegated" && !b.privs.CanSendIQ(component.NSRoster, "set") {
+		b.log.Error(`delegated roster without iq permission: clients will not see roster pushes; set iq = { ["jabber:iq:roster"] = "both" } in privileged_entities for ` + b.cfg.JID)
+	}
+}
+
+func (b *linkBridge) sessionsAPI(L *glua.LState) *glua.LTable {
+	api, err := b.rt.sessionsAPI(L)
+	if err != nil {
+		b.log.Error("sessions", "error", err)
+		return nil
+	}
+	return api
+}
+
+// session returns the linked session of full, creating (logging in) it on
+// first sight: a client's first delegated roster query usually arrives
+// before its presence.
+func (b *linkBridge) session(L *glua.LState, full string) *linkedSession {
+	if s, ok := b.sessions[full]; ok {
+		return s
+	}
+	user, resource, ok := b.userOf(full)
+	if !ok {
+		return nil
+	}
+	api := b.sessionsAPI(L)
+	if api == nil {
+		return nil
+	}
+	s := &linkedSession{pending: map[string]*component.DelegatedIQ{}}
+	b.sessions[full] = s
+	send := L.NewFunction(func(L *glua.LState) int {
+		if st, ok := L.Get(1).(*glua.LTable); ok {
+			b.sessionSend(L, s, full, st)
+		}
+		return 0
+	})
+	done := L.NewFunction(func(L *glua.LState) int {
+		if L.Get(1) == glua.LNil {
+			b.log.Warn("session not created", "jid", full, "reason", L.OptString(2, ""))
+			delete(b.sessions, full)
+		}
+		return 0
+	})
+	var beforeBind glua.LValue = glua.LNil
+	if b.privs.CanGetRoster() {
+		beforeBind = b.serverRosterStep(L)
+	}
+	rets, err := lua.Call(L, L.GetField(api, "login"), 0, glua.LString(b.host), glua.LString(user), glua.LString(resource), send, done, beforeBind)
+	_ = rets
+	if err != nil {
+		b.log.Error("session login", "jid", full, "error", lua.ErrorMessage(err))
+		delete(b.sessions, full)
+		return nil
+	}
+	h := L.GetField(L.GetField(L.GetGlobal("hosts"), b.host), "sessions")
+	s.ref = L.GetField(L.GetField(L.GetField(h, user), "sessions"), resource)
+	return s
+}
+
+// serverRosterStep is the before_bind step of a linked login: it reads the
+// user's roster from the server (privileged get) so that modhost starts from
+// what the server holds. The waiting happens in Lua (a Go function cannot
+// yield): start begins the read and calls done when it ends; finish stores
+// what was read. A failure leaves the local store as it is.
+const serverRosterStep = `
+local start, finish = ...
+return function (session)
+	local async = require "util.async"
+	if not async.ready() then return end
+	local wait, done = async.waiter()
+	start(session.username, done)
+	wait()
+	finish(session.username)
+end`
+
+type serverRosterResult struct {
+	items []component.RosterItem
+	err   error
+}
+
+func (b *linkBridge) serverRosterStep(L *glua.LState) glua.LValue {
+	if b.rosterReads == nil {
+		b.rosterReads = map[string]serverRosterResult{}
+	}
+	start := L.NewFunction(func(L *glua.LState) int {
+		user := L.CheckString(1)
+		done := L.CheckFunction(2)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			reply, err := b.link.SendIQ(ctx, component.RosterGet(b.cfg.JID, user+"@"+b.host))
+			if err == nil && attrOf(reply, "type") == "error" {
+				err = component.ParseStanzaError(reply)
+			}
+			var res serverRosterResult
+			if err != nil {
+				res.err = err
+			} else {
+				res.items = component.ParseRoster(reply)
+			}
+			b.rt.loop.Post(func(L *glua.LState) {
+				b.rosterReads[user] = res
+				b.rt.loop.CallLogged(L, "server roster read", done, 0)
+			})
+		}()
+		return 0
+	})
+	finish := L.NewFunction(func(L *glua.LState) int {
+		user := L.CheckString(1)
+		res, ok := b.rosterReads[user]
+		delete(b.rosterReads, user)
+		if !ok {
+			return 0
+		}
+		if res.err != nil {
+			b.log.Warn("server roster not read", "user", user, "error", res.err)
+			return 0
+		}
+		b.storeServerRoster(L, user, res.items)
+		return 0
+	})
+	rets, err := lua.DoChunk(L, serverRosterStep, "host/link.go", 1, start, finish)
+	if err != nil {
+		b.log.Error("server roster step", "error", err)
+		return glua.LNil
+	}
+	return rets[0]
+}
+
+// storeServerRoster writes the server's roster of user into the local store,
+// so rostermanager.load_roster (next in the login) starts from it.
+func (b *linkBridge) storeServerRoster(L *glua.LState, user string, items []component.RosterItem) {
+	known := map[string]bool{}
+	roster := L.NewTable()
+	for _, it := range items {
+		known[it.JID] = true
+		item := L.NewTable()
+		item.RawSetString("subscription", glua.LString(orDefault(it.Subscription, "none")))
+		if it.Name != "" {
+			item.RawSetString("name", glua.LString(it.Name))
+		}
+		if it.Ask != "" {
+			item.RawSetString("ask", glua.LString(it.Ask))
+		}
+		groups := L.NewTable()
+		for _, g := range it.Groups {
+			groups.RawSetString(g, glua.LTrue)
+		}
+		item.RawSetString("groups", groups)
+		roster.RawSetString(it.JID, item)
+	}
+	b.serverRoster[user] = known
+	if _, err := lua.DoChunk(L, `local host, user, roster = ...
+		local store = require "core.storagemanager".open(host, "roster", "keyval")
+		local old = store:get(user)
+		roster[false] = old and old[false] or { version = 1, pending = {} }
+		store:set(user, roster)`, "host/link.go", 0, glua.LString(b.host), glua.LString(user), roster); err != nil {
+		b.log.Warn("storing the server's roster", "user", user, "error", lua.ErrorMessage(err))
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func (b *linkBridge) presence(L *glua.LState, e *compat.Element) {
+	from := attrOf(e, "from")
+	if _, _, ok := b.userOf(from); !ok {
+		return
+	}
+	typ := attrOf(e, "type")
+	switch typ {
+	case "", "unavailable":
+	default:
+		return // subscriptions, probes, errors: the server's business
+	}
+	if typ == "unavailable" {
+		if s, ok := b.sessions[from]; ok {
+			b.logout(L, from, s, "unavailable")
+		}
+		return
+	}
+	s := b.session(L, from)
+	if s == nil || s.ref == nil {
+		return
+	}
+	// Hand the presence over as the client's own, without the component as
+	// its addressee, so presence events fire and session.presence is set.
+	p := *e
+	p.Attr = nil
+	for _, a := range e.Attr {
+		if a.Name.Space == "" && (a.Name.Local == "to" || a.Name.Local == "from") {
+			continue
+		}
+		p.Attr = append(p.Attr, a)
+	}
+	b.incoming(L, s, &p)
+}
+
+func (b *linkBridge) incoming(L *glua.LState, s *linkedSession, e *compat.Element) {
+	st, err := compat.ElementToStanza(L, e)
+	if err != nil {
+		b.log.Warn("stanza from the server not usable", "error", err)
+		return
+	}
+	api := b.sessionsAPI(L)
+	if api == nil {
+		return
+	}
+	if _, err := lua.Call(L, L.GetField(api, "incoming"), 0, s.ref, st); err != nil {
+		b.log.Error("processing a client stanza", "error", lua.ErrorMessage(err))
+	}
+}
+
+func (b *linkBridge) delegatedIQ(L *glua.LState, d *component.DelegatedIQ) {
+	from := attrOf(d.IQ, "from")
+	if !d.ForSelf() {
+		// Another user's roster: never answer from either user's data.
+		b.replyDelegated(d, component.ErrorReply(d.IQ, "cancel", "forbidden", "a roster belongs to its own account"))
+		return
+	}
+	s := b.session(L, from)
+	if s == nil || s.ref == nil {
+		b.replyDelegated(d, component.ErrorReply(d.IQ, "wait", "internal-server-error", "no session for "+from))
+		return
+	}
+	id := attrOf(d.IQ, "id")
+	s.pending[id] = d
+	// No delegated IQ is left unanswered: the server has no timeout.
+	b.rt.loop.After(20*time.Second, func(L *glua.LState) {
+		if pending, ok := s.pending[id]; ok && pending == d {
+			delete(s.pending, id)
+			b.replyDelegated(d, component.ErrorReply(d.IQ, "wait", "remote-server-timeout", "no answer in time"))
+		}
+	})
+	inner := *d.IQ
+	inner.Attr = nil
+	for _, a := range d.IQ.Attr {
+		if a.Name.Space == "" && a.Name.Local == "from" {
+			continue // the session sets it
+		}
+		inner.Attr = append(inner.Attr, a)
+	}
+	b.incoming(L, s, &inner)
+}
+
+func (b *linkBridge) replyDelegated(d *component.DelegatedIQ, answer *compat.Element) {
+	wrapped, err := d.Reply(answer)
+	if err != nil {
+		b.log.Warn("delegated reply not sendable", "error", err)
+		wrapped, _ = d.Reply(component.ErrorReply(d.IQ, "wait", "internal-server-error", ""))
+	}
+	if wrapped != nil {
+		if err := b.link.Send(wrapped); err != nil {
+			b.log.Warn("delegated reply not sent", "error", err)
+		}
+	}
+}
+
+// sessionSend is session.send for a linked session: replies to delegated
+// IQs are wrapped back, roster pushes go as privileged IQs from the user's
+// bare JID, and anything else the server would refuse is dropped (a
+// component cannot send as a user).
+func (b *linkBridge) sessionSend(L *glua.LState, s *linkedSession, full string, st *glua.LTable) {
+	e, err := compat.StanzaToElement(L, st)
+	if err != nil {
+		b.log.Warn("stanza for a client not usable", "error", err)
+		return
+	}
+	typ := attrOf(e, "type")
+	if e.Name == "iq" && (typ == "result" || typ == "error") {
+		if d, ok := s.pending[attrOf(e, "id")]; ok {
+			delete(s.pending, attrOf(e, "id"))
+			b.replyDelegated(d, e)
+			return
+		}
+	}
+	if e.Name == "iq" && typ == "set" && isRosterPush(e) {
+		if !b.privs.CanSendIQ(component.NSRoster, "set") {
+			b.log.Debug("roster push not sent: no iq permission (server-held mode: the server pushes)", "to", full)
+			return
+		}
+		inner := *e
+		inner.Attr = nil
+		for _, a := range e.Attr {
+			if a.Name.Space == "" && (a.Name.Local == "from" || a.Name.Local == "to") {
+				continue
+			}
+			inner.Attr = append(inner.Attr, a)
+		}
+		inner.Attr = append(inner.Attr, xmlAttr("to", full))
+		wrapped, err := component.PrivilegedIQ(b.cfg.JID, bareOf(full), &inner)
+		if err != nil {
+			b.log.Warn("roster push not sendable", "error", err)
+			return
+		}
+		b.sendIQAsync(wrapped, "roster push to "+full)
+		return
+	}
+	b.log.Debug("stanza for a client dropped: a component cannot send it", "to", full, "name", e.Name)
+}
+
+func isRosterPush(e *compat.Element) bool {
+	for _, n := range e.Children {
+		if c, ok := n.(*compat.Element); ok && c.Name == "query" && c.NS == component.NSRoster {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *linkBridge) sendIQAsync(iq *compat.Element, what string) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		reply, err := b.link.SendIQ(ctx, iq)
+		if err == nil && attrOf(reply, "type") == "error" {
+			err = component.ParseStanzaError(reply)
+		}
+		if err != nil {
+			b.log.Warn(what+" failed", "error", err)
+		}
+	}()
+}
+
+// mirrorRoster writes a saved roster change into the server's roster with
+// privileged sets, one item per IQ, so the server routes presence by it
+// (and, in server-held mode, pushes it to its clients).
+func (b *linkBridge) mirrorRoster(L *glua.LState, event *glua.LTable) {
+	if !b.privs.CanSetRoster() || b.link.State() != component.Online {
+		return
+	}
+	user := glua.LVAsString(L.GetField(event, "username"))
+	roster, ok := L.GetField(event, "roster").(*glua.LTable)
+	if !ok || user == "" {
+		return
+	}
+	known := b.serverRoster[user]
+	if known == nil {
+		known = map[string]bool{}
+		b.serverRoster[user] = known
+	}
+	set := func(jid string) {
+		item, ok := roster.RawGetString(jid).(*glua.LTable)
+		var it component.RosterItem
+		if !ok {
+			if !known[jid] {
+				return
+			}
+			it = component.RosterItem{JID: jid, Subscription: "remove"}
+			delete(known, jid)
+		} else {
+			it = component.RosterItem{JID: jid,
+				Name:         glua.LVAsString(item.RawGetString("name")),
+				Subscription: orDefault(glua.LVAsString(item.RawGetString("subscription")), "none")}
+			if groups, ok := item.RawGetString("groups").(*glua.LTable); ok {
+				groups.ForEach(func(k, _ glua.LValue) {
+					if s, ok := k.(glua.LString); ok {
+						it.Groups = append(it.Groups, string(s))
+					}
+				})
+			}
+			known[jid] = true
+		}
+		b.log.Debug("mirroring a roster change to the server", "user", user, "contact", jid, "subscription", it.Subscription)
+		b.sendIQAsync(component.RosterSet(b.cfg.JID, user+"@"+b.host, it), "roster write of "+user)
+	}
+	if jid, ok := L.GetField(event, "jid").(glua.LString); ok {
+		set(string(jid))
+		return
+	}
+	var jids []string
+	roster.ForEach(func(k, _ glua.LValue) {
+		if s, ok := k.(glua.LString); ok && strings.Contains(string(s), "@") || ok && !strings.Contains(string(s), "/") {
+			jids = append(jids, string(s))
+		}
+	})
+	for jid := range known {
+		if roster.RawGetString(jid) == glua.LNil {
+			jids = append(jids, jid)
+		}
+	}
+	for _, jid := range jids {
+		if jid == "pending" {
+			continue
+		}
+		set(jid)
+	}
+}
+
+func (b *linkBridge) logout(L *glua.LState, full string, s *linkedSession, reason string) {
+	delete(b.sessions, full)
+	for id, d := range s.pending {
+		delete(s.pending, id)
+		b.replyDelegated(d, component.ErrorReply(d.IQ, "cancel", "service-unavailable", "session ended"))
+	}
+	api := b.sessionsAPI(L)
+	if api == nil || s.ref == nil {
+		return
+	}
+	done := L.NewFunction(func(*glua.LState) int { return 0 })
+	if _, err := lua.Call(L, L.GetField(api, "logout"), 0, s.ref, glua.LString(reason), done); err != nil {
+		b.log.Warn("logout", "jid", full, "error", lua.ErrorMessage(err))
+	}
+}
+
+// dropSessions ends every linked session: after a drop or reconnect, who is
+// online is unknown until the server's presence replay rebuilds it.
+func (b *linkBridge) dropSessions(L *glua.LState, reason string) {
+	for full, s := range b.sessions {
+		b.logout(L, full, s, reason)
+	}
+	b.serverRoster = map[string]map[string]bool{}
+}
+
+// stopLinks closes every link and waits for its goroutine.
+func (rt *Runtime) stopLinks(ctx context.Context) {
+	for _, cancel := range rt.linkCancel {
+		cancel()
+	}
+	for _, done := range rt.linkDone {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// LinkStates reports each linked host's link state (for metrics, tests).
+func (rt *Runtime) LinkStates() map[string]string {
+	out := map[string]string{}
+	for _, b := range rt.links {
+		out[b.host] = b.link.State().String()
+	}
+	return out
+}
+
+func xmlAttr(name, value string) xml.Attr {
+	return xml.Attr{Name: xml.Name{Local: name}, Value: value}
+}

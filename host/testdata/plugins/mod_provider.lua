@@ -1,0 +1,2 @@
+module:provides("widget", { label = "from provider" });
+module:add_item("thing", "one");

@@ -1,0 +1,60 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modhost/modhost/lua"
+	"github.com/modhost/modhost/lua/busted"
+	glua "github.com/yuin/gopher-lua"
+)
+
+func startTesting(t *testing.T, testingLib bool) *Runtime {
+	t.Helper()
+	rt, err := New(Options{
+		ConfigSource: "log = { { levels = { min = \"error\" }, to = \"console\" } }\nstorage = \"memory\"\nVirtualHost \"example.com\"\n",
+		NoListen:     true,
+		Testing:      testingLib,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.files.root = t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := rt.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Stop(context.Background()) })
+	return rt
+}
+
+func TestTestingLibraryLogsSpecsIn(t *testing.T) {
+	rt := startTesting(t, true)
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sum, err := busted.Run(ctx, rt.Loop(), busted.Options{Paths: []string{"testdata/spec/testing_spec.lua"}, Out: &out, Verbose: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sum.OK() || sum.Passed != 4 {
+		t.Fatalf("spec run %+v:\n%s", sum, out.String())
+	}
+}
+
+func TestTestingLibraryOnlyWhenAskedFor(t *testing.T) {
+	rt := startTesting(t, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := rt.Loop().Do(ctx, func(L *glua.LState) error {
+		_, err := lua.DoChunk(L, `return require "modhost.testing"`, "probe", 1)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "modhost.testing") {
+		t.Fatalf("require without Options.Testing = %v, want a module-not-found error", err)
+	}
+}

@@ -1,0 +1,130 @@
+package lua
+
+import (
+	"testing"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// baseFunctionDefects assert Lua's behaviour where gopher-lua's base
+// functions differ. Each fails in a plain state and passes after
+// OpenVersionGaps.
+var baseFunctionDefects = []struct {
+	name string
+	src  string
+}{
+	{"table.sort with a nil comparator", `
+		local t = { 3, 1, 2 }
+		table.sort(t, nil)
+		assert(t[1] == 1 and t[2] == 2 and t[3] == 3)`},
+	{"pairs honours __pairs", `
+		local hidden = { a = 1, b = 2 }
+		local view = setmetatable({}, { __pairs = function(self)
+			return next, hidden, nil
+		end })
+		local n = 0
+		for k, v in pairs(view) do n = n + v end
+		assert(n == 3, "sum " .. n)`},
+	{"ipairs honours __ipairs", `
+		local proxy = setmetatable({}, { __ipairs = function(self)
+			return function(_, i) if i < 2 then return i + 1, "v" end end, self, 0
+		end })
+		local n = 0
+		for i, v in ipairs(proxy) do n = n + i end
+		assert(n == 3, "sum " .. n)`},
+	{"error level 2 names the caller's line", `
+		local function check(x) if not x then error("bad argument", 2) end end
+		local ok, err = pcall(function()
+			check(false) -- line 4
+		end)
+		assert(err == "gaps.lua:4: bad argument", err)`},
+	{"debug.traceback returns an error table untouched", `
+		local e = { code = 42 }
+		assert(debug.traceback(e) == e)
+		local ok, got = xpcall(function() error(e) end, debug.traceback)
+		assert(not ok and got == e)`},
+}
+
+func TestBaseFunctionDefectsFailInPlainGopherLua(t *testing.T) {
+	for _, tc := range baseFunctionDefects {
+		t.Run(tc.name, func(t *testing.T) {
+			L := glua.NewState()
+			defer L.Close()
+			fn, err := L.Load(stringsReader(tc.src), "gaps.lua")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Call(L, fn, 0); err == nil {
+				t.Fatal("plain gopher-lua now gets this right: the override for it may go")
+			}
+		})
+	}
+}
+
+func TestVersionGapsFixBaseFunctions(t *testing.T) {
+	for _, tc := range baseFunctionDefects {
+		t.Run(tc.name, func(t *testing.T) {
+			L := newFixedState(t)
+			if _, err := DoChunk(L, tc.src, "gaps.lua", 0); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestVersionGapsKeepBaseBehaviour(t *testing.T) {
+	for _, tc := range []struct{ name, src string }{
+		{"pairs and ipairs of plain tables", `
+			local n = 0
+			for k, v in pairs({ a = 1, 2 }) do n = n + v end
+			for i, v in ipairs({ 10, 20, nil, 40 }) do n = n + i * v end
+			assert(n == 53, n)`},
+		{"pairs of a non-table raises", `
+			local ok, err = pcall(pairs, "s")
+			assert(not ok and err:find("table expected"), err)`},
+		{"table.sort with a comparator and without", `
+			local t = { 1, 3, 2 }
+			table.sort(t, function(a, b) return a > b end)
+			assert(t[1] == 3 and t[3] == 1)
+			table.sort(t)
+			assert(t[1] == 1 and t[3] == 3)`},
+		{"error levels 0 and 1, and non-string values", `
+			local ok, err = pcall(error, "plain", 0)
+			assert(err == "plain", err)
+			ok, err = pcall(function() error("here") end)
+			assert(err == "gaps.lua:4: here", err)
+			local e = {}
+			ok, err = pcall(error, e, 2)
+			assert(err == e)
+			ok, err = pcall(function() error(42, 1) end)
+			assert(err == "gaps.lua:9: 42", err)`},
+		{"error with a level beyond the stack adds nothing", `
+			local ok, err = pcall(function() error("far", 50) end)
+			assert(err == "far", err)`},
+		{"debug.traceback of strings, numbers and nothing", `
+			assert(debug.traceback("msg"):find("^msg\nstack traceback:"))
+			assert(debug.traceback(7):find("^7\nstack traceback:"))
+			assert(debug.traceback():find("^stack traceback:"))
+			assert(debug.traceback(nil):find("^stack traceback:"))`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			L := newFixedState(t)
+			if _, err := DoChunk(L, tc.src, "gaps.lua", 0); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// #t honours __len on tables in gopher-lua v1.1.2 (a Lua 5.2 behaviour
+// Prosody code relies on): pinned so that a change shows up here.
+func TestLengthOperatorHonoursLenMetamethod(t *testing.T) {
+	L := newFixedState(t)
+	rets, err := DoChunk(L, `return #setmetatable({}, { __len = function() return 5 end })`, "len.lua", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rets[0] != glua.LNumber(5) {
+		t.Fatalf("#t = %v, want 5 from __len", rets[0])
+	}
+}
