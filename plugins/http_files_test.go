@@ -39,24 +39,17 @@ func TestHTTPFilesInsideProsody(t *testing.T) {
 	checkHTTPFiles(t, func(string) string { return s.HTTPURL("") })
 }
 
-// TestHTTPFilesInModhostStandalone runs the same requests against modhost;
-// its HTTP server has no Host-based virtual hosts, so the listing host runs
-// on a runtime of its own.
+// TestHTTPFilesInModhostStandalone runs the same requests against modhost.
 func TestHTTPFilesInModhostStandalone(t *testing.T) {
 	www := writeWWW(t)
-	main := startModhost(t, fmt.Sprintf("VirtualHost \"example.com\"\n\tmodules_enabled = { \"http_files\" }\n\thttp_files_dir = %q\n", www), nil, nil, nil)
-	list := startModhost(t, fmt.Sprintf("VirtualHost \"list.example.com\"\n\tmodules_enabled = { \"http_files\" }\n\thttp_files_dir = %q\n\thttp_dir_listing = true\n\thttp_index_files = {}\n", www), nil, nil, nil)
-	checkHTTPFiles(t, func(host string) string {
-		if host == "list.example.com" {
-			return list.HTTPURLs()[0]
-		}
-		return main.HTTPURLs()[0]
-	})
+	rt := startModhost(t, fmt.Sprintf("VirtualHost \"example.com\"\n\tmodules_enabled = { \"http_files\" }\n\thttp_files_dir = %q\n"+
+		"VirtualHost \"list.example.com\"\n\tmodules_enabled = { \"http_files\" }\n\thttp_files_dir = %q\n\thttp_dir_listing = true\n\thttp_index_files = {}\n", www, www), nil, nil, nil)
+	checkHTTPFiles(t, func(string) string { return rt.HTTPURLs()[0] })
 }
 
 // checkHTTPFiles requests files of writeWWW's folder, served at /files on
-// example.com and, listings on and no index files, on list.example.com;
-// base gives a host's server address.
+// example.com and, listings on and no index files, on list.example.com
+// (the Host header says which); base gives the server's address.
 func checkHTTPFiles(t *testing.T, base func(host string) string) {
 	cases := []struct {
 		host, path, wantType, wantBody string

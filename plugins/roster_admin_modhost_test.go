@@ -25,13 +25,11 @@ import (
 // session are recorded by a host.Recorder, where the XMPP link would take
 // them.
 type modhostTarget struct {
-	// One runtime per host: modhost's HTTP server has no Host-based virtual
-	// hosting, so each host's /roster_admin needs a port of its own.
-	runtimes map[string]*host.Runtime
-	b        *backend
-	sent     *host.Recorder
-	logs     *syncBuffer
-	dir      string
+	rt   *host.Runtime
+	b    *backend
+	sent *host.Recorder
+	logs *syncBuffer
+	dir  string
 }
 
 // syncBuffer is a log destination shared by the loop and HTTP goroutines.
@@ -104,8 +102,7 @@ func startModhostTarget(t *testing.T) *modhostTarget {
 		t.Fatal(err)
 	}
 	m := &modhostTarget{b: b, sent: &host.Recorder{}, logs: &syncBuffer{}, dir: dir}
-	m.runtimes = map[string]*host.Runtime{}
-	m.runtimes["example.com"] = startModhost(t, fmt.Sprintf(`
+	m.rt = startModhost(t, fmt.Sprintf(`
 VirtualHost "example.com"
 	modules_enabled = { "http_roster_admin"; "block_subscriptions"; "roster_admin_probe" }
 	storage = { roster = "memory" }
@@ -114,39 +111,32 @@ VirtualHost "example.com"
 	http_roster_admin_deadline = %d
 	http_roster_admin_max_body = 4096
 	probe_log = %q
-`, b.url(), int(fetchTimeout/time.Second), int(requestDeadline/time.Second), filepath.Join(dir, "updated.log")),
-		[]string{dir}, m.sent, m.logs)
-	m.runtimes[refusedHost] = startModhost(t, fmt.Sprintf(`
+
 VirtualHost %q
 	modules_enabled = { "http_roster_admin" }
 	storage = { roster = "memory" }
 	http_roster_url = "http://127.0.0.1:1/contacts/%%s"
 	http_roster_admin_refresh_offline = true
 	http_roster_admin_secret = %q
-`, refusedHost, testSecret), nil, m.sent, m.logs)
-	m.runtimes[offlineHost] = startModhost(t, fmt.Sprintf(`
+
 VirtualHost %q
 	modules_enabled = { "http_roster_admin" }
 	storage = { roster = "memory" }
 	http_roster_url = %q
 	http_roster_admin_timeout = %d
 	http_roster_admin_refresh_offline = true
-`, offlineHost, b.url(), int(fetchTimeout/time.Second)), nil, m.sent, m.logs)
+`, b.url(), int(fetchTimeout/time.Second), int(requestDeadline/time.Second), filepath.Join(dir, "updated.log"),
+		refusedHost, testSecret,
+		offlineHost, b.url(), int(fetchTimeout/time.Second)),
+		[]string{dir}, m.sent, m.logs)
 	return m
 }
 
 func (m *modhostTarget) backend() *backend { return m.b }
 
-func (m *modhostTarget) runtime(hostName string) *host.Runtime {
-	if hostName == "" {
-		hostName = "example.com"
-	}
-	return m.runtimes[hostName]
-}
-
-func (m *modhostTarget) url(hostName, path string) string {
-	return m.runtime(hostName).HTTPURLs()[0] + path
-}
+// url ignores host: like Prosody, modhost picks the host by the Host
+// header (call sets it).
+func (m *modhostTarget) url(_, path string) string { return m.rt.HTTPURLs()[0] + path }
 
 func (m *modhostTarget) log() string { return m.logs.String() }
 
@@ -166,7 +156,7 @@ func (m *modhostTarget) login(t *testing.T, hostName, user, resource string) ros
 	if hostName == "" {
 		hostName = "example.com"
 	}
-	s, err := m.runtime(hostName).Login(ctx, hostName, user, resource)
+	s, err := m.rt.Login(ctx, hostName, user, resource)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +212,7 @@ func (m *modhostTarget) inboundPresence(t *testing.T, ctx context.Context, typ, 
 	if typ != "" {
 		attr["type"] = typ
 	}
-	stopped, err := m.runtime("").FireEvent(ctx, "example.com", event, map[string]any{
+	stopped, err := m.rt.FireEvent(ctx, "example.com", event, map[string]any{
 		"origin": map[string]any{"type": "component", "host": "comp.example.com"},
 		"stanza": map[string]any{"name": "presence", "attr": attr},
 	})
