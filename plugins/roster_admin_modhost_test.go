@@ -6,7 +6,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -50,22 +49,12 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("pick a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startModhost starts a standalone runtime on a config of its own in a temp
-// folder, listening on a free loopback port.
+// folder, listening on a loopback port the system picks.
 func startModhost(t testing.TB, config string, pluginPaths []string, sink host.StanzaSink, logs *syncBuffer) *host.Runtime {
 	t.Helper()
 	dir := t.TempDir()
-	src := fmt.Sprintf("http_ports = { %d }\nhttp_interfaces = { \"127.0.0.1\" }\n%s", freePort(t), config)
+	src := "http_ports = { 0 }\nhttp_interfaces = { \"127.0.0.1\" }\n" + config
 	var logger *slog.Logger
 	if logs != nil {
 		logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -222,6 +211,12 @@ func (m *modhostTarget) inboundPresence(t *testing.T, ctx context.Context, typ, 
 	return stopped == nil
 }
 
+func xmlEscape(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
 func parseElement(x string) (xmpptest.Element, error) {
 	var el xmpptest.Element
 	err := xml.Unmarshal([]byte(x), &el)
@@ -294,10 +289,10 @@ func (c *sessionClient) Close() error {
 func (c *sessionClient) SendPresence(ctx context.Context, typ, to string) error {
 	attrs := ""
 	if typ != "" {
-		attrs += ` type="` + typ + `"`
+		attrs += ` type="` + xmlEscape(typ) + `"`
 	}
 	if to != "" {
-		attrs += ` to="` + to + `"`
+		attrs += ` to="` + xmlEscape(to) + `"`
 	}
 	return c.s.Send(ctx, `<presence`+attrs+`/>`)
 }
@@ -306,10 +301,10 @@ func (c *sessionClient) IQ(ctx context.Context, typ, to, payload string) (xmppte
 	id := "q" + strconv.FormatUint(iqIDs.Add(1), 10)
 	toAttr := ""
 	if to != "" {
-		toAttr = ` to="` + to + `"`
+		toAttr = ` to="` + xmlEscape(to) + `"`
 	}
 	start := len(c.s.Received())
-	if err := c.s.Send(ctx, `<iq type="`+typ+`" id="`+id+`"`+toAttr+`>`+payload+`</iq>`); err != nil {
+	if err := c.s.Send(ctx, `<iq type="`+xmlEscape(typ)+`" id="`+id+`"`+toAttr+`>`+payload+`</iq>`); err != nil {
 		return xmpptest.Element{}, err
 	}
 	x, _, err := c.s.Next(ctx, start, func(x string) bool {
