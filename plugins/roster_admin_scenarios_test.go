@@ -127,6 +127,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 			"", "   ", "not json", `["bea"`, "null", "false", "{}", `{"a":"b"}`, `"bea"`, `42`,
 			`[1]`, `[null]`, `[true]`, `["bea", {}]`, `["bea", ["x"]]`, `[["bea"]]`,
 			`["a@b"]`, `[""]`, `["x/y"]`, `["x y"]`, `["a'b"]`, `["a&b"]`, `["a:b"]`,
+			strings.Repeat("[", 2000) + strings.Repeat("]", 2000), // deep nesting, within max_body
 			`["bea"] trailing`, "\xef\xbb\xbf[\"bea\"]", `["be\u0000a"]`, "[\"\xff\"]", `{"0":"bea"}`,
 			`[` + strings.Repeat(`"bea",`, 2000) + `"bea"]`, // over http_roster_admin_max_body
 		} {
@@ -268,6 +269,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 			{"estring", body(`"bob@example.com"`)},
 			{"enull", body(`null`)},
 			{"ebadgroups", body(`{"bob@example.com":{"groups":"Friends"}}`)},
+			{"edeep", body(`{"x@example.com":{"groups":` + strings.Repeat("[", 3000) + strings.Repeat("]", 3000) + `}}`)},
 			{"eclosed", closeConn},
 			{"ehalf", halfBody(`{"new@example.com":{"name":"Half"}}`)},
 			{"ehang", hang},
