@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/modhost
 
-.PHONY: run test build deps unit spec spec-prosody spec-examples fuzz bench
+.PHONY: run test build deps unit spec spec-prosody spec-examples fuzz fuzz-short bench
 
 build:
 	$(GO) build -o $(BIN) ./cmd/modhost
@@ -23,6 +23,7 @@ test: deps build
 	scripts/spec-prosody
 	$(BIN) check --config examples/prosody.cfg.lua >/dev/null
 	$(BIN) test --config examples/plugins/spec/test.cfg.lua examples/plugins/spec
+	$(MAKE) --no-print-directory fuzz-short
 	$(GO) test -count=1 ./...
 
 # The compat specs against Prosody 0.12's own libraries, under Debian's busted.
@@ -39,3 +40,29 @@ spec-examples: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime=1s -benchmem ./compat/ ./host/
 	scripts/bench-libs
+
+# Fuzzing, not part of `make test` (which already runs every seed corpus in
+# testdata/fuzz as ordinary tests). go fuzzes one target per run, so each is
+# listed with its package; a crasher is written to that package's
+# testdata/fuzz/<Name>/ and the run stops there.
+FUZZTIME ?= 60s
+FUZZ_TARGETS := \
+	./host/config:FuzzParse \
+	./compat:FuzzXMLParse \
+	./compat:FuzzStanzaRoundTrip \
+	./compat:FuzzUtilJSONDecode \
+	./compat:FuzzJIDPrep \
+	./plugins:FuzzRefreshBody \
+	./plugins:FuzzBackendRoster \
+	./host/component:FuzzDecode
+
+fuzz:
+	@for target in $(FUZZ_TARGETS); do \
+		pkg=$${target%%:*}; name=$${target#*:}; \
+		echo "fuzz $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
+# CI's brief run: every target for 3 s.
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s

@@ -64,22 +64,29 @@ func (p jidParts) join() string {
 // prepJID is prepped_split: it strips one trailing '.' from the host (the
 // root label) and applies the three profiles; ok is false if any fails or
 // the host is ".".
+//
+// Deliberate difference from Prosody 0.12: a part that the profiles map to
+// nothing (U+00AD, U+200B, … are mapped away), or a host still ending in '.'
+// (an empty label: "x@y.." or "x@y.­"), is refused. Prosody returns
+// "a@b/", "@b" or "x@y." there: strings that are not JIDs (RFC 7622 §3.3,
+// §3.4: parts are never empty) and that its own prep then refuses or changes,
+// so a prepped JID could fail to be one.
 func prepJID(j string, strict bool) (jidParts, bool) {
 	p, ok := splitJID(j)
 	if !ok || p.host == "." {
 		return jidParts{}, false
 	}
 	p.host = strings.TrimSuffix(p.host, ".")
-	if p.host, ok = nameprepProfile.prepare(p.host, strict); !ok {
+	if p.host, ok = nameprepProfile.prepare(p.host, strict); !ok || p.host == "" || strings.HasSuffix(p.host, ".") {
 		return jidParts{}, false
 	}
 	if p.hasNode {
-		if p.node, ok = nodeprepProfile.prepare(p.node, strict); !ok {
+		if p.node, ok = nodeprepProfile.prepare(p.node, strict); !ok || p.node == "" {
 			return jidParts{}, false
 		}
 	}
 	if p.hasResource {
-		if p.resource, ok = resourceprepProfile.prepare(p.resource, strict); !ok {
+		if p.resource, ok = resourceprepProfile.prepare(p.resource, strict); !ok || p.resource == "" {
 			return jidParts{}, false
 		}
 	}

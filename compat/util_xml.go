@@ -423,6 +423,7 @@ func parseXML(src string, opts xmlParseOptions) (*Element, error) {
 			if len(stack) > 0 {
 				parent = stack[len(stack)-1]
 			}
+			t = normalizeAttrSpace(t, src[offset:d.InputOffset()])
 			s, err := openElement(t, parent)
 			if err != nil {
 				return nil, fail(err.Error())
@@ -484,6 +485,49 @@ func parseXML(src string, opts xmlParseOptions) (*Element, error) {
 		}
 	}
 }
+
+// normalizeAttrSpace applies XML 1.0 §3.3.3 to t's attribute values, as
+// expat (and so Prosody) does and encoding/xml does not: a tab, CR or LF
+// written raw in a value becomes a space (CR LF one space), while one written
+// as a character reference (&#9;) stays. tag is the start tag as written.
+func normalizeAttrSpace(t xml.StartElement, tag string) xml.StartElement {
+	if !strings.ContainsAny(tag, "\t\r\n") {
+		return t
+	}
+	// Quotes occur in a well-formed start tag only around values, one pair
+	// per attribute, in order.
+	i := 0
+	for n := range t.Attr {
+		open := strings.IndexAny(tag[i:], `'"`)
+		if open < 0 {
+			break
+		}
+		open += i
+		end := strings.IndexByte(tag[open+1:], tag[open])
+		if end < 0 {
+			break
+		}
+		end += open + 1
+		raw := tag[open+1 : end]
+		i = end + 1
+		if !strings.ContainsAny(raw, "\t\r\n") {
+			continue
+		}
+		spaced := attrSpaceReplacer.Replace(raw)
+		// The value with its references still to decode: encoding/xml
+		// decodes them, in a document of this one attribute.
+		q := string(tag[open])
+		var one struct {
+			V string `xml:"v,attr"`
+		}
+		if xml.Unmarshal([]byte("<a v="+q+spaced+q+"/>"), &one) == nil {
+			t.Attr[n].Value = one.V
+		}
+	}
+	return t
+}
+
+var attrSpaceReplacer = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ", "\t", " ")
 
 // openElement resolves a start tag's namespaces within parent's bindings.
 func openElement(t xml.StartElement, parent scope) (scope, error) {

@@ -72,6 +72,16 @@ for _, h in pairs(hosts) do
 	h.send = function (stanza) return prosody.core_post_stanza(h, stanza); end;
 end
 
+-- Session counts for modhost_sessions, taken first so that no handler
+-- stopping the event can hide a session.
+for name, h in pairs(hosts) do
+	if h.type == "local" then
+		native.sessions_changed(name, 0);
+		h.events.add_handler("resource-bind", function () native.sessions_changed(name, 1); end, 1000);
+		h.events.add_handler("resource-unbind", function () native.sessions_changed(name, -1); end, 1000);
+	end
+end
+
 -- Plugins' HTTP routes: what Prosody's mod_http does for module:provides("http").
 for name, h in pairs(hosts) do
 	local mounted = {};

@@ -2,7 +2,8 @@
 // Prosody's world (the prosody and hosts globals, per-host event buses) inside
 // one Lua loop, loads each host's plugins through core.modulemanager, and
 // connects them to the outside: the stanza sink (the XMPP link, or a recorder
-// in tests), storage, and the HTTP server.
+// in tests), storage, the HTTP server, and its metrics (Runtime.Metrics, served
+// at /metrics by http_openmetrics; see METRICS.md).
 //
 // A Runtime is the embedding API:
 //

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/modhost/modhost/compat"
 	"github.com/modhost/modhost/host/config"
@@ -73,6 +74,7 @@ type Runtime struct {
 	linkCancel []context.CancelFunc
 	linkDone   []chan struct{}
 	mountSeq   int
+	metrics    *runtimeMetrics
 
 	stopOnce sync.Once
 	report   Report
@@ -103,7 +105,7 @@ func New(opts Options) (*Runtime, error) {
 	if opts.Stderr == nil {
 		opts.Stderr = os.Stderr
 	}
-	rt := &Runtime{opts: opts, cfg: cfg}
+	rt := &Runtime{opts: opts, cfg: cfg, metrics: newRuntimeMetrics()}
 	if opts.Logger != nil {
 		rt.log = opts.Logger
 	} else {
@@ -181,13 +183,17 @@ func (rt *Runtime) Start(ctx context.Context) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("start: %w", err)
 	}
+	httpCfg.Observe = rt.metrics.observeHTTP
 	rt.http = httpserver.New(httpCfg, rt.log.With("source", "http"))
 	rt.mounts = map[int]func(){}
 	libs := append(compat.Libraries(), rt.nativeLibrary())
 	if rt.opts.Testing {
 		libs = append(libs, rt.testingLibrary())
 	}
-	rt.loop = lua.NewLoop(lua.Options{Libraries: libs, Logger: rt.log})
+	rt.loop = lua.NewLoop(lua.Options{Libraries: libs, Logger: rt.log, ObserveWait: func(d time.Duration) {
+		rt.metrics.loopWait.Observe(d.Seconds())
+	}})
+	rt.metrics.watchLoop(rt.loop)
 	var report Report
 	err = rt.loop.Do(ctx, func(L *glua.LState) error {
 		if err := rt.boot(L); err != nil {
@@ -210,6 +216,7 @@ func (rt *Runtime) Start(ctx context.Context) (Report, error) {
 			rt.Stop(context.Background())
 			return report, fmt.Errorf("start: %w", err)
 		}
+		rt.metrics.watchLinks(rt)
 		if err := rt.http.Start(ctx); err != nil {
 			rt.Stop(context.Background())
 			return report, fmt.Errorf("start HTTP: %w", err)
@@ -290,6 +297,14 @@ func (rt *Runtime) loadModules(L *glua.LState) Report {
 			names = append([]string{set.ComponentModule}, names...)
 		}
 		for _, name := range names {
+			if name == openMetricsModule {
+				if _, err := rt.serveOpenMetrics(); err != nil {
+					hr.Broken = append(hr.Broken, ModuleError{Name: name, Error: err.Error()})
+					continue
+				}
+				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: "(built in)"})
+				continue
+			}
 			if config.IsServerSide(name) {
 				if _, _, _, err := rt.search.find(name); err != nil {
 					hr.Skipped = append(hr.Skipped, name)

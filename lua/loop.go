@@ -18,18 +18,23 @@ type Options struct {
 	Libraries []Library
 	// Logger receives the loop's own logs and is the parent of Logger(source).
 	Logger *slog.Logger
+	// ObserveWait, if set, is called on the loop goroutine before each job
+	// with how long the job waited in the queue: the loop's latency, which a
+	// queue depth alone does not show.
+	ObserveWait func(wait time.Duration)
 }
 
 // Loop owns one Lua state and the goroutine that runs it. Everything that
 // touches the state goes through Post or Do; nothing else may use it.
 type Loop struct {
-	state  *glua.LState
-	log    *slog.Logger
-	ctx    context.Context
-	cancel context.CancelFunc
+	observe func(time.Duration)
+	state   *glua.LState
+	log     *slog.Logger
+	ctx     context.Context
+	cancel  context.CancelFunc
 
 	mu      sync.Mutex
-	queue   []func(*glua.LState)
+	queue   []job
 	wake    chan struct{}
 	closed  bool
 	stopped chan struct{}
@@ -37,6 +42,12 @@ type Loop struct {
 	depth  atomic.Int64
 	jobs   atomic.Uint64
 	panics atomic.Uint64
+}
+
+// job is a queued function and when it was queued.
+type job struct {
+	fn     func(*glua.LState)
+	queued time.Time
 }
 
 type loopKey struct{}
@@ -50,6 +61,7 @@ func NewLoop(opts Options) *Loop {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Loop{
+		observe: opts.ObserveWait,
 		log:     logger,
 		ctx:     ctx,
 		cancel:  cancel,
@@ -88,6 +100,12 @@ func (l *Loop) Logger(source string) *slog.Logger { return l.log.With("source", 
 // QueueDepth reports how many jobs are waiting for the loop.
 func (l *Loop) QueueDepth() int64 { return l.depth.Load() }
 
+// JobsRun reports how many jobs the loop has run.
+func (l *Loop) JobsRun() uint64 { return l.jobs.Load() }
+
+// JobPanics reports how many jobs panicked (the loop went on after each).
+func (l *Loop) JobPanics() uint64 { return l.panics.Load() }
+
 // Post queues fn to run on the loop goroutine. It never blocks and is safe
 // from any goroutine, including the loop itself. It reports false once the
 // loop is closed.
@@ -97,7 +115,7 @@ func (l *Loop) Post(fn func(L *glua.LState)) bool {
 		l.mu.Unlock()
 		return false
 	}
-	l.queue = append(l.queue, fn)
+	l.queue = append(l.queue, job{fn: fn, queued: time.Now()})
 	l.mu.Unlock()
 	l.depth.Add(1)
 	select {
@@ -150,9 +168,12 @@ func (l *Loop) run() {
 		l.queue = nil
 		closed := l.closed
 		l.mu.Unlock()
-		for _, fn := range batch {
+		for _, j := range batch {
 			l.depth.Add(-1)
-			l.runJob(fn)
+			if l.observe != nil {
+				l.observe(time.Since(j.queued))
+			}
+			l.runJob(j.fn)
 		}
 		if len(batch) > 0 {
 			continue

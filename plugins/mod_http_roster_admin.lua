@@ -28,6 +28,8 @@ local jid_lib = require "util.jid";
 local st = require "util.stanza";
 local async = require "util.async";
 local rostermanager = require "core.rostermanager";
+local utf8_valid = require "util.encodings".utf8.valid;
+local monotonic = require "util.time".monotonic;
 
 local host = module.host;
 
@@ -40,6 +42,34 @@ local secret = module:get_option_string("http_roster_admin_secret");
 local refresh_offline = module:get_option_boolean("http_roster_admin_refresh_offline", false);
 
 if max_concurrent < 1 then max_concurrent = 1; end
+
+-- Metrics, through module:metric only: Prosody's mod_http_openmetrics and
+-- modhost's http_openmetrics serve them as prosody_mod_http_roster_admin__*.
+local refreshes = module:metric("counter", "refreshes", "",
+	"Roster refreshes by outcome: updated (in step now), failed (left as it was), offline (not fetched).", { "outcome" });
+local users_refreshed = module:metric("counter", "users_refreshed", "",
+	"Users named in refresh requests (duplicates within a request counted once).", {}):with_labels();
+local fetch_duration = module:metric("histogram", "fetch_duration", "seconds",
+	"Time taken by roster fetches from the web application, failed ones included.", {},
+	{ buckets = { 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 } }):with_labels();
+local fetch_errors = module:metric("counter", "fetch_errors", "",
+	"Failed roster fetches by kind: status, invalid_json, not_object, invalid_roster, timeout, refused, closed, connection, rejected_by_hook, hook_failed.",
+	{ "kind" });
+
+-- The kind of a failed connection, from net.http's reason.
+local function connection_error_kind(reason)
+	if reason == "connection refused" then return "refused"; end
+	if reason == "closed" or reason == "connection-closed" or reason == "unexpected-eof" then return "closed"; end
+	if reason == "timeout" then return "timeout"; end
+	return "connection";
+end
+
+-- The kind of an answer parse_roster refused, from its reason.
+local function roster_error_kind(reason)
+	if reason:match("^answer is not a JSON object") then return "not_object"; end
+	if reason:match("^answer is not valid JSON") then return "invalid_json"; end
+	return "invalid_roster";
+end
 
 -- Small helpers ----------------------------------------------------------------
 
@@ -100,6 +130,30 @@ end
 
 -- Reading what the application answers ------------------------------------------
 
+-- util.json gives decoded arrays this metatable (util.array's), which is the
+-- only way to tell `[]` from `{}` once decoded. nil if a JSON library does
+-- not mark arrays; the checks below then fall back on the array part.
+local json_array_mt = getmetatable(json.decode("[]"));
+
+local function is_array(value)
+	if json_array_mt then return getmetatable(value) == json_array_mt; end
+	return value[1] ~= nil or next(value) == nil;
+end
+
+local function is_object(value)
+	if json_array_mt then return getmetatable(value) ~= json_array_mt; end
+	return value[1] == nil;
+end
+
+-- A name or group goes into roster stanzas as XML text: anything XML 1.0
+-- cannot carry would make util.stanza raise half way through applying.
+local function xml_text_problem(s)
+	if not utf8_valid(s) then return "is not valid UTF-8"; end
+	if s:find("[%z\1-\8\11\12\14-\31]") or s:find("\239\191[\190\191]") then
+		return "contains a character XML cannot carry";
+	end
+end
+
 -- Turns the application's JSON object into Prosody roster items, and the
 -- decoded entries by the same JIDs (for hooks that read fields of their own);
 -- nil and a reason if any part of it is not what the contract allows.
@@ -107,18 +161,29 @@ local function parse_roster(username, body)
 	if type(body) ~= "string" or not is_json_object(body) then
 		return nil, "answer is not a JSON object";
 	end
+	if not utf8_valid(body) then -- JSON is UTF-8 (RFC 8259 §8.1)
+		return nil, "answer is not UTF-8";
+	end
+	-- util.json reads these keys as its own encoding of mixed Lua tables and
+	-- folds their contents into the object: `{"__array":[]}` would decode
+	-- as an empty roster.
+	if body:find('[{,]%s*"__array"%s*:') or body:find('[{,]%s*"__hash"%s*:') then
+		return nil, "answer uses the reserved keys __array or __hash";
+	end
 	local data, err = json.decode(body);
-	if type(data) ~= "table" then
+	if type(data) ~= "table" or data == json.null or not is_object(data) then
 		return nil, "answer is not valid JSON (" .. tostring(err) .. ")";
 	end
 	local self_jid = username .. "@" .. host;
 	local roster, entries = {}, {};
 	for contact, entry in pairs(data) do
 		local jid = type(contact) == "string" and jid_lib.prep(contact);
-		if not jid or jid_lib.resource(jid) then
+		-- Prosody 0.12's prep can return a non-JID ("a@b/" for "a@b/\194\173"),
+		-- which split then refuses: no host means it is not a JID.
+		if not jid or not jid_lib.host(jid) or jid_lib.resource(jid) then
 			return nil, "invalid contact JID " .. tostring(contact);
 		end
-		if type(entry) ~= "table" or entry == json.null or entry[1] ~= nil then
+		if type(entry) ~= "table" or entry == json.null or not is_object(entry) then
 			return nil, "contact " .. jid .. " is not an object";
 		end
 		local name = entry.name;
@@ -126,14 +191,22 @@ local function parse_roster(username, body)
 		if name ~= nil and type(name) ~= "string" then
 			return nil, "contact " .. jid .. ": name is not a string";
 		end
+		local problem = name and xml_text_problem(name);
+		if problem then
+			return nil, "contact " .. jid .. ": name " .. problem;
+		end
 		local groups = {};
 		if entry.groups ~= nil and entry.groups ~= json.null then
-			if type(entry.groups) ~= "table" or (entry.groups[1] == nil and next(entry.groups) ~= nil) then
+			if type(entry.groups) ~= "table" or not is_array(entry.groups) then
 				return nil, "contact " .. jid .. ": groups is not an array";
 			end
 			for _, group in pairs(entry.groups) do
 				if type(group) ~= "string" then
 					return nil, "contact " .. jid .. ": a group is not a string";
+				end
+				problem = xml_text_problem(group);
+				if problem then
+					return nil, "contact " .. jid .. ": a group " .. problem;
 				end
 				if group ~= "" then groups[group] = true; end
 			end
@@ -165,9 +238,12 @@ end
 function start_fetch(username, done)
 	running_fetches = running_fetches + 1;
 	local finished, request = false, nil;
-	local function finish(roster, reason)
+	local started = monotonic();
+	local function finish(roster, reason, error_kind)
 		if finished then return; end -- a late answer after the timeout
 		finished = true;
+		fetch_duration:sample(monotonic() - started);
+		if not roster then fetch_errors:with_labels(error_kind or "other"):add(1); end
 		running_fetches = running_fetches - 1;
 		next_fetch(); -- first: done may resume a waiting login and not come back soon
 		done(roster, reason);
@@ -178,7 +254,7 @@ function start_fetch(username, done)
 	-- wait, and the connection is closed if the library lets us.
 	module:add_timer(fetch_timeout, function ()
 		if finished then return; end
-		finish(nil, "no answer within " .. fetch_timeout .. " s");
+		finish(nil, "no answer within " .. fetch_timeout .. " s", "timeout");
 		if request and http.destroy_request then
 			http.destroy_request(request);
 		end
@@ -186,19 +262,19 @@ function start_fetch(username, done)
 	request = http.request(url, { headers = { Accept = "application/json" } }, function (body, code)
 		if code ~= 200 then
 			if code == 0 then
-				return finish(nil, "connection failed: " .. tostring(body));
+				return finish(nil, "connection failed: " .. tostring(body), connection_error_kind(body));
 			end
-			return finish(nil, "HTTP status " .. tostring(code));
+			return finish(nil, "HTTP status " .. tostring(code), "status");
 		end
 		local roster, entries = parse_roster(username, body);
-		if not roster then return finish(nil, entries); end -- on failure: the reason
+		if not roster then return finish(nil, entries, roster_error_kind(entries)); end -- on failure: the reason
 		-- A failing handler must not leave the refresh request waiting for ever.
 		local ok, verdict = pcall(module.fire_event, module, "roster-admin/fetched",
 			{ username = username, host = host, roster = roster, entries = entries });
 		if not ok then
-			return finish(nil, "roster-admin/fetched handler failed: " .. tostring(verdict));
+			return finish(nil, "roster-admin/fetched handler failed: " .. tostring(verdict), "hook_failed");
 		elseif verdict ~= nil then
-			return finish(nil, "rejected by a roster-admin/fetched handler");
+			return finish(nil, "rejected by a roster-admin/fetched handler", "rejected_by_hook");
 		end
 		-- Handlers may have added items in a looser shape.
 		for _, item in pairs(roster) do
@@ -315,18 +391,22 @@ end
 local function refresh_user(username, done)
 	if not user_sessions(username) and not refresh_offline then
 		-- Fetched at next login anyway; counts as updated, as in the original.
+		refreshes:with_labels("offline"):add(1);
 		return done(true);
 	end
 	fetch_roster(username, function (wanted, reason)
 		if not wanted then
 			module:log("warn", "Roster of %s not refreshed: %s", username, reason);
+			refreshes:with_labels("failed"):add(1);
 			return done(false, reason);
 		end
 		local ok, applied, apply_err = pcall(apply_roster, username, wanted);
 		if not ok or not applied then
 			module:log("error", "Roster of %s not refreshed: %s", username, tostring(applied or apply_err));
+			refreshes:with_labels("failed"):add(1);
 			return done(false, "apply failed");
 		end
+		refreshes:with_labels("updated"):add(1);
 		done(true);
 	end);
 end
@@ -437,6 +517,7 @@ end
 local function refresh_and_answer(response, usernames)
 	local total, updated, errors = #usernames, 0, 0;
 	local answered = false;
+	users_refreshed:add(total);
 	if total == 0 then
 		return send_json(response, 200, { status = "ok", message = "roster update complete", updated = 0, errors = 0 });
 	end

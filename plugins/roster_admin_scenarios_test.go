@@ -269,6 +269,13 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 			{"estring", body(`"bob@example.com"`)},
 			{"enull", body(`null`)},
 			{"ebadgroups", body(`{"bob@example.com":{"groups":"Friends"}}`)},
+			// Found by FuzzBackendRoster: each was applied (or, for the
+			// control character, applied half way).
+			{"egroupsobject", body(`{"bob@example.com":{"groups":{}}}`)},
+			{"econtactarray", body(`{"bob@example.com":[]}`)},
+			{"emarker", body(`{"__array":[]}`)},
+			{"econtrol", body(`{"bob@example.com":{"name":"\u0001"}}`)},
+			{"eemptyresource", body(`{"bob@example.com/\u00ad":{}}`)},
 			{"edeep", body(`{"x@example.com":{"groups":` + strings.Repeat("[", 3000) + strings.Repeat("]", 3000) + `}}`)},
 			{"eclosed", closeConn},
 			{"ehalf", halfBody(`{"new@example.com":{"name":"Half"}}`)},

@@ -385,12 +385,34 @@ function api:open_store(name, kind)
 	return require "core.storagemanager".open(self.host, name or self.name, kind);
 end
 
--- Statistics: modhost's own metrics are in Go; plugin measures are accepted
--- and kept cheap.
-local function noop() end
-local noop_metric = setmetatable({}, { __index = function () return noop; end });
-function api:measure() return noop; end
-function api:metric() return setmetatable({}, { __index = function () return function () return noop_metric; end; end }); end
+-- Statistics, named as Prosody names them: a module's families are
+-- prosody_mod_NAME/..., and on a host (not a global module) they carry a
+-- "host" label already set to the module's host.
+function api:measure(name, stat_type, conf)
+	local statsmanager = require "core.statsmanager";
+	self:add_item("measure", { name = name, type = stat_type, conf = conf });
+	local full_name = "mod_" .. self.name .. "/" .. name;
+	if self.host == "*" then
+		return statsmanager.measure(stat_type, full_name, conf);
+	end
+	return statsmanager.measure(stat_type, full_name, conf, "host", self.host);
+end
+
+function api:metric(type_, name, unit, description, label_keys, conf)
+	local statsmanager = require "core.statsmanager";
+	local scoped = self.host ~= "*";
+	local keys = label_keys;
+	if scoped then
+		keys = { "host" };
+		for _, key in ipairs(label_keys or {}) do keys[#keys + 1] = key; end
+	end
+	local family = statsmanager.metric(type_, "prosody_mod_" .. self.name .. "/" .. name, unit, description, keys, conf);
+	self:add_item("metric", { name = name, mf = family });
+	if scoped then
+		return family:with_partial_label(self.host);
+	end
+	return family;
+end
 
 function api:set_status(kind, message)
 	self.status_type, self.status_message = kind, message;

@@ -30,13 +30,14 @@ func IsServerSide(module string) bool {
 //     components muc, muc_mam, muc_unique, pubsub;
 //   - the server process itself: the platform modules posix, windows and
 //     unknown, admin_shell, admin_socket, admin_telnet, stanza_debug,
-//     scansion_record, http_openmetrics (it exports the server's metrics).
+//     scansion_record.
 //
 // Not server-side, because modhost provides them itself or they work
 // outside a server: storage_memory, storage_internal, storage_none,
 // storage_sql, storage_xep0227 and debug_sql (storage a plugin opens), http,
-// http_files and http_errors (modhost's HTTP server), cron (periodic tasks
-// of other modules).
+// http_files and http_errors (modhost's HTTP server), http_openmetrics
+// (modhost serves its own metrics, plugins' included, at /metrics), cron
+// (periodic tasks of other modules).
 func serverSideModules() map[string]struct{} {
 	names := []string{
 		// listeners and streams
@@ -59,7 +60,7 @@ func serverSideModules() map[string]struct{} {
 		"muc", "muc_mam", "muc_unique", "pubsub",
 		// the server process
 		"posix", "windows", "unknown", "admin_shell", "admin_socket",
-		"admin_telnet", "stanza_debug", "scansion_record", "http_openmetrics",
+		"admin_telnet", "stanza_debug", "scansion_record",
 	}
 	set := make(map[string]struct{}, len(names))
 	for _, n := range names {

@@ -27,7 +27,8 @@ var shippedModules = []string{
 var notServerSide = map[string]bool{
 	"storage_memory": true, "storage_internal": true, "storage_none": true,
 	"storage_sql": true, "storage_xep0227": true, "debug_sql": true,
-	"http": true, "http_files": true, "http_errors": true, "cron": true,
+	"http": true, "http_files": true, "http_errors": true, "http_openmetrics": true,
+	"cron": true,
 }
 
 func TestEveryShippedModuleIsClassified(t *testing.T) {

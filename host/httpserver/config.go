@@ -56,6 +56,11 @@ type Config struct {
 	// request's client IP and whether it is secure. nil means
 	// {"127.0.0.1", "::1"}, as in Prosody.
 	TrustedProxies []string
+	// Observe, if set, is called after every request with the owner of the
+	// route that answered it ("" when no route did: 404, 405, 429, a bad
+	// path), the status sent and how long it took. It runs on the request's
+	// goroutine and must be quick; modhost feeds its metrics with it.
+	Observe func(owner string, status int, elapsed time.Duration)
 }
 
 // CORSConfig mirrors mod_http's access_control_* options.

@@ -76,10 +76,16 @@ func New(cfg Config, log *slog.Logger) *Server {
 	return s
 }
 
+// AnyHost mounts routes on every host, as Prosody's mod_http serves a global
+// module's app (mod_http_openmetrics) whatever the Host header says. They
+// answer before any host's own routes; a host route at the same place is a
+// conflict. They do not make a default host.
+const AnyHost = "*"
+
 // Mount adds routes under base for host (a host name, matched against
-// requests' Host header) and owner (a module name, for logs and conflict
-// errors). Two hosts may mount the same path; within one host a route
-// already mounted is an error. It fails, mounting nothing, when a route is
+// requests' Host header, or AnyHost) and owner (a module name, for logs and
+// conflict errors). Two hosts may mount the same path; within one host a
+// route already mounted is an error. It fails, mounting nothing, when a route is
 // invalid or already mounted. unmount removes exactly these routes; calling
 // it again does nothing. Both may be called while requests are being served.
 func (s *Server) Mount(host, base string, routes []Route, owner string) (unmount func(), err error) {
@@ -133,10 +139,13 @@ func (s *Server) unmount(id uint64) {
 // mounts is forgotten, so its name is then answered by the default host.
 // The caller holds s.mu.
 func (s *Server) rebuildHost(host string, mounts []*mountEntry) error {
-	var own []*mountEntry
-	for _, m := range mounts {
+	if host == AnyHost {
+		return s.rebuildAll(mounts)
+	}
+	own, withGlobal := 0, mountsFor(host, mounts)
+	for _, m := range withGlobal {
 		if m.host == host {
-			own = append(own, m)
+			own++
 		}
 	}
 	old := s.tables.Load()
@@ -146,8 +155,8 @@ func (s *Server) rebuildHost(host string, mounts []*mountEntry) error {
 			next.byHost[h] = t
 		}
 	}
-	if len(own) > 0 {
-		t, err := buildTable(own, s.serveRoute)
+	if own > 0 {
+		t, err := buildTable(withGlobal, s.serveRoute)
 		if err != nil {
 			return err
 		}
@@ -159,6 +168,37 @@ func (s *Server) rebuildHost(host string, mounts []*mountEntry) error {
 	next.defaultHost = s.pickDefaultHost(next.byHost)
 	s.tables.Store(next)
 	return nil
+}
+
+// rebuildAll rebuilds every host's table and the table for requests no
+// host answers, after the AnyHost mounts changed. The caller holds s.mu.
+func (s *Server) rebuildAll(mounts []*mountEntry) error {
+	old := s.tables.Load()
+	empty, err := buildTable(mountsFor(AnyHost, mounts), s.serveRoute)
+	if err != nil {
+		return err
+	}
+	next := &hostTables{byHost: make(map[string]*routeTable, len(old.byHost)), empty: empty, defaultHost: old.defaultHost}
+	for h := range old.byHost {
+		t, err := buildTable(mountsFor(h, mounts), s.serveRoute)
+		if err != nil {
+			return fmt.Errorf("on %s: %w", h, err)
+		}
+		next.byHost[h] = t
+	}
+	s.tables.Store(next)
+	return nil
+}
+
+// mountsFor are the mounts serving host: its own and the AnyHost ones.
+func mountsFor(host string, mounts []*mountEntry) []*mountEntry {
+	var out []*mountEntry
+	for _, m := range mounts {
+		if m.host == host || m.host == AnyHost {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // pickDefaultHost is the host answering requests for unknown host names:
@@ -312,6 +352,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
 	client := s.clientIP(r)
+	var info *requestInfo // set once the request is routed
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("panic serving HTTP request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p))
@@ -319,8 +360,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeError(rec, http.StatusInternalServerError, "internal server error")
 			}
 		}
+		elapsed := time.Since(start)
 		s.log.Debug("http request", "client", client, "host", r.Host, "method", r.Method, "path", r.URL.RequestURI(),
-			"status", rec.status, "bytes", rec.bytes, "duration", time.Since(start))
+			"status", rec.status, "bytes", rec.bytes, "duration", elapsed)
+		if s.cfg.Observe != nil {
+			owner, status := "", rec.status
+			if info != nil {
+				owner = info.owner
+			}
+			if status == 0 {
+				status = http.StatusOK // net/http's answer to a handler that wrote nothing
+			}
+			s.cfg.Observe(owner, status, elapsed)
+		}
 	}()
 
 	if !s.enter(client) {
@@ -357,7 +409,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	info := &requestInfo{path: path, clientIP: client, secure: s.isSecure(r), table: t}
+	info = &requestInfo{path: path, clientIP: client, secure: s.isSecure(r), table: t}
 	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
 	h(rec, r, ps)
 }
@@ -381,6 +433,7 @@ func (t *routeTable) allowed(path string) []string {
 // serveRoute runs a matched route: body limit, CORS, then the handler under
 // the deadline, with panics answered as 500.
 func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, e *entry, rest string) {
+	infoOf(r).owner = e.owner
 	if e.redirect {
 		loc := requestPath(r) + "/"
 		if r.URL.RawQuery != "" {
@@ -496,6 +549,7 @@ type requestInfo struct {
 	clientIP string      // after trusted proxies
 	secure   bool        // TLS, or X-Forwarded-Proto https from a trusted proxy
 	table    *routeTable // the routes of the host the request went to
+	owner    string      // owner of the route that answered
 }
 
 type requestInfoKey struct{}

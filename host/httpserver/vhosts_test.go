@@ -193,3 +193,37 @@ func TestNoRoutesAtAllIsNotFound(t *testing.T) {
 		t.Errorf("empty server → %d %q", rec.Code, rec.Body.String())
 	}
 }
+
+func TestAnyHostRoutesAnswerForEveryHostAndMakeNoDefault(t *testing.T) {
+	s := newVhostServer(Config{})
+	// Mounted before any host, as http_openmetrics may be.
+	unmountGlobal := mustMountOn(t, s, AnyHost, "/metrics", []Route{{Method: "GET", Handler: echo("global")}})
+	if rec := serveAs(s, "GET", "anything.example", "/metrics"); !strings.HasPrefix(rec.Body.String(), "global|") {
+		t.Errorf("no host has routes: GET /metrics = %d %q", rec.Code, rec.Body)
+	}
+	mustMountOn(t, s, "b.example", "/app", []Route{{Method: "GET", Path: "/x", Handler: echo("b")}})
+	mustMountOn(t, s, "a.example", "/app", []Route{{Method: "GET", Path: "/x", Handler: echo("a")}})
+	for _, host := range []string{"a.example", "b.example", "127.0.0.1:5280", ""} {
+		if rec := serveAs(s, "GET", host, "/metrics"); !strings.HasPrefix(rec.Body.String(), "global|") {
+			t.Errorf("Host %q: GET /metrics = %d %q", host, rec.Code, rec.Body)
+		}
+	}
+	// The global mount came first, yet the default is the first host that
+	// mounted routes of its own.
+	if rec := serveAs(s, "GET", "127.0.0.1", "/app/x"); !strings.HasPrefix(rec.Body.String(), "b|") {
+		t.Errorf("default host after a global mount: %q, want b's", rec.Body)
+	}
+	if _, err := s.Mount("a.example", "/metrics", []Route{{Method: "GET", Handler: echo("a")}}, "test"); err == nil {
+		t.Error("a host route where a global one is mounted was accepted")
+	}
+	if _, err := s.Mount(AnyHost, "/app", []Route{{Method: "GET", Path: "/x", Handler: echo("g")}}, "test"); err == nil {
+		t.Error("a global route where a host's is mounted was accepted")
+	}
+	unmountGlobal()
+	if rec := serveAs(s, "GET", "a.example", "/metrics"); rec.Code != http.StatusNotFound {
+		t.Errorf("after unmount: GET /metrics = %d", rec.Code)
+	}
+	if rec := serveAs(s, "GET", "a.example", "/app/x"); !strings.HasPrefix(rec.Body.String(), "a|") {
+		t.Errorf("host routes lost with the global unmount: %q", rec.Body)
+	}
+}
