@@ -321,6 +321,9 @@ func TestRosterAdminInModhostStandalone(t *testing.T) {
 	m := startModhostTarget(t)
 	t.Cleanup(func() {
 		for _, line := range strings.Split(m.log(), "\n") {
+			if strings.Contains(line, brokenUser) {
+				continue // the probe plugin's failure on purpose
+			}
 			if strings.Contains(line, "level=ERROR") || strings.Contains(line, "traceback") {
 				t.Errorf("modhost logged: %s", line)
 			}

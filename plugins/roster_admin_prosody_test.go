@@ -149,6 +149,9 @@ func TestRosterAdminInsideProsody(t *testing.T) {
 func assertNoLuaErrors(t *testing.T, s *prosodytest.Server) {
 	t.Helper()
 	for _, line := range strings.Split(s.Log(), "\n") {
+		if strings.Contains(line, brokenUser) {
+			continue // the probe plugin's failure on purpose
+		}
 		if strings.Contains(line, "\terror\t") || strings.Contains(line, "traceback") || strings.Contains(line, "Traceback") {
 			t.Errorf("prosody logged: %s", line)
 		}

@@ -158,6 +158,15 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 		}
 	})
 
+	t.Run("an internal failure is answered 500 with a JSON reason", func(t *testing.T) {
+		for _, req := range [][3]string{{"POST", "/roster_admin/refresh", `["` + brokenUser + `"]`}, {"GET", "/roster_admin/refresh/" + brokenUser, ""}} {
+			code, reply, _ := call(t, tg, req[0], "", req[1], req[2], nil)
+			if code != 500 || reply.Status != "error" || reply.Message == "" {
+				t.Errorf("%s %s → %d %+v, want 500 with a message", req[0], req[1], code, reply)
+			}
+		}
+	})
+
 	t.Run("an empty array is answered at once", func(t *testing.T) {
 		start := time.Now()
 		code, reply, _ := call(t, tg, "POST", "", "/roster_admin/refresh", "[]", nil)

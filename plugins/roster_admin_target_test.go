@@ -27,6 +27,9 @@ const (
 	refusedHost     = "refused.example.com"
 	offlineHost     = "offline.example.com"
 	testSecret      = "s3cret"
+	// brokenUser makes the probe plugin raise inside the refresh handler;
+	// the error it logs is expected.
+	brokenUser = "crash500"
 )
 
 // probePlugin customises through the plugin's events and records the
@@ -47,6 +50,11 @@ module:hook("roster-admin/fetched", function (event)
 		error("handler failure on purpose");
 	end
 end);
+-- A plugin that breaks what the refresh handler relies on, for one user
+-- only: looking up crash500's sessions raises.
+setmetatable(prosody.hosts[module.host].sessions, { __index = function (_, username)
+	if username == "crash500" then error("session table broken on purpose for crash500"); end
+end });
 module:hook("roster-admin/updated", function (event)
 	local f = assert(io.open(log_path, "a"));
 	f:write(string.format("%s@%s +%d -%d ~%d\n", event.username, event.host, #event.added, #event.removed, #event.changed));
