@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/modhost
 
-.PHONY: run test build deps unit spec spec-prosody spec-examples fuzz fuzz-short bench
+.PHONY: run test build deps unit spec spec-prosody spec-examples fuzz fuzz-short bench bench-roster
 
 build:
 	$(GO) build -o $(BIN) ./cmd/modhost
@@ -41,8 +41,8 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime=1s -benchmem ./compat/ ./host/
 	scripts/bench-libs
 
-# Fuzzing, not part of `make test` (which already runs every seed corpus in
-# testdata/fuzz as ordinary tests). go fuzzes one target per run, so each is
+# Fuzzing: `make test` runs every target briefly (fuzz-short) besides every
+# seed corpus in testdata/fuzz as ordinary tests. go fuzzes one target per run, so each is
 # listed with its package; a crasher is written to that package's
 # testdata/fuzz/<Name>/ and the run stops there.
 FUZZTIME ?= 60s
@@ -66,3 +66,10 @@ fuzz:
 # CI's brief run: every target for 3 s.
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+
+# The roster-admin workload three ways in one run (Prosody + plugin, modhost
+# standalone, modhost linked to Prosody); not part of `make test`.
+# Flags: make bench-roster BENCH_FLAGS='-users 100 -rounds 10'
+bench-roster:
+	$(GO) build -o bin/modhost-bench ./cmd/modhost-bench
+	bin/modhost-bench $(BENCH_FLAGS)

@@ -108,6 +108,14 @@ func (c *httpClients) close() {
 	c.insecure.CloseIdleConnections()
 }
 
+// CloseHTTPClients closes the idle backend connections net.http keeps for
+// L, so that nothing of a stopped runtime stays behind. Call it on the loop.
+func CloseHTTPClients(L *glua.LState) {
+	if c := clientsOf(L, false); c != nil {
+		c.close()
+	}
+}
+
 // SetHTTPDefaults sets the limits of net.http for the Lua state L (the host
 // maps config options such as http_default_timeout onto it). Requests in
 // flight keep the limits they started with. Call it on the loop goroutine.

@@ -3,15 +3,19 @@ package host
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/modhost/modhost/compat"
 	"github.com/modhost/modhost/host/component"
+	"github.com/modhost/modhost/host/config"
 	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
 )
@@ -33,7 +37,9 @@ func (rt *Runtime) linkConfig(host string) (cfg component.Config, ok bool, err e
 	raw, _ := rt.cfg.Get(host, "component_client")
 	opts, _ := raw.(map[string]any)
 	over := rt.opts.Link
-	if opts == nil && over.JID == "" {
+	if opts == nil && (over.JID == "" || !rt.onlyVirtualHost(host)) {
+		// Overrides without a component_client option link a config's
+		// only VirtualHost; with several, the option says which.
 		return cfg, false, nil
 	}
 	str := func(k string) string { s, _ := opts[k].(string); return s }
@@ -76,6 +82,23 @@ func (rt *Runtime) linkConfig(host string) (cfg component.Config, ok bool, err e
 	return cfg, true, nil
 }
 
+// linkReplyDeadline reads component_client's delegation_timeout (seconds,
+// default 20): how long a delegated IQ may wait for a plugin's answer before
+// modhost answers it with an error.
+func (rt *Runtime) linkReplyDeadline(host string) (time.Duration, error) {
+	raw, _ := rt.cfg.Get(host, "component_client")
+	opts, _ := raw.(map[string]any)
+	v, ok := opts["delegation_timeout"]
+	if !ok {
+		return 20 * time.Second, nil
+	}
+	secs, ok := v.(float64)
+	if !ok || secs <= 0 {
+		return 0, fmt.Errorf("component_client of %s: delegation_timeout must be a positive number of seconds", host)
+	}
+	return time.Duration(secs * float64(time.Second)), nil
+}
+
 // linkBridge joins one VirtualHost to its XMPP server through a component
 // link: the server's presence becomes sessions, delegated roster IQs become
 // the events Prosody fires for a client, and roster changes are written to
@@ -91,11 +114,21 @@ type linkBridge struct {
 	privs     component.Privileges
 	delegated map[string]bool
 	sessions  map[string]*linkedSession // by full JID
-	// serverRoster remembers, per user, the contacts the server holds as
-	// modhost last wrote or read them, so a whole-roster save can remove
-	// what is gone.
-	serverRoster map[string]map[string]bool
+	// serverRoster remembers, per user, the roster the server holds as
+	// modhost last read or wrote it: a save writes only what differs, and
+	// removes what is gone. A user missing here is unknown (after a
+	// (re)connect, or never seen): the next save reads the server first.
+	serverRoster map[string]map[string]component.RosterItem
 	rosterReads  map[string]serverRosterResult
+	// reconciling holds, per user whose server roster is being read, the
+	// latest local roster to mirror once the read is in.
+	reconciling map[string]*glua.LTable
+	pushSeq     int
+	// replyDeadline bounds a delegated IQ's answer: the server has no
+	// timeout of its own, so a plugin that never answers would leave the
+	// client waiting for ever.
+	replyDeadline time.Duration
+	writes        *writeQueue // roster sets, in order
 }
 
 type linkedSession struct {
@@ -115,8 +148,14 @@ func (rt *Runtime) startLinks(ctx context.Context) error {
 		if !ok {
 			continue
 		}
-		b := &linkBridge{rt: rt, host: h.Name, cfg: cfg, log: rt.log.With("source", "link", "host", h.Name),
-			delegated: map[string]bool{}, sessions: map[string]*linkedSession{}, serverRoster: map[string]map[string]bool{}}
+		deadline, err := rt.linkReplyDeadline(h.Name)
+		if err != nil {
+			return err
+		}
+		b := &linkBridge{rt: rt, replyDeadline: deadline, host: h.Name, cfg: cfg, log: rt.log.With("source", "link", "host", h.Name),
+			delegated: map[string]bool{}, sessions: map[string]*linkedSession{},
+			serverRoster: map[string]map[string]component.RosterItem{}, reconciling: map[string]*glua.LTable{},
+			writes: newWriteQueue()}
 		cfg.DelegationFeatures = func(ns string, bare bool) []string {
 			if bare {
 				return nil
@@ -132,11 +171,17 @@ func (rt *Runtime) startLinks(ctx context.Context) error {
 		rt.linkCancel = append(rt.linkCancel, cancel)
 		done := make(chan struct{})
 		rt.linkDone = append(rt.linkDone, done)
+		writerDone := make(chan struct{})
+		rt.linkDone = append(rt.linkDone, writerDone)
 		go func() {
 			defer close(done)
 			if err := b.link.Run(linkCtx); err != nil {
 				b.log.Error("component link stopped", "error", err)
 			}
+		}()
+		go func() {
+			defer close(writerDone)
+			b.writeRosters(linkCtx)
 		}()
 		b.log.Info("component link starting", "addr", cfg.Addr, "jid", cfg.JID)
 	}
@@ -290,7 +335,11 @@ func (b *linkBridge) session(L *glua.LState, full string) *linkedSession {
 		return 0
 	})
 	var beforeBind glua.LValue = glua.LNil
-	if b.privs.CanGetRoster() {
+	online := L.GetField(L.GetField(L.GetField(L.GetGlobal("hosts"), b.host), "sessions"), user) != glua.LNil
+	if b.privs.CanGetRoster() && !online {
+		// Only a user's first resource starts from the server's roster: the
+		// others share the roster already loaded, which the store must not
+		// be rewritten under.
 		beforeBind = b.serverRosterStep(L)
 	}
 	rets, err := lua.Call(L, L.GetField(api, "login"), 0, glua.LString(b.host), glua.LString(user), glua.LString(resource), send, done, beforeBind)
@@ -361,7 +410,7 @@ func (b *linkBridge) serverRosterStep(L *glua.LState) glua.LValue {
 			return 0
 		}
 		if res.err != nil {
-			b.log.Warn("server roster not read", "user", user, "error", res.err)
+			b.logReadFailure("server roster not read at login; starting from the local one", user, res.err)
 			return 0
 		}
 		b.storeServerRoster(L, user, res.items)
@@ -375,13 +424,23 @@ func (b *linkBridge) serverRosterStep(L *glua.LState) glua.LValue {
 	return rets[0]
 }
 
+// logReadFailure reports a failed privileged roster read: a link that
+// dropped (or a runtime stopping) is routine, anything else is not.
+func (b *linkBridge) logReadFailure(msg, user string, err error) {
+	if errors.Is(err, component.ErrNotConnected) {
+		b.log.Debug(msg, "user", user, "error", err)
+		return
+	}
+	b.log.Warn(msg, "user", user, "error", err)
+}
+
 // storeServerRoster writes the server's roster of user into the local store,
 // so rostermanager.load_roster (next in the login) starts from it.
 func (b *linkBridge) storeServerRoster(L *glua.LState, user string, items []component.RosterItem) {
-	known := map[string]bool{}
+	known := map[string]component.RosterItem{}
 	roster := L.NewTable()
 	for _, it := range items {
-		known[it.JID] = true
+		known[it.JID] = it
 		item := L.NewTable()
 		item.RawSetString("subscription", glua.LString(orDefault(it.Subscription, "none")))
 		if it.Name != "" {
@@ -435,6 +494,18 @@ func (b *linkBridge) presence(L *glua.LState, e *compat.Element) {
 	if s == nil || s.ref == nil {
 		return
 	}
+	if isDelayed(e) {
+		// A replayed presence (the link (re)connected while the client was
+		// online): whether it fetched its roster was seen by a previous
+		// connection or runtime, if at all. Nearly every client fetches it
+		// before its initial presence, so it keeps getting pushes. (The
+		// replay may come before the delegation advertisement, so this does
+		// not depend on the mode; in server-held mode pushes are the
+		// server's and interest is unused.)
+		if t, ok := s.ref.(*glua.LTable); ok {
+			t.RawSetString("interested", glua.LTrue)
+		}
+	}
 	// Hand the presence over as the client's own, without the component as
 	// its addressee, so presence events fire and session.presence is set.
 	p := *e
@@ -446,6 +517,17 @@ func (b *linkBridge) presence(L *glua.LState, e *compat.Element) {
 		p.Attr = append(p.Attr, a)
 	}
 	b.incoming(L, s, &p)
+}
+
+// isDelayed says whether a presence carries a XEP-0203 delay: the server's
+// replay of who is online, sent when the component connects.
+func isDelayed(e *compat.Element) bool {
+	for _, n := range e.Children {
+		if c, ok := n.(*compat.Element); ok && c.Name == "delay" && c.NS == "urn:xmpp:delay" {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *linkBridge) incoming(L *glua.LState, s *linkedSession, e *compat.Element) {
@@ -478,7 +560,7 @@ func (b *linkBridge) delegatedIQ(L *glua.LState, d *component.DelegatedIQ) {
 	id := attrOf(d.IQ, "id")
 	s.pending[id] = d
 	// No delegated IQ is left unanswered: the server has no timeout.
-	b.rt.loop.After(20*time.Second, func(L *glua.LState) {
+	b.rt.loop.After(b.replyDeadline, func(L *glua.LState) {
 		if pending, ok := s.pending[id]; ok && pending == d {
 			delete(s.pending, id)
 			b.replyDelegated(d, component.ErrorReply(d.IQ, "wait", "remote-server-timeout", "no answer in time"))
@@ -531,21 +613,25 @@ func (b *linkBridge) sessionSend(L *glua.LState, s *linkedSession, full string, 
 			b.log.Debug("roster push not sent: no iq permission (server-held mode: the server pushes)", "to", full)
 			return
 		}
+		// rostermanager sends one push, one id, to every resource; the
+		// server tracks each privileged IQ by its inner id and refuses a
+		// second one in flight with the same id, so each copy gets its own.
+		b.pushSeq++
 		inner := *e
 		inner.Attr = nil
 		for _, a := range e.Attr {
-			if a.Name.Space == "" && (a.Name.Local == "from" || a.Name.Local == "to") {
+			if a.Name.Space == "" && (a.Name.Local == "from" || a.Name.Local == "to" || a.Name.Local == "id") {
 				continue
 			}
 			inner.Attr = append(inner.Attr, a)
 		}
-		inner.Attr = append(inner.Attr, xmlAttr("to", full))
+		inner.Attr = append(inner.Attr, xmlAttr("to", full), xmlAttr("id", attrOf(e, "id")+"."+strconv.Itoa(b.pushSeq)))
 		wrapped, err := component.PrivilegedIQ(b.cfg.JID, bareOf(full), &inner)
 		if err != nil {
 			b.log.Warn("roster push not sendable", "error", err)
 			return
 		}
-		b.sendIQAsync(wrapped, "roster push to "+full)
+		b.sendPush(wrapped, full)
 		return
 	}
 	b.log.Debug("stanza for a client dropped: a component cannot send it", "to", full, "name", e.Name)
@@ -560,23 +646,31 @@ func isRosterPush(e *compat.Element) bool {
 	return false
 }
 
-func (b *linkBridge) sendIQAsync(iq *compat.Element, what string) {
+// sendPush sends a privileged roster push. The server answers it with the
+// client's acknowledgement, which only comes if the client addressed its ack
+// to its bare JID (mod_privilege matches on that; RFC 6121 lets a client
+// omit it): a push left unanswered is normal, a refusal is not.
+func (b *linkBridge) sendPush(iq *compat.Element, full string) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		reply, err := b.link.SendIQ(ctx, iq)
-		if err == nil && attrOf(reply, "type") == "error" {
-			err = component.ParseStanzaError(reply)
-		}
-		if err != nil {
-			b.log.Warn(what+" failed", "error", err)
+		var refused *component.StanzaError
+		switch {
+		case err == nil && attrOf(reply, "type") != "error":
+		case errors.As(err, &refused) || err == nil:
+			b.log.Warn("roster push refused", "to", full, "error", component.ParseStanzaError(reply))
+		default:
+			b.log.Debug("roster push not acknowledged", "to", full, "error", err)
 		}
 	}()
 }
 
 // mirrorRoster writes a saved roster change into the server's roster with
 // privileged sets, one item per IQ, so the server routes presence by it
-// (and, in server-held mode, pushes it to its clients).
+// (and, in server-held mode, pushes it to its clients). Only what differs
+// from the server's roster as last known is written; when that is unknown
+// it is read first.
 func (b *linkBridge) mirrorRoster(L *glua.LState, event *glua.LTable) {
 	if !b.privs.CanSetRoster() || b.link.State() != component.Online {
 		return
@@ -586,56 +680,211 @@ func (b *linkBridge) mirrorRoster(L *glua.LState, event *glua.LTable) {
 	if !ok || user == "" {
 		return
 	}
-	known := b.serverRoster[user]
-	if known == nil {
-		known = map[string]bool{}
-		b.serverRoster[user] = known
-	}
-	set := func(jid string) {
-		item, ok := roster.RawGetString(jid).(*glua.LTable)
-		var it component.RosterItem
-		if !ok {
-			if !known[jid] {
-				return
-			}
-			it = component.RosterItem{JID: jid, Subscription: "remove"}
-			delete(known, jid)
-		} else {
-			it = component.RosterItem{JID: jid,
-				Name:         glua.LVAsString(item.RawGetString("name")),
-				Subscription: orDefault(glua.LVAsString(item.RawGetString("subscription")), "none")}
-			if groups, ok := item.RawGetString("groups").(*glua.LTable); ok {
-				groups.ForEach(func(k, _ glua.LValue) {
-					if s, ok := k.(glua.LString); ok {
-						it.Groups = append(it.Groups, string(s))
-					}
-				})
-			}
-			known[jid] = true
-		}
-		b.log.Debug("mirroring a roster change to the server", "user", user, "contact", jid, "subscription", it.Subscription)
-		b.sendIQAsync(component.RosterSet(b.cfg.JID, user+"@"+b.host, it), "roster write of "+user)
-	}
-	if jid, ok := L.GetField(event, "jid").(glua.LString); ok {
-		set(string(jid))
+	server, known := b.serverRoster[user]
+	if !known && b.privs.CanGetRoster() {
+		// A user not seen on this connection (offline, or modhost just
+		// (re)connected): the local roster may have been rebuilt from
+		// nothing, so only a whole comparison with the server's removes
+		// what the server still holds.
+		b.reconcile(user, roster)
 		return
 	}
 	var jids []string
-	roster.ForEach(func(k, _ glua.LValue) {
-		if s, ok := k.(glua.LString); ok && strings.Contains(string(s), "@") || ok && !strings.Contains(string(s), "/") {
-			jids = append(jids, string(s))
-		}
-	})
-	for jid := range known {
-		if roster.RawGetString(jid) == glua.LNil {
+	if jid, ok := L.GetField(event, "jid").(glua.LString); ok {
+		jids = []string{string(jid)}
+	}
+	b.writeDifferences(user, localRoster(roster), server, known, jids)
+}
+
+// writeDifferences queues the sets that make the server's roster of user
+// hold local, for the given jids (all when nil), and remembers the result.
+// known says whether server is the server's roster: if not, removals are
+// written blindly.
+func (b *linkBridge) writeDifferences(user string, local, server map[string]component.RosterItem, known bool, jids []string) {
+	if server == nil {
+		server = map[string]component.RosterItem{}
+	}
+	if jids == nil {
+		for jid := range local {
 			jids = append(jids, jid)
 		}
+		for jid := range server {
+			if _, ok := local[jid]; !ok {
+				jids = append(jids, jid)
+			}
+		}
+		sort.Strings(jids)
 	}
 	for _, jid := range jids {
-		if jid == "pending" {
+		want, keep := local[jid]
+		have, held := server[jid]
+		var it component.RosterItem
+		switch {
+		case keep && held && sameItem(want, have):
+			continue
+		case keep:
+			it = want
+			server[jid] = want
+		case held || !known:
+			it = component.RosterItem{JID: jid, Subscription: "remove"}
+			delete(server, jid)
+		default:
 			continue
 		}
-		set(jid)
+		b.log.Debug("mirroring a roster change to the server", "user", user, "contact", jid, "subscription", it.Subscription)
+		b.writes.push(component.RosterSet(b.cfg.JID, user+"@"+b.host, it))
+	}
+	b.serverRoster[user] = server
+}
+
+// reconcile reads user's roster from the server, then writes whatever the
+// local roster (as it is by then) differs in.
+func (b *linkBridge) reconcile(user string, roster *glua.LTable) {
+	if _, reading := b.reconciling[user]; reading {
+		b.reconciling[user] = roster
+		return
+	}
+	b.reconciling[user] = roster
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		reply, err := b.link.SendIQ(ctx, component.RosterGet(b.cfg.JID, user+"@"+b.host))
+		if err == nil && attrOf(reply, "type") == "error" {
+			err = component.ParseStanzaError(reply)
+		}
+		b.rt.loop.Post(func(L *glua.LState) {
+			roster, ok := b.reconciling[user]
+			delete(b.reconciling, user)
+			if !ok {
+				return // the link went down meanwhile: nothing is known
+			}
+			if errors.Is(err, component.ErrNotConnected) {
+				b.log.Debug("server roster not read: link down; compared again at the user's next save", "user", user, "error", err)
+				return
+			}
+			if err != nil {
+				b.logReadFailure("server roster not read; writing the local roster's items without removals", user, err)
+				b.writeDifferences(user, localRoster(roster), nil, false, nil)
+				delete(b.serverRoster, user)
+				return
+			}
+			server := map[string]component.RosterItem{}
+			for _, it := range component.ParseRoster(reply) {
+				server[it.JID] = it
+			}
+			b.writeDifferences(user, localRoster(roster), server, true, nil)
+		})
+	}()
+}
+
+// localRoster reads a Prosody roster table (contacts by JID; roster[false]
+// is metadata) into roster items.
+func localRoster(roster *glua.LTable) map[string]component.RosterItem {
+	out := map[string]component.RosterItem{}
+	roster.ForEach(func(k, v glua.LValue) {
+		jid, ok := k.(glua.LString)
+		item, isItem := v.(*glua.LTable)
+		if !ok || !isItem || jid == "pending" {
+			return
+		}
+		it := component.RosterItem{JID: string(jid),
+			Name:         glua.LVAsString(item.RawGetString("name")),
+			Subscription: orDefault(glua.LVAsString(item.RawGetString("subscription")), "none")}
+		if groups, ok := item.RawGetString("groups").(*glua.LTable); ok {
+			groups.ForEach(func(k, _ glua.LValue) {
+				if s, ok := k.(glua.LString); ok {
+					it.Groups = append(it.Groups, string(s))
+				}
+			})
+		}
+		sort.Strings(it.Groups)
+		out[string(jid)] = it
+	})
+	return out
+}
+
+// sameItem compares what a privileged set writes: name, subscription and
+// groups (ask is the server's own state).
+func sameItem(a, b component.RosterItem) bool {
+	if a.Name != b.Name || orDefault(a.Subscription, "none") != orDefault(b.Subscription, "none") || len(a.Groups) != len(b.Groups) {
+		return false
+	}
+	ga, gb := append([]string{}, a.Groups...), append([]string{}, b.Groups...)
+	sort.Strings(ga)
+	sort.Strings(gb)
+	for i := range ga {
+		if ga[i] != gb[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// writeQueue holds privileged roster sets in the order they were made: the
+// server applies them in stream order, so a rename followed by a removal
+// never lands the other way round. It never blocks the loop.
+type writeQueue struct {
+	mu      sync.Mutex
+	pending []*compat.Element
+	wake    chan struct{}
+}
+
+func newWriteQueue() *writeQueue { return &writeQueue{wake: make(chan struct{}, 1)} }
+
+func (q *writeQueue) push(iq *compat.Element) {
+	q.mu.Lock()
+	q.pending = append(q.pending, iq)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *writeQueue) take() []*compat.Element {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := q.pending
+	q.pending = nil
+	return out
+}
+
+func isRemoval(iq *compat.Element) bool {
+	items := component.ParseRoster(iq)
+	return len(items) == 1 && items[0].Subscription == "remove"
+}
+
+// writeRosters sends the queued roster sets one at a time, each after the
+// previous one's answer, until ctx ends. A write lost to a link drop is
+// not retried: after the reconnect every user's server roster is unknown
+// and the next save of that user compares the whole roster again.
+func (b *linkBridge) writeRosters(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.writes.wake:
+		}
+		for _, iq := range b.writes.take() {
+			wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			reply, err := b.link.SendIQ(wctx, iq)
+			cancel()
+			var refused *component.StanzaError
+			if err == nil && attrOf(reply, "type") == "error" {
+				err = component.ParseStanzaError(reply)
+			}
+			switch {
+			case err == nil:
+			case ctx.Err() != nil:
+				return
+			case isRemoval(iq) && errors.As(err, &refused) && refused.Condition == "item-not-found":
+				// A blind removal (the server's roster was unknown): already gone.
+			case errors.Is(err, component.ErrNotConnected):
+				b.log.Debug("roster write lost to a link drop; resynchronised at the user's next save or login", "to", attrOf(iq, "to"), "error", err)
+			default:
+				b.log.Warn("roster write failed", "to", attrOf(iq, "to"), "error", err)
+			}
+		}
 	}
 }
 
@@ -661,7 +910,8 @@ func (b *linkBridge) dropSessions(L *glua.LState, reason string) {
 	for full, s := range b.sessions {
 		b.logout(L, full, s, reason)
 	}
-	b.serverRoster = map[string]map[string]bool{}
+	b.serverRoster = map[string]map[string]component.RosterItem{}
+	b.reconciling = map[string]*glua.LTable{}
 }
 
 // stopLinks closes every link and waits for its goroutine.
@@ -689,4 +939,20 @@ func (rt *Runtime) LinkStates() map[string]string {
 
 func xmlAttr(name, value string) xml.Attr {
 	return xml.Attr{Name: xml.Name{Local: name}, Value: value}
+}
+
+// onlyVirtualHost reports whether host is the config's one enabled
+// VirtualHost and no host has a component_client option of its own.
+func (rt *Runtime) onlyVirtualHost(host string) bool {
+	n := 0
+	for _, h := range rt.cfg.Hosts {
+		if h.Kind != config.VirtualHost || !rt.cfg.HostEnabled(h.Name) {
+			continue
+		}
+		if _, has := h.Options["component_client"]; has {
+			return false
+		}
+		n++
+	}
+	return n == 1 && rt.cfg.Host(host) != nil && rt.cfg.Host(host).Kind == config.VirtualHost
 }

@@ -8,6 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -17,17 +21,66 @@ import (
 	"github.com/modhost/modhost/host/component"
 	"github.com/modhost/modhost/host/prosodytest"
 	"github.com/modhost/modhost/host/xmpptest"
+	glua "github.com/yuin/gopher-lua"
 )
 
-// rosterBackend serves /contacts/{user} from a map the test changes.
+// The link's scenarios run against real Prosody in both roster modes
+// (DESIGN §3): delegated (modhost answers clients' roster queries and pushes
+// itself) and server-held (the server's mod_roster answers and pushes what
+// modhost writes into it).
+
+var bothModes = []component.RosterMode{component.Delegated, component.ServerHeld}
+
+const (
+	linkDomain = "example.com"
+	linkComp   = "roster.example.com"
+	linkSecret = "s3cret"
+	// fetchTimeout is http_roster_admin_timeout in these tests: short, so a
+	// hanging backend costs one second.
+	fetchTimeout = time.Second
+)
+
+// backendFailure is how the roster backend answers one user.
+type backendFailure int
+
+const (
+	answers     backendFailure = iota
+	fails500                   // HTTP 500
+	hangs                      // no answer until the test ends
+	invalidJSON                // 200 with a broken body
+)
+
+// rosterBackend serves /contacts/{user} from rosters the test changes.
 type rosterBackend struct {
-	mu      sync.Mutex
-	rosters map[string]string
+	mu       sync.Mutex
+	rosters  map[string]string
+	failures map[string]backendFailure
+	release  chan struct{} // closed at the end: hanging answers return
+}
+
+func newRosterBackend(t *testing.T, rosters map[string]string) (*rosterBackend, string) {
+	b := &rosterBackend{rosters: rosters, failures: map[string]backendFailure{}, release: make(chan struct{})}
+	if b.rosters == nil {
+		b.rosters = map[string]string{}
+	}
+	srv := httptest.NewServer(b)
+	t.Cleanup(func() {
+		close(b.release)
+		srv.Close()
+	})
+	return b, srv.URL + "/contacts/%s"
 }
 
 func (b *rosterBackend) set(user, body string) {
 	b.mu.Lock()
 	b.rosters[user] = body
+	b.failures[user] = answers
+	b.mu.Unlock()
+}
+
+func (b *rosterBackend) fail(user string, f backendFailure) {
+	b.mu.Lock()
+	b.failures[user] = f
 	b.mu.Unlock()
 }
 
@@ -35,202 +88,797 @@ func (b *rosterBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	user := strings.TrimPrefix(r.URL.Path, "/contacts/")
 	b.mu.Lock()
 	body, ok := b.rosters[user]
+	failure := b.failures[user]
 	b.mu.Unlock()
 	if !ok {
 		body = "{}"
+	}
+	switch failure {
+	case fails500:
+		http.Error(w, "backend broken on purpose", http.StatusInternalServerError)
+		return
+	case hangs:
+		select {
+		case <-b.release:
+		case <-r.Context().Done():
+		}
+		return
+	case invalidJSON:
+		body = `{"bob@example.com": {"name": "Bo`
 	}
 	w.Header().Set("Content-Type", "application/json")
 	io.WriteString(w, body)
 }
 
-// startLinked runs real Prosody with modhost's component set up for mode,
-// and a modhost runtime linked to it with mod_http_roster_admin.
-func startLinked(t *testing.T, mode component.RosterMode, backend *rosterBackend) (*prosodytest.Server, *host.Runtime) {
+// logCheck fails the test on any modhost log line at WARN or above that the
+// test did not declare as expected: every such line must be understood, as
+// plugins/ tests fail on Prosody tracebacks.
+type logCheck struct {
+	t        *testing.T
+	mu       sync.Mutex
+	expected []*regexp.Regexp
+	lines    []string // WARN and above, as text
+}
+
+func newLogCheck(t *testing.T) *logCheck {
+	c := &logCheck{t: t}
+	t.Cleanup(c.verify)
+	return c
+}
+
+// expect declares that lines matching pattern are part of the scenario.
+func (c *logCheck) expect(patterns ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range patterns {
+		c.expected = append(c.expected, regexp.MustCompile(p))
+	}
+}
+
+func (c *logCheck) verify() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, line := range c.lines {
+		understood := false
+		for _, re := range c.expected {
+			if re.MatchString(line) {
+				understood = true
+				break
+			}
+		}
+		if !understood {
+			c.t.Errorf("unexpected modhost log line: %s", line)
+		}
+	}
+}
+
+func (c *logCheck) logger() *slog.Logger {
+	debug := os.Getenv("MODHOST_TEST_DEBUG") != ""
+	return slog.New(&logCheckHandler{c: c, debug: debug})
+}
+
+type logCheckHandler struct {
+	c     *logCheck
+	attrs []slog.Attr
+	debug bool
+}
+
+func (h *logCheckHandler) Enabled(_ context.Context, l slog.Level) bool {
+	return h.debug || l >= slog.LevelWarn
+}
+
+func (h *logCheckHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", r.Level, r.Message)
+	for _, a := range h.attrs {
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		return true
+	})
+	line := b.String()
+	if h.debug {
+		fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().Format("15:04:05.000"), line)
+	}
+	if r.Level >= slog.LevelWarn {
+		h.c.mu.Lock()
+		h.c.lines = append(h.c.lines, line)
+		h.c.mu.Unlock()
+	}
+	return nil
+}
+
+func (h *logCheckHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &logCheckHandler{c: h.c, debug: h.debug, attrs: append(append([]slog.Attr{}, h.attrs...), attrs...)}
+}
+
+func (h *logCheckHandler) WithGroup(string) slog.Handler { return h }
+
+// linkEnv is real Prosody set up for mode, a roster backend, and a modhost
+// runtime linked to Prosody with mod_http_roster_admin.
+type linkEnv struct {
+	t       *testing.T
+	mode    component.RosterMode
+	s       *prosodytest.Server
+	backend *rosterBackend
+	logs    *logCheck
+	config  string
+	rt      *host.Runtime
+	ctx     context.Context
+}
+
+// linkSetup adds to modhost's config: Lua inside component_client's table,
+// modules besides http_roster_admin, and plugin folders.
+type linkSetup struct {
+	client      string
+	modules     []string
+	pluginPaths []string
+}
+
+func newLinkEnv(t *testing.T, mode component.RosterMode, rosters map[string]string) *linkEnv {
 	t.Helper()
-	const domain, comp, secret = "example.com", "roster.example.com", "s3cret"
-	snippet, err := component.Snippet(component.SnippetOptions{Host: domain, Component: comp, Secret: secret, Mode: mode})
+	return newLinkEnvWith(t, mode, rosters, linkSetup{})
+}
+
+func newLinkEnvWith(t *testing.T, mode component.RosterMode, rosters map[string]string, setup linkSetup) *linkEnv {
+	t.Helper()
+	prosodytest.Require(t)
+	e := &linkEnv{t: t, mode: mode, logs: newLogCheck(t)}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	e.ctx = ctx
+	snippet, err := component.Snippet(component.SnippetOptions{Host: linkDomain, Component: linkComp, Secret: linkSecret, Mode: mode})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := prosodytest.Start(t, prosodytest.Options{
-		Host:   domain,
-		Users:  map[string]string{"alice": "pw", "bob": "pw"},
+	// The snippet's global lines (plugin_paths, ports) are the harness's
+	// business; from VirtualHost on it is used as printed, which loads
+	// modhost's block_subscriptions plugin into Prosody from plugins/.
+	e.s = prosodytest.Start(t, prosodytest.Options{
+		Host:   linkDomain,
+		Users:  map[string]string{"alice": "pw", "bob": "pw", "carol": "pw"},
 		Config: snippet[strings.Index(snippet, "VirtualHost"):],
 	})
-	srv := httptest.NewServer(backend)
-	t.Cleanup(srv.Close)
-	rt, err := host.New(host.Options{Logger: testLogger(t), ConfigName: t.TempDir() + "/modhost.cfg.lua", ConfigSource: fmt.Sprintf(`
+	var url string
+	e.backend, url = newRosterBackend(t, rosters)
+	var paths, modules []string
+	for _, p := range setup.pluginPaths {
+		paths = append(paths, fmt.Sprintf("%q", p))
+	}
+	for _, m := range append([]string{"http_roster_admin"}, setup.modules...) {
+		modules = append(modules, fmt.Sprintf("%q", m))
+	}
+	e.config = fmt.Sprintf(`
 http_ports = { 0 }
 http_interfaces = { "127.0.0.1" }
+plugin_paths = { %s }
 VirtualHost %q
-	modules_enabled = { "http_roster_admin" }
+	modules_enabled = { %s }
 	modules_disabled = { "roster" }
 	storage = { roster = "memory" }
 	http_roster_url = %q
-	component_client = { host = "127.0.0.1"; port = %d; jid = %q; secret = %q }
-`, domain, srv.URL+"/contacts/%s", s.ComponentPort, comp, secret)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if _, err := rt.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.Stop(context.Background()) })
-	deadline := time.Now().Add(10 * time.Second)
-	for rt.LinkStates()[domain] != "online" {
-		if time.Now().After(deadline) {
-			t.Fatalf("link not online: %v\n%s", rt.LinkStates(), s.Log())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(300 * time.Millisecond) // the privilege and delegation advertisements follow the handshake
-	return s, rt
+	http_roster_admin_timeout = %d
+	component_client = { host = "127.0.0.1"; port = %d; jid = %q; secret = %q; %s }
+`, strings.Join(paths, "; "), linkDomain, strings.Join(modules, "; "), url, int(fetchTimeout/time.Second), e.s.ComponentPort, linkComp, linkSecret, setup.client)
+	e.startModhost()
+	return e
 }
 
-func refresh(t *testing.T, rt *host.Runtime, users string) string {
-	t.Helper()
-	resp, err := http.Post(rt.HTTPURLs()[0]+"/roster_admin/refresh", "application/json", strings.NewReader(users))
+// startModhost starts a runtime on the env's config and waits until the
+// link is online and the server's grants have arrived.
+func (e *linkEnv) startModhost() {
+	e.t.Helper()
+	rt, err := host.New(host.Options{Logger: e.logs.logger(), ConfigName: e.t.TempDir() + "/modhost.cfg.lua", ConfigSource: e.config})
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
+	}
+	if _, err := rt.Start(e.ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { rt.Stop(context.Background()) })
+	e.rt = rt
+	e.waitLinkOnline()
+}
+
+func (e *linkEnv) stopModhost() {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.rt.Stop(ctx); err != nil {
+		e.t.Fatalf("stop: %v", err)
+	}
+}
+
+func (e *linkEnv) waitLinkOnline() {
+	e.t.Helper()
+	eventually(e.t, 15*time.Second, func() (bool, string) {
+		st := e.rt.LinkStates()[linkDomain]
+		return st == "online", "link " + st
+	})
+	time.Sleep(300 * time.Millisecond) // the privilege and delegation advertisements follow the handshake
+}
+
+func (e *linkEnv) dial(user, resource string) *xmpptest.Client {
+	e.t.Helper()
+	c, err := xmpptest.Dial(e.ctx, xmpptest.Config{Addr: e.s.C2SAddr(), Domain: linkDomain, Username: user, Password: "pw", Resource: resource})
+	if err != nil {
+		e.t.Fatalf("log in %s/%s: %v", user, resource, err)
+	}
+	e.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// online logs a resource in, optionally fetches its roster, and sends
+// initial presence, as a client does.
+func (e *linkEnv) online(user, resource string, fetchRoster bool) *xmpptest.Client {
+	e.t.Helper()
+	c := e.dial(user, resource)
+	if fetchRoster {
+		if _, err := c.Roster(e.ctx); err != nil {
+			e.t.Fatalf("roster of %s: %v", c.JID(), err)
+		}
+	}
+	if err := c.SendPresence(e.ctx, "", ""); err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+func (e *linkEnv) refresh(users string) string {
+	e.t.Helper()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 30 * time.Second}
+	resp, err := client.Post(e.rt.HTTPURLs()[0]+"/roster_admin/refresh", "application/json", strings.NewReader(users))
+	if err != nil {
+		e.t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 {
-		t.Fatalf("refresh %s: %d %s", users, resp.StatusCode, b)
+		e.t.Fatalf("refresh %s: %d %s", users, resp.StatusCode, b)
 	}
 	return string(b)
 }
 
-func TestLinkedDelegatedRosterFollowsTheBackend(t *testing.T) {
-	prosodytest.Require(t)
-	backend := &rosterBackend{rosters: map[string]string{
-		"alice": `{"bob@example.com":{"name":"Bob","groups":["Friends"]}}`,
-	}}
-	s, rt := startLinked(t, component.Delegated, backend)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-
-	alice, err := xmpptest.Dial(ctx, xmpptest.Config{Addr: s.C2SAddr(), Domain: "example.com", Username: "alice", Password: "pw", Resource: "laptop"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer alice.Close()
-	items, err := alice.Roster(ctx)
-	if err != nil {
-		t.Fatalf("roster: %v\n%s", err, s.Log())
-	}
-	if len(items) != 1 || items[0].JID != "bob@example.com" || items[0].Name != "Bob" || items[0].Subscription != "both" ||
-		len(items[0].Groups) != 1 || items[0].Groups[0] != "Friends" {
-		t.Fatalf("login roster = %+v", items)
-	}
-	if err := alice.SendPresence(ctx, "", ""); err != nil {
-		t.Fatal(err)
-	}
-
-	backend.set("alice", `{"bob@example.com":{"name":"Bobby","groups":["Friends"]},"carol@example.com":{"name":"Carol"}}`)
-	if got := refresh(t, rt, `["alice"]`); !strings.Contains(got, `"updated":1`) {
-		t.Fatalf("refresh answer %s", got)
-	}
-	seen := map[string]string{}
-	for len(seen) < 2 {
-		push, err := alice.Next(ctx, func(e xmpptest.Element) bool {
-			_, ok := e.Child("query", "jabber:iq:roster")
-			return e.Is("iq", "set") && ok
-		})
-		if err != nil {
-			t.Fatalf("pushes so far %v: %v", seen, err)
+// modhostResources lists the resources modhost holds a session for.
+func (e *linkEnv) modhostResources(user string) []string {
+	e.t.Helper()
+	var out []string
+	err := e.rt.Loop().Do(e.ctx, func(L *glua.LState) error {
+		u, ok := L.GetField(L.GetField(L.GetField(L.GetGlobal("hosts"), linkDomain), "sessions"), user).(*glua.LTable)
+		if !ok {
+			return nil
 		}
-		for _, it := range xmpptest.RosterItems(push) {
-			seen[it.JID] = it.Name
+		if s, ok := L.GetField(u, "sessions").(*glua.LTable); ok {
+			s.ForEach(func(k, _ glua.LValue) { out = append(out, k.String()) })
 		}
-		if from := push.Attr("from"); from != "" && from != "alice@example.com" {
-			t.Errorf("push from %q, want the user's bare JID", from)
-		}
-	}
-	if seen["carol@example.com"] != "Carol" || seen["bob@example.com"] != "Bobby" {
-		t.Fatalf("pushes = %v", seen)
-	}
-
-	// The client may not edit the roster the web app owns.
-	res, err := alice.IQ(ctx, "set", "", `<query xmlns='jabber:iq:roster'><item jid='mallory@example.com'/></query>`)
+		return nil
+	})
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	if !res.Is("iq", "error") || !strings.Contains(res.String(), "service-unavailable") {
-		t.Fatalf("roster set answered %s", res.String())
-	}
-	// Another user's roster is not answered from anyone's data.
-	res, err = alice.IQ(ctx, "get", "bob@example.com", `<query xmlns='jabber:iq:roster'/>`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !res.Is("iq", "error") {
-		t.Fatalf("query of bob's roster answered %s", res.String())
-	}
+	sort.Strings(out)
+	return out
 }
 
-func TestLinkedServerHeldRosterIsWrittenToTheServer(t *testing.T) {
-	prosodytest.Require(t)
-	backend := &rosterBackend{rosters: map[string]string{
-		"alice": `{"bob@example.com":{"name":"Bob","groups":["Friends"]}}`,
-	}}
-	s, rt := startLinked(t, component.ServerHeld, backend)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+// canonical writes roster items one per line, sorted, comparable across
+// sources: "jid name=… sub=… groups=a,b".
+func canonical(items []xmpptest.RosterItem) string {
+	var lines []string
+	for _, it := range items {
+		g := append([]string{}, it.Groups...)
+		sort.Strings(g)
+		line := fmt.Sprintf("%s name=%s sub=%s groups=%s", it.JID, it.Name, it.Subscription, strings.Join(g, ","))
+		if it.Ask != "" {
+			line += " ask=" + it.Ask
+		}
+		lines = append(lines, line)
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
 
-	alice, err := xmpptest.Dial(ctx, xmpptest.Config{Addr: s.C2SAddr(), Domain: "example.com", Username: "alice", Password: "pw", Resource: "laptop"})
-	if err != nil {
-		t.Fatal(err)
+// serverRoster reads user's roster as Prosody stored it (internal storage:
+// a Lua data file), so the server's side is checked without going through
+// modhost.
+func (e *linkEnv) serverRoster(user string) string {
+	e.t.Helper()
+	path := filepath.Join(e.s.DataPath, "example%2ecom", "roster", user+".dat")
+	if _, err := os.Stat(path); os.IsNotExist(err) {
+		return ""
 	}
-	defer alice.Close()
-	if _, err := alice.Roster(ctx); err != nil { // the server answers; alice is now interested in pushes
-		t.Fatal(err)
+	L := glua.NewState()
+	defer L.Close()
+	if err := L.DoFile(path); err != nil {
+		e.t.Fatalf("read %s: %v", path, err)
 	}
-	if err := alice.SendPresence(ctx, "", ""); err != nil {
-		t.Fatal(err)
-	}
-	// modhost sees alice's presence, fetches her roster from the app and
-	// writes it into the server's roster; the server pushes it to her.
-	waitPush := func(jid, name string) {
-		t.Helper()
-		_, err := alice.Next(ctx, func(e xmpptest.Element) bool {
-			for _, it := range xmpptest.RosterItems(e) {
-				if it.JID == jid && it.Name == name {
-					return true
-				}
+	roster, _ := L.Get(-1).(*glua.LTable)
+	var items []xmpptest.RosterItem
+	if roster != nil {
+		roster.ForEach(func(k, v glua.LValue) {
+			jid, ok := k.(glua.LString)
+			t, isTable := v.(*glua.LTable)
+			if !ok || !isTable {
+				return
 			}
-			return false
+			it := xmpptest.RosterItem{JID: string(jid), Subscription: L.GetField(t, "subscription").String()}
+			if n, ok := L.GetField(t, "name").(glua.LString); ok {
+				it.Name = string(n)
+			}
+			if a, ok := L.GetField(t, "ask").(glua.LString); ok {
+				it.Ask = string(a)
+			}
+			if g, ok := L.GetField(t, "groups").(*glua.LTable); ok {
+				g.ForEach(func(k, _ glua.LValue) { it.Groups = append(it.Groups, k.String()) })
+			}
+			items = append(items, it)
 		})
-		if err != nil {
-			t.Fatalf("no push of %s (%s): %v\n%s", jid, name, err, s.Log())
-		}
 	}
-	waitPush("bob@example.com", "Bob")
+	return canonical(items)
+}
 
-	backend.set("alice", `{"carol@example.com":{"name":"Carol","groups":["Work"]}}`)
-	refresh(t, rt, `["alice"]`)
-	// The server pushes carol's addition and bob's removal, in either order.
-	pushed := map[string]string{}
-	for pushed["carol@example.com"] != "both" || pushed["bob@example.com"] != "remove" {
-		push, err := alice.Next(ctx, func(e xmpptest.Element) bool { return len(xmpptest.RosterItems(e)) > 0 && e.Is("iq", "set") })
+// waitServerRoster waits until the server holds want for user.
+func (e *linkEnv) waitServerRoster(user, want string) {
+	e.t.Helper()
+	eventually(e.t, 10*time.Second, func() (bool, string) {
+		got := e.serverRoster(user)
+		return got == want, "server's roster of " + user + ":\n" + got + "\nwant:\n" + want
+	})
+}
+
+// waitClientRoster waits until c's roster query answers want. In
+// delegated mode modhost answers; in server-held mode the server does,
+// from what modhost wrote.
+func (e *linkEnv) waitClientRoster(c *xmpptest.Client, want string) {
+	e.t.Helper()
+	eventually(e.t, 10*time.Second, func() (bool, string) {
+		items, err := c.Roster(e.ctx)
 		if err != nil {
-			t.Fatalf("pushes after refresh %v: %v", pushed, err)
+			return false, err.Error()
 		}
-		for _, it := range xmpptest.RosterItems(push) {
-			pushed[it.JID] = it.Subscription
+		got := canonical(items)
+		return got == want, "roster of " + c.JID() + ":\n" + got + "\nwant:\n" + want
+	})
+}
+
+func eventually(t *testing.T, d time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		ok, state := cond()
+		if ok {
+			return
 		}
-	}
-	items, err := alice.Roster(ctx)
-	if err != nil || len(items) != 1 || items[0].JID != "carol@example.com" || items[0].Subscription != "both" {
-		t.Fatalf("server's roster = %+v, %v", items, err)
+		if time.Now().After(deadline) {
+			t.Fatalf("not reached within %v: %s", d, state)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-func testLogger(t *testing.T) *slog.Logger {
-	if os.Getenv("MODHOST_TEST_DEBUG") == "" {
-		return slog.New(slog.NewTextHandler(io.Discard, nil))
+func isPush(e xmpptest.Element) bool {
+	_, ok := e.Child("query", xmpptest.NSRoster)
+	return e.Is("iq", "set") && ok
+}
+
+// waitPushes reads pushes on c until the last push of each wanted contact
+// is the wanted line (subscription "remove" for removals).
+func (e *linkEnv) waitPushes(c *xmpptest.Client, want map[string]string) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+	defer cancel()
+	last := map[string]string{}
+	done := func() bool {
+		for jid, w := range want {
+			if last[jid] != w {
+				return false
+			}
+		}
+		return true
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	for !done() {
+		push, err := c.Next(ctx, isPush)
+		if err != nil {
+			e.t.Fatalf("pushes to %s so far %v, want %v: %v", c.JID(), last, want, err)
+		}
+		if from := push.Attr("from"); from != "" && from != c.Bare() {
+			e.t.Errorf("push from %q, want the user's bare JID", from)
+		}
+		for _, it := range xmpptest.RosterItems(push) {
+			last[it.JID] = canonical([]xmpptest.RosterItem{it})
+		}
+	}
+}
+
+// noPushes asserts c receives no roster push within d.
+func noPushes(t *testing.T, c *xmpptest.Client, d time.Duration) {
+	t.Helper()
+	for _, e := range c.Collect(d) {
+		if isPush(e) {
+			t.Errorf("%s got a roster push it never asked for: %s", c.JID(), e)
+		}
+	}
+}
+
+func line(jid, name, sub string, groups ...string) string {
+	return canonical([]xmpptest.RosterItem{{JID: jid, Name: name, Subscription: sub, Groups: groups}})
+}
+
+func lines(ls ...string) string {
+	sort.Strings(ls)
+	return strings.Join(ls, "\n")
+}
+
+const aliceRoster = `{"bob@example.com":{"name":"Bob","groups":["Friends","Work"]},"carol@example.com":{}}`
+
+var aliceLines = lines(
+	line("bob@example.com", "Bob", "both", "Friends", "Work"),
+	line("carol@example.com", "", "both"),
+)
+
+func forBothModes(t *testing.T, f func(t *testing.T, mode component.RosterMode)) {
+	for _, mode := range bothModes {
+		t.Run(mode.String(), func(t *testing.T) { f(t, mode) })
+	}
+}
+
+// 1. The roster a client sees at login, and the server's copy, are the
+// backend's.
+func TestLinkLoginRosterEqualsTheBackend(t *testing.T) {
+	forBothModes(t, func(t *testing.T, mode component.RosterMode) {
+		e := newLinkEnv(t, mode, map[string]string{"alice": aliceRoster})
+		alice := e.dial("alice", "laptop")
+		if mode == component.Delegated {
+			// modhost answers the very first query, after fetching.
+			items, err := alice.Roster(e.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := canonical(items); got != aliceLines {
+				t.Fatalf("first roster:\n%s\nwant:\n%s", got, aliceLines)
+			}
+		} else {
+			// The server answers the first query from what it holds; modhost
+			// writes the backend's roster when it sees the presence.
+			if _, err := alice.Roster(e.ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := alice.SendPresence(e.ctx, "", ""); err != nil {
+			t.Fatal(err)
+		}
+		e.waitClientRoster(alice, aliceLines)
+		e.waitServerRoster("alice", aliceLines)
+	})
+}
+
+// 2. A refresh pushes additions, removals, renames and regroupings to
+// every resource that asked for its roster, and to no other.
+func TestLinkRefreshPushesEveryChangeToEveryInterestedResource(t *testing.T) {
+	forBothModes(t, func(t *testing.T, mode component.RosterMode) {
+		e := newLinkEnv(t, mode, map[string]string{
+			"alice": `{"bob@example.com":{"name":"Bob","groups":["Friends"]},"carol@example.com":{"name":"Carol","groups":["Work"]},"dave@example.com":{"name":"Dave"}}`,
+		})
+		laptop := e.online("alice", "laptop", true)
+		e.waitClientRoster(laptop, lines(
+			line("bob@example.com", "Bob", "both", "Friends"),
+			line("carol@example.com", "Carol", "both", "Work"),
+			line("dave@example.com", "Dave", "both")))
+		phone := e.online("alice", "phone", true)
+		watch := e.online("alice", "watch", false) // never asks for its roster
+		eventually(t, 5*time.Second, func() (bool, string) {
+			got := e.modhostResources("alice")
+			return len(got) == 3, fmt.Sprintf("modhost's sessions of alice: %v", got)
+		})
+		laptop.Drain()
+		phone.Drain()
+
+		// bob renamed, carol regrouped, dave removed, erin added.
+		e.backend.set("alice", `{"bob@example.com":{"name":"Robert","groups":["Friends"]},"carol@example.com":{"name":"Carol","groups":["Home","Work"]},"erin@example.com":{"name":"Erin"}}`)
+		if got := e.refresh(`["alice"]`); !strings.Contains(got, `"updated":1`) {
+			t.Fatalf("refresh answered %s", got)
+		}
+		want := map[string]string{
+			"bob@example.com":   line("bob@example.com", "Robert", "both", "Friends"),
+			"carol@example.com": line("carol@example.com", "Carol", "both", "Home", "Work"),
+			"dave@example.com":  line("dave@example.com", "", "remove"),
+			"erin@example.com":  line("erin@example.com", "Erin", "both"),
+		}
+		e.waitPushes(laptop, want)
+		e.waitPushes(phone, want)
+		noPushes(t, watch, 300*time.Millisecond)
+		final := lines(want["bob@example.com"], want["carol@example.com"], want["erin@example.com"])
+		e.waitClientRoster(phone, final)
+		e.waitServerRoster("alice", final)
+	})
+}
+
+// 3. With a link, offline users are refreshed too (on by default): the
+// server's roster follows at once, and the next login sees it even if the
+// backend is down by then.
+func TestLinkOfflineRefreshReachesTheNextLogin(t *testing.T) {
+	forBothModes(t, func(t *testing.T, mode component.RosterMode) {
+		e := newLinkEnv(t, mode, map[string]string{"alice": aliceRoster})
+		first := e.online("alice", "laptop", true)
+		e.waitServerRoster("alice", aliceLines)
+		first.Close()
+		eventually(t, 5*time.Second, func() (bool, string) {
+			got := e.modhostResources("alice")
+			return len(got) == 0, fmt.Sprintf("modhost's sessions of alice: %v", got)
+		})
+
+		e.backend.set("alice", `{"carol@example.com":{"name":"Carol","groups":["Work"]},"dave@example.com":{}}`)
+		if got := e.refresh(`["alice"]`); !strings.Contains(got, `"updated":1`) {
+			t.Fatalf("refresh answered %s", got)
+		}
+		want := lines(line("carol@example.com", "Carol", "both", "Work"), line("dave@example.com", "", "both"))
+		e.waitServerRoster("alice", want)
+
+		// A new runtime knows nothing of alice's roster (memory storage): the
+		// refresh compares with what the server holds, so removals still
+		// reach it.
+		e.stopModhost()
+		e.startModhost()
+		e.backend.set("alice", `{"dave@example.com":{"name":"Dave"}}`)
+		if got := e.refresh(`["alice"]`); !strings.Contains(got, `"updated":1`) {
+			t.Fatalf("refresh answered %s", got)
+		}
+		want = line("dave@example.com", "Dave", "both")
+		e.waitServerRoster("alice", want)
+
+		// The backend is down at the next login: what the offline refresh
+		// wrote is what the user gets.
+		e.backend.fail("alice", fails500)
+		e.logs.expect(`Roster of alice not fetched at login`)
+		again := e.online("alice", "phone", true)
+		e.waitClientRoster(again, want)
+	})
+}
+
+// 4. Clients cannot edit the roster the backend owns. Delegated: modhost
+// refuses the set. Server-held: the server's mod_roster stores it (modhost
+// never sees it) with subscription none, so no presence flows; it is gone
+// at the user's next login, when modhost writes the backend's roster over
+// the server's.
+func TestLinkClientRosterSet(t *testing.T) {
+	forBothModes(t, func(t *testing.T, mode component.RosterMode) {
+		e := newLinkEnv(t, mode, map[string]string{"alice": aliceRoster})
+		alice := e.online("alice", "laptop", true)
+		e.waitServerRoster("alice", aliceLines)
+		res, err := alice.IQ(e.ctx, "set", "", `<query xmlns='jabber:iq:roster'><item jid='mallory@example.com' name='Mallory'/></query>`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode == component.Delegated {
+			if !res.Is("iq", "error") || !strings.Contains(res.String(), "service-unavailable") || !strings.Contains(res.String(), "cancel") {
+				t.Fatalf("roster set answered %s", res)
+			}
+			time.Sleep(200 * time.Millisecond)
+			if got := e.serverRoster("alice"); got != aliceLines {
+				t.Fatalf("server's roster changed by a refused set:\n%s", got)
+			}
+			return
+		}
+		if !res.Is("iq", "result") {
+			t.Fatalf("server-held: the server's mod_roster answered %s", res)
+		}
+		stray := line("mallory@example.com", "Mallory", "none")
+		e.waitServerRoster("alice", lines(append(strings.Split(aliceLines, "\n"), stray)...))
+		alice.Close()
+		eventually(t, 5*time.Second, func() (bool, string) {
+			got := e.modhostResources("alice")
+			return len(got) == 0, fmt.Sprintf("modhost's sessions of alice: %v", got)
+		})
+		e.online("alice", "phone", false)
+		e.waitServerRoster("alice", aliceLines)
+	})
+}
+
+// 5. Subscription presences never reach the other user and change no
+// stored subscription: the server runs modhost's block_subscriptions.
+func TestLinkSubscriptionRequestsAreBlocked(t *testing.T) {
+	forBothModes(t, func(t *testing.T, mode component.RosterMode) {
+		e := newLinkEnv(t, mode, map[string]string{"alice": aliceRoster, "bob": `{}`})
+		alice := e.online("alice", "laptop", true)
+		e.waitServerRoster("alice", aliceLines)
+		bob := e.online("bob", "desk", true)
+		e.waitServerRoster("bob", "")
+		alice.Drain()
+		for _, typ := range []string{"subscribe", "subscribed", "unsubscribe", "unsubscribed"} {
+			if err := bob.SendPresence(e.ctx, typ, "alice@example.com"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, st := range alice.Collect(700 * time.Millisecond) {
+			if st.Name() == "presence" && st.Attr("type") != "" && st.Attr("type") != "unavailable" && st.Attr("type") != "error" {
+				t.Errorf("alice received %s", st)
+			}
+			if isPush(st) {
+				t.Errorf("alice's roster changed: %s", st)
+			}
+		}
+		if got := e.serverRoster("alice"); got != aliceLines {
+			t.Errorf("alice's stored roster changed:\n%s", got)
+		}
+		if got := e.serverRoster("bob"); got != "" {
+			t.Errorf("bob's stored roster changed:\n%s", got)
+		}
+	})
+}
+
+// 6. A failed fetch leaves the roster as it was, on the client and in the
+// server's roster.
+func TestLinkBackendFailureLeavesTheRosterIntact(t *testing.T) {
+	failures := []struct {
+		name string
+		f    backendFailure
+	}{{"500", fails500}, {"hang", hangs}, {"invalid JSON", invalidJSON}}
+	forBothModes(t, func(t *testing.T, mode component.RosterMode) {
+		e := newLinkEnv(t, mode, map[string]string{"alice": aliceRoster})
+		e.logs.expect(`Roster of alice not refreshed`)
+		alice := e.online("alice", "laptop", true)
+		e.waitClientRoster(alice, aliceLines)
+		e.waitServerRoster("alice", aliceLines)
+		for _, tc := range failures {
+			t.Run(tc.name, func(t *testing.T) {
+				alice.Drain()
+				e.backend.set("alice", `{"mallory@example.com":{"name":"Mallory"}}`)
+				e.backend.fail("alice", tc.f)
+				if got := e.refresh(`["alice"]`); !strings.Contains(got, `"errors":1`) || !strings.Contains(got, `"status":"error"`) {
+					t.Fatalf("refresh answered %s", got)
+				}
+				noPushes(t, alice, 200*time.Millisecond)
+				items, err := alice.Roster(e.ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := canonical(items); got != aliceLines {
+					t.Errorf("client's roster:\n%s", got)
+				}
+				if got := e.serverRoster("alice"); got != aliceLines {
+					t.Errorf("server's roster:\n%s", got)
+				}
+			})
+		}
+	})
+}
+
+// 7. Prosody restarts under modhost: the link comes back by itself, who is
+// online is rebuilt from the server's presence replay, and refreshes and
+// logins work again.
+func TestLinkSurvivesAProsodyRestart(t *testing.T) {
+	forBothModes(t, func(t *testing.T, mode component.RosterMode) {
+		e := newLinkEnv(t, mode, map[string]string{"alice": aliceRoster, "bob": `{"alice@example.com":{"name":"Alice"}}`})
+		e.logs.expect(`component link down, retrying`)
+		alice := e.online("alice", "laptop", true)
+		e.waitServerRoster("alice", aliceLines)
+		if err := e.s.Restart(); err != nil {
+			t.Fatal(err)
+		}
+		alice.Close()
+		// bob logs in while the link is still down (its first retry waits at
+		// least half a second): modhost learns of him from the replay.
+		bob := e.dial("bob", "desk")
+		if err := bob.SendPresence(e.ctx, "", ""); err != nil {
+			t.Fatal(err)
+		}
+		e.waitLinkOnline()
+		eventually(t, 5*time.Second, func() (bool, string) {
+			a, b := e.modhostResources("alice"), e.modhostResources("bob")
+			return len(a) == 0 && len(b) == 1 && b[0] == "desk", fmt.Sprintf("modhost's sessions: alice %v, bob %v", a, b)
+		})
+		e.waitServerRoster("bob", line("alice@example.com", "Alice", "both"))
+
+		alice = e.online("alice", "phone", true)
+		e.waitClientRoster(alice, aliceLines)
+		alice.Drain()
+		e.backend.set("alice", `{"bob@example.com":{"name":"Bobby","groups":["Friends"]}}`)
+		if got := e.refresh(`["alice"]`); !strings.Contains(got, `"updated":1`) {
+			t.Fatalf("refresh answered %s", got)
+		}
+		e.waitPushes(alice, map[string]string{
+			"bob@example.com":   line("bob@example.com", "Bobby", "both", "Friends"),
+			"carol@example.com": line("carol@example.com", "", "remove"),
+		})
+		e.waitServerRoster("alice", line("bob@example.com", "Bobby", "both", "Friends"))
+	})
+}
+
+// 8. modhost restarts under Prosody: the new runtime rebuilds who is online
+// from the presence replay, and clients that stayed online keep getting
+// pushes.
+func TestLinkSurvivesAModhostRestart(t *testing.T) {
+	forBothModes(t, func(t *testing.T, mode component.RosterMode) {
+		e := newLinkEnv(t, mode, map[string]string{"alice": aliceRoster})
+		alice := e.online("alice", "laptop", true)
+		e.waitClientRoster(alice, aliceLines)
+		e.waitServerRoster("alice", aliceLines)
+		e.stopModhost()
+		e.startModhost()
+		eventually(t, 5*time.Second, func() (bool, string) {
+			got := e.modhostResources("alice")
+			return len(got) == 1 && got[0] == "laptop", fmt.Sprintf("modhost's sessions of alice: %v", got)
+		})
+		alice.Drain()
+		e.backend.set("alice", `{"bob@example.com":{"name":"Bob","groups":["Friends"]},"dave@example.com":{"name":"Dave"}}`)
+		if got := e.refresh(`["alice"]`); !strings.Contains(got, `"updated":1`) {
+			t.Fatalf("refresh answered %s", got)
+		}
+		e.waitPushes(alice, map[string]string{
+			"bob@example.com":   line("bob@example.com", "Bob", "both", "Friends"),
+			"carol@example.com": line("carol@example.com", "", "remove"),
+			"dave@example.com":  line("dave@example.com", "Dave", "both"),
+		})
+		e.waitServerRoster("alice", lines(line("bob@example.com", "Bob", "both", "Friends"), line("dave@example.com", "Dave", "both")))
+	})
+}
+
+// unansweringPlugin takes roster queries carrying a test marker and never
+// answers them: one it swallows, one it fails on.
+const unansweringPlugin = `
+module:hook("iq-get/self/jabber:iq:roster:query", function (event)
+	local query = event.stanza.tags[1]
+	if query:get_child("swallow", "urn:test") then return true end
+	if query:get_child("explode", "urn:test") then error("plugin failure on purpose") end
+end, 100)
+`
+
+// 9. Delegated IQs are always answered, never from another user's roster.
+func TestLinkDelegatedIQsAreAlwaysAnswered(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "mod_unanswering.lua"), []byte(unansweringPlugin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newLinkEnvWith(t, component.Delegated, map[string]string{"alice": aliceRoster, "bob": `{"carol@example.com":{"name":"Secret"}}`},
+		linkSetup{client: "delegation_timeout = 1", modules: []string{"unanswering"}, pluginPaths: []string{dir}})
+	e.logs.expect(`error while processing a stanza.*plugin failure on purpose`)
+	alice := e.online("alice", "laptop", true)
+	e.online("bob", "desk", true)
+	cases := []struct {
+		name, typ, to, payload, want string
+	}{
+		{"another user's roster", "get", "bob@example.com", `<query xmlns='jabber:iq:roster'/>`, "forbidden"},
+		{"another user's roster set", "set", "bob@example.com", `<query xmlns='jabber:iq:roster'><item jid='x@example.com'/></query>`, "forbidden"},
+		{"an element no plugin handles", "get", "", `<item xmlns='jabber:iq:roster'/>`, "service-unavailable"},
+		{"a query a plugin swallows", "get", "", `<query xmlns='jabber:iq:roster'><swallow xmlns='urn:test'/></query>`, "remote-server-timeout"},
+		{"a query a plugin fails on", "get", "", `<query xmlns='jabber:iq:roster'><explode xmlns='urn:test'/></query>`, "remote-server-timeout"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+			defer cancel()
+			res, err := alice.IQ(ctx, tc.typ, tc.to, tc.payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Is("iq", "error") || !strings.Contains(res.String(), tc.want) || strings.Contains(res.String(), "Secret") {
+				t.Fatalf("answered %s, want an error %s", res, tc.want)
+			}
+		})
+	}
+}
+
+// Stopping a linked runtime ends every goroutine it started.
+func TestLinkStopLeaksNoGoroutines(t *testing.T) {
+	prosodytest.Require(t)
+	e := newLinkEnv(t, component.Delegated, map[string]string{"alice": aliceRoster})
+	e.stopModhost()
+	time.Sleep(200 * time.Millisecond)
+	before := runtime.NumGoroutine()
+	e.startModhost()
+	alice := e.online("alice", "laptop", true)
+	e.waitServerRoster("alice", aliceLines)
+	e.backend.set("alice", `{}`)
+	e.refresh(`["alice"]`)
+	e.waitServerRoster("alice", "")
+	alice.Close()
+	e.stopModhost()
+	eventually(t, 5*time.Second, func() (bool, string) {
+		n := runtime.NumGoroutine()
+		if n <= before+2 {
+			return true, ""
+		}
+		buf := make([]byte, 1<<16)
+		return false, fmt.Sprintf("%d goroutines after Stop, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	})
 }

@@ -391,7 +391,7 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 				_, err := lua.DoChunk(L, `require "core.modulemanager".unload_all()`, "shutdown", 0)
 				return err
 			})
-			rt.loop.Close(nil)
+			rt.loop.Close(compat.CloseHTTPClients)
 		}
 		if rt.logCloser != nil {
 			rt.logCloser.Close()

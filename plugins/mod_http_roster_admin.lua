@@ -39,7 +39,11 @@ local request_deadline = module:get_option_number("http_roster_admin_deadline", 
 local max_concurrent = module:get_option_number("http_roster_admin_max_concurrent", 16);
 local max_body_size = module:get_option_number("http_roster_admin_max_body", 1024 * 1024);
 local secret = module:get_option_string("http_roster_admin_secret");
-local refresh_offline = module:get_option_boolean("http_roster_admin_refresh_offline", false);
+-- Linked to an XMPP server (modhost's component_client), the server keeps
+-- offline users' rosters too: refresh them by default. Inside Prosody the
+-- option is unset, so the default stays off there.
+local refresh_offline = module:get_option_boolean("http_roster_admin_refresh_offline",
+	module:get_option("component_client") ~= nil);
 
 if max_concurrent < 1 then max_concurrent = 1; end
 

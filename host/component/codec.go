@@ -197,6 +197,9 @@ func (d *decoder) next() (*compat.Element, error) {
 				d.rearm() // keepalives never add up to a stanza
 				continue
 			}
+			if len(t) == 0 {
+				continue // an empty CDATA section is no text at all
+			}
 			el := stack[len(stack)-1].el
 			if n := len(el.Children); n > 0 {
 				if prev, ok := el.Children[n-1].(compat.Text); ok {

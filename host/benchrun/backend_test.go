@@ -1,0 +1,103 @@
+package benchrun
+
+import (
+	"encoding/json"
+	"math"
+	"net/http/httptest"
+	"testing"
+)
+
+type contactEntry struct {
+	Name   string   `json:"name"`
+	Groups []string `json:"groups"`
+}
+
+func fetchRoster(t *testing.T, b *contactsBackend, user string) map[string]contactEntry {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	b.ServeHTTP(rec, httptest.NewRequest("GET", "/contacts/"+user, nil))
+	var roster map[string]contactEntry
+	if err := json.Unmarshal(rec.Body.Bytes(), &roster); err != nil {
+		t.Fatalf("fetch %d: %v: %s", rec.Code, err, rec.Body)
+	}
+	return roster
+}
+
+func TestBackendChangesExactlyOneContactPerFetchOfAUser(t *testing.T) {
+	for _, contacts := range []int{1, 3, 100} {
+		b := newContactsBackend("example.com", contacts)
+		prev := fetchRoster(t, b, "alice")
+		if len(prev) != contacts {
+			t.Fatalf("%d contacts: first fetch has %d", contacts, len(prev))
+		}
+		for fetch := 2; fetch <= 2*contacts+3; fetch++ {
+			next := fetchRoster(t, b, "alice")
+			changed := 0
+			for jid, entry := range next {
+				old, ok := prev[jid]
+				if !ok {
+					t.Fatalf("%d contacts, fetch %d: new contact %s", contacts, fetch, jid)
+				}
+				if old.Name != entry.Name {
+					changed++
+				}
+			}
+			if len(next) != contacts || changed != 1 {
+				t.Fatalf("%d contacts, fetch %d: %d contacts, %d changed; want %d and 1", contacts, fetch, len(next), changed, contacts)
+			}
+			prev = next
+		}
+	}
+	// Users have counts of their own: bob's first fetch is a first fetch.
+	b := newContactsBackend("example.com", 2)
+	fetchRoster(t, b, "alice")
+	fetchRoster(t, b, "alice")
+	bob, first := fetchRoster(t, b, "bob"), fetchRoster(t, newContactsBackend("example.com", 2), "bob")
+	for jid, entry := range first {
+		if bob[jid].Name != entry.Name {
+			t.Errorf("bob's %s is %q after alice's fetches, want %q", jid, bob[jid].Name, entry.Name)
+		}
+	}
+}
+
+func TestBackendRefusesOtherPathsAndCountsThem(t *testing.T) {
+	b := newContactsBackend("example.com", 2)
+	for _, path := range []string{"/", "/contacts/", "/other/alice"} {
+		rec := httptest.NewRecorder()
+		b.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != 404 {
+			t.Errorf("GET %s → %d", path, rec.Code)
+		}
+	}
+	if n := b.failed.Load(); n != 3 {
+		t.Errorf("failed = %d, want 3", n)
+	}
+}
+
+func TestPercentileIsNearestRank(t *testing.T) {
+	hundred := make([]float64, 100)
+	for i := range hundred {
+		hundred[i] = float64(100 - i) // unsorted on purpose
+	}
+	cases := []struct {
+		samples []float64
+		p, want float64
+	}{
+		{[]float64{5}, 50, 5},
+		{[]float64{5}, 99, 5},
+		{[]float64{3, 1, 2}, 50, 2},
+		{[]float64{3, 1, 2}, 99, 3},
+		{hundred, 50, 50},
+		{hundred, 99, 99},
+		{hundred, 100, 100},
+		{hundred, 0, 1},
+	}
+	for _, tc := range cases {
+		if got := percentile(tc.samples, tc.p); got != tc.want {
+			t.Errorf("p%v of %d samples = %v, want %v", tc.p, len(tc.samples), got, tc.want)
+		}
+	}
+	if !math.IsNaN(percentile(nil, 50)) {
+		t.Error("percentile of no samples is not NaN")
+	}
+}

@@ -1,0 +1,52 @@
+package benchrun
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary be the runtime child, as the bench command
+// is when started with its hidden subcommand.
+func TestMain(m *testing.M) {
+	if os.Getenv(ChildEnv) == "1" {
+		if err := ServeChild(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestStandaloneWayMeasuresATinyWorkloadWithoutErrors(t *testing.T) {
+	opts := Defaults()
+	opts.Users, opts.Contacts, opts.Rounds, opts.Logins = 3, 5, 2, 2
+	opts.Concurrent, opts.ConcurrentUsers = 4, 2
+	opts.Ways = "B"
+	opts.Timeout = 60 * time.Second
+	opts.RuntimeCommand = []string{os.Args[0]}
+	report, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(report.Ways) != 1 {
+		t.Fatalf("ways measured: %+v", report.Ways)
+	}
+	b := report.Ways[0]
+	if len(b.Errors) > 0 {
+		t.Fatalf("errors: %v", b.Errors)
+	}
+	if b.UsersPerSec <= 0 || b.RefreshP50 <= 0 || b.RefreshP99 < b.RefreshP50 || b.LoginP50 <= 0 ||
+		b.RSSBeforeKiB <= 0 || b.ConcurrentDone != 4 || b.ConcurrentP99 <= 0 {
+		t.Fatalf("implausible figures: %+v", b)
+	}
+	var out strings.Builder
+	report.Print(&out)
+	if !strings.Contains(out.String(), "B  modhost standalone") || !strings.Contains(out.String(), "total 0 errors") {
+		t.Fatalf("table:\n%s", out.String())
+	}
+}

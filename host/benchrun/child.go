@@ -1,0 +1,378 @@
+package benchrun
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/modhost/modhost/host"
+)
+
+// The modhost runtime under measurement runs in a child process of its own
+// (the bench binary started again with a hidden subcommand), so its resident
+// memory is that process's VmRSS and nothing of the driver's. Parent and
+// child speak JSON lines: requests on the child's stdin, replies on its file
+// descriptor 3, so nothing a plugin prints to stdout can garble them.
+
+// ChildEnv is set in the child's environment; a test binary's TestMain
+// checks it to become the child.
+const ChildEnv = "MODHOST_BENCH_CHILD"
+
+type childRequest struct {
+	Op string `json:"op"` // start, login, logout, pushes, gc, quit
+
+	// start
+	Config   string `json:"config,omitempty"`
+	Name     string `json:"name,omitempty"`
+	LinkHost string `json:"link_host,omitempty"` // wait until this host's link is online
+
+	// login, logout
+	Host        string   `json:"host,omitempty"`
+	Users       []string `json:"users,omitempty"`
+	Concurrency int      `json:"concurrency,omitempty"`
+	Presence    bool     `json:"presence,omitempty"`
+	WantItems   int      `json:"want_items,omitempty"`
+}
+
+type childReply struct {
+	Error     string    `json:"error,omitempty"`
+	HTTP      string    `json:"http,omitempty"`
+	Millis    []float64 `json:"millis,omitempty"` // login: one per user that logged in
+	Failures  []string  `json:"failures,omitempty"`
+	Pushes    int       `json:"pushes,omitempty"`
+	PushUsers int       `json:"push_users,omitempty"`
+}
+
+// ServeChild is ServeRuntime on the descriptors the parent sets up: requests
+// on stdin, replies on descriptor 3, logs on stderr.
+func ServeChild(ctx context.Context) error {
+	replies := os.NewFile(3, "modhost-bench replies")
+	if replies == nil {
+		return errors.New("no reply descriptor 3: start this only from modhost-bench")
+	}
+	defer replies.Close()
+	return ServeRuntime(ctx, os.Stdin, replies, os.Stderr)
+}
+
+// ServeRuntime is the child's side: it reads requests from in until quit
+// or end of input, and answers each on out. Logs (warnings and worse) go to
+// logs.
+func ServeRuntime(ctx context.Context, in io.Reader, out io.Writer, logs io.Writer) error {
+	c := &child{
+		log:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		sessions: map[string]*host.Session{},
+	}
+	defer c.stop()
+	dec := json.NewDecoder(bufio.NewReader(in))
+	enc := json.NewEncoder(out)
+	for {
+		var req childRequest
+		if err := dec.Decode(&req); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("read request: %w", err)
+		}
+		reply := c.handle(ctx, req)
+		if err := enc.Encode(reply); err != nil {
+			return fmt.Errorf("write reply: %w", err)
+		}
+		if req.Op == "quit" {
+			return nil
+		}
+	}
+}
+
+type child struct {
+	log      *slog.Logger
+	rt       *host.Runtime
+	mu       sync.Mutex
+	sessions map[string]*host.Session // by user: the online ones
+}
+
+func (c *child) stop() {
+	if c.rt != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = c.rt.Stop(ctx)
+		c.rt = nil
+	}
+}
+
+func (c *child) handle(ctx context.Context, req childRequest) childReply {
+	switch req.Op {
+	case "start":
+		return c.start(ctx, req)
+	case "login":
+		return c.login(ctx, req)
+	case "logout":
+		return c.logout(ctx, req)
+	case "pushes":
+		return c.pushes()
+	case "gc":
+		// Garbage is not what RSS per user means to measure; Prosody's Lua
+		// collector runs incrementally on its own, Go's is asked here.
+		runtime.GC()
+		debug.FreeOSMemory()
+		return childReply{}
+	case "quit":
+		c.stop()
+		return childReply{}
+	}
+	return childReply{Error: "unknown op " + req.Op}
+}
+
+func (c *child) start(ctx context.Context, req childRequest) childReply {
+	if c.rt != nil {
+		return childReply{Error: "already started"}
+	}
+	rt, err := host.New(host.Options{ConfigSource: req.Config, ConfigName: req.Name, Logger: c.log})
+	if err != nil {
+		return childReply{Error: fmt.Sprintf("load config: %v", err)}
+	}
+	startCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	report, err := rt.Start(startCtx)
+	if err != nil {
+		return childReply{Error: fmt.Sprintf("start runtime: %v", err)}
+	}
+	c.rt = rt
+	if !report.OK() {
+		return childReply{Error: fmt.Sprintf("modules did not load: %+v", report)}
+	}
+	if req.LinkHost != "" {
+		for rt.LinkStates()[req.LinkHost] != "online" {
+			select {
+			case <-startCtx.Done():
+				return childReply{Error: fmt.Sprintf("link of %s not online: %v", req.LinkHost, rt.LinkStates())}
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	urls := rt.HTTPURLs()
+	if len(urls) == 0 {
+		return childReply{Error: "runtime serves no HTTP"}
+	}
+	return childReply{HTTP: urls[0]}
+}
+
+// login logs users in as standalone sessions, each asking for its roster
+// (and sending initial presence when asked), and times each from the login
+// until its roster holds WantItems contacts.
+func (c *child) login(ctx context.Context, req childRequest) childReply {
+	if c.rt == nil {
+		return childReply{Error: "not started"}
+	}
+	type result struct {
+		millis float64
+		err    error
+	}
+	results := make([]result, len(req.Users))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range max(req.Concurrency, 1) {
+		wg.Go(func() {
+			for i := range work {
+				user := req.Users[i]
+				start := time.Now()
+				s, err := c.loginOne(ctx, req.Host, user, req.WantItems)
+				results[i] = result{float64(time.Since(start).Microseconds()) / 1000, err}
+				if err != nil {
+					continue
+				}
+				if req.Presence {
+					if err := s.Presence(ctx); err != nil {
+						results[i].err = fmt.Errorf("presence of %s: %w", user, err)
+					}
+				}
+				c.mu.Lock()
+				c.sessions[user] = s
+				c.mu.Unlock()
+			}
+		})
+	}
+	for i := range req.Users {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	var reply childReply
+	for _, r := range results {
+		if r.err != nil {
+			reply.Failures = append(reply.Failures, r.err.Error())
+			continue
+		}
+		reply.Millis = append(reply.Millis, r.millis)
+	}
+	return reply
+}
+
+func (c *child) loginOne(ctx context.Context, hostname, user string, want int) (*host.Session, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	s, err := c.rt.Login(ctx, hostname, user, "bench")
+	if err != nil {
+		return nil, err
+	}
+	items, err := s.Roster(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("roster of %s: %w", user, err)
+	}
+	if len(items) != want {
+		return nil, fmt.Errorf("roster of %s has %d contacts, want %d", user, len(items), want)
+	}
+	return s, nil
+}
+
+func (c *child) logout(ctx context.Context, req childRequest) childReply {
+	var reply childReply
+	for _, user := range req.Users {
+		c.mu.Lock()
+		s := c.sessions[user]
+		delete(c.sessions, user)
+		c.mu.Unlock()
+		if s == nil {
+			continue
+		}
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := s.Logout(lctx); err != nil {
+			reply.Failures = append(reply.Failures, fmt.Sprintf("logout %s: %v", user, err))
+		}
+		cancel()
+	}
+	return reply
+}
+
+// pushes counts the roster pushes the online sessions have received.
+func (c *child) pushes() childReply {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var reply childReply
+	for _, s := range c.sessions {
+		reply.PushUsers++
+		for _, x := range s.Received() {
+			if isRosterPushXML(x) {
+				reply.Pushes++
+			}
+		}
+	}
+	return reply
+}
+
+func isRosterPushXML(x string) bool {
+	return strings.HasPrefix(x, "<iq") && strings.Contains(x, "jabber:iq:roster") &&
+		(strings.Contains(x, `type='set'`) || strings.Contains(x, `type="set"`))
+}
+
+// runtimeProcess is the parent's handle on a child.
+type runtimeProcess struct {
+	cmd     *exec.Cmd
+	enc     *json.Encoder
+	dec     *json.Decoder
+	logPath string
+	exited  chan struct{}
+}
+
+// startRuntimeProcess runs argv as the child, its logs going to a file in
+// dir. The child is killed if ctx ends or this process dies.
+func startRuntimeProcess(ctx context.Context, argv []string, dir string) (*runtimeProcess, error) {
+	logPath := filepath.Join(dir, "modhost.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("create child log: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), ChildEnv+"=1")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("child stdin: %w", err)
+	}
+	replies, replyEnd, err := os.Pipe()
+	if err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("child reply pipe: %w", err)
+	}
+	cmd.ExtraFiles = []*os.File{replyEnd} // descriptor 3 in the child
+	err = cmd.Start()
+	replyEnd.Close() // the child holds its own copy
+	if err != nil {
+		logFile.Close()
+		replies.Close()
+		return nil, fmt.Errorf("start %s: %w", argv[0], err)
+	}
+	p := &runtimeProcess{cmd: cmd, enc: json.NewEncoder(stdin), dec: json.NewDecoder(replies), logPath: logPath, exited: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		logFile.Close()
+		replies.Close()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// Pid is the child's process id.
+func (p *runtimeProcess) Pid() int { return p.cmd.Process.Pid }
+
+// call sends one request and waits for its reply; a reply carrying an error
+// is returned as one.
+func (p *runtimeProcess) call(req childRequest) (childReply, error) {
+	var reply childReply
+	if err := p.enc.Encode(req); err != nil {
+		return reply, fmt.Errorf("runtime child %s: send: %w%s", req.Op, err, p.logTail())
+	}
+	if err := p.dec.Decode(&reply); err != nil {
+		return reply, fmt.Errorf("runtime child %s: no reply: %w%s", req.Op, err, p.logTail())
+	}
+	if reply.Error != "" {
+		return reply, fmt.Errorf("runtime child %s: %s%s", req.Op, reply.Error, p.logTail())
+	}
+	return reply, nil
+}
+
+func (p *runtimeProcess) logTail() string {
+	b, _ := os.ReadFile(p.logPath)
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return "\nruntime log (end):\n" + string(b)
+}
+
+// stop asks the child to quit and kills it (by its pid) if it does not
+// exit within a few seconds.
+func (p *runtimeProcess) stop() {
+	done := make(chan struct{})
+	go func() {
+		_, _ = p.call(childRequest{Op: "quit"})
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
