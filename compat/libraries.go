@@ -40,6 +40,7 @@ var goLibraries = map[string]glua.LGFunction{
 	"util.hashes":      openUtilHashes,
 	"util.jid":         openUtilJID,
 	"util.json":        openUtilJSON,
+	"lfs":              openLFS,
 }
 
 // Libraries returns every library in this package, Lua and Go, sorted by name.

@@ -29,7 +29,8 @@ func newTestRuntime(t *testing.T, src string) (*Runtime, Report) {
 	t.Helper()
 	dir := t.TempDir()
 	name, _ := filepath.Abs("test.cfg.lua")
-	rt, err := New(Options{ConfigSource: src, ConfigName: name})
+	// No listening: a modhost running on this machine holds 5280.
+	rt, err := New(Options{ConfigSource: src, ConfigName: name, NoListen: true})
 	if err != nil {
 		t.Fatal(err)
 	}

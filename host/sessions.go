@@ -53,7 +53,9 @@ func (rt *Runtime) sessionsAPI(L *glua.LState) (*glua.LTable, error) {
 	return t, nil
 }
 
-// Login binds user@host/resource as a client would: the roster is loaded
+// Login binds user@host/resource as a client would: user and resource are
+// normalised (nodeprep, resourceprep) as Prosody's SASL and binding do, and
+// the Session carries the normalised names; the roster is loaded
 // (plugins' roster-load handlers may fetch it), then resource-bind fires.
 // Login returns when all of that has finished, or when ctx ends.
 func (rt *Runtime) Login(ctx context.Context, host, user, resource string) (*Session, error) {
@@ -80,6 +82,9 @@ func (rt *Runtime) Login(ctx context.Context, host, user, resource string) (*Ses
 				return 0
 			}
 			s.ref = L.Get(1)
+			// The names as normalised by the login (nodeprep, resourceprep).
+			s.User = glua.LVAsString(L.GetField(s.ref, "username"))
+			s.Resource = glua.LVAsString(L.GetField(s.ref, "resource"))
 			result <- nil
 			return 0
 		})

@@ -12,6 +12,7 @@ local native = ...;
 local async = require "util.async";
 local st = require "util.stanza";
 local rostermanager = require "core.rostermanager";
+local jid_lib = require "util.jid";
 
 local pairs, tostring, tonumber = pairs, tostring, tonumber;
 
@@ -38,6 +39,14 @@ end
 function sessions.login(host, username, resource, send, done, before_bind)
 	local h = hosts[host];
 	if not h then return done(nil, "no such host: " .. tostring(host)); end
+	-- Prosody knows a client by its nodeprep'd username and resourceprep'd
+	-- resource (SASL and resource binding normalise them), so "Alice" is
+	-- the session of alice, whom a refresh of "alice" finds.
+	local node, _, res = jid_lib.split(jid_lib.prep(username .. "@" .. host .. "/" .. resource));
+	if not node or not res then
+		return done(nil, "invalid username or resource: " .. username .. "/" .. resource);
+	end
+	username, resource = node, res;
 	local bare = username .. "@" .. host;
 	local user = h.sessions[username];
 	if user and user.sessions[resource] then

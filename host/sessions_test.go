@@ -65,3 +65,27 @@ VirtualHost "example.com"
 		t.Fatal("binding a bound resource again succeeded")
 	}
 }
+
+func TestLoginNormalisesTheUsernameAsProsodyDoes(t *testing.T) {
+	rt, _ := newTestRuntime(t, `
+storage = "memory"
+VirtualHost "example.com"
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := rt.Login(ctx, "example.com", "Alice", "Laptop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.FullJID() != "alice@example.com/Laptop" {
+		t.Errorf("login as Alice/Laptop is %s, want alice@example.com/Laptop", s.FullJID())
+	}
+	if _, err := rt.Login(ctx, "example.com", "ALICE", "Laptop"); err == nil {
+		t.Error("ALICE/Laptop bound again beside alice/Laptop")
+	}
+	for _, user := range []string{"a b", "a'b", "a:b"} {
+		if _, err := rt.Login(ctx, "example.com", user, "r"); err == nil {
+			t.Errorf("login as %q succeeded; nodeprep forbids it", user)
+		}
+	}
+}

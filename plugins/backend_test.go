@@ -1,6 +1,7 @@
 package plugins_test
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -111,5 +112,29 @@ func closeConn(w http.ResponseWriter, r *http.Request) {
 	conn, _, err := w.(http.Hijacker).Hijack()
 	if err == nil {
 		conn.Close()
+	}
+}
+
+// halfBody promises the whole of s, sends half of it and drops the connection.
+func halfBody(s string) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(s), s[:len(s)/2])
+		_ = buf.Flush()
+	}
+}
+
+// slow answers s, but only after d.
+func slow(d time.Duration, s string) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(d):
+			_, _ = w.Write([]byte(s))
+		case <-r.Context().Done():
+		}
 	}
 }
