@@ -193,6 +193,11 @@ local function parse_roster(username, body)
 		if not jid or not jid_lib.host(jid) or jid_lib.resource(jid) then
 			return nil, "invalid contact JID " .. tostring(contact);
 		end
+		-- The JID goes into roster pushes as an attribute: one XML cannot
+		-- carry would fail every later push of this roster, not just this one.
+		if xml_text_problem(jid) then
+			return nil, "invalid contact JID " .. jid .. ": " .. xml_text_problem(jid);
+		end
 		if type(entry) ~= "table" or entry == json.null or not is_object(entry) then
 			return nil, "contact " .. jid .. " is not an object";
 		end
