@@ -57,6 +57,9 @@ function prosody.core_post_stanza(origin, stanza)
 		end
 	end
 	local from_host = origin and origin.host or host_of(stanza.attr and stanza.attr.from);
+	if from_host and native.link_send(from_host, stanza) then
+		return true;
+	end
 	return native.send(from_host or "*", tostring(stanza));
 end
 

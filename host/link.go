@@ -956,3 +956,60 @@ func (rt *Runtime) onlyVirtualHost(host string) bool {
 	}
 	return n == 1 && rt.cfg.Host(host) != nil && rt.cfg.Host(host).Kind == config.VirtualHost
 }
+
+// luaLinkSend is native.link_send(host, stanza): a stanza a plugin sends
+// (module:send and the like) on a linked host leaves through the link if the
+// server can accept it from a component: from the component's own domain
+// (or a subdomain) as it is, a message from a local user wrapped with the
+// message privilege (XEP-0356 §4.3). Anything else — presence on a user's
+// behalf above all — would end the stream with invalid-from, so it is
+// dropped and logged at debug. Returns false when the host has no link.
+func (rt *Runtime) luaLinkSend(L *glua.LState) int {
+	host := L.CheckString(1)
+	st := L.CheckTable(2)
+	for _, b := range rt.links {
+		if b.host == host {
+			b.routeOut(L, st)
+			L.Push(glua.LTrue)
+			return 1
+		}
+	}
+	L.Push(glua.LFalse)
+	return 1
+}
+
+func (b *linkBridge) routeOut(L *glua.LState, st *glua.LTable) {
+	e, err := compat.StanzaToElement(L, st)
+	if err != nil {
+		b.log.Warn("stanza from a plugin not usable", "error", err)
+		return
+	}
+	from := attrOf(e, "from")
+	if from == "" {
+		from = b.cfg.JID
+		e.Attr = append(e.Attr, xmlAttr("from", from))
+	}
+	domain := component.DomainOf(from)
+	switch {
+	case domain == b.cfg.JID || strings.HasSuffix(domain, "."+b.cfg.JID):
+		if err := b.link.Send(e); err != nil {
+			b.log.Debug("stanza not sent", "error", err)
+		}
+		return
+	case e.Name == "message" && domain == b.host && strings.Contains(from, "@") && b.privs.Message == component.AccessOutgoing:
+		for i, a := range e.Attr {
+			if a.Name.Space == "" && a.Name.Local == "from" {
+				e.Attr[i].Value = bareOf(from)
+			}
+		}
+		wrapped, err := component.PrivilegedMessage(b.privs.NS, b.cfg.JID, e)
+		if err == nil {
+			err = b.link.Send(wrapped)
+		}
+		if err != nil {
+			b.log.Debug("message on behalf of a user not sent", "from", from, "error", err)
+		}
+		return
+	}
+	b.log.Debug("stanza dropped: a component cannot send it on the server's behalf", "name", e.Name, "from", from, "to", attrOf(e, "to"))
+}
