@@ -6,6 +6,13 @@
 -- roster is fetched again, the difference applied and pushed to the user's
 -- online clients. Clients cannot edit their rosters themselves.
 --
+-- Usernames in a refresh request go through nodeprep: "Alice" and "alice"
+-- are one user, refreshed once; a string nodeprep refuses is counted as an
+-- error and never fetched. The username is percent-encoded into the URL.
+-- Overlapping refreshes of one user share a fetch as long as it has not been
+-- sent (see refresh_user), so every answer reflects a fetch made after the
+-- request arrived.
+--
 -- modhost's own implementation of the behaviour of prosody-modules'
 -- mod_http_roster_admin, with that module's known defects fixed. It uses only
 -- the module API and Prosody's libraries, so the same file runs in Prosody 0.12
@@ -28,7 +35,9 @@ local jid_lib = require "util.jid";
 local st = require "util.stanza";
 local async = require "util.async";
 local rostermanager = require "core.rostermanager";
-local utf8_valid = require "util.encodings".utf8.valid;
+local encodings = require "util.encodings";
+local utf8_valid = encodings.utf8.valid;
+local nodeprep = encodings.stringprep.nodeprep;
 local monotonic = require "util.time".monotonic;
 
 local host = module.host;
@@ -50,7 +59,7 @@ if max_concurrent < 1 then max_concurrent = 1; end
 -- Metrics, through module:metric only: Prosody's mod_http_openmetrics and
 -- modhost's http_openmetrics serve them as prosody_mod_http_roster_admin__*.
 local refreshes = module:metric("counter", "refreshes", "",
-	"Roster refreshes by outcome: updated (in step now), failed (left as it was), offline (not fetched).", { "outcome" });
+	"Roster refreshes by outcome: updated (in step now), failed (left as it was), offline (not fetched), invalid (not a username, not fetched).", { "outcome" });
 local users_refreshed = module:metric("counter", "users_refreshed", "",
 	"Users named in refresh requests (duplicates within a request counted once).", {}):with_labels();
 local fetch_duration = module:metric("histogram", "fetch_duration", "seconds",
@@ -103,12 +112,13 @@ local function constant_time_equals(a, b)
 	return difference == 0;
 end
 
--- Normalises a username the way Prosody stores accounts; nil if invalid.
+-- Normalises a username the way Prosody stores accounts (nodeprep, which
+-- also refuses the JID delimiters, spaces and more than 1023 bytes); nil if
+-- it cannot be the local part of a JID.
 local function prep_username(username)
-	if type(username) ~= "string" or username == "" then return nil; end
-	local prepped = jid_lib.prep(username .. "@" .. host);
-	local node = prepped and jid_lib.node(prepped);
-	if not node or prepped ~= node .. "@" .. host then return nil; end
+	if type(username) ~= "string" then return nil; end
+	local node = nodeprep(username);
+	if not node or node == "" then return nil; end
 	return node;
 end
 
@@ -245,12 +255,13 @@ local start_fetch; -- forward declaration: finishing one fetch starts the next
 local function next_fetch()
 	if running_fetches < max_concurrent and #queued_fetches > 0 then
 		local queued = table.remove(queued_fetches, 1);
-		start_fetch(queued.username, queued.done);
+		start_fetch(queued.username, queued.done, queued.on_sent);
 	end
 end
 
--- done(roster) on success, done(nil, reason) on any failure, exactly once.
-function start_fetch(username, done)
+-- done(roster) on success, done(nil, reason) on any failure, exactly once;
+-- on_sent(), if given, just before the request goes out.
+function start_fetch(username, done, on_sent)
 	running_fetches = running_fetches + 1;
 	local finished, request = false, nil;
 	local started = monotonic();
@@ -274,6 +285,8 @@ function start_fetch(username, done)
 			http.destroy_request(request);
 		end
 	end);
+	-- Refreshes asked for from here on need a fetch of their own.
+	if on_sent then on_sent(); end
 	request = http.request(url, { headers = { Accept = "application/json" } }, function (body, code)
 		if code ~= 200 then
 			if code == 0 then
@@ -300,11 +313,11 @@ function start_fetch(username, done)
 	end);
 end
 
-local function fetch_roster(username, done)
+local function fetch_roster(username, done, on_sent)
 	if running_fetches < max_concurrent then
-		start_fetch(username, done);
+		start_fetch(username, done, on_sent);
 	else
-		table.insert(queued_fetches, { username = username, done = done });
+		table.insert(queued_fetches, { username = username, done = done, on_sent = on_sent });
 	end
 end
 
@@ -401,14 +414,9 @@ local function apply_roster(username, wanted)
 	return true;
 end
 
--- done(true) when the roster is in step (or needs no refresh), done(false,
--- reason) when it stays as it was.
-local function refresh_user(username, done)
-	if not user_sessions(username) and not refresh_offline then
-		-- Fetched at next login anyway; counts as updated, as in the original.
-		refreshes:with_labels("offline"):add(1);
-		return done(true);
-	end
+-- Fetches and applies one user's roster; done(true) when it is in step,
+-- done(false, reason) when it stays as it was.
+local function fetch_and_apply(username, done, on_sent)
 	fetch_roster(username, function (wanted, reason)
 		if not wanted then
 			module:log("warn", "Roster of %s not refreshed: %s", username, reason);
@@ -423,7 +431,56 @@ local function refresh_user(username, done)
 		end
 		refreshes:with_labels("updated"):add(1);
 		done(true);
+	end, on_sent);
+end
+
+-- Overlapping refreshes of one user are coalesced. Requests that ask while
+-- no fetch for them has been sent yet (it is queued, or not even started
+-- because another is out) wait together for the same fetch and apply, and
+-- all count its outcome. A request arriving after a fetch was sent does not
+-- join it: the application may have changed the roster after that fetch
+-- read it, so it waits for the next one. A user thus has at most one fetch
+-- out and one batch of requests waiting for the following one.
+local waiting_refresh = {}; -- username → callbacks of requests whose fetch is not sent yet
+local refresh_out = {}; -- username → true while a fetch of theirs is out or being applied
+
+local function run_refresh(username)
+	local waiters = waiting_refresh[username];
+	refresh_out[username] = true;
+	fetch_and_apply(username, function (ok, reason)
+		refresh_out[username] = nil;
+		if waiting_refresh[username] then -- asked for while this one was out
+			run_refresh(username);
+		end
+		for _, done in ipairs(waiters) do
+			-- One request's failure to answer must not keep the others waiting.
+			local notified, err = pcall(done, ok, reason);
+			if not notified then
+				module:log("error", "Refresh of %s could not be reported: %s", username, tostring(err));
+			end
+		end
+	end, function ()
+		waiting_refresh[username] = nil; -- later requests start a new batch
 	end);
+end
+
+-- done(true) when the roster is in step (or needs no refresh), done(false,
+-- reason) when it stays as it was.
+local function refresh_user(username, done)
+	if not user_sessions(username) and not refresh_offline then
+		-- Fetched at next login anyway; counts as updated, as in the original.
+		refreshes:with_labels("offline"):add(1);
+		return done(true);
+	end
+	local waiters = waiting_refresh[username];
+	if waiters then
+		table.insert(waiters, done);
+		return;
+	end
+	waiting_refresh[username] = { done };
+	if not refresh_out[username] then
+		run_refresh(username);
+	end
 end
 
 -- Login ---------------------------------------------------------------------------
@@ -528,24 +585,28 @@ local function authorized(request)
 end
 
 -- Refreshes every user once and answers when all are done or the deadline
--- passes, whichever comes first.
-local function refresh_and_answer(response, usernames)
-	local total, updated, errors = #usernames, 0, 0;
+-- passes, whichever comes first. Invalid usernames (counted, never fetched)
+-- start the count as errors.
+local function refresh_and_answer(response, usernames, invalid)
+	invalid = invalid or 0;
+	local total, updated, errors = #usernames + invalid, 0, invalid;
 	local answered = false;
 	users_refreshed:add(total);
-	if total == 0 then
-		return send_json(response, 200, { status = "ok", message = "roster update complete", updated = 0, errors = 0 });
+	if invalid > 0 then refreshes:with_labels("invalid"):add(invalid); end
+	local function answer_if_done()
+		if answered or updated + errors < total then return; end
+		answered = true;
+		if errors > 0 and errors == total then
+			send_json(response, 200, { status = "error", message = "roster update failed for every user", updated = updated, errors = errors });
+		else
+			send_json(response, 200, { status = "ok", message = "roster update complete", updated = updated, errors = errors });
+		end
 	end
+	answer_if_done();
 	for _, username in ipairs(usernames) do
 		refresh_user(username, function (ok)
 			if ok then updated = updated + 1; else errors = errors + 1; end
-			if answered or updated + errors < total then return; end
-			answered = true;
-			if errors == total then
-				send_json(response, 200, { status = "error", message = "roster update failed for every user", updated = updated, errors = errors });
-			else
-				send_json(response, 200, { status = "ok", message = "roster update complete", updated = updated, errors = errors });
-			end
+			answer_if_done();
 		end);
 	end
 	if not answered then
@@ -563,14 +624,19 @@ local function refresh_and_answer(response, usernames)
 	return true;
 end
 
--- Checks the body is a JSON array of valid usernames; returns them prepped and
--- without duplicates, or nil and what was wrong.
+-- Checks the body is a JSON array of strings; returns the valid usernames
+-- among them prepped and without duplicates ("Alice" and "alice" are one),
+-- and how many distinct strings were not usernames, or nil and what was
+-- wrong with the body.
 local function parse_usernames(body)
 	if type(body) ~= "string" or body:match("^%s*$") then
 		return nil, "missing body: expected a JSON array of usernames";
 	end
 	if #body > max_body_size then
 		return nil, "body larger than " .. max_body_size .. " bytes";
+	end
+	if not utf8_valid(body) then -- JSON is UTF-8 (RFC 8259 §8.1)
+		return nil, "body is not UTF-8: expected a JSON array of usernames";
 	end
 	local data, err = json.decode(body);
 	if data == nil then
@@ -579,18 +645,25 @@ local function parse_usernames(body)
 	if type(data) ~= "table" or not is_json_array(body) then
 		return nil, "body must be a JSON array of usernames";
 	end
-	local usernames, seen = {}, {};
+	local usernames, seen, invalid, seen_invalid = {}, {}, 0, {};
 	for i = 1, #data do
-		local username = prep_username(data[i]);
-		if not username then
-			return nil, string.format("element %d is not a valid username", i);
+		local element = data[i];
+		if type(element) ~= "string" then
+			return nil, string.format("element %d is not a string", i);
 		end
-		if not seen[username] then
+		local username = prep_username(element);
+		if not username then
+			if not seen_invalid[element] then
+				seen_invalid[element] = true;
+				invalid = invalid + 1;
+				module:log("debug", "Not refreshing %q: not a valid username", element);
+			end
+		elseif not seen[username] then
 			seen[username] = true;
 			table.insert(usernames, username);
 		end
 	end
-	return usernames;
+	return usernames, invalid;
 end
 
 local function guarded(handler)
@@ -609,11 +682,13 @@ local function guarded(handler)
 end
 
 local function refresh_many(event)
-	local usernames, problem = parse_usernames(event.request.body);
+	-- On success the second value is the count of invalid usernames; on
+	-- failure, what was wrong with the body.
+	local usernames, invalid = parse_usernames(event.request.body);
 	if not usernames then
-		return refuse(event.response, 400, problem);
+		return refuse(event.response, 400, invalid);
 	end
-	return refresh_and_answer(event.response, usernames);
+	return refresh_and_answer(event.response, usernames, invalid);
 end
 
 local function refresh_one(event, path)
@@ -622,7 +697,7 @@ local function refresh_one(event, path)
 	end
 	local username = prep_username(path);
 	if not username then
-		return refuse(event.response, 400, "not a valid username: " .. path);
+		return refresh_and_answer(event.response, {}, 1);
 	end
 	return refresh_and_answer(event.response, { username });
 end
