@@ -498,7 +498,11 @@ end
 -- binds resources outside any async context (modhost learning of a session
 -- from the server) gets the same result a moment later: a background
 -- refresh, pushed like any other.
-local fetched_at_load = setmetatable({}, { __mode = "k" });
+--
+-- Keyed by username, not by roster table: gopher-lua has no weak tables and
+-- its tables keep every key they ever had, so roster keys would pin each
+-- login's roster for ever; resource-bind clears the entry.
+local fetched_at_load = {}; -- username → roster fetched at roster-load
 
 local function fetch_and_wait(username)
 	local wait, done = async.waiter();
@@ -517,7 +521,7 @@ module:hook("roster-load", function (event)
 	-- else's stanza) stays as stored, and resource-bind catches up on it.
 	if loading_for_refresh[username] or not user_sessions(username) or not async.ready() then return; end
 	local wanted, reason = fetch_and_wait(username);
-	fetched_at_load[roster] = true;
+	fetched_at_load[username] = roster;
 	if not wanted then
 		module:log("warn", "Roster of %s not fetched at login, keeping the stored one: %s", username, reason);
 		return;
@@ -537,10 +541,9 @@ end);
 module:hook("resource-bind", function (event)
 	local session = event.session;
 	local username, roster = session.username, session.roster;
-	if roster and fetched_at_load[roster] then
-		fetched_at_load[roster] = nil;
-		return;
-	end
+	local fetched = fetched_at_load[username];
+	fetched_at_load[username] = nil;
+	if roster and fetched == roster then return; end
 	if count(user_sessions(username) or {}) ~= 1 then return; end -- not a login
 	if not async.ready() then
 		return refresh_user(username, function () end);
