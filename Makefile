@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/modhost
 
-.PHONY: run test build deps unit spec spec-prosody spec-examples fuzz fuzz-short bench bench-roster
+.PHONY: run test build deps unit spec spec-prosody spec-examples fuzz fuzz-short bench bench-roster soak
 
 build:
 	$(GO) build -o $(BIN) ./cmd/modhost
@@ -73,3 +73,13 @@ fuzz-short:
 bench-roster:
 	$(GO) build -o bin/modhost-bench ./cmd/modhost-bench
 	bin/modhost-bench $(BENCH_FLAGS)
+
+# The soak, not part of `make test`: SOAK_TIME (a Go duration) of mixed
+# logins, logouts and refreshes on one standalone runtime
+# (plugins/roster_admin_soak_test.go), checking every request is answered,
+# goroutines come back to their baseline and RSS stays bounded; it logs RSS
+# and goroutines as it goes. No go test timeout: every operation in it has
+# its own deadline.
+SOAK_TIME ?= 10m
+soak:
+	MODHOST_SOAK=$(SOAK_TIME) $(GO) test -count=1 -timeout 0 -run '^TestRosterAdminSoak$$' -v ./plugins/

@@ -122,6 +122,12 @@ local function prep_username(username)
 	return node;
 end
 
+-- Stops a module:add_timer timer that is no longer needed, so that what its
+-- callback holds (a whole request's state) is freed now, not when it fires.
+local function stop_timer(timer)
+	if type(timer) == "table" and timer.stop then timer:stop(); end
+end
+
 local function user_sessions(username)
 	local host_session = prosody.hosts[host];
 	local user = host_session and host_session.sessions and host_session.sessions[username];
@@ -263,11 +269,12 @@ end
 -- on_sent(), if given, just before the request goes out.
 function start_fetch(username, done, on_sent)
 	running_fetches = running_fetches + 1;
-	local finished, request = false, nil;
+	local finished, request, timeout = false, nil, nil;
 	local started = monotonic();
 	local function finish(roster, reason, error_kind)
 		if finished then return; end -- a late answer after the timeout
 		finished = true;
+		stop_timer(timeout);
 		fetch_duration:sample(monotonic() - started);
 		if not roster then fetch_errors:with_labels(error_kind or "other"):add(1); end
 		running_fetches = running_fetches - 1;
@@ -278,7 +285,7 @@ function start_fetch(username, done, on_sent)
 	module:log("debug", "Fetching roster of %s from %s", username, url);
 	-- net.http in Prosody 0.12 has no timeout of its own: a timer ends the
 	-- wait, and the connection is closed if the library lets us.
-	module:add_timer(fetch_timeout, function ()
+	timeout = module:add_timer(fetch_timeout, function ()
 		if finished then return; end
 		finish(nil, "no answer within " .. fetch_timeout .. " s", "timeout");
 		if request and http.destroy_request then
@@ -593,12 +600,13 @@ end
 local function refresh_and_answer(response, usernames, invalid)
 	invalid = invalid or 0;
 	local total, updated, errors = #usernames + invalid, 0, invalid;
-	local answered = false;
+	local answered, deadline = false, nil;
 	users_refreshed:add(total);
 	if invalid > 0 then refreshes:with_labels("invalid"):add(invalid); end
 	local function answer_if_done()
 		if answered or updated + errors < total then return; end
 		answered = true;
+		stop_timer(deadline);
 		if errors > 0 and errors == total then
 			send_json(response, 200, { status = "error", message = "roster update failed for every user", updated = updated, errors = errors });
 		else
@@ -613,7 +621,7 @@ local function refresh_and_answer(response, usernames, invalid)
 		end);
 	end
 	if not answered then
-		module:add_timer(request_deadline, function ()
+		deadline = module:add_timer(request_deadline, function ()
 			if answered then return; end
 			answered = true;
 			send_json(response, 504, {

@@ -233,3 +233,44 @@ func forEachConcurrently(ctx context.Context, n, workers int, f func(i int) erro
 	}
 	return firstErr
 }
+
+// TestRosterAdminAnsweredRequestsLeaveNoMemoryBehind sends refresh requests
+// one after another and checks the Go heap, after a collection, holds far
+// less than what the requests' coroutines would if something kept them: each
+// request runs in a coroutine of its own (tens of KiB in gopher-lua), which
+// a table keyed by coroutine, or a pending timer whose callback was made
+// inside it, used to keep alive after the answer.
+func TestRosterAdminAnsweredRequestsLeaveNoMemoryBehind(t *testing.T) {
+	const requests = 2000
+	const allowed = 40 << 20 // bytes; pinning coroutines costs ~100 KiB per request
+	b := newScaledBackend(t, 2)
+	s := startStandalone(t, b.url(), loadOptions, loadHostOptions+"\thttp_roster_admin_refresh_offline = true\n")
+	defer s.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	// Warm up: the first requests load what stays (compiled patterns, pools).
+	for i := range 50 {
+		if _, _, err := s.get(ctx, fmt.Sprintf("/roster_admin/refresh/warm%d", i%5)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := heap()
+	for i := range requests {
+		code, reply, err := s.get(ctx, fmt.Sprintf("/roster_admin/refresh/user%d", i%20))
+		if err != nil || code != 200 || reply.Updated != 1 {
+			t.Fatalf("request %d: %d %+v %v", i, code, reply, err)
+		}
+	}
+	after := heap()
+	grown := int64(after) - int64(before)
+	t.Logf("heap %d KiB before, %d KiB after %d requests (%+d KiB)", before>>10, after>>10, requests, grown>>10)
+	if grown > allowed {
+		t.Errorf("heap grew by %d MiB over %d answered requests (allowed %d MiB)", grown>>20, requests, allowed>>20)
+	}
+}

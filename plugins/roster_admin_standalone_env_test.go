@@ -36,6 +36,9 @@ type scaledBackend struct {
 	srv        *httptest.Server
 	contacts   int
 	generation atomic.Int64
+	// cycle, if set, makes the generation contact repeat every cycle
+	// generations (v0 … v<cycle-1>) instead of always being new.
+	cycle int64
 
 	mu    sync.Mutex
 	hits  map[string]int           // unescaped username → fetches served
@@ -98,6 +101,9 @@ func (b *scaledBackend) serve(w http.ResponseWriter, r *http.Request) {
 
 // rosterJSON is every user's roster at generation gen.
 func (b *scaledBackend) rosterJSON(gen int64) []byte {
+	if b.cycle > 0 {
+		gen %= b.cycle
+	}
 	var buf bytes.Buffer
 	buf.WriteString(`{"v` + strconv.FormatInt(gen, 10) + `@contacts.example":{"name":"Version","groups":["Changes"]}`)
 	for i := range b.contacts {

@@ -23,8 +23,26 @@ local function current_thread()
 	return thread;
 end
 
--- Which runner owns a coroutine, so a wake can carry on that runner's queue.
-local owner_of = setmetatable({}, { __mode = "k" });
+-- The runner whose coroutine is running now, so a waiter knows whose queue
+-- its wake carries on. Not a table keyed by coroutine: gopher-lua has no weak
+-- tables and its tables keep every key they ever had, so such a table pinned
+-- every coroutine ever created (one per HTTP request, tens of KiB each).
+local running_runner;
+
+-- resume runs r's coroutine with running_runner set to r.
+local function resume(r, thread, ...)
+	local outer = running_runner;
+	running_runner = r;
+	local ok, state = coroutine.resume(thread, ...);
+	running_runner = outer;
+	return ok, state;
+end
+
+-- owner_of_current is the runner whose coroutine thread is, if it is one.
+local function owner_of_current(thread)
+	local r = running_runner;
+	if r and r.thread == thread then return r; end
+end
 
 local log_fn;
 local function log(level, fmt, ...)
@@ -75,19 +93,18 @@ end
 
 local function start_thread(r)
 	local thread = coroutine.create(worker);
-	owner_of[thread] = r;
-	coroutine.resume(thread, r); -- runs up to the first yield, waiting for an item
+	resume(r, thread, r); -- runs up to the first yield, waiting for an item
 	return thread;
 end
 
--- wake continues a coroutine whose waiter is done.
-local function wake(thread)
+-- wake continues a coroutine whose waiter is done; r is the runner that
+-- owns it, nil for a coroutine of no runner.
+local function wake(thread, r)
 	if coroutine.status(thread) ~= "suspended" then
 		log("error", "async wake of a coroutine that is %s, not suspended", coroutine.status(thread));
 		return;
 	end
-	local r = owner_of[thread];
-	local ok, state = coroutine.resume(thread);
+	local ok, state = resume(r, thread);
 	if not r then
 		if not ok then
 			log("error", "error in a waiting coroutine that no runner owns: %s", tostring(state));
@@ -110,6 +127,7 @@ end
 
 local function waiter(count, allow_many)
 	local thread = current_thread();
+	local owner = owner_of_current(thread);
 	local remaining = count or 1;
 	local suspended = false;
 	local function wait()
@@ -120,7 +138,7 @@ local function waiter(count, allow_many)
 	local function done()
 		remaining = remaining - 1;
 		if remaining == 0 and suspended then
-			deliver(function () wake(thread); end);
+			deliver(function () wake(thread, owner); end);
 		elseif remaining < 0 and not allow_many then
 			error("done() called more often than the waiter was created for", 2);
 		end
@@ -136,7 +154,7 @@ local function guarder()
 		local thread = current_thread();
 		local queue = queues[id];
 		if queue then
-			table.insert(queue, thread);
+			table.insert(queue, { thread, owner_of_current(thread) });
 			coroutine.yield("wait");
 		else
 			queues[id] = {};
@@ -145,7 +163,7 @@ local function guarder()
 			local q = queues[id];
 			local following = q and table.remove(q, 1);
 			if following then
-				deliver(function () wake(following); end);
+				deliver(function () wake(following[1], following[2]); end);
 			else
 				queues[id] = nil;
 			end
@@ -221,7 +239,7 @@ function runner_methods:run(input)
 			self.thread = thread;
 		end
 		local item = table.remove(queue, 1);
-		local ok, yielded = coroutine.resume(thread, item);
+		local ok, yielded = resume(self, thread, item);
 		if not ok then
 			self.thread = nil;
 			err = yielded;
