@@ -120,6 +120,7 @@ func TestRosterAdminLoadOnlineSessionsRefreshedTogether(t *testing.T) {
 	t.Logf("size: %d online sessions (MODHOST_LOAD_FULL=1 for 10000)", users)
 	baseline := runtime.NumGoroutine()
 	rssBefore := rssKiB()
+	heapBefore := heapAfterGC()
 
 	b := newScaledBackend(t, 10)
 	s := startStandalone(t, b.url(), loadOptions, loadHostOptions)
@@ -153,6 +154,7 @@ func TestRosterAdminLoadOnlineSessionsRefreshedTogether(t *testing.T) {
 	}
 	loginTook := time.Since(began)
 	rssOnline := rssKiB()
+	heapOnline := heapAfterGC()
 	t.Logf("%d logins with roster fetch and query in %v (%.0f/s)", users, loginTook.Round(time.Millisecond), float64(users)/loginTook.Seconds())
 
 	marks := make([]int, users)
@@ -197,8 +199,8 @@ func TestRosterAdminLoadOnlineSessionsRefreshedTogether(t *testing.T) {
 	stopped = true
 	b.close()
 	after := settledGoroutines(baseline)
-	t.Logf("RSS %d MiB before, %d MiB with %d online, %d MiB after the refresh (%.1f KiB per online user); goroutines %d before, %d after stop",
-		rssBefore>>10, rssOnline>>10, users, rssRefreshed>>10, float64(rssOnline-rssBefore)/float64(users), baseline, after)
+	t.Logf("RSS (the whole test process) %d MiB before, %d MiB with %d online, %d MiB after the refresh; Go heap %.1f KiB per online user (11-contact rosters); goroutines %d before, %d after stop",
+		rssBefore>>10, rssOnline>>10, users, rssRefreshed>>10, float64(int64(heapOnline)-int64(heapBefore))/1024/float64(users), baseline, after)
 	if after > baseline+goroutineSlack {
 		t.Errorf("goroutines: %d after stop, baseline %d (+%d allowed)\n%s", after, baseline, goroutineSlack, goroutineDump())
 	}
@@ -248,12 +250,7 @@ func TestRosterAdminAnsweredRequestsLeaveNoMemoryBehind(t *testing.T) {
 	defer s.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	heap := func() uint64 {
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
+	heap := heapAfterGC
 	// Warm up: the first requests load what stays (compiled patterns, pools).
 	for i := range 50 {
 		if _, _, err := s.get(ctx, fmt.Sprintf("/roster_admin/refresh/warm%d", i%5)); err != nil {
@@ -273,4 +270,13 @@ func TestRosterAdminAnsweredRequestsLeaveNoMemoryBehind(t *testing.T) {
 	if grown > allowed {
 		t.Errorf("heap grew by %d MiB over %d answered requests (allowed %d MiB)", grown>>20, requests, allowed>>20)
 	}
+}
+
+// heapAfterGC is the live Go heap (which holds the Lua state) after a
+// collection: unlike RSS, it goes down again when memory is freed.
+func heapAfterGC() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
