@@ -294,7 +294,7 @@ function start_fetch(username, done, on_sent)
 	end);
 	-- Refreshes asked for from here on need a fetch of their own.
 	if on_sent then on_sent(); end
-	request = http.request(url, { headers = { Accept = "application/json" } }, function (body, code)
+	local function on_answer(body, code)
 		if code ~= 200 then
 			if code == 0 then
 				return finish(nil, "connection failed: " .. tostring(body), connection_error_kind(body));
@@ -317,7 +317,16 @@ function start_fetch(username, done, on_sent)
 			item.subscription = item.subscription or "both";
 		end
 		finish(roster);
-	end);
+	end
+	-- A request that cannot even start must still finish: its slot and
+	-- the refreshes waiting for it are freed at once.
+	local sent, result = pcall(http.request, url, { headers = { Accept = "application/json" } }, on_answer);
+	if sent then
+		request = result;
+	else
+		module:log("error", "Roster request for %s not sent: %s", username, tostring(result));
+		finish(nil, "request not sent: " .. tostring(result), "connection");
+	end
 end
 
 local function fetch_roster(username, done, on_sent)

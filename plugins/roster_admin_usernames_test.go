@@ -315,3 +315,24 @@ func rosterPushes(stanzas []string) int {
 	}
 	return n
 }
+
+// TestRosterAdminFetchFailingAtOnceFreesTheUser points the plugin at a URL
+// net.http refuses on the spot (its callback runs before http.request
+// returns): every refresh must fail, counted, and free its fetch slot and
+// the user's coalescing state, so the next requests are answered as fast.
+func TestRosterAdminFetchFailingAtOnceFreesTheUser(t *testing.T) {
+	s := startStandalone(t, "http://[::1/%s", "", `
+	http_roster_admin_refresh_offline = true
+	http_roster_admin_max_concurrent = 1
+	http_roster_admin_deadline = 20
+`)
+	defer s.stop()
+	for round := range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		code, reply, err := s.refresh(ctx, []string{"alice", "bob"})
+		cancel()
+		if err != nil || code != 200 || reply.Status != "error" || reply.Updated != 0 || reply.Errors != 2 {
+			t.Fatalf("round %d: %d %+v %v, want 200 with 2 errors at once", round, code, reply, err)
+		}
+	}
+}
