@@ -182,11 +182,10 @@ func (s *countingSink) SendStanza(host, xml string) error {
 
 // standalone is a started runtime listening on loopback.
 type standalone struct {
-	rt      *host.Runtime
-	base    string // http://127.0.0.1:port
-	sink    *countingSink
-	client  *http.Client
-	metrics string // path of the metrics endpoint, "" if off
+	rt     *host.Runtime
+	base   string // http://127.0.0.1:port
+	sink   *countingSink
+	client *http.Client
 }
 
 // startStandalone starts modhost with mod_http_roster_admin on example.com
