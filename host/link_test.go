@@ -214,6 +214,8 @@ type linkSetup struct {
 	client      string
 	modules     []string
 	pluginPaths []string
+	// grants adds to the server's privileged_entities entry for modhost.
+	grants string
 }
 
 func newLinkEnv(t *testing.T, mode component.RosterMode, rosters map[string]string) *linkEnv {
@@ -235,6 +237,9 @@ func newLinkEnvWith(t *testing.T, mode component.RosterMode, rosters map[string]
 	// The snippet's global lines (plugin_paths, ports) are the harness's
 	// business; from VirtualHost on it is used as printed, which loads
 	// modhost's block_subscriptions plugin into Prosody from plugins/.
+	if setup.grants != "" {
+		snippet = strings.Replace(snippet, `presence = "managed_entity";`, `presence = "managed_entity"; `+setup.grants, 1)
+	}
 	e.s = prosodytest.Start(t, prosodytest.Options{
 		Host:   linkDomain,
 		Users:  map[string]string{"alice": "pw", "bob": "pw", "carol": "pw"},
@@ -881,4 +886,43 @@ func TestLinkStopLeaksNoGoroutines(t *testing.T) {
 		buf := make([]byte, 1<<16)
 		return false, fmt.Sprintf("%d goroutines after Stop, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
 	})
+}
+
+func TestLinkSendsUsersMessagesWithTheMessagePrivilege(t *testing.T) {
+	dir := t.TempDir()
+	plugin := `module:hook("test/say", function (event)
+	module:send(require "util.stanza".message({ from = event.from, to = event.to, type = "chat" }):body(event.body));
+	return true;
+end);
+module:hook("test/presence-as-user", function (event)
+	module:send(require "util.stanza".presence({ from = event.from, to = event.to }));
+	return true;
+end);`
+	if err := os.WriteFile(dir+"/mod_say.lua", []byte(plugin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newLinkEnvWith(t, component.Delegated, map[string]string{}, linkSetup{
+		modules: []string{"say"}, pluginPaths: []string{dir}, grants: `message = "outgoing";`})
+	bob := e.online("bob", "phone", false)
+	// Presence on a user's behalf cannot be sent by a component (the server
+	// would end the stream with invalid-from): it is dropped, and the link
+	// stays up for what follows.
+	if _, err := e.rt.FireEvent(e.ctx, linkDomain, "test/presence-as-user", map[string]any{"from": "alice@example.com", "to": "bob@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.rt.FireEvent(e.ctx, linkDomain, "test/say", map[string]any{"from": "alice@example.com", "to": "bob@example.com", "body": "hello from alice"}); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := bob.Next(e.ctx, func(el xmpptest.Element) bool {
+		return el.Name() == "message" && strings.Contains(el.String(), "hello from alice")
+	})
+	if err != nil {
+		t.Fatalf("no message: %v\n%s", err, e.s.Log())
+	}
+	if from := msg.Attr("from"); from != "alice@example.com" {
+		t.Errorf("message from %q, want alice's bare JID", from)
+	}
+	if st := e.rt.LinkStates()[linkDomain]; st != "online" {
+		t.Errorf("link %s after the dropped presence", st)
+	}
 }
