@@ -181,6 +181,30 @@ end
 -- Turns the application's JSON object into Prosody roster items, and the
 -- decoded entries by the same JIDs (for hooks that read fields of their own);
 -- nil and a reason if any part of it is not what the contract allows.
+-- Contact JIDs that passed the checks below, by what the backend wrote: a
+-- roster is fetched again and again with mostly the same contacts, and
+-- preparing and checking each one dominated a refresh.
+local checked_jids = require "util.cache".new(8192);
+
+local function check_contact_jid(contact)
+	local jid = checked_jids:get(contact);
+	if jid then return jid; end
+	jid = jid_lib.prep(contact);
+	-- Prosody 0.12's prep can return a non-JID ("a@b/" for "a@b/\194\173"),
+	-- which split then refuses: no host means it is not a JID.
+	if not jid or not jid_lib.host(jid) or jid_lib.resource(jid) then
+		return nil, "invalid contact JID " .. tostring(contact);
+	end
+	-- The JID goes into roster pushes as an attribute: one XML cannot
+	-- carry would fail every later push of this roster, not just this one.
+	local problem = xml_text_problem(jid);
+	if problem then
+		return nil, "invalid contact JID " .. jid .. ": " .. problem;
+	end
+	checked_jids:set(contact, jid);
+	return jid;
+end
+
 local function parse_roster(username, body)
 	if type(body) ~= "string" or not is_json_object(body) then
 		return nil, "answer is not a JSON object";
@@ -203,17 +227,11 @@ local function parse_roster(username, body)
 	local self_jid = username .. "@" .. host;
 	local roster, entries = {}, {};
 	for contact, entry in pairs(data) do
-		local jid = type(contact) == "string" and jid_lib.prep(contact);
-		-- Prosody 0.12's prep can return a non-JID ("a@b/" for "a@b/\194\173"),
-		-- which split then refuses: no host means it is not a JID.
-		if not jid or not jid_lib.host(jid) or jid_lib.resource(jid) then
+		if type(contact) ~= "string" then
 			return nil, "invalid contact JID " .. tostring(contact);
 		end
-		-- The JID goes into roster pushes as an attribute: one XML cannot
-		-- carry would fail every later push of this roster, not just this one.
-		if xml_text_problem(jid) then
-			return nil, "invalid contact JID " .. jid .. ": " .. xml_text_problem(jid);
-		end
+		local jid, invalid = check_contact_jid(contact);
+		if not jid then return nil, invalid; end
 		if type(entry) ~= "table" or entry == json.null or not is_object(entry) then
 			return nil, "contact " .. jid .. " is not an object";
 		end
