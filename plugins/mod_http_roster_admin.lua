@@ -170,12 +170,23 @@ end
 -- Printable ASCII, the common case, is settled by one anchored match: an
 -- unanchored pattern is tried at every position, which gopher-lua makes
 -- costly (a roster of 100 contacts took longer to check than to apply).
-local function xml_text_problem(s)
+local function check_xml_text(s)
 	if not utf8_valid(s) then return "is not valid UTF-8"; end
 	if s:find("^[ -~]*$") then return nil; end
 	if s:find("[%z\1-\8\11\12\14-\31]") or s:find("\239\191[\190\191]") then
 		return "contains a character XML cannot carry";
 	end
+end
+
+-- Names and groups come back with every fetch of a roster: strings already
+-- found fine are remembered rather than matched again.
+local fine_texts = require "util.cache".new(16384);
+
+local function xml_text_problem(s)
+	if fine_texts:get(s) then return nil; end
+	local problem = check_xml_text(s);
+	if not problem then fine_texts:set(s, true); end
+	return problem;
 end
 
 -- Turns the application's JSON object into Prosody roster items, and the
