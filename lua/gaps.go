@@ -23,6 +23,7 @@ import (
 // (within ±2^63) "integer" and others "float": 1.0 is an integer here.
 func OpenVersionGaps(L *glua.LState) {
 	fixBaseFunctions(L)
+	openTableNew(L)
 	tbl := L.GetGlobal("table").(*glua.LTable)
 	setIfMissing(tbl, "unpack", L.GetGlobal("unpack"))
 	setIfMissing(tbl, "pack", L.NewFunction(tablePack))

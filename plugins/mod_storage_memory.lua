@@ -6,6 +6,14 @@
 
 local type, pairs, next, setmetatable = type, pairs, next, setmetatable;
 
+-- LuaJIT's table.new where the runtime offers it (modhost does): copies are
+-- made at their final size instead of with room for 32 keys each.
+local new_table = (function ()
+	local ok, new = pcall(require, "table.new");
+	if ok and type(new) == "function" then return new; end
+	return function () return {}; end;
+end)();
+
 -- memory[store][user] = data; one table per host, shared across reloads.
 local memory = module:shared("data");
 
@@ -13,7 +21,9 @@ local function copy(value, seen)
 	if type(value) ~= "table" then return value; end
 	seen = seen or {};
 	if seen[value] then return seen[value]; end
-	local out = {};
+	local size = 0;
+	for _ in next, value do size = size + 1; end
+	local out = new_table(0, size);
 	seen[value] = out;
 	for k, v in pairs(value) do
 		out[copy(k, seen)] = copy(v, seen);
