@@ -39,6 +39,12 @@ func FuzzDecode(f *testing.F) {
 			if err != nil {
 				t.Fatalf("re-decode %s: %v", b, err)
 			}
+			// Marshal writes a stanza in jabber:client or the component
+			// namespace without xmlns (it takes the stream's): the same
+			// stanza, decoded back with the namespace left implicit.
+			if e.NS == NSClient || e.NS == NSComponent {
+				e.NS = ""
+			}
 			if !reflect.DeepEqual(e, e2) {
 				t.Fatalf("round trip changed the element:\n%#v\n%#v\nvia %s", e, e2, b)
 			}
