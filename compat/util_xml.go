@@ -558,6 +558,11 @@ func openElement(t xml.StartElement, parent scope) (scope, error) {
 		}
 	}
 
+	// encoding/xml checks "p:0" as one name; the part after the prefix must
+	// be a name of its own, or the stanza would serialise as <0>.
+	if !xmlNameStart(t.Name.Local) {
+		return s, fmt.Errorf("invalid element name %q", t.Name.Local)
+	}
 	el := &Element{Name: t.Name.Local}
 	switch t.Name.Space {
 	case "":
@@ -591,6 +596,9 @@ func openElement(t xml.StartElement, parent scope) (scope, error) {
 			}
 			name.Space = ns
 		}
+		if !xmlNameStart(name.Local) {
+			return s, fmt.Errorf("invalid attribute name %q", name.Local)
+		}
 		if seen[name] {
 			return s, errors.New("duplicate attribute")
 		}
@@ -599,4 +607,22 @@ func openElement(t xml.StartElement, parent scope) (scope, error) {
 	}
 	s.el = el
 	return s, nil
+}
+
+// xmlNameStart reports whether name starts with an XML NameStartChar
+// (XML 1.0 §2.3), as every element and attribute name must.
+func xmlNameStart(name string) bool {
+	r, _ := utf8.DecodeRuneInString(name)
+	switch {
+	case name == "":
+		return false
+	case r == '_' || r == ':' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z':
+		return true
+	case r >= 0xC0 && r <= 0xD6, r >= 0xD8 && r <= 0xF6, r >= 0xF8 && r <= 0x2FF,
+		r >= 0x370 && r <= 0x37D, r >= 0x37F && r <= 0x1FFF, r >= 0x200C && r <= 0x200D,
+		r >= 0x2070 && r <= 0x218F, r >= 0x2C00 && r <= 0x2FEF, r >= 0x3001 && r <= 0xD7FF,
+		r >= 0xF900 && r <= 0xFDCF, r >= 0xFDF0 && r <= 0xFFFD, r >= 0x10000 && r <= 0xEFFFF:
+		return true
+	}
+	return false
 }
