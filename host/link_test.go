@@ -216,6 +216,8 @@ type linkSetup struct {
 	pluginPaths []string
 	// grants adds to the server's privileged_entities entry for modhost.
 	grants string
+	// withhold removes a line of the snippet (a grant the server then lacks).
+	withhold string
 }
 
 func newLinkEnv(t *testing.T, mode component.RosterMode, rosters map[string]string) *linkEnv {
@@ -237,6 +239,16 @@ func newLinkEnvWith(t *testing.T, mode component.RosterMode, rosters map[string]
 	// The snippet's global lines (plugin_paths, ports) are the harness's
 	// business; from VirtualHost on it is used as printed, which loads
 	// modhost's block_subscriptions plugin into Prosody from plugins/.
+	if setup.withhold != "" {
+		lines := strings.Split(snippet, "\n")
+		kept := lines[:0]
+		for _, l := range lines {
+			if !strings.Contains(l, setup.withhold) {
+				kept = append(kept, l)
+			}
+		}
+		snippet = strings.Join(kept, "\n")
+	}
 	if setup.grants != "" {
 		snippet = strings.Replace(snippet, `presence = "managed_entity";`, `presence = "managed_entity"; `+setup.grants, 1)
 	}
@@ -924,5 +936,32 @@ end);`
 	}
 	if st := e.rt.LinkStates()[linkDomain]; st != "online" {
 		t.Errorf("link %s after the dropped presence", st)
+	}
+}
+
+// A server that did not grant the roster permission: modhost says at connect
+// which server option grants it, and refreshes are still answered and pushed
+// (only the mirror into the server's roster is missing).
+func TestLinkMissingRosterGrantIsNamedAndRefreshesGoOn(t *testing.T) {
+	e := newLinkEnvWith(t, component.Delegated, map[string]string{
+		"alice": `{"bob@example.com":{"name":"Bob"}}`,
+	}, linkSetup{withhold: `roster = "both";`})
+	e.logs.expect(`no roster write permission: .*roster = "both"`)
+	alice := e.online("alice", "laptop", true)
+	e.backend.set("alice", `{"bob@example.com":{"name":"Bobby"}}`)
+	if got := e.refresh(`["alice"]`); !strings.Contains(got, `"updated":1`) {
+		t.Fatalf("refresh answered %s", got)
+	}
+	e.waitPushes(alice, map[string]string{"bob@example.com": "bob@example.com name=Bobby sub=both groups="})
+	found := false
+	e.logs.mu.Lock()
+	for _, l := range e.logs.lines {
+		if strings.Contains(l, "no roster write permission") {
+			found = true
+		}
+	}
+	e.logs.mu.Unlock()
+	if !found {
+		t.Error("the missing grant was not logged at connect")
 	}
 }
