@@ -62,15 +62,27 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Resource == "" {
 		cfg.Resource = "test"
 	}
+	return open(ctx, cfg.Addr, "", func(c *Client) error {
+		if err := c.login(cfg); err != nil {
+			return fmt.Errorf("log in %s@%s: %w", cfg.Username, cfg.Domain, err)
+		}
+		return nil
+	})
+}
+
+// open connects to addr and runs start (the stream's opening: login or
+// handshake) under ctx's deadline, 10 s if ctx has none; then stanzas are
+// read in the background.
+func open(ctx context.Context, addr, jid string, start func(*Client) error) (*Client, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 	}
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", cfg.Addr)
+	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("xmpptest: dial %s: %w", cfg.Addr, err)
+		return nil, fmt.Errorf("xmpptest: dial %s: %w", addr, err)
 	}
 	deadline, _ := ctx.Deadline()
 	_ = conn.SetDeadline(deadline)
@@ -80,10 +92,11 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		pending:  map[string]chan Element{},
 		incoming: make(chan Element, 256),
 		done:     make(chan struct{}),
+		jid:      jid,
 	}
-	if err := c.login(cfg); err != nil {
+	if err := start(c); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("xmpptest: log in %s@%s: %w", cfg.Username, cfg.Domain, err)
+		return nil, fmt.Errorf("xmpptest: %w", err)
 	}
 	_ = conn.SetDeadline(time.Time{})
 	go c.readLoop()

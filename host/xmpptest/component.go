@@ -1,14 +1,11 @@
 package xmpptest
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
-	"net"
-	"time"
 )
 
 const nsComponent = "jabber:component:accept"
@@ -24,33 +21,12 @@ type ComponentConfig struct {
 // XEP-0114 handshake (sha1 of stream id + secret). The returned Client
 // sends and receives stanzas like a c2s one; it has no roster.
 func DialComponent(ctx context.Context, cfg ComponentConfig) (*Client, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("xmpptest: dial component port %s: %w", cfg.Addr, err)
-	}
-	deadline, _ := ctx.Deadline()
-	_ = conn.SetDeadline(deadline)
-	c := &Client{
-		conn:     conn,
-		dec:      xml.NewDecoder(bufio.NewReader(conn)),
-		pending:  map[string]chan Element{},
-		incoming: make(chan Element, 256),
-		done:     make(chan struct{}),
-		jid:      cfg.Domain,
-	}
-	if err := c.handshake(cfg); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("xmpptest: component %s: %w", cfg.Domain, err)
-	}
-	_ = conn.SetDeadline(time.Time{})
-	go c.readLoop()
-	return c, nil
+	return open(ctx, cfg.Addr, cfg.Domain, func(c *Client) error {
+		if err := c.handshake(cfg); err != nil {
+			return fmt.Errorf("component %s: %w", cfg.Domain, err)
+		}
+		return nil
+	})
 }
 
 func (c *Client) handshake(cfg ComponentConfig) error {
