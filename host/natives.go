@@ -25,7 +25,6 @@ func (rt *Runtime) nativeLibrary() lua.Library {
 			"call_traced":      luaCallTraced,
 			"call_logged":      rt.luaCallLogged,
 			"logger":           rt.luaLogger,
-			"log":              rt.luaLog,
 			"send":             rt.luaSend,
 			"after":            rt.luaAfter,
 			"store_load":       rt.luaStoreLoad,
@@ -39,7 +38,6 @@ func (rt *Runtime) nativeLibrary() lua.Library {
 			"metrics_render":   rt.luaMetricsRender,
 			"sessions_changed": rt.luaSessionsChanged,
 		})
-		t.RawSetString("null", L.NewUserData())
 		L.Push(t)
 		return 1
 	}}
@@ -203,16 +201,6 @@ func (rt *Runtime) luaLogger(L *glua.LState) int {
 		return 0
 	}))
 	return 1
-}
-
-// log(source, level, format, ...)
-func (rt *Runtime) luaLog(L *glua.LState) int {
-	log := rt.log.With("source", L.CheckString(1))
-	level := slogLevel(L.OptString(2, "info"))
-	if log.Enabled(rt.loop.Context(), level) {
-		log.Log(rt.loop.Context(), level, formatLogMessage(L, 3))
-	}
-	return 0
 }
 
 // send(host, xml) → true | nil, error

@@ -69,12 +69,12 @@ type Runtime struct {
 	sinkPtr   atomic.Pointer[sinkBox]
 	http      *httpserver.Server
 	mounts    map[int]func() // HTTP mounts by id; used on the loop only
+	mountSeq  int
+	metrics   *runtimeMetrics
 
-	links      []*linkBridge
+	links      []*linkBridge // fixed once Start has made them
 	linkCancel []context.CancelFunc
 	linkDone   []chan struct{}
-	mountSeq   int
-	metrics    *runtimeMetrics
 
 	stopOnce sync.Once
 	report   Report
