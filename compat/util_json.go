@@ -354,11 +354,25 @@ func appendJSONString(buf []byte, s string, cjsonStyle bool) []byte {
 }
 
 func (j *utilJSON) decode(L *glua.LState) int {
-	src := L.CheckString(1)
+	v, fail := decodeJSON(L, L.CheckString(1), j.null, j.arrayMT)
+	if fail != nil {
+		L.Push(glua.LNil)
+		L.Push(fail)
+		return 2
+	}
+	L.Push(v)
+	return 1
+}
+
+// decodeJSON decodes src as util.json.decode does: the value, or a nil value
+// and what Prosody's decoder returns as its error. With a nil L it touches no
+// Lua state and may run on any goroutine (tables are only allocated, never
+// shared until returned); nesting too deep is then a failure, not a raise.
+func decodeJSON(L *glua.LState, src string, null *glua.LTable, arrayMT glua.LValue) (glua.LValue, glua.LValue) {
 	if strings.IndexByte(src, '\\') >= 0 {
 		src = normalizeJSONEscapes(src)
 	}
-	d := jsonDecoder{L: L, src: src, null: j.null, arrayMT: j.arrayMT}
+	d := jsonDecoder{L: L, src: src, null: null, arrayMT: arrayMT}
 	v, pos, fail := d.value(0, endOfInput)
 	if fail == errTerminated { // empty text: Prosody returns the position
 		fail = glua.LNumber(pos + 1)
@@ -369,12 +383,9 @@ func (j *utilJSON) decode(L *glua.LState) int {
 		}
 	}
 	if fail != nil {
-		L.Push(glua.LNil)
-		L.Push(fail)
-		return 2
+		return nil, fail
 	}
-	L.Push(v)
-	return 1
+	return v, nil
 }
 
 // normalizeJSONEscapes rewrites every two-character escape as the \uXXXX
@@ -483,17 +494,35 @@ func (d *jsonDecoder) literal(i int, word string, v glua.LValue) (glua.LValue, i
 	return nil, i, glua.LString(word + " parse failed")
 }
 
-func (d *jsonDecoder) nest() {
+// nest counts one more level; false (off the loop) or a raised error (on
+// it) once the limit is passed.
+func (d *jsonDecoder) nest() bool {
 	d.depth++
-	if d.depth > jsonMaxDepth {
-		d.L.RaiseError("json.decode: nesting too deep")
+	if d.depth <= jsonMaxDepth {
+		return true
 	}
+	if d.L != nil {
+		d.L.RaiseError("json.decode: %s", errJSONTooDeep)
+	}
+	return false
+}
+
+// errJSONTooDeep is the failure for nesting beyond jsonMaxDepth.
+var errJSONTooDeep = glua.LString("nesting too deep")
+
+// newJSONTable allocates a table. CreateTable does not use its receiver, so
+// this needs no Lua state and is safe off the loop.
+func newJSONTable(acap, hcap int) *glua.LTable {
+	var none *glua.LState
+	return none.CreateTable(acap, hcap)
 }
 
 func (d *jsonDecoder) object(i int) (glua.LValue, int, glua.LValue) {
-	d.nest()
+	if !d.nest() {
+		return nil, i, errJSONTooDeep
+	}
 	defer func() { d.depth-- }()
-	o := d.L.CreateTable(0, 4) // NewTable reserves 32+32 slots; objects are small
+	o := newJSONTable(0, 4) // NewTable reserves 32+32 slots; objects are small
 	for {
 		i = skipJSONSpace(d.src, i+1)
 		if i >= len(d.src) || d.src[i] != '"' {
@@ -559,9 +588,11 @@ func (d *jsonDecoder) unfoldMarkers(o *glua.LTable) {
 }
 
 func (d *jsonDecoder) array(i int) (glua.LValue, int, glua.LValue) {
-	d.nest()
+	if !d.nest() {
+		return nil, i, errJSONTooDeep
+	}
 	defer func() { d.depth-- }()
-	a := d.L.CreateTable(4, 0)
+	a := newJSONTable(4, 0)
 	n := 0
 	for {
 		val, next, fail := d.value(i+1, ']')
@@ -569,7 +600,7 @@ func (d *jsonDecoder) array(i int) (glua.LValue, int, glua.LValue) {
 			if n != 0 { // "[1,]": JSON has no trailing commas
 				return nil, next, glua.LString("value expected")
 			}
-			d.L.SetMetatable(a, d.arrayMT)
+			a.Metatable = d.arrayMT
 			return a, next + 1, nil
 		}
 		if fail != nil {
@@ -579,7 +610,7 @@ func (d *jsonDecoder) array(i int) (glua.LValue, int, glua.LValue) {
 		a.RawSetInt(n, val)
 		i = skipJSONSpace(d.src, next)
 		if i < len(d.src) && d.src[i] == ']' {
-			d.L.SetMetatable(a, d.arrayMT)
+			a.Metatable = d.arrayMT
 			return a, i + 1, nil
 		}
 		if i >= len(d.src) || d.src[i] != ',' {

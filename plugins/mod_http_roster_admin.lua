@@ -28,6 +28,8 @@
 --     an error).
 --   roster-admin/updated { username, host, added, removed, changed }: after a
 --     refresh changed a roster; each list holds contact JIDs.
+--   roster-admin/failed { username, host, reason, kind }: a fetch failed (the
+--     roster stays as it was); kind is one of fetch_errors' kinds below.
 
 local http = require "net.http";
 local json = require "util.json";
@@ -50,6 +52,15 @@ local new_table = (function ()
 	if ok and type(new) == "function" then return new; end
 	return function () return {}; end;
 end)();
+
+-- modhost offers the two costly steps in Go (modhost.roster_admin): reading
+-- an answer, off its Lua loop, and comparing rosters. Elsewhere, or with
+-- http_roster_admin_native = false, the Lua below does them, with the same
+-- results (modhost's tests run both on the same answers).
+local native = module:get_option_boolean("http_roster_admin_native", true) and (function ()
+	local ok, lib = pcall(require, "modhost.roster_admin");
+	if ok and type(lib) == "table" then return lib; end
+end)() or nil;
 
 local roster_url = module:get_option_string("http_roster_url", "http://localhost/%s");
 local fetch_timeout = module:get_option_number("http_roster_admin_timeout", 10);
@@ -240,7 +251,9 @@ local function parse_roster(username, body)
 			or (body:find('"__hash"', 1, true) and body:find('[{,]%s*"__hash"%s*:')) then
 		return nil, "answer uses the reserved keys __array or __hash";
 	end
-	local data, err = json.decode(body);
+	-- A decoder may raise (nesting too deep) instead of returning an error.
+	local decoded, data, err = pcall(json.decode, body);
+	if not decoded then data, err = nil, data; end
 	if type(data) ~= "table" or data == json.null or not is_object(data) then
 		return nil, "answer is not valid JSON (" .. tostring(err) .. ")";
 	end
@@ -290,6 +303,14 @@ end
 
 -- Fetching ------------------------------------------------------------------------
 
+-- Whether anything hooked roster-admin/fetched, so that the native reader
+-- can skip the entries nobody would read. Unknown counts as hooked.
+local function fetched_hooked()
+	local host_session = prosody.hosts[host];
+	local get_handlers = host_session and host_session.events and host_session.events.get_handlers;
+	return not get_handlers or get_handlers("roster-admin/fetched") ~= nil;
+end
+
 -- Fetches are callbacks, not coroutines, so the HTTP handlers never depend on
 -- an async context. At most max_concurrent run at once; the rest queue.
 local running_fetches, queued_fetches = 0, {};
@@ -314,7 +335,15 @@ function start_fetch(username, done, on_sent)
 		finished = true;
 		stop_timer(timeout);
 		fetch_duration:sample(monotonic() - started);
-		if not roster then fetch_errors:with_labels(error_kind or "other"):add(1); end
+		if not roster then
+			error_kind = error_kind or "other";
+			fetch_errors:with_labels(error_kind):add(1);
+			local ok, err = pcall(module.fire_event, module, "roster-admin/failed",
+				{ username = username, host = host, reason = reason, kind = error_kind });
+			if not ok then
+				module:log("error", "roster-admin/failed handler failed: %s", tostring(err));
+			end
+		end
 		running_fetches = running_fetches - 1;
 		next_fetch(); -- first: done may resume a waiting login and not come back soon
 		done(roster, reason);
@@ -332,15 +361,12 @@ function start_fetch(username, done, on_sent)
 	end);
 	-- Refreshes asked for from here on need a fetch of their own.
 	if on_sent then on_sent(); end
-	local function on_answer(body, code)
-		if code ~= 200 then
-			if code == 0 then
-				return finish(nil, "connection failed: " .. tostring(body), connection_error_kind(body));
-			end
-			return finish(nil, "HTTP status " .. tostring(code), "status");
-		end
-		local roster, entries = parse_roster(username, body);
+	-- A roster read from the answer, or nil and why not. entries is nil when
+	-- no roster-admin/fetched handler was hooked as the answer came in.
+	local function on_roster(roster, entries)
+		if finished then return; end -- timed out while it was being read
 		if not roster then return finish(nil, entries, roster_error_kind(entries)); end -- on failure: the reason
+		if entries == nil then return finish(roster); end
 		-- A failing handler must not leave the refresh request waiting for ever.
 		local ok, verdict = pcall(module.fire_event, module, "roster-admin/fetched",
 			{ username = username, host = host, roster = roster, entries = entries });
@@ -349,12 +375,20 @@ function start_fetch(username, done, on_sent)
 		elseif verdict ~= nil then
 			return finish(nil, "rejected by a roster-admin/fetched handler", "rejected_by_hook");
 		end
-		-- Handlers may have added items in a looser shape.
-		for _, item in pairs(roster) do
-			item.groups = item.groups or {};
-			item.subscription = item.subscription or "both";
-		end
 		finish(roster);
+	end
+	local function on_answer(body, code)
+		if code ~= 200 then
+			if code == 0 then
+				return finish(nil, "connection failed: " .. tostring(body), connection_error_kind(body));
+			end
+			return finish(nil, "HTTP status " .. tostring(code), "status");
+		end
+		if finished then return; end
+		if native and type(body) == "string" then
+			return native.parse(body, username .. "@" .. host, json.null, json_array_mt, fetched_hooked(), on_roster);
+		end
+		on_roster(parse_roster(username, body));
 	end
 	-- A request that cannot even start must still finish: its slot and
 	-- the refreshes waiting for it are freed at once.
@@ -377,7 +411,9 @@ end
 
 -- Applying ------------------------------------------------------------------------
 
+-- A stored item with groups that are not a set differs from every item.
 local function same_groups(a, b)
+	if a ~= nil and type(a) ~= "table" then return false; end
 	for group in pairs(a or {}) do
 		if not b[group] then return false; end
 	end
@@ -387,14 +423,17 @@ local function same_groups(a, b)
 	return true;
 end
 
-local function diff_roster(current, wanted)
+-- Which contacts of wanted are new, gone or different; each list sorted.
+-- roster-admin/fetched handlers may leave out an item's groups (none) and
+-- subscription ("both"): normalised fills them in as an item is stored.
+local diff_roster = native and native.diff or function (current, wanted)
 	local added, removed, changed = {}, {}, {};
 	for jid, item in pairs(wanted) do
 		local old = current[jid];
 		if not old then
 			table.insert(added, jid);
-		elseif old.name ~= item.name or not same_groups(old.groups, item.groups)
-				or old.subscription ~= item.subscription or old.ask then
+		elseif old.name ~= item.name or not same_groups(old.groups, item.groups or {})
+				or old.subscription ~= (item.subscription or "both") or old.ask then
 			table.insert(changed, jid);
 		end
 	end
@@ -403,7 +442,26 @@ local function diff_roster(current, wanted)
 			table.insert(removed, jid);
 		end
 	end
+	table.sort(added); table.sort(removed); table.sort(changed);
 	return added, removed, changed;
+end
+
+-- The native reader hands over a roster nobody hooked as a handle whose
+-- items are made on demand (most refreshes store one or two of them).
+local function wanted_item(wanted, jid)
+	if type(wanted) == "userdata" then return wanted:item(jid); end
+	return wanted[jid];
+end
+
+local function wanted_table(wanted)
+	if type(wanted) == "userdata" then return wanted:table(); end
+	return wanted;
+end
+
+local function normalised(item)
+	item.groups = item.groups or {};
+	item.subscription = item.subscription or "both";
+	return item;
 end
 
 -- Available clients tell new contacts they are there and ask for the
@@ -452,11 +510,11 @@ local function apply_roster(username, wanted)
 		store(jid);
 	end
 	for _, jid in ipairs(added) do
-		roster[jid] = wanted[jid];
+		roster[jid] = normalised(wanted_item(wanted, jid));
 		store(jid);
 	end
 	for _, jid in ipairs(changed) do
-		roster[jid] = wanted[jid];
+		roster[jid] = normalised(wanted_item(wanted, jid));
 		store(jid);
 	end
 	module:log("info", "Roster of %s refreshed: %d added, %d removed, %d changed",
@@ -583,8 +641,8 @@ module:hook("roster-load", function (event)
 	for jid in pairs(roster) do
 		if jid then roster[jid] = nil; end
 	end
-	for jid, item in pairs(wanted) do
-		roster[jid] = item;
+	for jid, item in pairs(wanted_table(wanted)) do
+		roster[jid] = normalised(item);
 	end
 	module:log("debug", "Roster of %s fetched at roster-load", username);
 	if not rostermanager.save_roster(username, host, roster) then

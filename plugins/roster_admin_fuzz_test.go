@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -42,6 +43,13 @@ const (
 
 // baselineRoster is what the backend serves fuzzUser before each fuzzed
 // answer, so that "unchanged" has something to compare with.
+// luaHost's plugin reads answers with its own Lua; hookedHost's natively,
+// with a roster-admin/fetched handler. FuzzBackendRoster compares them.
+const (
+	luaHost    = "lua.example.com"
+	hookedHost = "hooked.example.com"
+)
+
 const baselineRoster = `{"romeo@example.net":{"name":"Romeo","groups":["Friends","Montague"]},"nurse@example.net":{}}`
 
 type fuzzEnv struct {
@@ -89,13 +97,24 @@ func startFuzzRuntime() (*fuzzEnv, func(), error) {
 storage = "memory"
 http_max_content_size = %d
 http_request_deadline = 5
+http_roster_admin_timeout = 2
+http_roster_admin_deadline = 3
+http_roster_admin_refresh_offline = true
 VirtualHost %q
 	modules_enabled = { "http_roster_admin", "fuzz_roster_probe" }
-	http_roster_url = %q
-	http_roster_admin_timeout = 2
-	http_roster_admin_deadline = 3
-	http_roster_admin_refresh_offline = true
-`, fuzzMaxBody, fuzzHost, backend.srv.URL+"/contacts/%s"),
+	http_roster_url = %[3]q
+-- The same answers read by the plugin's own Lua (as in Prosody), and by the
+-- native reader with a roster-admin/fetched handler (entries wanted).
+VirtualHost %[4]q
+	modules_enabled = { "http_roster_admin", "fuzz_roster_probe" }
+	http_roster_url = %[3]q
+	http_roster_admin_native = false
+	fuzz_probe_record = true
+VirtualHost %[5]q
+	modules_enabled = { "http_roster_admin", "fuzz_roster_probe" }
+	http_roster_url = %[3]q
+	fuzz_probe_record = true
+`, fuzzMaxBody, fuzzHost, backend.srv.URL+"/contacts/%s", luaHost, hookedHost),
 		PluginPaths: []string{"testdata/plugins"},
 		NoListen:    true,
 		Logger:      slog.New(slog.DiscardHandler),
@@ -178,9 +197,15 @@ type fuzzReply struct {
 // failing the test if no answer comes within callBound.
 func (e *fuzzEnv) post(t *testing.T, body []byte) (int, []byte, http.Header) {
 	t.Helper()
+	return e.postTo(t, "localhost", body)
+}
+
+// postTo posts a refresh request to the virtual host named by vhost.
+func (e *fuzzEnv) postTo(t *testing.T, vhost string, body []byte) (int, []byte, http.Header) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), callBound)
 	defer cancel()
-	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "http://localhost/roster_admin/refresh", bytes.NewReader(body))
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "http://"+vhost+"/roster_admin/refresh", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	served := make(chan struct{})
@@ -203,9 +228,15 @@ func (e *fuzzEnv) post(t *testing.T, body []byte) (int, []byte, http.Header) {
 // form (equal rosters, equal strings) and JSON for decodeProbeRoster.
 func (e *fuzzEnv) roster(t *testing.T, user string) (canonical, asJSON string) {
 	t.Helper()
+	return e.rosterOn(t, fuzzHost, user)
+}
+
+// rosterOn is roster for a user of another host.
+func (e *fuzzEnv) rosterOn(t *testing.T, host, user string) (canonical, asJSON string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), callBound)
 	defer cancel()
-	v, err := e.rt.FireEvent(ctx, fuzzHost, "fuzz/roster", map[string]any{"username": user})
+	v, err := e.rt.FireEvent(ctx, host, "fuzz/roster", map[string]any{"username": user})
 	if err != nil {
 		t.Fatalf("read roster of %s: %v", user, err)
 	}
@@ -378,12 +409,18 @@ func FuzzBackendRoster(f *testing.F) {
 	refresh := []byte(`["` + fuzzUser + `"]`)
 	f.Fuzz(func(t *testing.T, answer []byte) {
 		e.backend.answer(fuzzUser, []byte(baselineRoster))
-		if code, reply, _ := e.post(t, refresh); code != 200 || !bytes.Contains(reply, []byte(`"updated":1`)) {
-			t.Fatalf("baseline refresh: %d %s", code, reply)
+		for _, vhost := range []string{"localhost", luaHost, hookedHost} {
+			if code, reply, _ := e.postTo(t, vhost, refresh); code != 200 || !bytes.Contains(reply, []byte(`"updated":1`)) {
+				t.Fatalf("baseline refresh on %s: %d %s", vhost, code, reply)
+			}
 		}
 		before, _ := e.roster(t, fuzzUser)
+		e.last(t, fuzzHost)
+		e.last(t, luaHost)
+		e.last(t, hookedHost)
 
 		e.backend.answer(fuzzUser, answer)
+		e.sameOnEveryReader(t, answer, refresh)
 		code, replyBody, _ := e.post(t, refresh)
 		var reply fuzzReply
 		if code != 200 || json.Unmarshal(replyBody, &reply) != nil || reply.Updated == nil || reply.Errors == nil {
@@ -416,6 +453,74 @@ func FuzzBackendRoster(f *testing.F) {
 			}
 		}
 	})
+}
+
+// sameOnEveryReader refreshes the fuzzed user of luaHost (the plugin's own
+// Lua reader, as in Prosody), of hookedHost (the native reader building
+// entries for a handler) and of fuzzHost (the native reader keeping the
+// roster in Go) from the same answer: the three must agree on the outcome,
+// the reason for a failure, the roster stored, and (the first two) the
+// entries a roster-admin/fetched handler sees.
+func (e *fuzzEnv) sameOnEveryReader(t *testing.T, answer, refresh []byte) {
+	t.Helper()
+	type outcome struct {
+		reply, failure, entries string
+		roster                  map[string]any
+	}
+	read := func(vhost, host string) outcome {
+		code, reply, _ := e.postTo(t, vhost, refresh)
+		if code != 200 {
+			t.Fatalf("backend answer %q: refresh on %s answered %d %s", truncate(answer), host, code, reply)
+		}
+		_, asJSON := e.rosterOn(t, host, fuzzUser)
+		var roster map[string]any
+		if err := json.Unmarshal([]byte(asJSON), &roster); err != nil && asJSON != "{}" && asJSON != "[]" {
+			t.Fatalf("roster on %s: %v in %s", host, err, asJSON)
+		}
+		for _, h := range []string{fuzzHost, luaHost, hookedHost} {
+			delete(roster, fuzzUser+"@"+h) // each host leaves out its own user
+		}
+		failure, entries := e.last(t, host)
+		var r map[string]any
+		if err := json.Unmarshal(reply, &r); err != nil {
+			t.Fatalf("refresh on %s answered %s: %v", host, reply, err)
+		}
+		canonical, _ := json.Marshal(r) // keys sorted
+		return outcome{reply: string(canonical), failure: failure, entries: entries, roster: roster}
+	}
+	lua := read(luaHost, luaHost)
+	hooked := read(hookedHost, hookedHost)
+	native := read("localhost", fuzzHost)
+	for _, other := range []struct {
+		name string
+		got  outcome
+	}{{"native reader with a handler", hooked}, {"native reader", native}} {
+		if other.got.reply != lua.reply || other.got.failure != lua.failure {
+			t.Fatalf("backend answer %q:\nLua reader: %s %q\n%s: %s %q", truncate(answer), lua.reply, lua.failure, other.name, other.got.reply, other.got.failure)
+		}
+		if !reflect.DeepEqual(other.got.roster, lua.roster) {
+			t.Fatalf("backend answer %q: rosters differ\nLua reader: %v\n%s: %v", truncate(answer), lua.roster, other.name, other.got.roster)
+		}
+	}
+	if hooked.entries != lua.entries {
+		t.Fatalf("backend answer %q: roster-admin/fetched entries differ\nLua reader: %s\nnative reader: %s", truncate(answer), lua.entries, hooked.entries)
+	}
+}
+
+// last returns what host's probe recorded since it was last asked: the
+// latest failure ("reason [kind]") and fetched entries (JSON).
+func (e *fuzzEnv) last(t *testing.T, host string) (failure, entries string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), callBound)
+	defer cancel()
+	v, err := e.rt.FireEvent(ctx, host, "fuzz/last", nil)
+	if err != nil {
+		t.Fatalf("fuzz/last on %s: %v", host, err)
+	}
+	m, _ := v.(map[string]any)
+	failure, _ = m["failure"].(string)
+	entries, _ = m["entries"].(string)
+	return failure, entries
 }
 
 // simpleJID matches JIDs whose prepped form is themselves, so the fuzz
