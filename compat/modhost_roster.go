@@ -179,7 +179,7 @@ func (r *rosterReader) read(body, self string, null *glua.LTable, arrayMT glua.L
 // entries to give, the roster stays in Go (a nativeRoster) and Lua tables are
 // made only for the items a refresh stores.
 func (r *rosterReader) build(contacts []scannedContact, self string, null *glua.LTable, arrayMT glua.LValue, withEntries bool) (any, *glua.LTable, string) {
-	read := &nativeRoster{items: make(map[string]*nativeItem, len(contacts))}
+	read := &nativeRoster{items: make([]nativeItem, 0, len(contacts)), index: make(map[string]int, len(contacts))}
 	var entries *glua.LTable
 	if withEntries {
 		entries = newJSONTable(0, len(contacts))
@@ -189,7 +189,7 @@ func (r *rosterReader) build(contacts []scannedContact, self string, null *glua.
 		if problem != "" {
 			return nil, nil, problem
 		}
-		item := &nativeItem{}
+		item := nativeItem{jid: jid}
 		if c.hasName && !c.nameNull && c.name != "" {
 			text, problem := r.checkText(c.name)
 			if problem != "" {
@@ -209,10 +209,12 @@ func (r *rosterReader) build(contacts []scannedContact, self string, null *glua.
 		if jid == self { // Prosody never keeps a self-contact
 			continue
 		}
-		if _, again := read.items[jid]; !again {
-			read.order = append(read.order, jid)
+		if i, again := read.index[jid]; again {
+			read.items[i] = item // the last one counts, in the first one's place
+		} else {
+			read.index[jid] = len(read.items)
+			read.items = append(read.items, item)
 		}
-		read.items[jid] = item
 		if entries != nil {
 			entries.RawSetString(jid, c.entry(null, arrayMT))
 		}
@@ -228,12 +230,21 @@ func (r *rosterReader) build(contacts []scannedContact, self string, null *glua.
 // a refresh usually stores one or two of them. Lua sees it as userdata with
 // the methods item(jid) and table() (every item); diff reads it directly.
 type nativeRoster struct {
-	order []string // JIDs in the answer's order
-	items map[string]*nativeItem
+	items []nativeItem   // in the answer's order
+	index map[string]int // JID → position in items
+}
+
+// item returns the contact with jid, or nil.
+func (n *nativeRoster) item(jid string) *nativeItem {
+	if i, ok := n.index[jid]; ok {
+		return &n.items[i]
+	}
+	return nil
 }
 
 // nativeItem is a contact as the answer gives it; subscription is "both".
 type nativeItem struct {
+	jid     string
 	name    string
 	hasName bool
 	groups  []string // without duplicates or ""
@@ -256,9 +267,9 @@ func (it *nativeItem) table() *glua.LTable {
 
 // table is the whole roster as the plugin's Lua reader makes it.
 func (n *nativeRoster) table() *glua.LTable {
-	t := newJSONTable(0, len(n.order))
-	for _, jid := range n.order {
-		t.RawSetString(jid, n.items[jid].table())
+	t := newJSONTable(0, len(n.items))
+	for i := range n.items {
+		t.RawSetString(n.items[i].jid, n.items[i].table())
 	}
 	return t
 }
@@ -269,11 +280,12 @@ func (it *nativeItem) same(L *glua.LState, old glua.LValue) bool {
 	if !ok {
 		return false
 	}
-	var name glua.LValue = glua.LNil
-	if it.hasName {
-		name = glua.LString(it.name)
+	// Strings compare by value in Lua whatever their metatable.
+	name := field(L, o, "name")
+	if s, ok := name.(glua.LString); (it.hasName && (!ok || string(s) != it.name)) || (!it.hasName && name != glua.LNil) {
+		return false
 	}
-	if !L.Equal(field(L, o, "name"), name) || !L.Equal(field(L, o, "subscription"), glua.LString("both")) {
+	if s, ok := field(L, o, "subscription").(glua.LString); !ok || s != "both" {
 		return false
 	}
 	if glua.LVAsBool(field(L, o, "ask")) {
@@ -308,7 +320,7 @@ func nativeRosterMeta(L *glua.LState) *glua.LTable {
 	methods := L.NewTable()
 	methods.RawSetString("item", L.NewFunction(func(L *glua.LState) int {
 		n := checkNativeRoster(L, 1)
-		if it, ok := n.items[L.CheckString(2)]; ok {
+		if it := n.item(L.CheckString(2)); it != nil {
 			L.Push(it.table())
 		} else {
 			L.Push(glua.LNil)
@@ -376,7 +388,10 @@ func scanRoster(body string) (contacts []scannedContact, ok bool) {
 	if !s.expect('{') {
 		return nil, false
 	}
-	seen := map[string]struct{}{}
+	// Every contact opens an object: a size to start from, found fast.
+	guess := strings.Count(body, "{")
+	contacts = make([]scannedContact, 0, guess)
+	seen := make(map[string]struct{}, guess)
 	if !s.peek('}') {
 		for {
 			key, ok := s.plainString()
@@ -722,23 +737,21 @@ func diffRosters(L *glua.LState) int {
 // diffNative is diffRosters for a roster read into Go.
 func diffNative(L *glua.LState, current *glua.LTable, wanted *nativeRoster, _ *glua.LUserData) int {
 	var added, removed, changed []glua.LValue
-	for _, jid := range wanted.order {
-		old := current.RawGetString(jid)
-		if current.Metatable != glua.LNil {
-			old = L.GetField(current, jid)
-		}
+	for i := range wanted.items {
+		it := &wanted.items[i]
+		old := field(L, current, it.jid)
 		switch {
 		case !glua.LVAsBool(old):
-			added = append(added, glua.LString(jid))
-		case !wanted.items[jid].same(L, old):
-			changed = append(changed, glua.LString(jid))
+			added = append(added, glua.LString(it.jid))
+		case !it.same(L, old):
+			changed = append(changed, glua.LString(it.jid))
 		}
 	}
 	for jid, _ := current.Next(glua.LNil); jid != glua.LNil; jid, _ = current.Next(jid) {
 		if !glua.LVAsBool(jid) {
 			continue
 		}
-		if s, ok := jid.(glua.LString); ok && wanted.items[string(s)] != nil {
+		if s, ok := jid.(glua.LString); ok && wanted.item(string(s)) != nil {
 			continue
 		}
 		removed = append(removed, jid)

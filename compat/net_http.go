@@ -149,7 +149,7 @@ func startHTTP(L *glua.LState, inst *glua.LTable, rawURL string, options *glua.L
 	log := loop.Logger("net.http")
 	instOptions, _ := inst.RawGetString("options").(*glua.LTable)
 
-	reqTable := L.NewTable()
+	reqTable := L.CreateTable(0, 12) // NewTable would reserve 32+32 slots per request
 	reqTable.RawSetString("url", glua.LString(rawURL))
 	reqTable.RawSetString("http", inst)
 	reqTable.RawSetString("time", glua.LNumber(time.Now().Unix()))
@@ -312,7 +312,7 @@ func describeRequest(L *glua.LState, req *glua.LTable, u *url.URL, spec outgoing
 		req.RawSetString("query", glua.LString(u.RawQuery))
 	}
 	req.RawSetString("method", glua.LString(spec.method))
-	headers := L.NewTable()
+	headers := L.CreateTable(0, max(len(spec.header), 1))
 	for name, values := range spec.header {
 		headers.RawSetString(name, glua.LString(strings.Join(values, ",")))
 	}
@@ -325,10 +325,10 @@ func describeRequest(L *glua.LState, req *glua.LTable, u *url.URL, spec outgoing
 // responseTable builds Prosody's response object: header names lower-cased,
 // repeated headers joined with ",", and the deprecated aliases.
 func responseTable(L *glua.LState, res httpResult) *glua.LTable {
-	t := L.NewTable()
+	t := L.CreateTable(0, 9) // NewTable would reserve 32+32 slots per response
 	t.RawSetString("code", glua.LNumber(res.code))
 	t.RawSetString("body", glua.LString(res.body))
-	headers := L.NewTable()
+	headers := L.CreateTable(0, max(len(res.header), 1))
 	names := make([]string, 0, len(res.header))
 	for name := range res.header {
 		names = append(names, name)

@@ -1,6 +1,7 @@
 package compat
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -159,6 +160,19 @@ type httpResult struct {
 // errBodyTooLarge marks a response body over the MaxBody limit.
 var errBodyTooLarge = errors.New("response body over the size limit")
 
+// readBody reads at most maxBody+1 bytes, into one buffer of the announced
+// length when there is one (io.ReadAll would grow it from 512 bytes).
+func readBody(resp *http.Response, maxBody int64) ([]byte, error) {
+	if resp.ContentLength < 0 {
+		return io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	}
+	var buf bytes.Buffer
+	// ReadFrom grows the buffer whenever less than MinRead is free.
+	buf.Grow(int(min(resp.ContentLength, maxBody)) + bytes.MinRead)
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1))
+	return buf.Bytes(), err
+}
+
 // do performs req with client and reads at most maxBody bytes of its body.
 func do(client *http.Client, req *http.Request, maxBody int64) httpResult {
 	resp, err := client.Do(req)
@@ -169,7 +183,7 @@ func do(client *http.Client, req *http.Request, maxBody int64) httpResult {
 	if resp.ContentLength > maxBody {
 		return failed(fmt.Errorf("content-length %d: %w", resp.ContentLength, errBodyTooLarge), true)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	body, err := readBody(resp, maxBody)
 	if err != nil {
 		return failed(fmt.Errorf("read body: %w", err), true)
 	}

@@ -438,10 +438,10 @@ func (b *linkBridge) logReadFailure(msg, user string, err error) {
 // so rostermanager.load_roster (next in the login) starts from it.
 func (b *linkBridge) storeServerRoster(L *glua.LState, user string, items []component.RosterItem) {
 	known := map[string]component.RosterItem{}
-	roster := L.NewTable()
+	roster := L.CreateTable(0, len(items)+1) // NewTable reserves 32+32 slots
 	for _, it := range items {
 		known[it.JID] = it
-		item := L.NewTable()
+		item := L.CreateTable(0, 4)
 		item.RawSetString("subscription", glua.LString(orDefault(it.Subscription, "none")))
 		if it.Name != "" {
 			item.RawSetString("name", glua.LString(it.Name))
@@ -449,7 +449,7 @@ func (b *linkBridge) storeServerRoster(L *glua.LState, user string, items []comp
 		if it.Ask != "" {
 			item.RawSetString("ask", glua.LString(it.Ask))
 		}
-		groups := L.NewTable()
+		groups := L.CreateTable(0, max(len(it.Groups), 1))
 		for _, g := range it.Groups {
 			groups.RawSetString(g, glua.LTrue)
 		}

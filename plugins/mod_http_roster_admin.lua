@@ -114,10 +114,19 @@ local function path_escape(s)
 	end));
 end
 
+-- URLs already built, by username: building one (two pattern substitutions)
+-- cost more than the rest of starting a fetch. Emptied when full.
+local urls, url_count = {}, 0;
+
 local function roster_url_for(username)
+	local url = urls[username];
+	if url then return url; end
 	local escaped = path_escape(username);
 	-- A function replacement: a string one would treat '%' in it as special.
-	return (roster_url:gsub("%%s", function () return escaped; end));
+	url = roster_url:gsub("%%s", function () return escaped; end);
+	if url_count >= 10000 then urls, url_count = {}, 0; end
+	urls[username], url_count = url, url_count + 1;
+	return url;
 end
 
 -- Compares two strings in time that depends only on their lengths.

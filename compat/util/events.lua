@@ -93,8 +93,11 @@ local function new()
 	-- Wrappers run innermost-last: the most recently added wrapper is outermost,
 	-- per-event wrappers sit outside the all-event ones.
 	local function fire_event(name, data)
-		local chain = {};
 		local own = per_event_wrappers[name];
+		if not own and not all_event_wrappers then -- the common case
+			return run_handlers(name, data);
+		end
+		local chain = {};
 		if own then
 			for i = #own, 1, -1 do chain[#chain + 1] = own[i]; end
 		end

@@ -243,16 +243,16 @@ func (h *luaHandler) run(L *glua.LState, req *requestSnapshot, rest string, deli
 
 // requestTable builds Prosody's request object.
 func requestTable(L *glua.LState, req *requestSnapshot) *glua.LTable {
-	t := L.NewTable()
+	t := L.CreateTable(0, 10) // NewTable would reserve 32+32 slots per request
 	t.RawSetString("method", glua.LString(req.method))
 	t.RawSetString("path", glua.LString(req.path))
-	url := L.NewTable()
+	url := L.CreateTable(0, 2)
 	url.RawSetString("path", glua.LString(req.rawPath))
 	if req.query != "" {
 		url.RawSetString("query", glua.LString(req.query))
 	}
 	t.RawSetString("url", url)
-	headers := L.NewTable()
+	headers := L.CreateTable(0, max(len(req.headers), 1))
 	for k, v := range req.headers {
 		headers.RawSetString(k, glua.LString(v))
 	}
@@ -269,7 +269,7 @@ func requestTable(L *glua.LState, req *requestSnapshot) *glua.LTable {
 // connTable stands in for the connection object handlers sometimes ask for
 // the peer's address.
 func connTable(L *glua.LState, req *requestSnapshot) *glua.LTable {
-	conn := L.NewTable()
+	conn := L.CreateTable(0, 4)
 	str := func(v string) *glua.LFunction {
 		return L.NewFunction(func(L *glua.LState) int { L.Push(glua.LString(v)); return 1 })
 	}
