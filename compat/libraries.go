@@ -41,6 +41,7 @@ var goLibraries = map[string]glua.LGFunction{
 	"util.jid":         openUtilJID,
 	"util.json":        openUtilJSON,
 	"lfs":              openLFS,
+	"modhost.pack":     openModhostPack,
 }
 
 // Libraries returns every library in this package, Lua and Go, sorted by name.
