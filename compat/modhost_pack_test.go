@@ -129,3 +129,22 @@ func TestPackKeepsARosterCompact(t *testing.T) {
 	}
 	t.Logf("packed 100-contact roster: %d bytes", size)
 }
+
+// Unpacking any bytes either gives a value or raises a modhost.pack error;
+// it never panics or allocates by a corrupt count. Seeds are real packs.
+func FuzzPackUnpackArbitraryBytes(f *testing.F) {
+	l := newLoop(f)
+	for _, src := range []string{
+		`return { 1, "two", { x = true }, [false] = 3.5, n = -7 }`,
+		`local t = { "s" }; t.self = t; return { a = t, b = t }`,
+		`return "plain"`,
+	} {
+		f.Add(callLua(f, l, `return require "modhost.pack".pack((loadstring(...))())`, glua.LString(src)))
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		got := callLua(t, l, `local ok, err = pcall(require "modhost.pack".unpack, ...); return ok and "ok" or tostring(err)`, glua.LString(data))
+		if got != "ok" && !strings.Contains(got, "modhost.pack") {
+			t.Errorf("unpack(%q): %s", data, got)
+		}
+	})
+}
