@@ -19,7 +19,8 @@ import (
 //
 // What survives a round trip is what a deep copy keeps: nil, booleans,
 // numbers, strings and tables with any keys, nested; tables reached twice
-// (shared or cyclic) are one table again; iteration order is kept.
+// (shared or cyclic) are one table again; iteration order is kept. Tables
+// are read raw: __pairs, __index and the like are not consulted.
 // Metatables, functions, userdata and threads are not copied but kept by
 // reference, as a deep copy keeps them. The packed form is a Lua string
 // when nothing is kept by reference, otherwise a userdata holding the bytes
