@@ -24,6 +24,7 @@ var sources embed.FS
 var goLibraries = map[string]glua.LGFunction{
 	"modhost.xmlchars":     openXMLChars,
 	"modhost.roster_admin": openModhostRoster,
+	"modhost.pack":         openModhostPack,
 	"util.xml":             openUtilXML,
 	"util.hex":             openHex,
 	"util.id":              openID,

@@ -10,7 +10,7 @@ import (
 
 // callLua runs src (a chunk returning one value) with args and returns the
 // value as a string.
-func callLua(t *testing.T, l *lua.Loop, src string, args ...glua.LValue) string {
+func callLua(t testing.TB, l *lua.Loop, src string, args ...glua.LValue) string {
 	t.Helper()
 	var out string
 	err := l.Do(context.Background(), func(L *glua.LState) error {

@@ -2,6 +2,7 @@ package lua
 
 import (
 	"strconv"
+	"strings"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -14,6 +15,11 @@ import (
 //   - pairs and ipairs honour __pairs and __ipairs (Lua 5.2; util.cache's
 //     table() view and others set them);
 //   - table.sort(t, nil) sorts with <, as Lua does, instead of raising;
+//   - table.concat builds its result without pushing every part onto the
+//     Lua stack: gopher-lua's overflows the registry (a panic the caller
+//     cannot catch) past ~5000 parts, which a 600-contact roster result
+//     reaches when serialised, and grows every coroutine's registry to the
+//     size of the largest stanza it ever sent;
 //   - error(msg, level) names the line of the function level levels up
 //     (gopher-lua's is one level short: level 2 names error's caller);
 //   - debug.traceback(msg) returns a msg that is not a string or number
@@ -27,6 +33,9 @@ func fixBaseFunctions(L *glua.LState) {
 		L.SetGlobal("ipairs", L.NewFunction(withMetamethod("__ipairs", ipairs, glua.LNumber(0))))
 	}
 	if tbl, ok := L.GetGlobal("table").(*glua.LTable); ok {
+		if concat, ok := tbl.RawGetString("concat").(*glua.LFunction); ok && concat.IsG {
+			tbl.RawSetString("concat", L.NewFunction(tableConcat))
+		}
 		if sort, ok := tbl.RawGetString("sort").(*glua.LFunction); ok && sort.IsG {
 			tbl.RawSetString("sort", L.NewFunction(func(L *glua.LState) int {
 				if L.GetTop() >= 2 && L.Get(2) == glua.LNil {
@@ -60,6 +69,41 @@ func fixBaseFunctions(L *glua.LState) {
 			}))
 		}
 	}
+}
+
+// tableConcat is table.concat(list [, sep [, i [, j]]]) with gopher-lua's
+// bounds (i and j are clamped to 1..#list; with exactly three arguments an
+// i outside them gives "") and its error for a part that is neither a
+// string nor a number.
+func tableConcat(L *glua.LState) int {
+	tbl := L.CheckTable(1)
+	sep := L.OptString(2, "")
+	n := tbl.Len()
+	i := L.OptInt(3, 1)
+	j := L.OptInt(4, n)
+	if L.GetTop() == 3 && (i > n || i < 1) {
+		L.Push(glua.LString(""))
+		return 1
+	}
+	i = max(min(i, n), 1)
+	j = min(j, n)
+	if i > j {
+		L.Push(glua.LString(""))
+		return 1
+	}
+	var out strings.Builder
+	for k := i; k <= j; k++ {
+		v := tbl.RawGetInt(k)
+		if !glua.LVCanConvToString(v) {
+			L.RaiseError("invalid value (%s) at index %d in table for concat", v.Type().String(), k)
+		}
+		if k > i {
+			out.WriteString(sep)
+		}
+		out.WriteString(glua.LVAsString(v))
+	}
+	L.Push(glua.LString(out.String()))
+	return 1
 }
 
 // withMetamethod returns a version of the iterator constructor base (pairs

@@ -72,6 +72,22 @@ func TestVersionGapsFixBaseFunctions(t *testing.T) {
 	}
 }
 
+// gopher-lua's own table.concat pushes every part onto the registry, which
+// panics (uncatchably) past its size: a 600-contact roster result did.
+func TestTableConcatHasNoPartLimit(t *testing.T) {
+	L := newFixedState(t)
+	_, err := DoChunk(L, `
+		local t = {}
+		for i = 1, 20000 do t[i] = "x" end
+		assert(#table.concat(t, ",") == 39999)
+		local co = coroutine.create(function () return table.concat(t) end)
+		local ok, s = coroutine.resume(co)
+		assert(ok and #s == 20000, s)`, "gaps.lua", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestVersionGapsKeepBaseBehaviour(t *testing.T) {
 	for _, tc := range []struct{ name, src string }{
 		{"pairs and ipairs of plain tables", `
@@ -82,6 +98,16 @@ func TestVersionGapsKeepBaseBehaviour(t *testing.T) {
 		{"pairs of a non-table raises", `
 			local ok, err = pcall(pairs, "s")
 			assert(not ok and err:find("table expected"), err)`},
+		{"table.concat with separators, bounds and numbers", `
+			assert(table.concat({}) == "")
+			assert(table.concat({ "a", 1, 2.5 }, "-") == "a-1-2.5")
+			assert(table.concat({ "a", "b", "c" }, ",", 2) == "b,c")
+			assert(table.concat({ "a", "b", "c" }, ",", 2, 2) == "b")
+			assert(table.concat({ "a", "b", "c" }, ",", 3, 2) == "")
+			assert(table.concat({ "a", "b" }, ",", 5) == "")
+			assert(table.concat({ "a", "b" }, ",", 1, 9) == "a,b")
+			local ok, err = pcall(table.concat, { "a", {} })
+			assert(not ok and err:find("invalid value %(table%) at index 2"), err)`},
 		{"table.sort with a comparator and without", `
 			local t = { 1, 3, 2 }
 			table.sort(t, function(a, b) return a > b end)

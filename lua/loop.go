@@ -68,7 +68,19 @@ func NewLoop(opts Options) *Loop {
 		wake:    make(chan struct{}, 1),
 		stopped: make(chan struct{}),
 	}
-	L := glua.NewState(glua.Options{IncludeGoStackTrace: false})
+	L := glua.NewState(glua.Options{
+		IncludeGoStackTrace: false,
+		// Every coroutine gets these sizes too, and a util.async runner
+		// (one per session) keeps its coroutine for life: a fixed registry
+		// of glua.RegistrySize slots and call stack of glua.CallStackSize
+		// frames cost ~100 KiB per coroutine, mostly never touched. Both
+		// start small and grow on demand to the same limits.
+		RegistrySize:        256,
+		RegistryGrowStep:    256,
+		RegistryMaxSize:     glua.RegistrySize,
+		CallStackSize:       glua.CallStackSize,
+		MinimizeStackMemory: true,
+	})
 	ud := L.NewUserData()
 	ud.Value = l
 	L.G.Registry.RawSetString("modhost.loop", ud)

@@ -31,6 +31,16 @@ local function copy(value, seen)
 	return setmetatable(out, getmetatable(value));
 end
 
+-- freeze turns a value into what is stored, thaw back into fresh tables;
+-- both keep nil as nil.
+local freeze, thaw = copy, copy;
+do
+	local ok, pack = pcall(require, "modhost.pack");
+	if ok and type(pack) == "table" then
+		freeze, thaw = pack.pack, pack.unpack;
+	end
+end
+
 local function store_data(name)
 	local data = memory[name];
 	if not data then
@@ -48,11 +58,11 @@ local keyval = {};
 keyval.__index = keyval;
 
 function keyval:get(user)
-	return copy(self.data[key_of(user)]);
+	return thaw(self.data[key_of(user)]);
 end
 
 function keyval:set(user, value)
-	self.data[key_of(user)] = copy(value);
+	self.data[key_of(user)] = freeze(value);
 	return true;
 end
 
@@ -77,7 +87,7 @@ map.__index = map;
 function map:get(user, key)
 	local entries = self.data[key_of(user)];
 	if entries == nil then return nil; end
-	return copy(entries[key]);
+	return thaw(entries[key]);
 end
 
 function map:set(user, key, value)
@@ -88,7 +98,7 @@ function map:set(user, key, value)
 		entries = {};
 		self.data[k] = entries;
 	end
-	entries[key] = copy(value);
+	entries[key] = freeze(value);
 	if next(entries) == nil then self.data[k] = nil; end
 	return true;
 end
@@ -108,7 +118,7 @@ function map:get_all(key)
 	local result = {};
 	for user, entries in pairs(self.data) do
 		if user ~= HOST_KEY and entries[key] ~= nil then
-			result[user] = copy(entries[key]);
+			result[user] = thaw(entries[key]);
 		end
 	end
 	return result;
