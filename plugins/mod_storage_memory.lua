@@ -126,12 +126,16 @@ map.users = keyval.users;
 
 local driver = {};
 
+-- A store's keyval and map views share its data, as in Prosody: a map
+-- set_keys of one roster item is what the next keyval get returns
+-- (rostermanager saves single items through the map view, loads through
+-- the keyval one).
 function driver:open(name, kind)
 	kind = kind or "keyval";
 	if kind == "keyval" then
-		return setmetatable({ data = store_data(kind .. "/" .. name) }, keyval);
+		return setmetatable({ data = store_data(name) }, keyval);
 	elseif kind == "map" then
-		return setmetatable({ data = store_data(kind .. "/" .. name) }, map);
+		return setmetatable({ data = store_data(name) }, map);
 	end
 	return nil, "unsupported-store";
 end
