@@ -268,7 +268,7 @@ func (b *linkBridge) dispatch(L *glua.LState, e *compat.Element) {
 		if p, ok := component.ParsePrivileges(e); ok {
 			b.privs = p
 			b.logMode()
-			b.resync(L)
+			b.resync(L, false)
 			return
 		}
 		if nss, ok := component.ParseDelegations(e); ok {
@@ -875,14 +875,15 @@ func (b *linkBridge) markUnsynced(user string) {
 	b.rt.loop.After(b.resyncDelay, func(L *glua.LState) {
 		b.resyncArmed = false
 		if b.link.State() == component.Online {
-			b.resync(L)
+			b.resync(L, true)
 		}
 	})
 }
 
 // resync compares every unsynced user's local roster with the server's and
-// writes the difference. A failure marks the user again.
-func (b *linkBridge) resync(L *glua.LState) {
+// writes the difference. A failure marks the user again. Retries after a
+// refusal are logged at debug: the refusal itself was logged once.
+func (b *linkBridge) resync(L *glua.LState, retry bool) {
 	if !b.privs.CanSetRoster() || len(b.unsynced) == 0 {
 		return
 	}
@@ -891,7 +892,11 @@ func (b *linkBridge) resync(L *glua.LState) {
 		users = append(users, user)
 	}
 	sort.Strings(users)
-	b.log.Info("writing rosters that did not reach the server", "users", len(users))
+	level := slog.LevelInfo
+	if retry {
+		level = slog.LevelDebug
+	}
+	b.log.Log(context.Background(), level, "writing rosters that did not reach the server", "users", len(users))
 	for _, user := range users {
 		delete(b.unsynced, user)
 		roster := b.localRosterOf(L, user)
