@@ -138,7 +138,11 @@ type linkBridge struct {
 	// (re)connect, and resyncDelay after a failure while the link is up:
 	// a refresh counted as updated reaches the server without anyone
 	// refreshing or logging in again.
-	unsynced    map[string]bool
+	unsynced map[string]bool
+	// queued counts, per user, the roster sets queued so far: a login's
+	// read of the server's roster sent before the latest one was answered
+	// before it landed, so it is not the server's roster any more.
+	queued      map[string]int
 	resyncDelay time.Duration
 	resyncArmed bool
 	refusals    *refusalLog
@@ -172,7 +176,7 @@ func (rt *Runtime) startLinks(ctx context.Context) error {
 		b := &linkBridge{rt: rt, replyDeadline: deadline, resyncDelay: resync, host: h.Name, cfg: cfg, log: rt.log.With("source", "link", "host", h.Name),
 			delegated: map[string]bool{}, sessions: map[string]*linkedSession{},
 			serverRoster: map[string]map[string]component.RosterItem{}, reconciling: map[string]*glua.LTable{},
-			writes: newWriteQueue(), unsynced: map[string]bool{}, refusals: &refusalLog{last: map[string]string{}}}
+			writes: newWriteQueue(), unsynced: map[string]bool{}, queued: map[string]int{}, refusals: &refusalLog{last: map[string]string{}}}
 		cfg.DelegationFeatures = func(ns string, bare bool) []string {
 			if bare {
 				return nil
@@ -391,6 +395,7 @@ end`
 type serverRosterResult struct {
 	items []component.RosterItem
 	err   error
+	since int // the user's queued writes when the read was sent
 }
 
 func (b *linkBridge) serverRosterStep(L *glua.LState) glua.LValue {
@@ -400,6 +405,7 @@ func (b *linkBridge) serverRosterStep(L *glua.LState) glua.LValue {
 	start := L.NewFunction(func(L *glua.LState) int {
 		user := L.CheckString(1)
 		done := L.CheckFunction(2)
+		since := b.queued[user]
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -407,7 +413,7 @@ func (b *linkBridge) serverRosterStep(L *glua.LState) glua.LValue {
 			if err == nil && attrOf(reply, "type") == "error" {
 				err = component.ParseStanzaError(reply)
 			}
-			var res serverRosterResult
+			res := serverRosterResult{since: since}
 			if err != nil {
 				res.err = err
 			} else {
@@ -429,6 +435,13 @@ func (b *linkBridge) serverRosterStep(L *glua.LState) glua.LValue {
 		}
 		if res.err != nil {
 			b.logReadFailure("server roster not read at login; starting from the local one", user, res.err)
+			return 0
+		}
+		if b.queued[user] != res.since {
+			// Writes of this user (a refresh racing the login) were queued
+			// after the read went out: the local roster and what modhost
+			// knows of the server's are newer than the read.
+			b.log.Debug("server roster read at login overtaken by writes; keeping the local one", "user", user)
 			return 0
 		}
 		if b.unsynced[user] {
@@ -813,6 +826,7 @@ func (b *linkBridge) writeDifferences(user string, local, server map[string]comp
 			continue
 		}
 		b.log.Debug("mirroring a roster change to the server", "user", user, "contact", jid, "subscription", it.Subscription)
+		b.queued[user]++
 		b.writes.push(component.RosterSet(b.cfg.JID, user+"@"+b.host, it))
 	}
 	b.serverRoster[user] = server

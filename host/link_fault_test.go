@@ -540,3 +540,43 @@ VirtualHost %q
 		}
 	}
 }
+
+// Users logging in while a refresh of theirs is applied: the login's read
+// of the server's roster is answered before the refresh's writes land, and
+// must not be taken as the server's roster afterwards, or a later removal
+// is never written (the contact stays on the server, presence still flows).
+func TestLinkLoginRacingARefreshLeavesNoStaleServerRoster(t *testing.T) {
+	users := faultUsers(5)
+	rosters := map[string]string{}
+	for _, u := range users {
+		rosters[u], _ = rosterBefore(u)
+	}
+	e := newLinkEnv(t, component.ServerHeld, rosters)
+	for _, u := range users {
+		if err := e.s.AddUser(u, "pw"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range users {
+		e.online(u, "desk", true)
+	}
+	// At once: the logins are still reading the server's rosters.
+	if got := e.refresh(`["` + strings.Join(users, `","`) + `"]`); !strings.Contains(got, `"updated":5`) {
+		t.Fatalf("refresh answered %s", got)
+	}
+	for _, u := range users {
+		_, want := rosterBefore(u)
+		e.waitServerRoster(u, want)
+	}
+	for _, u := range users {
+		body, _ := rosterAfter(u)
+		e.backend.set(u, body)
+	}
+	if got := e.refresh(`["` + strings.Join(users, `","`) + `"]`); !strings.Contains(got, `"updated":5`) {
+		t.Fatalf("refresh answered %s", got)
+	}
+	for _, u := range users {
+		_, want := rosterAfter(u)
+		e.waitServerRoster(u, want)
+	}
+}
