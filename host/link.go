@@ -176,7 +176,7 @@ func (rt *Runtime) startLinks(ctx context.Context) error {
 		b := &linkBridge{rt: rt, replyDeadline: deadline, resyncDelay: resync, host: h.Name, cfg: cfg, log: rt.log.With("source", "link", "host", h.Name),
 			delegated: map[string]bool{}, sessions: map[string]*linkedSession{},
 			serverRoster: map[string]map[string]component.RosterItem{}, reconciling: map[string]*glua.LTable{},
-			writes: newWriteQueue(), unsynced: map[string]bool{}, queued: map[string]int{}, refusals: &refusalLog{last: map[string]string{}}}
+			writes: newWriteQueue(), unsynced: map[string]bool{}, queued: map[string]int{}, refusals: &refusalLog{last: map[string]refusal{}}}
 		cfg.DelegationFeatures = func(ns string, bare bool) []string {
 			if bare {
 				return nil
@@ -476,7 +476,7 @@ func (b *linkBridge) logReadFailure(msg, user string, err error) {
 		b.log.Debug(msg, "user", user, "error", err)
 		return
 	}
-	if b.refusals.first(user, causeOf(err)) {
+	if b.refusals.first(user, "read", causeOf(err)) {
 		b.log.Warn(msg, "user", user, "condition", causeOf(err), "error", err)
 	}
 }
@@ -497,29 +497,35 @@ func causeOf(err error) string {
 
 // refusalLog keeps a server that refuses every privileged roster request
 // from being logged once per item and retry: each user's failure is logged
-// once per cause, and its end once.
+// once per cause, and its end once, when the kind of request that failed
+// (read or write) goes through again.
 type refusalLog struct {
 	mu   sync.Mutex
-	last map[string]string // user → cause last logged
+	last map[string]refusal // by user: the failure last logged
 }
 
-func (r *refusalLog) first(user, cause string) bool {
+type refusal struct{ kind, cause string }
+
+func (r *refusalLog) first(user, kind, cause string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.last[user] == cause {
+	if r.last[user].cause == cause {
 		return false
 	}
-	r.last[user] = cause
+	r.last[user] = refusal{kind, cause}
 	return true
 }
 
-// recovered says whether user had a failure logged, and forgets it.
-func (r *refusalLog) recovered(user string) bool {
+// recovered says whether user's logged failure was of this kind, and then
+// forgets it.
+func (r *refusalLog) recovered(user, kind string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	_, had := r.last[user]
+	if r.last[user].kind != kind {
+		return false
+	}
 	delete(r.last, user)
-	return had
+	return true
 }
 
 // storeServerRoster writes the server's roster of user into the local store,
@@ -859,13 +865,13 @@ func (b *linkBridge) reconcile(user string, roster *glua.LTable) {
 				return
 			}
 			if err != nil {
-				b.logReadFailure("the server refused to read a user's roster; its local items are written without removals and the comparison is retried", user, err)
+				b.logReadFailure("the server's roster of a user could not be read; its local items are written without removals and the comparison is retried", user, err)
 				b.writeDifferences(user, localRoster(roster), nil, false, nil)
 				b.markUnsynced(user)
 				return
 			}
-			if b.refusals.recovered(user) {
-				b.log.Info("the server answers roster requests for this user again", "user", user)
+			if b.refusals.recovered(user, "read") {
+				b.log.Info("the server answers roster reads for this user again", "user", user)
 			}
 			server := map[string]component.RosterItem{}
 			for _, it := range component.ParseRoster(reply) {
@@ -1038,7 +1044,7 @@ func (b *linkBridge) writeRosters(ctx context.Context) {
 			user, _, _ := strings.Cut(attrOf(iq, "to"), "@")
 			switch {
 			case err == nil:
-				if b.refusals.recovered(user) {
+				if b.refusals.recovered(user, "write") {
 					b.log.Info("the server accepts roster writes for this user again", "user", user)
 				}
 				continue
@@ -1050,8 +1056,8 @@ func (b *linkBridge) writeRosters(ctx context.Context) {
 			case errors.Is(err, component.ErrNotConnected):
 				b.log.Debug("roster write lost to a link drop; the roster is written again when the link is back", "user", user, "error", err)
 			default:
-				if b.refusals.first(user, causeOf(err)) {
-					b.log.Warn("the server refused to write a user's roster; the whole roster is compared and written again later",
+				if b.refusals.first(user, "write", causeOf(err)) {
+					b.log.Warn("a roster write did not reach the server's roster; the user's whole roster is compared and written again later",
 						"user", user, "condition", causeOf(err), "retry_in", b.resyncDelay, "error", err)
 				}
 			}

@@ -216,10 +216,11 @@ type scriptedServer struct {
 	t    *testing.T
 	addr string
 
-	mu      sync.Mutex
-	refuse  string                                    // error condition; "" answers
-	rosters map[string]map[string]xmpptest.RosterItem // bare JID → contact JID → item
-	refused map[string]int                            // bare JID → requests refused
+	mu       sync.Mutex
+	refuse   string                                    // error condition; "" answers
+	setsOnly bool                                      // refuse sets only, answer gets
+	rosters  map[string]map[string]xmpptest.RosterItem // bare JID → contact JID → item
+	refused  map[string]int                            // bare JID → requests refused
 }
 
 func startScriptedServer(t *testing.T) *scriptedServer {
@@ -253,7 +254,13 @@ func startScriptedServer(t *testing.T) *scriptedServer {
 
 func (s *scriptedServer) setRefuse(condition string) {
 	s.mu.Lock()
-	s.refuse = condition
+	s.refuse, s.setsOnly = condition, false
+	s.mu.Unlock()
+}
+
+func (s *scriptedServer) setRefuseSets(condition string) {
+	s.mu.Lock()
+	s.refuse, s.setsOnly = condition, true
 	s.mu.Unlock()
 }
 
@@ -340,7 +347,7 @@ func (s *scriptedServer) answer(iq xmpptest.Element) string {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.refuse != "" {
+	if s.refuse != "" && (!s.setsOnly || iq.Attr("type") == "set") {
 		s.refused[to]++
 		typ := "cancel"
 		if s.refuse == "internal-server-error" {
@@ -466,9 +473,9 @@ VirtualHost %q
 `, linkDomain, url, int(fetchTimeout/time.Second), int(deadline/time.Second), host, port, linkComp, linkSecret)
 	e.startModhost()
 	refusal := func(user, condition string) string {
-		return `^WARN the server refused .* user=` + user + ` condition=` + condition + ` `
+		return `^WARN .* user=` + user + ` condition=` + condition + ` `
 	}
-	e.logs.expect(refusal("(alice|bob)", "(internal-server-error|forbidden)"))
+	e.logs.expect(refusal("(alice|bob)", "(internal-server-error|forbidden|resource-constraint)"))
 
 	refresh := func(want int) {
 		t.Helper()
@@ -521,6 +528,18 @@ VirtualHost %q
 		return a == 1 && b == 1, fmt.Sprintf("forbidden logged: alice %d, bob %d", a, b)
 	})
 
+	// Reads answered, every write refused: the write path logs the same way.
+	srv.setRefuseSets("resource-constraint")
+	eventually(t, 5*time.Second, func() (bool, string) {
+		a, b := len(e.logs.warnings(refusal("alice", "resource-constraint"))), len(e.logs.warnings(refusal("bob", "resource-constraint")))
+		return a == 1 && b == 1, fmt.Sprintf("resource-constraint logged: alice %d, bob %d", a, b)
+	})
+	before = srv.refusedCount("alice")
+	eventually(t, 5*time.Second, func() (bool, string) {
+		n := srv.refusedCount("alice")
+		return n >= before+3, fmt.Sprintf("refused requests for alice: %d, %d before", n, before)
+	})
+
 	// The server answers again: the rosters reach it on their own.
 	srv.setRefuse("")
 	eventually(t, 5*time.Second, func() (bool, string) {
@@ -535,7 +554,7 @@ VirtualHost %q
 		return b == line("carol@example.com", "", "both"), "server's roster of bob:\n" + b
 	})
 	for _, user := range []string{"alice", "bob"} {
-		if got := e.logs.warnings(`^WARN .*user=` + user); len(got) != 2 {
+		if got := e.logs.warnings(`^WARN .*user=` + user); len(got) != 3 {
 			t.Errorf("%s: %d warnings, want one per cause:\n%s", user, len(got), strings.Join(got, "\n"))
 		}
 	}
