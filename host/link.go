@@ -82,19 +82,21 @@ func (rt *Runtime) linkConfig(host string) (cfg component.Config, ok bool, err e
 	return cfg, true, nil
 }
 
-// linkReplyDeadline reads component_client's delegation_timeout (seconds,
-// default 20): how long a delegated IQ may wait for a plugin's answer before
-// modhost answers it with an error.
-func (rt *Runtime) linkReplyDeadline(host string) (time.Duration, error) {
+// linkSeconds reads a duration in seconds from component_client:
+// delegation_timeout (default 20), how long a delegated IQ may wait for a
+// plugin's answer before modhost answers it with an error; resync_delay
+// (default 30), how long after a refused or unanswered roster write the
+// user's whole roster is compared with the server's again.
+func (rt *Runtime) linkSeconds(host, key string, def time.Duration) (time.Duration, error) {
 	raw, _ := rt.cfg.Get(host, "component_client")
 	opts, _ := raw.(map[string]any)
-	v, ok := opts["delegation_timeout"]
+	v, ok := opts[key]
 	if !ok {
-		return 20 * time.Second, nil
+		return def, nil
 	}
 	secs, ok := v.(float64)
 	if !ok || secs <= 0 {
-		return 0, fmt.Errorf("component_client of %s: delegation_timeout must be a positive number of seconds", host)
+		return 0, fmt.Errorf("component_client of %s: %s must be a positive number of seconds", host, key)
 	}
 	return time.Duration(secs * float64(time.Second)), nil
 }
@@ -129,6 +131,21 @@ type linkBridge struct {
 	// client waiting for ever.
 	replyDeadline time.Duration
 	writes        *writeQueue // roster sets, in order
+	// unsynced holds users whose local roster may differ from the
+	// server's because a change did not reach it (link down, write
+	// refused or unanswered). Their whole roster is compared and written
+	// again once the server has granted the roster privilege after a
+	// (re)connect, and resyncDelay after a failure while the link is up:
+	// a refresh counted as updated reaches the server without anyone
+	// refreshing or logging in again.
+	unsynced map[string]bool
+	// queued counts, per user, the roster sets queued so far: a login's
+	// read of the server's roster sent before the latest one was answered
+	// before it landed, so it is not the server's roster any more.
+	queued      map[string]int
+	resyncDelay time.Duration
+	resyncArmed bool
+	refusals    *refusalLog
 }
 
 type linkedSession struct {
@@ -148,14 +165,18 @@ func (rt *Runtime) startLinks(ctx context.Context) error {
 		if !ok {
 			continue
 		}
-		deadline, err := rt.linkReplyDeadline(h.Name)
+		deadline, err := rt.linkSeconds(h.Name, "delegation_timeout", 20*time.Second)
 		if err != nil {
 			return err
 		}
-		b := &linkBridge{rt: rt, replyDeadline: deadline, host: h.Name, cfg: cfg, log: rt.log.With("source", "link", "host", h.Name),
+		resync, err := rt.linkSeconds(h.Name, "resync_delay", 30*time.Second)
+		if err != nil {
+			return err
+		}
+		b := &linkBridge{rt: rt, replyDeadline: deadline, resyncDelay: resync, host: h.Name, cfg: cfg, log: rt.log.With("source", "link", "host", h.Name),
 			delegated: map[string]bool{}, sessions: map[string]*linkedSession{},
 			serverRoster: map[string]map[string]component.RosterItem{}, reconciling: map[string]*glua.LTable{},
-			writes: newWriteQueue()}
+			writes: newWriteQueue(), unsynced: map[string]bool{}, queued: map[string]int{}, refusals: &refusalLog{last: map[string]refusal{}}}
 		cfg.DelegationFeatures = func(ns string, bare bool) []string {
 			if bare {
 				return nil
@@ -251,6 +272,7 @@ func (b *linkBridge) dispatch(L *glua.LState, e *compat.Element) {
 		if p, ok := component.ParsePrivileges(e); ok {
 			b.privs = p
 			b.logMode()
+			b.resync(L, false)
 			return
 		}
 		if nss, ok := component.ParseDelegations(e); ok {
@@ -373,6 +395,7 @@ end`
 type serverRosterResult struct {
 	items []component.RosterItem
 	err   error
+	since int // the user's queued writes when the read was sent
 }
 
 func (b *linkBridge) serverRosterStep(L *glua.LState) glua.LValue {
@@ -382,6 +405,7 @@ func (b *linkBridge) serverRosterStep(L *glua.LState) glua.LValue {
 	start := L.NewFunction(func(L *glua.LState) int {
 		user := L.CheckString(1)
 		done := L.CheckFunction(2)
+		since := b.queued[user]
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -389,7 +413,7 @@ func (b *linkBridge) serverRosterStep(L *glua.LState) glua.LValue {
 			if err == nil && attrOf(reply, "type") == "error" {
 				err = component.ParseStanzaError(reply)
 			}
-			var res serverRosterResult
+			res := serverRosterResult{since: since}
 			if err != nil {
 				res.err = err
 			} else {
@@ -413,6 +437,26 @@ func (b *linkBridge) serverRosterStep(L *glua.LState) glua.LValue {
 			b.logReadFailure("server roster not read at login; starting from the local one", user, res.err)
 			return 0
 		}
+		if b.queued[user] != res.since {
+			// Writes of this user (a refresh racing the login) were queued
+			// after the read went out: the local roster and what modhost
+			// knows of the server's are newer than the read.
+			b.log.Debug("server roster read at login overtaken by writes; keeping the local one", "user", user)
+			return 0
+		}
+		if b.unsynced[user] {
+			// The local roster is newer than the server's (a change never
+			// reached it): keep it, and write the difference.
+			if local := b.localRosterOf(L, user); local != nil {
+				delete(b.unsynced, user)
+				server := map[string]component.RosterItem{}
+				for _, it := range res.items {
+					server[it.JID] = it
+				}
+				b.writeDifferences(user, localRoster(local), server, true, nil)
+				return 0
+			}
+		}
 		b.storeServerRoster(L, user, res.items)
 		return 0
 	})
@@ -425,13 +469,63 @@ func (b *linkBridge) serverRosterStep(L *glua.LState) glua.LValue {
 }
 
 // logReadFailure reports a failed privileged roster read: a link that
-// dropped (or a runtime stopping) is routine, anything else is not.
+// dropped (or a runtime stopping) is routine, anything else is not, and is
+// logged once per user and cause.
 func (b *linkBridge) logReadFailure(msg, user string, err error) {
 	if errors.Is(err, component.ErrNotConnected) {
 		b.log.Debug(msg, "user", user, "error", err)
 		return
 	}
-	b.log.Warn(msg, "user", user, "error", err)
+	if b.refusals.first(user, "read", causeOf(err)) {
+		b.log.Warn(msg, "user", user, "condition", causeOf(err), "error", err)
+	}
+}
+
+// causeOf names why a privileged request failed, for an operator: the
+// server's error condition (internal-server-error, forbidden, …), or that
+// no answer came.
+func causeOf(err error) string {
+	var refused *component.StanzaError
+	switch {
+	case errors.As(err, &refused):
+		return refused.Condition
+	case errors.Is(err, context.DeadlineExceeded):
+		return "no answer in time"
+	}
+	return err.Error()
+}
+
+// refusalLog keeps a server that refuses every privileged roster request
+// from being logged once per item and retry: each user's failure is logged
+// once per cause, and its end once, when the kind of request that failed
+// (read or write) goes through again.
+type refusalLog struct {
+	mu   sync.Mutex
+	last map[string]refusal // by user: the failure last logged
+}
+
+type refusal struct{ kind, cause string }
+
+func (r *refusalLog) first(user, kind, cause string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.last[user].cause == cause {
+		return false
+	}
+	r.last[user] = refusal{kind, cause}
+	return true
+}
+
+// recovered says whether user's logged failure was of this kind, and then
+// forgets it.
+func (r *refusalLog) recovered(user, kind string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.last[user].kind != kind {
+		return false
+	}
+	delete(r.last, user)
+	return true
 }
 
 // storeServerRoster writes the server's roster of user into the local store,
@@ -672,13 +766,19 @@ func (b *linkBridge) sendPush(iq *compat.Element, full string) {
 // from the server's roster as last known is written; when that is unknown
 // it is read first.
 func (b *linkBridge) mirrorRoster(L *glua.LState, event *glua.LTable) {
-	if !b.privs.CanSetRoster() || b.link.State() != component.Online {
-		return
-	}
 	user := glua.LVAsString(L.GetField(event, "username"))
 	roster, ok := L.GetField(event, "roster").(*glua.LTable)
 	if !ok || user == "" {
 		return
+	}
+	if b.link.State() != component.Online || b.privs.Server == "" {
+		// Nothing can be written now: the whole roster is compared when
+		// the server is back and has said what it grants.
+		b.unsynced[user] = true
+		return
+	}
+	if !b.privs.CanSetRoster() {
+		return // said at connect
 	}
 	server, known := b.serverRoster[user]
 	if !known && b.privs.CanGetRoster() {
@@ -732,6 +832,7 @@ func (b *linkBridge) writeDifferences(user string, local, server map[string]comp
 			continue
 		}
 		b.log.Debug("mirroring a roster change to the server", "user", user, "contact", jid, "subscription", it.Subscription)
+		b.queued[user]++
 		b.writes.push(component.RosterSet(b.cfg.JID, user+"@"+b.host, it))
 	}
 	b.serverRoster[user] = server
@@ -759,14 +860,18 @@ func (b *linkBridge) reconcile(user string, roster *glua.LTable) {
 				return // the link went down meanwhile: nothing is known
 			}
 			if errors.Is(err, component.ErrNotConnected) {
-				b.log.Debug("server roster not read: link down; compared again at the user's next save", "user", user, "error", err)
+				b.log.Debug("server roster not read: link down; compared again when it is back", "user", user, "error", err)
+				b.markUnsynced(user)
 				return
 			}
 			if err != nil {
-				b.logReadFailure("server roster not read; writing the local roster's items without removals", user, err)
+				b.logReadFailure("the server's roster of a user could not be read; its local items are written without removals and the comparison is retried", user, err)
 				b.writeDifferences(user, localRoster(roster), nil, false, nil)
-				delete(b.serverRoster, user)
+				b.markUnsynced(user)
 				return
+			}
+			if b.refusals.recovered(user, "read") {
+				b.log.Info("the server answers roster reads for this user again", "user", user)
 			}
 			server := map[string]component.RosterItem{}
 			for _, it := range component.ParseRoster(reply) {
@@ -775,6 +880,69 @@ func (b *linkBridge) reconcile(user string, roster *glua.LTable) {
 			b.writeDifferences(user, localRoster(roster), server, true, nil)
 		})
 	}()
+}
+
+// markUnsynced notes that user's server roster may differ from the local
+// one. While the link is up a resync is scheduled; while it is down, the
+// next connect's privilege advertisement starts it.
+func (b *linkBridge) markUnsynced(user string) {
+	b.unsynced[user] = true
+	delete(b.serverRoster, user)
+	if b.resyncArmed || b.link.State() != component.Online {
+		return
+	}
+	b.resyncArmed = true
+	b.rt.loop.After(b.resyncDelay, func(L *glua.LState) {
+		b.resyncArmed = false
+		if b.link.State() == component.Online {
+			b.resync(L, true)
+		}
+	})
+}
+
+// resync compares every unsynced user's local roster with the server's and
+// writes the difference. A failure marks the user again. Retries after a
+// refusal are logged at debug: the refusal itself was logged once.
+func (b *linkBridge) resync(L *glua.LState, retry bool) {
+	if !b.privs.CanSetRoster() || len(b.unsynced) == 0 {
+		return
+	}
+	users := make([]string, 0, len(b.unsynced))
+	for user := range b.unsynced {
+		users = append(users, user)
+	}
+	sort.Strings(users)
+	level := slog.LevelInfo
+	if retry {
+		level = slog.LevelDebug
+	}
+	b.log.Log(context.Background(), level, "writing rosters that did not reach the server", "users", len(users))
+	for _, user := range users {
+		delete(b.unsynced, user)
+		roster := b.localRosterOf(L, user)
+		if roster == nil {
+			continue
+		}
+		if b.privs.CanGetRoster() {
+			b.reconcile(user, roster)
+			continue
+		}
+		b.writeDifferences(user, localRoster(roster), nil, false, nil)
+		delete(b.serverRoster, user)
+	}
+}
+
+// localRosterOf reads user's roster from the host's roster store; nil if
+// there is none (or it cannot be read, which is logged).
+func (b *linkBridge) localRosterOf(L *glua.LState, user string) *glua.LTable {
+	rets, err := lua.DoChunk(L, `local host, user = ...
+		return require "core.storagemanager".open(host, "roster", "keyval"):get(user)`, "host/link.go", 1, glua.LString(b.host), glua.LString(user))
+	if err != nil {
+		b.log.Error("reading a local roster to write it to the server", "user", user, "error", lua.ErrorMessage(err))
+		return nil
+	}
+	roster, _ := rets[0].(*glua.LTable)
+	return roster
 }
 
 // localRoster reads a Prosody roster table (contacts by JID; roster[false]
@@ -855,9 +1023,9 @@ func isRemoval(iq *compat.Element) bool {
 }
 
 // writeRosters sends the queued roster sets one at a time, each after the
-// previous one's answer, until ctx ends. A write lost to a link drop is
-// not retried: after the reconnect every user's server roster is unknown
-// and the next save of that user compares the whole roster again.
+// previous one's answer, until ctx ends. A failed write is not retried as
+// such: its user is marked unsynced, and the whole roster compared and
+// written again later (see linkBridge.unsynced).
 func (b *linkBridge) writeRosters(ctx context.Context) {
 	for {
 		select {
@@ -873,17 +1041,27 @@ func (b *linkBridge) writeRosters(ctx context.Context) {
 			if err == nil && attrOf(reply, "type") == "error" {
 				err = component.ParseStanzaError(reply)
 			}
+			user, _, _ := strings.Cut(attrOf(iq, "to"), "@")
 			switch {
 			case err == nil:
+				if b.refusals.recovered(user, "write") {
+					b.log.Info("the server accepts roster writes for this user again", "user", user)
+				}
+				continue
 			case ctx.Err() != nil:
 				return
 			case isRemoval(iq) && errors.As(err, &refused) && refused.Condition == "item-not-found":
 				// A blind removal (the server's roster was unknown): already gone.
+				continue
 			case errors.Is(err, component.ErrNotConnected):
-				b.log.Debug("roster write lost to a link drop; resynchronised at the user's next save or login", "to", attrOf(iq, "to"), "error", err)
+				b.log.Debug("roster write lost to a link drop; the roster is written again when the link is back", "user", user, "error", err)
 			default:
-				b.log.Warn("roster write failed", "to", attrOf(iq, "to"), "error", err)
+				if b.refusals.first(user, "write", causeOf(err)) {
+					b.log.Warn("a roster write did not reach the server's roster; the user's whole roster is compared and written again later",
+						"user", user, "condition", causeOf(err), "retry_in", b.resyncDelay, "error", err)
+				}
 			}
+			b.rt.loop.Post(func(*glua.LState) { b.markUnsynced(user) })
 		}
 	}
 }
@@ -909,6 +1087,9 @@ func (b *linkBridge) logout(L *glua.LState, full string, s *linkedSession, reaso
 func (b *linkBridge) dropSessions(L *glua.LState, reason string) {
 	for full, s := range b.sessions {
 		b.logout(L, full, s, reason)
+	}
+	for user := range b.reconciling {
+		b.unsynced[user] = true // its read died with the connection
 	}
 	b.serverRoster = map[string]map[string]component.RosterItem{}
 	b.reconciling = map[string]*glua.LTable{}

@@ -56,6 +56,8 @@ type rosterBackend struct {
 	rosters  map[string]string
 	failures map[string]backendFailure
 	release  chan struct{} // closed at the end: hanging answers return
+	delay    time.Duration // before every answer: a slow application
+	served   int           // answers given (after their delay)
 }
 
 func newRosterBackend(t *testing.T, rosters map[string]string) (*rosterBackend, string) {
@@ -89,7 +91,20 @@ func (b *rosterBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
 	body, ok := b.rosters[user]
 	failure := b.failures[user]
+	delay := b.delay
 	b.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-b.release:
+		case <-r.Context().Done():
+		}
+	}
+	defer func() {
+		b.mu.Lock()
+		b.served++
+		b.mu.Unlock()
+	}()
 	if !ok {
 		body = "{}"
 	}
@@ -218,6 +233,8 @@ type linkSetup struct {
 	grants string
 	// withhold removes a line of the snippet (a grant the server then lacks).
 	withhold string
+	// options are Lua lines added to modhost's VirtualHost section.
+	options string
 }
 
 func newLinkEnv(t *testing.T, mode component.RosterMode, rosters map[string]string) *linkEnv {
@@ -277,7 +294,8 @@ VirtualHost %q
 	http_roster_url = %q
 	http_roster_admin_timeout = %d
 	component_client = { host = "127.0.0.1"; port = %d; jid = %q; secret = %q; %s }
-`, strings.Join(paths, "; "), linkDomain, strings.Join(modules, "; "), url, int(fetchTimeout/time.Second), e.s.ComponentPort, linkComp, linkSecret, setup.client)
+%s
+`, strings.Join(paths, "; "), linkDomain, strings.Join(modules, "; "), url, int(fetchTimeout/time.Second), e.s.ComponentPort, linkComp, linkSecret, setup.client, setup.options)
 	e.startModhost()
 	return e
 }

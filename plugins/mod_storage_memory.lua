@@ -41,10 +41,21 @@ do
 	end
 end
 
+-- A store keeps, per user, a whole value (what keyval:set stored) and the
+-- items set through the map view since (key → frozen value, or REMOVED).
+-- Both views read both, so they are one store, as in Prosody (whose
+-- storagemanager gives a driver without map stores one over its keyval
+-- store): core.rostermanager saves single items through the map view and
+-- loads the roster through the keyval one. Keeping items apart saves
+-- thawing and refreezing a whole roster for every item saved; past
+-- FOLD_AFTER of them they are folded into the whole value.
+local REMOVED = {};
+local FOLD_AFTER = 32;
+
 local function store_data(name)
 	local data = memory[name];
 	if not data then
-		data = {};
+		data = { whole = {}, items = {}, counts = {} };
 		memory[name] = data;
 	end
 	return data;
@@ -54,52 +65,103 @@ end
 local HOST_KEY = {};
 local function key_of(user) return user == nil and HOST_KEY or user; end
 
+-- The user's value with the item saves laid over it, in fresh tables.
+local function current(data, k)
+	local value = thaw(data.whole[k]);
+	local items = data.items[k];
+	if not items then return value; end
+	if type(value) ~= "table" then value = {}; end
+	for key, item in pairs(items) do
+		if item == REMOVED then
+			value[key] = nil;
+		else
+			value[key] = thaw(item);
+		end
+	end
+	if next(value) == nil then return nil; end
+	return value;
+end
+
+local function set_whole(data, k, value)
+	data.whole[k] = freeze(value);
+	data.items[k], data.counts[k] = nil, nil;
+end
+
+-- Users with data, each once.
+local function users_of(data)
+	local seen, list = {}, {};
+	for _, t in ipairs({ data.whole, data.items }) do
+		for k in pairs(t) do
+			if k ~= HOST_KEY and not seen[k] then
+				seen[k] = true;
+				list[#list + 1] = k;
+			end
+		end
+	end
+	local i = 0;
+	return function ()
+		i = i + 1;
+		return list[i];
+	end;
+end
+
 local keyval = {};
 keyval.__index = keyval;
 
 function keyval:get(user)
-	return thaw(self.data[key_of(user)]);
+	return current(self.data, key_of(user));
 end
 
 function keyval:set(user, value)
-	self.data[key_of(user)] = freeze(value);
+	set_whole(self.data, key_of(user), value);
 	return true;
 end
 
 function keyval:purge(user)
-	self.data[key_of(user)] = nil;
+	set_whole(self.data, key_of(user), nil);
 	return true;
 end
 
 function keyval:users()
-	local user = nil;
-	return function ()
-		repeat
-			user = next(self.data, user);
-		until user ~= HOST_KEY;
-		return user;
-	end;
+	return users_of(self.data);
 end
 
 local map = {};
 map.__index = map;
 
 function map:get(user, key)
-	local entries = self.data[key_of(user)];
-	if entries == nil then return nil; end
-	return thaw(entries[key]);
+	local k = key_of(user);
+	local items = self.data.items[k];
+	local item = items and items[key];
+	if item == REMOVED then return nil; end
+	if item ~= nil then return thaw(item); end
+	local value = thaw(self.data.whole[k]);
+	if type(value) ~= "table" then return nil; end
+	return value[key];
 end
 
 function map:set(user, key, value)
-	local k = key_of(user);
-	local entries = self.data[k];
-	if entries == nil then
-		if value == nil then return true; end
-		entries = {};
-		self.data[k] = entries;
+	local data, k = self.data, key_of(user);
+	local items = data.items[k];
+	if not items then
+		if value == nil and data.whole[k] == nil then return true; end
+		items = {};
+		data.items[k], data.counts[k] = items, 0;
 	end
-	entries[key] = freeze(value);
-	if next(entries) == nil then self.data[k] = nil; end
+	if items[key] == nil then data.counts[k] = data.counts[k] + 1; end
+	if value == nil then
+		items[key] = REMOVED;
+	else
+		items[key] = freeze(value);
+	end
+	if data.counts[k] > FOLD_AFTER then
+		set_whole(data, k, current(data, k));
+	elseif value == nil and data.whole[k] == nil then
+		for _, item in pairs(items) do
+			if item ~= REMOVED then return true; end
+		end
+		set_whole(data, k, nil); -- nothing left
+	end
 	return true;
 end
 
@@ -116,17 +178,15 @@ end
 
 function map:get_all(key)
 	local result = {};
-	for user, entries in pairs(self.data) do
-		if user ~= HOST_KEY and entries[key] ~= nil then
-			result[user] = thaw(entries[key]);
-		end
+	for user in users_of(self.data) do
+		result[user] = self:get(user, key);
 	end
 	return result;
 end
 
 function map:delete_all(key)
-	for _, entries in pairs(self.data) do
-		entries[key] = nil;
+	for user in users_of(self.data) do
+		self:set(user, key, nil);
 	end
 	return true;
 end
@@ -136,19 +196,23 @@ map.users = keyval.users;
 
 local driver = {};
 
+-- A store's keyval and map views share its data, as in Prosody: a map
+-- set_keys of one roster item is what the next keyval get returns
+-- (rostermanager saves single items through the map view, loads through
+-- the keyval one).
 function driver:open(name, kind)
 	kind = kind or "keyval";
 	if kind == "keyval" then
-		return setmetatable({ data = store_data(kind .. "/" .. name) }, keyval);
+		return setmetatable({ data = store_data(name) }, keyval);
 	elseif kind == "map" then
-		return setmetatable({ data = store_data(kind .. "/" .. name) }, map);
+		return setmetatable({ data = store_data(name) }, map);
 	end
 	return nil, "unsupported-store";
 end
 
 function driver:purge(user)
 	for _, data in pairs(memory) do
-		data[key_of(user)] = nil;
+		set_whole(data, key_of(user), nil);
 	end
 	return true;
 end

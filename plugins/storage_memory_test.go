@@ -22,6 +22,44 @@ local function open(name, kind) return sm.open("example.com", name, kind); end
 // (modhost.pack, inside modhost) and as deep copies (where modhost.pack is
 // absent, as when Prosody loads this plugin).
 var memoryStorageCases = []struct{ name, src string }{
+	// A store's keyval and map views are one store, as in Prosody (whose
+	// storagemanager gives drivers without map stores a keyval-backed one):
+	// core.rostermanager saves single items through the map view and loads
+	// the roster through the keyval one.
+	{"an item set through the map is in the keyval value", `
+		local kv, map = open("shared1", "keyval"), open("shared1", "map");
+		kv:set("alice", { ["bob@example.com"] = { name = "Bob" } });
+		map:set_keys("alice", { ["carol@example.com"] = { name = "Carol" }, [false] = { version = 2 } });
+		local got = kv:get("alice");
+		assert(got["bob@example.com"].name == "Bob" and got["carol@example.com"].name == "Carol" and got[false].version == 2)`},
+	{"a removal through the map is gone from the keyval value", `
+		local kv, map = open("shared2", "keyval"), open("shared2", "map");
+		kv:set("dave", { ["bob@example.com"] = {}, ["carol@example.com"] = {} });
+		map:set_keys("dave", { ["bob@example.com"] = map.remove });
+		local got = kv:get("dave");
+		assert(got["bob@example.com"] == nil and got["carol@example.com"] ~= nil);
+		map:set("dave", "carol@example.com", nil);
+		assert(kv:get("dave") == nil, "a value with nothing left is gone")`},
+	{"a keyval value is read item by item through the map", `
+		local kv, map = open("shared3", "keyval"), open("shared3", "map");
+		kv:set("erin", { ["bob@example.com"] = { name = "Bob" } });
+		assert(map:get("erin", "bob@example.com").name == "Bob");
+		kv:set("erin", { x = 1 });
+		assert(map:get("erin", "bob@example.com") == nil, "a keyval set replaces every item");
+		local users = {};
+		for user in map:users() do users[#users + 1] = user; end
+		assert(#users == 1 and users[1] == "erin")`},
+	{"many item saves stay readable as one value", `
+		local kv, map = open("shared4", "keyval"), open("shared4", "map");
+		kv:set("gina", { keep = { n = 0 } });
+		for i = 1, 200 do map:set("gina", "k" .. (i % 50), { n = i }); end
+		local got = kv:get("gina");
+		local n = 0;
+		for k, v in pairs(got) do n = n + 1; end
+		assert(n == 51 and got.keep.n == 0 and got.k0.n == 200 and got.k49.n == 199, "got " .. n)`},
+	{"other stores stay apart", `
+		open("shared5", "map"):set_keys("frank", { x = 1 });
+		assert(open("other5", "keyval"):get("frank") == nil)`},
 	{"keyval round trip of nested data", `
 		local s = open("kv1");
 		assert(s:set("alice", { [false] = { version = 2 }, ["bob@example.com"] = { name = "Bob", groups = { Friends = true }, subscription = "both" }, list = { 1, 2.5, "three" } }));

@@ -257,6 +257,32 @@ func (s *Server) Restart() error {
 	return nil
 }
 
+// Kill ends the server at once with SIGKILL, as a crash or an OOM kill
+// would: no stream is closed, nothing is flushed. StartAgain brings it back
+// on the same ports and data.
+func (s *Server) Kill() error {
+	if s.cmd == nil {
+		return nil
+	}
+	defer func() { s.cmd = nil }()
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	select {
+	case <-s.exited:
+		return nil
+	case <-time.After(5 * time.Second):
+		return errors.New("prosody did not exit after SIGKILL")
+	}
+}
+
+// StartAgain starts a stopped or killed server on the same config, ports
+// and data, and waits for its ports.
+func (s *Server) StartAgain() error {
+	if s.cmd != nil {
+		return errors.New("prosody is already running")
+	}
+	return s.start()
+}
+
 // Stop ends the server: SIGTERM, then SIGKILL after 5 seconds. Stopping a
 // stopped server does nothing.
 func (s *Server) Stop() error {
