@@ -53,7 +53,7 @@ type Options struct {
 // Defaults is the workload `make bench-roster` runs.
 func Defaults() Options {
 	return Options{
-		Users: 50, Contacts: 100, Rounds: 20, Logins: 20,
+		Users: 50, Contacts: 100, Rounds: 50, Logins: 20,
 		Concurrent: 1000, ConcurrentUsers: 10,
 		Ways: "ABC", Timeout: 3 * time.Minute, RefreshDeadline: 90 * time.Second,
 		LoginConcurrency: 8,
