@@ -100,6 +100,56 @@ func rosterAfter(user string) (body, want string) {
 		lines(line("friend-"+user+"@example.com", "Friend Two", "both", "New", "Old"), line("new-"+user+"@example.com", "", "both"))
 }
 
+// The XMPP server is down when modhost starts: modhost starts anyway, says
+// the link is not online, answers refreshes at once (every roster stored for
+// the server), and joins the server when it comes, writing those rosters
+// without any client logging in or any further refresh.
+func TestLinkServerAbsentAtStartIsJoinedWhenItComes(t *testing.T) {
+	forBothModes(t, func(t *testing.T, mode component.RosterMode) {
+		users := faultUsers(10)
+		rosters := map[string]string{}
+		for _, u := range users {
+			rosters[u], _ = rosterAfter(u)
+		}
+		e := newLinkEnv(t, mode, rosters)
+		e.logs.expect(`component link down, retrying`)
+		for _, u := range users {
+			if err := e.s.AddUser(u, "pw"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.stopModhost()
+		if err := e.s.Kill(); err != nil {
+			t.Fatal(err)
+		}
+
+		e.startModhostOffline()
+		time.Sleep(300 * time.Millisecond) // a first connection attempt has failed
+		if st := e.rt.LinkStates()[linkDomain]; st == "online" {
+			t.Fatalf("link %s with no server", st)
+		}
+		began := time.Now()
+		if got := e.refresh(`["` + strings.Join(users, `","`) + `"]`); !strings.Contains(got, `"updated":10`) {
+			t.Fatalf("refresh with the server down answered %s", got)
+		}
+		if took := time.Since(began); took > 2*time.Second {
+			t.Errorf("refresh with the server down took %v", took)
+		}
+
+		if err := e.s.StartAgain(); err != nil {
+			t.Fatal(err)
+		}
+		e.waitLinkOnline()
+		for _, u := range users {
+			_, want := rosterAfter(u)
+			e.waitServerRoster(u, want)
+		}
+		c := e.online(users[3], "desk", true)
+		_, want := rosterAfter(users[3])
+		e.waitClientRoster(c, want)
+	})
+}
+
 // Prosody is SIGKILLed while a refresh of 40 users (5 online) is fetching
 // from a slow backend. The request is answered before its deadline and
 // counts every user as updated: each one's roster is the backend's latest

@@ -304,6 +304,14 @@ VirtualHost %q
 // link is online and the server's grants have arrived.
 func (e *linkEnv) startModhost() {
 	e.t.Helper()
+	e.startModhostOffline()
+	e.waitLinkOnline()
+}
+
+// startModhostOffline starts a runtime on the env's config without waiting
+// for its link.
+func (e *linkEnv) startModhostOffline() {
+	e.t.Helper()
 	rt, err := host.New(host.Options{Logger: e.logs.logger(), ConfigName: e.t.TempDir() + "/modhost.cfg.lua", ConfigSource: e.config})
 	if err != nil {
 		e.t.Fatal(err)
@@ -313,7 +321,6 @@ func (e *linkEnv) startModhost() {
 	}
 	e.t.Cleanup(func() { rt.Stop(context.Background()) })
 	e.rt = rt
-	e.waitLinkOnline()
 }
 
 func (e *linkEnv) stopModhost() {

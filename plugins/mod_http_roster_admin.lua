@@ -16,7 +16,8 @@
 -- modhost's own implementation of the behaviour of prosody-modules'
 -- mod_http_roster_admin, with that module's known defects fixed. It uses only
 -- the module API and Prosody's libraries, so the same file runs in Prosody 0.12
--- and in modhost.
+-- and in modhost; where modhost's Go reader (modhost.roster_admin) is there,
+-- answers are read and rosters compared with it instead, same results.
 --
 -- Events fired on the host (hook them to customise):
 --   roster-admin/fetched { username, host, roster, entries }: a fetched
