@@ -136,17 +136,7 @@ func TestLinkServerAbsentAtStartIsJoinedWhenItComes(t *testing.T) {
 			t.Errorf("refresh with the server down took %v", took)
 		}
 
-		if err := e.s.StartAgain(); err != nil {
-			t.Fatal(err)
-		}
-		e.waitLinkOnline()
-		for _, u := range users {
-			_, want := rosterAfter(u)
-			e.waitServerRoster(u, want)
-		}
-		c := e.online(users[3], "desk", true)
-		_, want := rosterAfter(users[3])
-		e.waitClientRoster(c, want)
+		e.serverBackWithRostersAfter(users)
 	})
 }
 
@@ -230,31 +220,32 @@ func TestLinkServerKilledMidRefreshAnswersAndResyncsOnReturn(t *testing.T) {
 			t.Errorf("updated %d of %d with a working backend", r.summary.Updated, len(users))
 		}
 
-		if err := e.s.StartAgain(); err != nil {
-			t.Fatal(err)
-		}
-		e.waitLinkOnline()
-		for _, u := range users {
-			_, want := rosterAfter(u)
-			e.waitServerRoster(u, want)
-		}
-		// A client logging in now sees the same (from modhost in delegated
-		// mode, from the server in server-held mode).
-		c := e.online(users[1], "phone", true)
-		_, want := rosterAfter(users[1])
-		e.waitClientRoster(c, want)
-		c.Close()
+		e.serverBackWithRostersAfter(users)
 
 		e.stopModhost()
-		eventually(t, 5*time.Second, func() (bool, string) {
-			n := runtime.NumGoroutine()
-			if n <= goroutinesBefore+2 {
-				return true, ""
-			}
-			buf := make([]byte, 1<<16)
-			return false, fmt.Sprintf("%d goroutines after Stop, %d before:\n%s", n, goroutinesBefore, buf[:runtime.Stack(buf, true)])
-		})
+		waitGoroutinesBackTo(t, goroutinesBefore)
 	})
+}
+
+// serverBackWithRostersAfter starts the killed server again and waits for
+// the link to come back by itself and for every user's stored roster on the
+// server to become rosterAfter's, with no login or refresh to prompt it; a
+// client logging in then sees the same (from modhost in delegated mode,
+// from the server in server-held mode).
+func (e *linkEnv) serverBackWithRostersAfter(users []string) {
+	e.t.Helper()
+	if err := e.s.StartAgain(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.waitLinkOnline()
+	for _, u := range users {
+		_, want := rosterAfter(u)
+		e.waitServerRoster(u, want)
+	}
+	c := e.online(users[1], "phone", true)
+	_, want := rosterAfter(users[1])
+	e.waitClientRoster(c, want)
+	c.Close()
 }
 
 // scriptedServer is the server's side of a component link on loopback,

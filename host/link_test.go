@@ -915,6 +915,14 @@ func TestLinkStopLeaksNoGoroutines(t *testing.T) {
 	e.waitServerRoster("alice", "")
 	alice.Close()
 	e.stopModhost()
+	waitGoroutinesBackTo(t, before)
+}
+
+// waitGoroutinesBackTo waits until no more than two goroutines (the test's
+// own helpers) run beyond before, and fails with every stack if that does
+// not happen within five seconds.
+func waitGoroutinesBackTo(t *testing.T, before int) {
+	t.Helper()
 	eventually(t, 5*time.Second, func() (bool, string) {
 		n := runtime.NumGoroutine()
 		if n <= before+2 {

@@ -49,7 +49,11 @@ end
 -- loads the roster through the keyval one. Keeping items apart saves
 -- thawing and refreezing a whole roster for every item saved; past
 -- FOLD_AFTER of them they are folded into the whole value.
-local REMOVED = {};
+--
+-- REMOVED is false, not a table of this instance's: the data is shared
+-- across reloads of this module (module:shared), and a sentinel a reload
+-- replaced would read as a stored value.
+local REMOVED = false;
 local FOLD_AFTER = 32;
 
 local function store_data(name)

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modhost/modhost/host"
 	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
 )
@@ -57,6 +56,17 @@ var memoryStorageCases = []struct{ name, src string }{
 		local n = 0;
 		for k, v in pairs(got) do n = n + 1; end
 		assert(n == 51 and got.keep.n == 0 and got.k0.n == 200 and got.k49.n == 199, "got " .. n)`},
+	{"data survives a reload of the driver", `
+		local kv, map = open("shared6", "keyval"), open("shared6", "map");
+		kv:set("hank", { a = 1, b = 2 });
+		map:set("hank", "a", nil);
+		local mm = require "core.modulemanager";
+		assert(mm.unload("example.com", "storage_memory"));
+		assert(mm.load("example.com", "storage_memory"));
+		kv, map = open("shared6", "keyval"), open("shared6", "map");
+		local got = kv:get("hank");
+		assert(got.a == nil and got.b == 2, "removal forgotten across the reload");
+		assert(map:get("hank", "a") == nil and map:get("hank", "b") == 2)`},
 	{"other stores stay apart", `
 		open("shared5", "map"):set_keys("frank", { x = 1 });
 		assert(open("other5", "keyval"):get("frank") == nil)`},
@@ -134,7 +144,7 @@ func TestMemoryStorageKeepsItsContract(t *testing.T) {
 		{"deep copies", `package.preload["modhost.pack"] = nil; package.loaded["modhost.pack"] = nil`, false},
 	} {
 		t.Run(variant.name, func(t *testing.T) {
-			rt := startMemoryStorage(t)
+			rt := startModhost(t, "storage = \"memory\"\nVirtualHost \"example.com\"\n", nil, nil, nil)
 			run := func(t *testing.T, src string) {
 				t.Helper()
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -155,22 +165,4 @@ func TestMemoryStorageKeepsItsContract(t *testing.T) {
 			}
 		})
 	}
-}
-
-func startMemoryStorage(t *testing.T) *host.Runtime {
-	t.Helper()
-	rt, err := host.New(host.Options{
-		ConfigSource: "log = { { levels = { min = \"error\" }, to = \"console\" } }\nstorage = \"memory\"\nVirtualHost \"example.com\"\n",
-		NoListen:     true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := rt.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.Stop(context.Background()) })
-	return rt
 }
