@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modhost/modhost/compat"
 	"github.com/modhost/modhost/lua"
@@ -53,4 +54,40 @@ func TestEventsPriorityAndChainStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A function posted while the runtime stops (an HTTP answer resuming a
+// login as the loop closes) is dropped quietly: post says false, no error.
+func TestLoopPostAfterCloseIsDroppedQuietly(t *testing.T) {
+	l := lua.NewLoop(lua.Options{Libraries: compat.Libraries()})
+	result := make(chan string, 1)
+	l.Post(func(L *glua.LState) {
+		go l.Close(nil)
+		deadline := time.Now().Add(5 * time.Second)
+		for l.Post(func(*glua.LState) {}) {
+			if time.Now().After(deadline) {
+				result <- "the loop never closed"
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+		rets, err := lua.DoChunk(L, `return require "modhost.loop".post(function () end)`, "test", 1)
+		switch {
+		case err != nil:
+			result <- "post raised: " + lua.ErrorMessage(err)
+		case rets[0] != glua.LFalse:
+			result <- "post returned " + rets[0].String()
+		default:
+			result <- ""
+		}
+	})
+	select {
+	case msg := <-result:
+		if msg != "" {
+			t.Fatal(msg)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no result")
+	}
+	<-l.Done()
 }

@@ -17,16 +17,21 @@ func openModhostLoop(L *glua.LState) int {
 	return 1
 }
 
-// loopPost is modhost.loop.post(fn). An error in fn is logged with its
-// traceback and does not stop the loop.
+// loopPost is modhost.loop.post(fn): true once fn is queued. An error in fn
+// is logged with its traceback and does not stop the loop. Once the loop has
+// closed (the runtime is stopping) fn is dropped and post returns false:
+// work finishing during shutdown (an HTTP answer resuming a login) has
+// nothing left to resume, and that is not an error.
 func loopPost(L *glua.LState) int {
 	fn := L.CheckFunction(1)
 	loop := lua.LoopOf(L)
 	if loop == nil {
 		L.RaiseError("modhost.loop.post: this Lua state has no loop")
 	}
-	if !loop.Post(func(L *glua.LState) { loop.CallLogged(L, "function posted by modhost.loop.post", fn, 0) }) {
-		L.RaiseError("modhost.loop.post: the loop is closed")
+	queued := loop.Post(func(L *glua.LState) { loop.CallLogged(L, "function posted by modhost.loop.post", fn, 0) })
+	if !queued {
+		loop.Logger("modhost.loop").Debug("loop closed: posted function dropped")
 	}
-	return 0
+	L.Push(glua.LBool(queued))
+	return 1
 }
