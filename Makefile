@@ -54,6 +54,8 @@ FUZZ_TARGETS := \
 	./compat:FuzzJIDPrep \
 	./plugins:FuzzRefreshBody \
 	./plugins:FuzzBackendRoster \
+	./compat:FuzzRosterReaderWays \
+	./compat:FuzzPackUnpackArbitraryBytes \
 	./host/component:FuzzDecode
 
 fuzz:
