@@ -16,8 +16,9 @@ import (
 // answer into roster items (decode, prep and check of every contact) and
 // comparing a roster with the fetched one. The plugin uses it when the
 // runtime offers it and falls back on its own Lua otherwise (in Prosody),
-// with the same results: compat/modhost_roster_test.go runs both on the same
-// inputs.
+// with the same results: plugins' FuzzBackendRoster gives both the same
+// answers and compares what they make of them, and FuzzRosterReaderWays
+// compares this reader's two ways of reading (scan and general decode).
 //
 //	parse(body, self_jid, null, array_mt, with_entries, callback)
 //	  Reads body on a goroutine of its own, off the Lua loop, and calls
