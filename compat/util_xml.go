@@ -370,10 +370,9 @@ func luaParseXML(L *glua.LState) int {
 // scope is one open element during parsing, with the namespace bindings in
 // force inside it.
 type scope struct {
-	el       *Element
-	raw      xml.Name // name as written, to match the end tag
-	prefixes map[string]string
-	defNS    string
+	el  *Element
+	raw xml.Name // name as written, to match the end tag
+	ns  NSBindings
 }
 
 // parseXML parses one XML document into its root element. It resolves
@@ -419,7 +418,7 @@ func parseXML(src string, opts xmlParseOptions) (*Element, error) {
 			if opts.maxDepth > 0 && len(stack) >= opts.maxDepth {
 				return nil, fail(fmt.Sprintf("elements nested deeper than %d", opts.maxDepth))
 			}
-			parent := scope{prefixes: rootPrefixes}
+			parent := scope{ns: NSBindings{Prefixes: rootPrefixes}}
 			if len(stack) > 0 {
 				parent = stack[len(stack)-1]
 			}
@@ -531,79 +530,26 @@ var attrSpaceReplacer = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ", "
 
 // openElement resolves a start tag's namespaces within parent's bindings.
 func openElement(t xml.StartElement, parent scope) (scope, error) {
-	s := scope{raw: t.Name, prefixes: parent.prefixes, defNS: parent.defNS}
-	copied := false
-	for _, a := range t.Attr {
-		switch {
-		case a.Name.Space == "" && a.Name.Local == "xmlns":
-			s.defNS = a.Value
-		case a.Name.Space == "xmlns":
-			prefix := a.Name.Local
-			switch {
-			case prefix == "xmlns" || (prefix == "xml") != (a.Value == xmlURL):
-				return s, fmt.Errorf("reserved prefix or namespace bound wrongly: xmlns:%s", prefix)
-			case a.Value == "":
-				return s, fmt.Errorf("prefix %q bound to the empty namespace", prefix)
-			case prefix == "xml":
-				continue
-			}
-			if !copied {
-				s.prefixes = make(map[string]string, len(parent.prefixes)+1)
-				for k, v := range parent.prefixes {
-					s.prefixes[k] = v
-				}
-				copied = true
-			}
-			s.prefixes[prefix] = a.Value
-		}
+	s := scope{raw: t.Name, ns: parent.ns}
+	var nsErr *NSError
+	if s.ns, nsErr = parent.ns.Enter(t.Attr); nsErr != nil {
+		return s, nsErr
 	}
-
 	// encoding/xml checks "p:0" as one name; the part after the prefix must
 	// be a name of its own, or the stanza would serialise as <0>.
 	if !xmlNameStart(t.Name.Local) {
 		return s, fmt.Errorf("invalid element name %q", t.Name.Local)
 	}
 	el := &Element{Name: t.Name.Local}
-	switch t.Name.Space {
-	case "":
-		el.NS = s.defNS
-	case "xml", "xmlns":
-		return s, fmt.Errorf("reserved prefix on element %s:%s", t.Name.Space, t.Name.Local)
-	default:
-		ns, ok := s.prefixes[t.Name.Space]
-		if !ok {
-			return s, fmt.Errorf("unbound prefix %q", t.Name.Space)
-		}
-		el.NS = ns
+	if el.NS, nsErr = s.ns.ElementNS(t.Name); nsErr != nil {
+		return s, nsErr
 	}
-	el.Prefixes = make(map[string]string, len(s.prefixes))
-	for k, v := range s.prefixes {
+	el.Prefixes = make(map[string]string, len(s.ns.Prefixes))
+	for k, v := range s.ns.Prefixes {
 		el.Prefixes[k] = v
 	}
-
-	seen := make(map[xml.Name]bool, len(t.Attr))
-	for _, a := range t.Attr {
-		name := a.Name
-		switch {
-		case name.Space == "" && name.Local == "xmlns", name.Space == "xmlns":
-			continue
-		case name.Space == "xml":
-			name.Space = xmlURL
-		case name.Space != "":
-			ns, ok := s.prefixes[name.Space]
-			if !ok {
-				return s, fmt.Errorf("unbound prefix %q", name.Space)
-			}
-			name.Space = ns
-		}
-		if !xmlNameStart(name.Local) {
-			return s, fmt.Errorf("invalid attribute name %q", name.Local)
-		}
-		if seen[name] {
-			return s, errors.New("duplicate attribute")
-		}
-		seen[name] = true
-		el.Attr = append(el.Attr, xml.Attr{Name: name, Value: a.Value})
+	if el.Attr, nsErr = s.ns.ResolveAttrs(t.Attr, xmlNameStart); nsErr != nil {
+		return s, nsErr
 	}
 	s.el = el
 	return s, nil

@@ -134,11 +134,10 @@ func (d *decoder) streamHeader() (map[string]string, error) {
 
 // scope is one open element while a stanza is being read.
 type scope struct {
-	el       *compat.Element
-	raw      xml.Name
-	defNS    string
-	prefixes map[string]string
-	foreign  bool // this element or an ancestor is outside the stream's namespace
+	el      *compat.Element
+	raw     xml.Name
+	ns      compat.NSBindings
+	foreign bool // this element or an ancestor is outside the stream's namespace
 }
 
 // errStreamEnd is returned by next when the peer closed its stream.
@@ -162,7 +161,7 @@ func (d *decoder) next() (*compat.Element, error) {
 			if len(stack) >= d.maxDepth {
 				return nil, errTooDeep
 			}
-			parent := scope{defNS: d.defNS, prefixes: d.prefixes}
+			parent := scope{ns: compat.NSBindings{Default: d.defNS, Prefixes: d.prefixes}}
 			if len(stack) > 0 {
 				parent = stack[len(stack)-1]
 			} else {
@@ -220,35 +219,17 @@ func (d *decoder) next() (*compat.Element, error) {
 // in the stream's namespace whose ancestors all are too, and is set on every
 // other element, so the Element converts to the table Prosody would build.
 func (d *decoder) open(t xml.StartElement, parent scope) (scope, error) {
-	s := scope{raw: t.Name, defNS: parent.defNS, prefixes: parent.prefixes}
-	copied := false
-	for _, a := range t.Attr {
-		switch {
-		case a.Name.Space == "" && a.Name.Local == "xmlns":
-			s.defNS = a.Value
-		case a.Name.Space == "xmlns":
-			if a.Value == "" || a.Name.Local == "xmlns" || (a.Name.Local == "xml") != (a.Value == nsXML) {
-				return s, fmt.Errorf("bad namespace declaration xmlns:%s: %w", a.Name.Local, ErrNotWellFormed)
-			}
-			if !copied {
-				s.prefixes = make(map[string]string, len(parent.prefixes)+1)
-				for k, v := range parent.prefixes {
-					s.prefixes[k] = v
-				}
-				copied = true
-			}
-			s.prefixes[a.Name.Local] = a.Value
-		}
+	s := scope{raw: t.Name, ns: parent.ns}
+	var nsErr *compat.NSError
+	if s.ns, nsErr = parent.ns.Enter(t.Attr); nsErr != nil {
+		return s, fmt.Errorf("bad namespace declaration xmlns:%s: %w", nsErr.Name, ErrNotWellFormed)
 	}
 	if !ncName(t.Name.Local) {
 		return s, fmt.Errorf("element name %q: %w", t.Name.Local, ErrBadNamespacePrefix)
 	}
-	ns := s.defNS
-	if t.Name.Space != "" {
-		var ok bool
-		if ns, ok = s.prefixes[t.Name.Space]; !ok || t.Name.Space == "xmlns" || t.Name.Space == "xml" {
-			return s, fmt.Errorf("unbound prefix %q on <%s>: %w", t.Name.Space, t.Name.Local, ErrBadNamespacePrefix)
-		}
+	ns, nsErr := s.ns.ElementNS(t.Name)
+	if nsErr != nil {
+		return s, fmt.Errorf("unbound prefix %q on <%s>: %w", t.Name.Space, t.Name.Local, ErrBadNamespacePrefix)
 	}
 	el := &compat.Element{Name: t.Name.Local}
 	s.foreign = parent.foreign || ns != d.defNS
@@ -260,30 +241,17 @@ func (d *decoder) open(t xml.StartElement, parent scope) (scope, error) {
 		}
 		el.NS = ns
 	}
-	seen := make(map[xml.Name]bool, len(t.Attr))
-	for _, a := range t.Attr {
-		name := a.Name
-		switch {
-		case name.Space == "" && name.Local == "xmlns", name.Space == "xmlns":
-			continue
-		case name.Space == "xml":
-			name.Space = nsXML
-		case name.Space != "":
-			uri, ok := s.prefixes[name.Space]
-			if !ok {
-				return s, fmt.Errorf("unbound attribute prefix %q on <%s>: %w", name.Space, t.Name.Local, ErrBadNamespacePrefix)
-			}
-			name.Space = uri
-		}
-		if !ncName(name.Local) {
-			return s, fmt.Errorf("attribute name %q on <%s>: %w", name.Local, t.Name.Local, ErrBadNamespacePrefix)
-		}
-		if seen[name] {
-			return s, fmt.Errorf("attribute %s given twice on <%s>: %w", name.Local, t.Name.Local, ErrNotWellFormed)
-		}
-		seen[name] = true
-		el.Attr = append(el.Attr, xml.Attr{Name: name, Value: a.Value})
+	attrs, nsErr := s.ns.ResolveAttrs(t.Attr, ncName)
+	switch {
+	case nsErr == nil:
+	case nsErr.Kind == compat.UnboundPrefix:
+		return s, fmt.Errorf("unbound attribute prefix %q on <%s>: %w", nsErr.Name, t.Name.Local, ErrBadNamespacePrefix)
+	case nsErr.Kind == compat.InvalidName:
+		return s, fmt.Errorf("attribute name %q on <%s>: %w", nsErr.Name, t.Name.Local, ErrBadNamespacePrefix)
+	default:
+		return s, fmt.Errorf("attribute %s given twice on <%s>: %w", nsErr.Name, t.Name.Local, ErrNotWellFormed)
 	}
+	el.Attr = append(el.Attr, attrs...)
 	s.el = el
 	return s, nil
 }
