@@ -23,6 +23,27 @@ func openXMLChars(L *glua.LState) int {
 	mod.RawSetString("text_problem", L.NewFunction(func(L *glua.LState) int {
 		return pushProblem(L, checkText(L.CheckString(1), "text"))
 	}))
+	// element(name, attr, namespaces, mt): a new stanza table sized for
+	// what it holds. Built from {} in Lua, the element's child list and its
+	// tags list would each reserve 32 slots on their first append, and an
+	// empty attr table 32 keys on its first attribute: most of a small
+	// stanza's allocation.
+	mod.RawSetString("element", L.NewFunction(func(L *glua.LState) int {
+		el := L.CreateTable(2, 5) // children; name, attr, namespaces, tags, last_add
+		el.RawSetString("name", L.Get(1))
+		attr := L.Get(2)
+		if attr == glua.LNil {
+			attr = L.CreateTable(0, 4)
+		}
+		el.RawSetString("attr", attr)
+		if ns := L.Get(3); ns != glua.LNil {
+			el.RawSetString("namespaces", ns)
+		}
+		el.RawSetString("tags", L.CreateTable(2, 0))
+		el.Metatable = L.Get(4)
+		L.Push(el)
+		return 1
+	}))
 	mod.RawSetString("escape", L.NewFunction(func(L *glua.LState) int {
 		s := L.CheckString(1)
 		if strings.ContainsAny(s, `'"<>&`) {

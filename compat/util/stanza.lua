@@ -132,9 +132,13 @@ local function check_attr(attr)
 	end
 end
 
+-- modhost builds the table at its size in Go (see modhost.xmlchars).
+local new_element = have_native and type(native) == "table" and native.element;
+
 local function new_stanza(name, attr, namespaces)
 	check_name(name, "tag");
 	check_attr(attr);
+	if new_element then return new_element(name, attr, namespaces, stanza_mt); end
 	return setmetatable({ name = name, attr = attr or {}, namespaces = namespaces, tags = {} }, stanza_mt);
 end
 
