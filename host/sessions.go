@@ -23,9 +23,10 @@ type Session struct {
 	rt                   *Runtime
 	Host, User, Resource string
 
-	mu       sync.Mutex
-	received []string
-	arrived  chan struct{} // closed and replaced on each arrival
+	mu        sync.Mutex
+	received  []string      // stanzas since the last Forget
+	forgotten int           // stanzas dropped by Forget; indices count them
+	arrived   chan struct{} // closed and replaced on each arrival
 
 	ref glua.LValue // the Lua session table; touched on the loop only
 }
@@ -113,26 +114,45 @@ func (s *Session) deliver(xml string) {
 	s.mu.Unlock()
 }
 
-// Received returns every stanza delivered to this session so far.
+// Received returns every stanza delivered to this session since it was
+// created or last told to Forget.
 func (s *Session) Received() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.received...)
 }
 
+// Forget drops the stanzas received so far. A session keeps every stanza
+// it is sent until then, so a long-lived one (an embedding program's)
+// should call it once it has read what it needs. Indices (Next, Count) go
+// on counting from where they were.
+func (s *Session) Forget() {
+	s.mu.Lock()
+	s.forgotten += len(s.received)
+	s.received = nil
+	s.mu.Unlock()
+}
+
+// Count is how many stanzas the session has been sent, forgotten or not:
+// the index the next one will have.
+func (s *Session) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.forgotten + len(s.received)
+}
+
 // Next waits for the first stanza at or after index from that match accepts
-// and returns it with its index.
+// and returns it with its index. Forgotten stanzas are not looked at.
 func (s *Session) Next(ctx context.Context, from int, match func(xml string) bool) (string, int, error) {
 	for {
 		s.mu.Lock()
-		for i := from; i < len(s.received); i++ {
-			if match == nil || match(s.received[i]) {
-				x := s.received[i]
+		for i := max(from, s.forgotten); i < s.forgotten+len(s.received); i++ {
+			if x := s.received[i-s.forgotten]; match == nil || match(x) {
 				s.mu.Unlock()
 				return x, i, nil
 			}
 		}
-		from = len(s.received)
+		from = s.forgotten + len(s.received)
 		wait := s.arrived
 		s.mu.Unlock()
 		select {
@@ -202,7 +222,7 @@ func (s *Session) Roster(ctx context.Context) ([]RosterItem, error) {
 	rosterQueryID.n++
 	id := fmt.Sprintf("roster-%d", rosterQueryID.n)
 	rosterQueryID.Unlock()
-	start := len(s.Received())
+	start := s.Count()
 	if err := s.Send(ctx, `<iq type="get" id="`+id+`"><query xmlns="jabber:iq:roster"/></iq>`); err != nil {
 		return nil, err
 	}

@@ -41,6 +41,12 @@ VirtualHost "example.com"
 	if err != nil || len(pushed) != 1 || pushed[0].Name != "Bob" || pushed[0].Groups[0] != "Friends" {
 		t.Fatalf("push %s → %v %v", push, pushed, err)
 	}
+	// A long-lived session forgets what it has read; indices go on.
+	count := phone.Count()
+	phone.Forget()
+	if got := phone.Received(); len(got) != 0 || phone.Count() != count {
+		t.Fatalf("after Forget: %d stanzas kept, count %d (was %d)", len(got), phone.Count(), count)
+	}
 	items, err = phone.Roster(ctx)
 	if err != nil || len(items) != 1 || items[0].JID != "bob@example.com" || items[0].Subscription != "none" {
 		t.Fatalf("roster after set = %+v, %v", items, err)

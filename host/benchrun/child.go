@@ -198,6 +198,9 @@ func (c *child) login(ctx context.Context, req childRequest) childReply {
 						results[i].err = fmt.Errorf("presence of %s: %w", user, err)
 					}
 				}
+				// What the login brought (the roster) is read: a client
+				// in its own process would not keep it in modhost's memory.
+				s.Forget()
 				c.mu.Lock()
 				c.sessions[user] = s
 				c.mu.Unlock()
