@@ -11,4 +11,8 @@
 //	report, err := rt.Start(ctx)
 //	result, err := rt.FireEvent(ctx, "example.com", "my-event", map[string]any{"x": 1})
 //	rt.Stop(ctx)
+//
+// Runtime.Login binds a standalone session, a user logged in without an XMPP
+// server: Session.Send, Roster and Next act as its client; it keeps what it
+// is sent until Session.Forget.
 package host
