@@ -285,25 +285,23 @@ func openUtilJID(L *glua.LState) int {
 			L.Push(glua.LBool(match))
 			return 1
 		},
-		"escape": func(L *glua.LState) int {
-			v := L.Get(1)
-			if !glua.LVAsBool(v) {
-				L.Push(v)
-				return 1
-			}
-			L.Push(glua.LString(escapeJIDNode(L.CheckString(1))))
-			return 1
-		},
-		"unescape": func(L *glua.LState) int {
-			v := L.Get(1)
-			if !glua.LVAsBool(v) {
-				L.Push(v)
-				return 1
-			}
-			L.Push(glua.LString(unescapeJIDNode(L.CheckString(1))))
-			return 1
-		},
+		"escape":   nodeStringFunc(escapeJIDNode),
+		"unescape": nodeStringFunc(unescapeJIDNode),
 	})
 	L.Push(mod)
 	return 1
+}
+
+// nodeStringFunc makes escape/unescape: nil and false pass through
+// unchanged, as in Prosody; anything else must be a string.
+func nodeStringFunc(f func(string) string) glua.LGFunction {
+	return func(L *glua.LState) int {
+		v := L.Get(1)
+		if !glua.LVAsBool(v) {
+			L.Push(v)
+			return 1
+		}
+		L.Push(glua.LString(f(L.CheckString(1))))
+		return 1
+	}
 }

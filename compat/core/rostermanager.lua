@@ -154,7 +154,9 @@ local function roster_push(username, host, jid)
 	end
 end
 
-local function add_to_roster(session, jid, item)
+-- set_item puts item (nil: none) at jid in the session's roster and saves
+-- it, restoring the old one if the save fails.
+local function set_item(session, jid, item)
 	local roster = session.roster;
 	if not roster then return nil, "wait", "internal-server-error", "Roster not loaded"; end
 	local previous = roster[jid];
@@ -166,16 +168,12 @@ local function add_to_roster(session, jid, item)
 	return nil, "wait", "internal-server-error", "Unable to save roster";
 end
 
+local function add_to_roster(session, jid, item)
+	return set_item(session, jid, item);
+end
+
 local function remove_from_roster(session, jid)
-	local roster = session.roster;
-	if not roster then return nil, "wait", "internal-server-error", "Roster not loaded"; end
-	local previous = roster[jid];
-	roster[jid] = nil;
-	if save_roster(session.username, session.host, roster, jid) then
-		return true;
-	end
-	roster[jid] = previous;
-	return nil, "wait", "internal-server-error", "Unable to save roster";
+	return set_item(session, jid, nil);
 end
 
 local function item_of(username, host, jid)

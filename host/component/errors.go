@@ -122,19 +122,27 @@ func IsPermanent(err error) bool {
 
 // parseStreamError reads a <stream:error/> element.
 func parseStreamError(e *compat.Element) *StreamError {
-	se := &StreamError{Condition: "undefined-condition"}
+	se := &StreamError{}
+	se.Condition, se.Text = errorCondition(e, nsStreamErr)
+	return se
+}
+
+// errorCondition reads an error element's defined condition (the child in
+// ns other than <text/>; undefined-condition when there is none) and text.
+func errorCondition(e *compat.Element, ns string) (condition, text string) {
+	condition = "undefined-condition"
 	for _, c := range e.Children {
 		c, ok := c.(*compat.Element)
-		if !ok || c.NS != nsStreamErr {
+		if !ok || c.NS != ns {
 			continue
 		}
 		if c.Name == "text" {
-			se.Text = textOf(c)
+			text = textOf(c)
 		} else {
-			se.Condition = c.Name
+			condition = c.Name
 		}
 	}
-	return se
+	return condition, text
 }
 
 // streamErrorElement builds the <stream:error/> this side sends.
@@ -175,17 +183,7 @@ func ParseStanzaError(e *compat.Element) *StanzaError {
 	se := &StanzaError{Condition: "undefined-condition", Stanza: e}
 	if errEl := child(e, "error", ""); errEl != nil {
 		se.Type = attr(errEl, "type")
-		for _, c := range errEl.Children {
-			c, ok := c.(*compat.Element)
-			if !ok || c.NS != nsStanzaErr {
-				continue
-			}
-			if c.Name == "text" {
-				se.Text = textOf(c)
-			} else {
-				se.Condition = c.Name
-			}
-		}
+		se.Condition, se.Text = errorCondition(errEl, nsStanzaErr)
 	}
 	return se
 }
