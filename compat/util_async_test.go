@@ -6,9 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modhost/modhost/lua"
 	"github.com/modhost/modhost/lua/busted"
-	glua "github.com/yuin/gopher-lua"
 )
 
 // The compat specs are also run by `make spec` through the CLI; running them
@@ -27,21 +25,9 @@ func TestCompatSpecsPassUnderModhostRunner(t *testing.T) {
 	}
 }
 
-// doLua runs src on the loop as one job.
-func doLua(t *testing.T, l *lua.Loop, src string) {
-	t.Helper()
-	err := l.Do(context.Background(), func(L *glua.LState) error {
-		_, err := lua.DoChunk(L, src, "test", 0)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestAsyncDoneResumesInALaterLoopJob(t *testing.T) {
 	l := newLoop(t)
-	doLua(t, l, `
+	runLua(t, l, `
 		local async = require "util.async"
 		state = {}
 		local r = async.runner(function ()
@@ -58,7 +44,7 @@ func TestAsyncDoneResumesInALaterLoopJob(t *testing.T) {
 		assert(state.resumed == nil, "resumed synchronously inside done()")
 		assert(r.state == "waiting", r.state)
 	`)
-	doLua(t, l, `
+	runLua(t, l, `
 		assert(state.resumed == true, "not resumed by the next loop job")
 		assert(state.runner.state == "ready", state.runner.state)
 	`)
@@ -66,7 +52,7 @@ func TestAsyncDoneResumesInALaterLoopJob(t *testing.T) {
 
 func TestAsyncWaitOutsideRunnerIsAnError(t *testing.T) {
 	l := newLoop(t)
-	doLua(t, l, `
+	runLua(t, l, `
 		local async = require "util.async"
 		local ok, err = pcall(async.waiter)
 		assert(not ok and err:match("not inside an async runner"), tostring(err))
@@ -76,10 +62,10 @@ func TestAsyncWaitOutsideRunnerIsAnError(t *testing.T) {
 
 func TestModhostLoopPostRunsLater(t *testing.T) {
 	l := newLoop(t)
-	doLua(t, l, `
+	runLua(t, l, `
 		posted = {}
 		require "modhost.loop".post(function () table.insert(posted, "ran") end)
 		assert(#posted == 0, "post ran synchronously")
 	`)
-	doLua(t, l, `assert(posted[1] == "ran", "posted function did not run")`)
+	runLua(t, l, `assert(posted[1] == "ran", "posted function did not run")`)
 }
