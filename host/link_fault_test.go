@@ -87,6 +87,34 @@ func faultUsers(n int) []string {
 	return users
 }
 
+// refreshAll refreshes users in one request and fails unless every one of
+// them is counted as updated.
+func (e *linkEnv) refreshAll(users []string) {
+	e.t.Helper()
+	want := fmt.Sprintf(`"updated":%d`, len(users))
+	if got := e.refresh(`["` + strings.Join(users, `","`) + `"]`); !strings.Contains(got, want) {
+		e.t.Fatalf("refresh of %d users answered %s", len(users), got)
+	}
+}
+
+// waitServerRosters waits until the server holds roster(u)'s lines for
+// every user u.
+func (e *linkEnv) waitServerRosters(users []string, roster func(string) (string, string)) {
+	e.t.Helper()
+	for _, u := range users {
+		_, want := roster(u)
+		e.waitServerRoster(u, want)
+	}
+}
+
+// setBackend makes the backend answer roster(u)'s body for every user u.
+func (e *linkEnv) setBackend(users []string, roster func(string) (string, string)) {
+	for _, u := range users {
+		body, _ := roster(u)
+		e.backend.set(u, body)
+	}
+}
+
 // Before the fault each user has a friend and the boss; after it the friend is
 // renamed and regrouped, u00 removed and a new contact added, so a lost
 // write of any kind shows.
@@ -129,9 +157,7 @@ func TestLinkServerAbsentAtStartIsJoinedWhenItComes(t *testing.T) {
 			t.Fatalf("link %s with no server", st)
 		}
 		began := time.Now()
-		if got := e.refresh(`["` + strings.Join(users, `","`) + `"]`); !strings.Contains(got, `"updated":10`) {
-			t.Fatalf("refresh with the server down answered %s", got)
-		}
+		e.refreshAll(users) // with the server down
 		if took := time.Since(began); took > 2*time.Second {
 			t.Errorf("refresh with the server down took %v", took)
 		}
@@ -173,22 +199,11 @@ func TestLinkServerKilledMidRefreshAnswersAndResyncsOnReturn(t *testing.T) {
 		}
 		// Logged in (and their login fetch applied) before the refresh:
 		// a login racing a refresh is another scenario.
-		for _, u := range users[:5] {
-			_, want := rosterBefore(u)
-			e.waitServerRoster(u, want)
-		}
-		if got := e.refresh(`["` + strings.Join(users, `","`) + `"]`); !strings.Contains(got, `"updated":40`) {
-			t.Fatalf("first refresh answered %s", got)
-		}
-		for _, u := range users {
-			_, want := rosterBefore(u)
-			e.waitServerRoster(u, want)
-		}
+		e.waitServerRosters(users[:5], rosterBefore)
+		e.refreshAll(users)
+		e.waitServerRosters(users, rosterBefore)
 
-		for _, u := range users {
-			body, _ := rosterAfter(u)
-			e.backend.set(u, body)
-		}
+		e.setBackend(users, rosterAfter)
 		// 40 fetches of 150 ms, 16 at a time: about half a second in flight.
 		e.backend.slow(150 * time.Millisecond)
 		servedBefore := e.backend.answered()
@@ -238,10 +253,7 @@ func (e *linkEnv) serverBackWithRostersAfter(users []string) {
 		e.t.Fatal(err)
 	}
 	e.waitLinkOnline()
-	for _, u := range users {
-		_, want := rosterAfter(u)
-		e.waitServerRoster(u, want)
-	}
+	e.waitServerRosters(users, rosterAfter)
 	c := e.online(users[1], "phone", true)
 	_, want := rosterAfter(users[1])
 	e.waitClientRoster(c, want)
@@ -445,24 +457,7 @@ func (e *linkEnv) localRoster(user string) string {
 		}
 		roster, _ := L.Get(-1).(*glua.LTable)
 		L.Pop(1)
-		if roster == nil {
-			return nil
-		}
-		roster.ForEach(func(k, v glua.LValue) {
-			jid, ok := k.(glua.LString)
-			t, isTable := v.(*glua.LTable)
-			if !ok || !isTable {
-				return
-			}
-			it := xmpptest.RosterItem{JID: string(jid), Subscription: L.GetField(t, "subscription").String()}
-			if n, ok := L.GetField(t, "name").(glua.LString); ok {
-				it.Name = string(n)
-			}
-			if g, ok := L.GetField(t, "groups").(*glua.LTable); ok {
-				g.ForEach(func(k, _ glua.LValue) { it.Groups = append(it.Groups, k.String()) })
-			}
-			items = append(items, it)
-		})
+		items = luaRosterItems(L, roster)
 		return nil
 	})
 	if err != nil {
@@ -621,22 +616,9 @@ func TestLinkLoginRacingARefreshLeavesNoStaleServerRoster(t *testing.T) {
 		e.online(u, "desk", true)
 	}
 	// At once: the logins are still reading the server's rosters.
-	if got := e.refresh(`["` + strings.Join(users, `","`) + `"]`); !strings.Contains(got, `"updated":5`) {
-		t.Fatalf("refresh answered %s", got)
-	}
-	for _, u := range users {
-		_, want := rosterBefore(u)
-		e.waitServerRoster(u, want)
-	}
-	for _, u := range users {
-		body, _ := rosterAfter(u)
-		e.backend.set(u, body)
-	}
-	if got := e.refresh(`["` + strings.Join(users, `","`) + `"]`); !strings.Contains(got, `"updated":5`) {
-		t.Fatalf("refresh answered %s", got)
-	}
-	for _, u := range users {
-		_, want := rosterAfter(u)
-		e.waitServerRoster(u, want)
-	}
+	e.refreshAll(users)
+	e.waitServerRosters(users, rosterBefore)
+	e.setBackend(users, rosterAfter)
+	e.refreshAll(users)
+	e.waitServerRosters(users, rosterAfter)
 }

@@ -435,28 +435,35 @@ func (e *linkEnv) serverRoster(user string) string {
 		e.t.Fatalf("read %s: %v", path, err)
 	}
 	roster, _ := L.Get(-1).(*glua.LTable)
+	return canonical(luaRosterItems(L, roster))
+}
+
+// luaRosterItems reads a roster table in Prosody's shape (contact JID →
+// { subscription, name, ask, groups = set }), skipping other keys.
+func luaRosterItems(L *glua.LState, roster *glua.LTable) []xmpptest.RosterItem {
 	var items []xmpptest.RosterItem
-	if roster != nil {
-		roster.ForEach(func(k, v glua.LValue) {
-			jid, ok := k.(glua.LString)
-			t, isTable := v.(*glua.LTable)
-			if !ok || !isTable {
-				return
-			}
-			it := xmpptest.RosterItem{JID: string(jid), Subscription: L.GetField(t, "subscription").String()}
-			if n, ok := L.GetField(t, "name").(glua.LString); ok {
-				it.Name = string(n)
-			}
-			if a, ok := L.GetField(t, "ask").(glua.LString); ok {
-				it.Ask = string(a)
-			}
-			if g, ok := L.GetField(t, "groups").(*glua.LTable); ok {
-				g.ForEach(func(k, _ glua.LValue) { it.Groups = append(it.Groups, k.String()) })
-			}
-			items = append(items, it)
-		})
+	if roster == nil {
+		return nil
 	}
-	return canonical(items)
+	roster.ForEach(func(k, v glua.LValue) {
+		jid, ok := k.(glua.LString)
+		t, isTable := v.(*glua.LTable)
+		if !ok || !isTable {
+			return
+		}
+		it := xmpptest.RosterItem{JID: string(jid), Subscription: L.GetField(t, "subscription").String()}
+		if n, ok := L.GetField(t, "name").(glua.LString); ok {
+			it.Name = string(n)
+		}
+		if a, ok := L.GetField(t, "ask").(glua.LString); ok {
+			it.Ask = string(a)
+		}
+		if g, ok := L.GetField(t, "groups").(*glua.LTable); ok {
+			g.ForEach(func(k, _ glua.LValue) { it.Groups = append(it.Groups, k.String()) })
+		}
+		items = append(items, it)
+	})
+	return items
 }
 
 // waitServerRoster waits until the server holds want for user.
