@@ -84,6 +84,27 @@ func startModhost(t testing.TB, config string, pluginPaths []string, sink host.S
 	return rt
 }
 
+// scenarioHostsConfig declares the two other hosts the scenarios use, in
+// both targets: refusedHost, whose backend refuses connections and which
+// wants a secret, and offlineHost, which refreshes offline users.
+func scenarioHostsConfig(b *backend) string {
+	return fmt.Sprintf(`
+VirtualHost %q
+	modules_enabled = { "http_roster_admin" }
+	storage = { roster = "memory" }
+	http_roster_url = "http://127.0.0.1:1/contacts/%%s"
+	http_roster_admin_refresh_offline = true
+	http_roster_admin_secret = %q
+
+VirtualHost %q
+	modules_enabled = { "http_roster_admin" }
+	storage = { roster = "memory" }
+	http_roster_url = %q
+	http_roster_admin_timeout = %d
+	http_roster_admin_refresh_offline = true
+`, refusedHost, testSecret, offlineHost, b.url(), int(fetchTimeout/time.Second))
+}
+
 func startModhostTarget(t *testing.T) *modhostTarget {
 	b := newBackend(t)
 	dir := t.TempDir()
@@ -100,24 +121,8 @@ VirtualHost "example.com"
 	http_roster_admin_deadline = %d
 	http_roster_admin_max_body = 4096
 	probe_log = %q
-
-VirtualHost %q
-	modules_enabled = { "http_roster_admin" }
-	storage = { roster = "memory" }
-	http_roster_url = "http://127.0.0.1:1/contacts/%%s"
-	http_roster_admin_refresh_offline = true
-	http_roster_admin_secret = %q
-
-VirtualHost %q
-	modules_enabled = { "http_roster_admin" }
-	storage = { roster = "memory" }
-	http_roster_url = %q
-	http_roster_admin_timeout = %d
-	http_roster_admin_refresh_offline = true
-`, b.url(), int(fetchTimeout/time.Second), int(requestDeadline/time.Second), filepath.Join(dir, "updated.log"),
-		refusedHost, testSecret,
-		offlineHost, b.url(), int(fetchTimeout/time.Second)),
-		[]string{dir}, m.sent, m.logs)
+`, b.url(), int(fetchTimeout/time.Second), int(requestDeadline/time.Second), filepath.Join(dir, "updated.log"))+
+		scenarioHostsConfig(b), []string{dir}, m.sent, m.logs)
 	return m
 }
 

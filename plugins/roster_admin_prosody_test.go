@@ -37,24 +37,10 @@ func startProsodyTarget(t *testing.T) *prosodyTarget {
 	http_roster_admin_max_body = 4096
 	probe_log = "{{DIR}}/updated.log"
 `, b.url(), int(fetchTimeout/time.Second), int(requestDeadline/time.Second)),
-		Config: fmt.Sprintf(`
-VirtualHost %q
-	modules_enabled = { "http_roster_admin" }
-	storage = { roster = "memory" }
-	http_roster_url = "http://127.0.0.1:1/contacts/%%s"
-	http_roster_admin_refresh_offline = true
-	http_roster_admin_secret = %q
-
-VirtualHost %q
-	modules_enabled = { "http_roster_admin" }
-	storage = { roster = "memory" }
-	http_roster_url = %q
-	http_roster_admin_timeout = %d
-	http_roster_admin_refresh_offline = true
-
+		Config: scenarioHostsConfig(b) + `
 Component "comp.example.com"
 	component_secret = "compsecret"
-`, refusedHost, testSecret, offlineHost, b.url(), int(fetchTimeout/time.Second)),
+`,
 	})
 	return &prosodyTarget{s: s, b: b}
 }
