@@ -16,23 +16,13 @@ import (
 
 func TestPluginRoutesServedOnLoopback(t *testing.T) {
 	name, _ := filepath.Abs("test.cfg.lua")
-	rt, err := New(Options{ConfigName: name, ConfigSource: `
+	rt, report := startWith(t, Options{ConfigName: name, ConfigSource: `
 plugin_paths = { "testdata/plugins" }
 http_ports = { 0 }
 http_interfaces = { "127.0.0.1" }
 VirtualHost "example.com"
 	modules_enabled = { "web" }
 `})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	report, err := rt.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Stop(context.Background())
 	if !report.OK() {
 		t.Fatalf("report: %+v", report)
 	}
@@ -116,17 +106,7 @@ VirtualHost "example.com"
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			name, _ := filepath.Abs("test.cfg.lua")
-			rt, err := New(Options{ConfigName: name, ConfigSource: tt.config, NoListen: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			report, err := rt.Start(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rt.Stop(context.Background())
+			rt, report := startWith(t, Options{ConfigName: name, ConfigSource: tt.config, NoListen: true})
 			if !report.OK() {
 				t.Fatalf("report: %+v", report)
 			}
@@ -145,22 +125,15 @@ VirtualHost "example.com"
 
 func TestUnloadingAPluginOnOneHostLeavesTheOtherHostsRoutes(t *testing.T) {
 	name, _ := filepath.Abs("test.cfg.lua")
-	rt, err := New(Options{ConfigName: name, NoListen: true, ConfigSource: `
+	rt, _ := startWith(t, Options{ConfigName: name, NoListen: true, ConfigSource: `
 plugin_paths = { "testdata/plugins" }
 VirtualHost "a.example"
 	modules_enabled = { "web" }
 VirtualHost "b.example"
 	modules_enabled = { "web" }
 `})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := rt.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Stop(context.Background())
 	get := func(host string) string {
 		req := httptest.NewRequest("GET", "/web/host", nil)
 		req.Host = host

@@ -50,20 +50,8 @@ func newMetricsRuntime(t testing.TB, globals string) (*Runtime, Report) {
 VirtualHost "example.com"
 	modules_enabled = { "metrics_probe", "metrics_global" }
 `
-	rt, err := New(Options{ConfigSource: cfg, ConfigName: filepath.Join(dir, "test.cfg.lua"), PluginPaths: []string{dir}, NoListen: true,
+	return startWith(t, Options{ConfigSource: cfg, ConfigName: filepath.Join(dir, "test.cfg.lua"), PluginPaths: []string{dir}, NoListen: true,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt.files.root = t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	report, err := rt.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.Stop(context.Background()) })
-	return rt, report
 }
 
 func runLua(t testing.TB, rt *Runtime, host, code string) string {

@@ -27,14 +27,20 @@ VirtualHost "example.com"
 
 func newTestRuntime(t *testing.T, src string) (*Runtime, Report) {
 	t.Helper()
-	dir := t.TempDir()
 	name, _ := filepath.Abs("test.cfg.lua")
 	// No listening: a modhost running on this machine holds 5280.
-	rt, err := New(Options{ConfigSource: src, ConfigName: name, NoListen: true})
+	return startWith(t, Options{ConfigSource: src, ConfigName: name, NoListen: true})
+}
+
+// startWith starts a runtime on opts with its internal storage in a temp
+// folder, stopped when the test ends, and returns its load report.
+func startWith(t testing.TB, opts Options) (*Runtime, Report) {
+	t.Helper()
+	rt, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt.files.root = dir
+	rt.files.root = t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	report, err := rt.Start(ctx)

@@ -14,21 +14,11 @@ import (
 
 func startTesting(t *testing.T, testingLib bool) *Runtime {
 	t.Helper()
-	rt, err := New(Options{
+	rt, _ := startWith(t, Options{
 		ConfigSource: "log = { { levels = { min = \"error\" }, to = \"console\" } }\nstorage = \"memory\"\nVirtualHost \"example.com\"\n",
 		NoListen:     true,
 		Testing:      testingLib,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt.files.root = t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := rt.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.Stop(context.Background()) })
 	return rt
 }
 
