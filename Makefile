@@ -56,7 +56,7 @@ FUZZ_TARGETS := \
 	./plugins:FuzzBackendRoster \
 	./compat:FuzzRosterReaderWays \
 	./compat:FuzzPackUnpackArbitraryBytes \
-	./host/component:FuzzDecode
+	./host/xmpp/component:FuzzDecode
 
 fuzz:
 	@for target in $(FUZZ_TARGETS); do \

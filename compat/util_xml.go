@@ -9,11 +9,9 @@ import (
 	"unicode/utf8"
 
 	glua "github.com/yuin/gopher-lua"
-)
 
-// xmlURL is the namespace the reserved prefix "xml" is bound to (Namespaces
-// in XML 1.0 §3); encoding/xml reports xml:lang with it as Name.Space.
-const xmlURL = "http://www.w3.org/XML/1998/namespace"
+	"github.com/modhost/modhost/host/xmpp"
+)
 
 // Limits util.xml.parse applies unless its options say otherwise. The depth
 // limit keeps parsed documents within what the Lua side can walk recursively
@@ -26,52 +24,12 @@ const (
 	maxConvertDepth = 1000
 )
 
-// Element is an XML element in the shape of a util.stanza table, for Go code
-// (the XMPP link) that reads or writes stanzas with encoding/xml.
-//
-// The mapping to a stanza table is exact in both directions:
-//
-//   - Name is stanza.name, the local name without prefix.
-//   - NS is stanza.attr.xmlns: "" means the stanza has no xmlns attribute and
-//     so shares its parent's namespace, as in st.message():tag("body"). An
-//     explicit xmlns="" is kept as an ordinary Attr named "xmlns". (Prosody's
-//     stream parser, util.xmppstream, leaves xmlns unset on an element in the
-//     stream's default namespace, e.g. jabber:component:accept, unless an
-//     ancestor is in another namespace; it sets it everywhere else. A link
-//     reading the stream should fill NS the same way.)
-//   - Attr holds the other attributes in the stanza's attribute order (the
-//     order pairs() gives; a stanza made from an Element has xmlns first). Name
-//     is {"", local} for a plain attribute, {xmlURL, local} for "xml:local"
-//     (as encoding/xml reports xml:lang), {"xmlns", p} for a literal
-//     "xmlns:p" key, and {uri, local} for Prosody's "uri\1local" key.
-//   - Prefixes is stanza.namespaces (prefix → namespace URI of the prefixed
-//     declarations in scope where the element was parsed); nil when the
-//     stanza has none.
-//   - Children are the stanza's array part in order: *Element for a child
-//     element, Text for character data (unescaped).
-type Element struct {
-	Name     string
-	NS       string
-	Attr     []xml.Attr
-	Prefixes map[string]string
-	Children []Node
-}
-
-// Node is a child of an Element: *Element or Text.
-type Node interface{ isNode() }
-
-// Text is character data, unescaped.
-type Text string
-
-func (*Element) isNode() {}
-func (Text) isNode()     {}
-
 // attrKey returns the util.stanza attribute key for an attribute name.
 func attrKey(n xml.Name) string {
 	switch n.Space {
 	case "":
 		return n.Local
-	case xmlURL:
+	case xmpp.XMLNamespace:
 		return "xml:" + n.Local
 	case "xmlns":
 		return "xmlns:" + n.Local
@@ -86,7 +44,7 @@ func attrName(key string) xml.Name {
 		return xml.Name{Space: ns, Local: local}
 	}
 	if local, ok := strings.CutPrefix(key, "xml:"); ok {
-		return xml.Name{Space: xmlURL, Local: local}
+		return xml.Name{Space: xmpp.XMLNamespace, Local: local}
 	}
 	if local, ok := strings.CutPrefix(key, "xmlns:"); ok {
 		return xml.Name{Space: "xmlns", Local: local}
@@ -156,7 +114,7 @@ func stanzaMeta(L *glua.LState) (*glua.LTable, error) {
 // ElementToStanza builds the util.stanza table for e. It fails, naming the
 // element, where util.stanza would raise: bad names, bad text, an attribute
 // given twice.
-func ElementToStanza(L *glua.LState, e *Element) (*glua.LTable, error) {
+func ElementToStanza(L *glua.LState, e *xmpp.Element) (*glua.LTable, error) {
 	mt, err := stanzaMeta(L)
 	if err != nil {
 		return nil, err
@@ -164,7 +122,7 @@ func ElementToStanza(L *glua.LState, e *Element) (*glua.LTable, error) {
 	return elementToStanza(L, mt, e, 0)
 }
 
-func elementToStanza(L *glua.LState, mt *glua.LTable, e *Element, depth int) (*glua.LTable, error) {
+func elementToStanza(L *glua.LState, mt *glua.LTable, e *xmpp.Element, depth int) (*glua.LTable, error) {
 	if e == nil {
 		return nil, errors.New("nil element")
 	}
@@ -208,12 +166,12 @@ func elementToStanza(L *glua.LState, mt *glua.LTable, e *Element, depth int) (*g
 	tags := L.CreateTable(len(e.Children), 0)
 	for _, child := range e.Children {
 		switch c := child.(type) {
-		case Text:
+		case xmpp.Text:
 			if err := checkText(string(c), "text"); err != nil {
 				return nil, fmt.Errorf("element <%s>: %w", e.Name, err)
 			}
 			st.Append(glua.LString(c))
-		case *Element:
+		case *xmpp.Element:
 			sub, err := elementToStanza(L, mt, c, depth+1)
 			if err != nil {
 				return nil, err
@@ -234,11 +192,11 @@ func elementToStanza(L *glua.LState, mt *glua.LTable, e *Element, depth int) (*g
 // written as XML: a missing or bad name, non-string attributes or text,
 // control characters, invalid UTF-8, a child that is neither string nor
 // table.
-func StanzaToElement(L *glua.LState, st *glua.LTable) (*Element, error) {
+func StanzaToElement(L *glua.LState, st *glua.LTable) (*xmpp.Element, error) {
 	return stanzaToElement(st, 0)
 }
 
-func stanzaToElement(st *glua.LTable, depth int) (*Element, error) {
+func stanzaToElement(st *glua.LTable, depth int) (*xmpp.Element, error) {
 	if st == nil {
 		return nil, errors.New("nil stanza")
 	}
@@ -246,7 +204,7 @@ func stanzaToElement(st *glua.LTable, depth int) (*Element, error) {
 	if !ok {
 		return nil, fmt.Errorf("invalid tag name: expected string, got %s", st.RawGetString("name").Type())
 	}
-	e := &Element{Name: string(name)}
+	e := &xmpp.Element{Name: string(name)}
 	if depth > maxConvertDepth {
 		return nil, fmt.Errorf("element <%s>: nested deeper than %d", e.Name, maxConvertDepth)
 	}
@@ -300,7 +258,7 @@ func stanzaToElement(st *glua.LTable, depth int) (*Element, error) {
 	}
 	n := st.Len()
 	if n > 0 {
-		e.Children = make([]Node, 0, n)
+		e.Children = make([]xmpp.Node, 0, n)
 	}
 	for i := 1; i <= n; i++ {
 		switch c := st.RawGetInt(i).(type) {
@@ -308,7 +266,7 @@ func stanzaToElement(st *glua.LTable, depth int) (*Element, error) {
 			if err := checkText(string(c), "text"); err != nil {
 				return nil, fmt.Errorf("element <%s>: %w", e.Name, err)
 			}
-			e.Children = append(e.Children, Text(c))
+			e.Children = append(e.Children, xmpp.Text(c))
 		case *glua.LTable:
 			child, err := stanzaToElement(c, depth+1)
 			if err != nil {
@@ -370,9 +328,9 @@ func luaParseXML(L *glua.LState) int {
 // scope is one open element during parsing, with the namespace bindings in
 // force inside it.
 type scope struct {
-	el  *Element
+	el  *xmpp.Element
 	raw xml.Name // name as written, to match the end tag
-	ns  NSBindings
+	ns  xmpp.NSBindings
 }
 
 // parseXML parses one XML document into its root element. It resolves
@@ -380,7 +338,7 @@ type scope struct {
 // duplicate attributes, which encoding/xml lets through, and it refuses
 // DTDs outright, so no entity beyond XML's five predefined ones and
 // character references is ever expanded.
-func parseXML(src string, opts xmlParseOptions) (*Element, error) {
+func parseXML(src string, opts xmlParseOptions) (*xmpp.Element, error) {
 	if opts.maxSize > 0 && len(src) > opts.maxSize {
 		return nil, fmt.Errorf("document too large: %d bytes, limit %d (line 1, col 1)", len(src), opts.maxSize)
 	}
@@ -391,7 +349,7 @@ func parseXML(src string, opts xmlParseOptions) (*Element, error) {
 		return fmt.Errorf("%s (line %d, col %d)", msg, line, col)
 	}
 
-	var root *Element
+	var root *xmpp.Element
 	var stack []scope
 	rootPrefixes := map[string]string{}
 	for {
@@ -418,7 +376,7 @@ func parseXML(src string, opts xmlParseOptions) (*Element, error) {
 			if opts.maxDepth > 0 && len(stack) >= opts.maxDepth {
 				return nil, fail(fmt.Sprintf("elements nested deeper than %d", opts.maxDepth))
 			}
-			parent := scope{ns: NSBindings{Prefixes: rootPrefixes}}
+			parent := scope{ns: xmpp.NSBindings{Prefixes: rootPrefixes}}
 			if len(stack) > 0 {
 				parent = stack[len(stack)-1]
 			}
@@ -459,12 +417,12 @@ func parseXML(src string, opts xmlParseOptions) (*Element, error) {
 			// Adjacent character data (text, entity references, CDATA) is
 			// one text child, as Prosody's expat-based parser gives it.
 			if n := len(el.Children); n > 0 {
-				if prev, ok := el.Children[n-1].(Text); ok {
-					el.Children[n-1] = prev + Text(t)
+				if prev, ok := el.Children[n-1].(xmpp.Text); ok {
+					el.Children[n-1] = prev + xmpp.Text(t)
 					continue
 				}
 			}
-			el.Children = append(el.Children, Text(t))
+			el.Children = append(el.Children, xmpp.Text(t))
 		case xml.Comment:
 			if !opts.allowComments {
 				return nil, fail("comments are not allowed")
@@ -531,7 +489,7 @@ var attrSpaceReplacer = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ", "
 // openElement resolves a start tag's namespaces within parent's bindings.
 func openElement(t xml.StartElement, parent scope) (scope, error) {
 	s := scope{raw: t.Name, ns: parent.ns}
-	var nsErr *NSError
+	var nsErr *xmpp.NSError
 	if s.ns, nsErr = parent.ns.Enter(t.Attr); nsErr != nil {
 		return s, nsErr
 	}
@@ -540,7 +498,7 @@ func openElement(t xml.StartElement, parent scope) (scope, error) {
 	if !xmlNameStart(t.Name.Local) {
 		return s, fmt.Errorf("invalid element name %q", t.Name.Local)
 	}
-	el := &Element{Name: t.Name.Local}
+	el := &xmpp.Element{Name: t.Name.Local}
 	if el.NS, nsErr = s.ns.ElementNS(t.Name); nsErr != nil {
 		return s, nsErr
 	}

@@ -7,9 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modhost/modhost/compat"
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/host/xmpp"
+	"github.com/modhost/modhost/lua"
 )
 
 // onLoop runs fn on a fresh loop's Lua state and fails the test on error.
@@ -32,15 +34,15 @@ func luaString(L *glua.LState, expr string, args ...glua.LValue) (string, error)
 }
 
 func TestElementStanzaRoundTripIsExact(t *testing.T) {
-	cases := map[string]*compat.Element{
+	cases := map[string]*xmpp.Element{
 		"bare": {Name: "presence"},
 		"namespaced tree with text": {Name: "message", NS: "jabber:client",
 			Attr: []xml.Attr{{Name: xml.Name{Local: "to"}, Value: "a@b"}, {Name: xml.Name{Local: "type"}, Value: "chat"}},
-			Children: []compat.Node{
-				&compat.Element{Name: "body", Children: []compat.Node{compat.Text("hi <&> '\"")}},
-				compat.Text("\n"),
-				&compat.Element{Name: "x", NS: "jabber:x:oob", Children: []compat.Node{
-					&compat.Element{Name: "url", Children: []compat.Node{compat.Text("http://e/\u00e9")}},
+			Children: []xmpp.Node{
+				&xmpp.Element{Name: "body", Children: []xmpp.Node{xmpp.Text("hi <&> '\"")}},
+				xmpp.Text("\n"),
+				&xmpp.Element{Name: "x", NS: "jabber:x:oob", Children: []xmpp.Node{
+					&xmpp.Element{Name: "url", Children: []xmpp.Node{xmpp.Text("http://e/\u00e9")}},
 				}},
 			}},
 		"xml:lang, namespaced and literal-prefix attributes": {Name: "a", Attr: []xml.Attr{
@@ -48,13 +50,13 @@ func TestElementStanzaRoundTripIsExact(t *testing.T) {
 			{Name: xml.Name{Space: "urn:ext", Local: "flag"}, Value: "1"},
 			{Name: xml.Name{Space: "xmlns", Local: "p"}, Value: "urn:p"},
 		}},
-		"explicit empty xmlns stays an attribute": {Name: "a", NS: "urn:a", Children: []compat.Node{
-			&compat.Element{Name: "b", Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: ""}}},
+		"explicit empty xmlns stays an attribute": {Name: "a", NS: "urn:a", Children: []xmpp.Node{
+			&xmpp.Element{Name: "b", Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: ""}}},
 		}},
-		"prefixes, empty and not": {Name: "a", Prefixes: map[string]string{"p": "urn:p"}, Children: []compat.Node{
-			&compat.Element{Name: "b", Prefixes: map[string]string{}},
+		"prefixes, empty and not": {Name: "a", Prefixes: map[string]string{"p": "urn:p"}, Children: []xmpp.Node{
+			&xmpp.Element{Name: "b", Prefixes: map[string]string{}},
 		}},
-		"empty text child is kept": {Name: "a", Children: []compat.Node{compat.Text("")}},
+		"empty text child is kept": {Name: "a", Children: []xmpp.Node{xmpp.Text("")}},
 	}
 	for name, e := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -139,8 +141,8 @@ func TestStanzaElementRoundTripKeepsSerialisation(t *testing.T) {
 }
 
 func TestElementToStanzaGivesWorkingStanza(t *testing.T) {
-	e := &compat.Element{Name: "message", Attr: []xml.Attr{{Name: xml.Name{Local: "to"}, Value: "a@b"}},
-		Children: []compat.Node{&compat.Element{Name: "body", Children: []compat.Node{compat.Text("x&y")}}}}
+	e := &xmpp.Element{Name: "message", Attr: []xml.Attr{{Name: xml.Name{Local: "to"}, Value: "a@b"}},
+		Children: []xmpp.Node{&xmpp.Element{Name: "body", Children: []xmpp.Node{xmpp.Text("x&y")}}}}
 	onLoop(t, func(L *glua.LState) error {
 		st, err := compat.ElementToStanza(L, e)
 		if err != nil {
@@ -159,20 +161,20 @@ func TestElementToStanzaGivesWorkingStanza(t *testing.T) {
 
 func TestElementToStanzaRejectsWhatStanzaWould(t *testing.T) {
 	cases := map[string]struct {
-		e    *compat.Element
+		e    *xmpp.Element
 		want string
 	}{
-		"empty name":       {&compat.Element{}, "invalid tag name: empty string"},
-		"space in name":    {&compat.Element{Name: "a b"}, "invalid tag name: contains invalid characters"},
-		"bad utf8 name":    {&compat.Element{Name: "a\xff"}, "invalid tag name: contains invalid utf8"},
-		"control in text":  {&compat.Element{Name: "a", Children: []compat.Node{compat.Text("\x01")}}, "invalid text value: contains control characters"},
-		"0x1F in text":     {&compat.Element{Name: "a", Children: []compat.Node{compat.Text("\x1f")}}, "invalid text value: contains control characters"},
-		"surrogate text":   {&compat.Element{Name: "a", Children: []compat.Node{compat.Text("\xed\xa0\x80")}}, "invalid text value: contains invalid utf8"},
-		"bad attr name":    {&compat.Element{Name: "a", Attr: []xml.Attr{{Name: xml.Name{Local: "x'"}, Value: "1"}}}, "invalid attribute name: contains invalid characters"},
-		"bad attr value":   {&compat.Element{Name: "a", Attr: []xml.Attr{{Name: xml.Name{Local: "x"}, Value: "\x00"}}}, "invalid attribute value: contains control characters"},
-		"duplicate attr":   {&compat.Element{Name: "a", Attr: []xml.Attr{{Name: xml.Name{Local: "x"}}, {Name: xml.Name{Local: "x"}}}}, `attribute "x" given twice`},
-		"nil child":        {&compat.Element{Name: "a", Children: []compat.Node{(*compat.Element)(nil)}}, "nil element"},
-		"bad nested child": {&compat.Element{Name: "a", Children: []compat.Node{&compat.Element{Name: ""}}}, "invalid tag name: empty string"},
+		"empty name":       {&xmpp.Element{}, "invalid tag name: empty string"},
+		"space in name":    {&xmpp.Element{Name: "a b"}, "invalid tag name: contains invalid characters"},
+		"bad utf8 name":    {&xmpp.Element{Name: "a\xff"}, "invalid tag name: contains invalid utf8"},
+		"control in text":  {&xmpp.Element{Name: "a", Children: []xmpp.Node{xmpp.Text("\x01")}}, "invalid text value: contains control characters"},
+		"0x1F in text":     {&xmpp.Element{Name: "a", Children: []xmpp.Node{xmpp.Text("\x1f")}}, "invalid text value: contains control characters"},
+		"surrogate text":   {&xmpp.Element{Name: "a", Children: []xmpp.Node{xmpp.Text("\xed\xa0\x80")}}, "invalid text value: contains invalid utf8"},
+		"bad attr name":    {&xmpp.Element{Name: "a", Attr: []xml.Attr{{Name: xml.Name{Local: "x'"}, Value: "1"}}}, "invalid attribute name: contains invalid characters"},
+		"bad attr value":   {&xmpp.Element{Name: "a", Attr: []xml.Attr{{Name: xml.Name{Local: "x"}, Value: "\x00"}}}, "invalid attribute value: contains control characters"},
+		"duplicate attr":   {&xmpp.Element{Name: "a", Attr: []xml.Attr{{Name: xml.Name{Local: "x"}}, {Name: xml.Name{Local: "x"}}}}, `attribute "x" given twice`},
+		"nil child":        {&xmpp.Element{Name: "a", Children: []xmpp.Node{(*xmpp.Element)(nil)}}, "nil element"},
+		"bad nested child": {&xmpp.Element{Name: "a", Children: []xmpp.Node{&xmpp.Element{Name: ""}}}, "invalid tag name: empty string"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -13,11 +13,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/modhost/modhost/compat"
-	"github.com/modhost/modhost/host/component"
-	"github.com/modhost/modhost/host/config"
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/host/config"
+	"github.com/modhost/modhost/host/xmpp"
+	"github.com/modhost/modhost/host/xmpp/component"
+	"github.com/modhost/modhost/lua"
 )
 
 // LinkOptions override a host's component_client option (flags and
@@ -110,7 +112,7 @@ type linkBridge struct {
 	rt   *Runtime
 	host string
 	cfg  component.Config
-	link *component.Link
+	link *component.Client
 	log  *slog.Logger
 
 	privs     component.Privileges
@@ -183,7 +185,7 @@ func (rt *Runtime) startLinks(ctx context.Context) error {
 			}
 			return []string{ns}
 		}
-		b.link = component.NewLink(cfg, b, rt.log.With("source", "link"))
+		b.link = component.NewClient(cfg, b, rt.log.With("source", "link"))
 		if err := rt.loop.Do(ctx, b.install); err != nil {
 			return fmt.Errorf("link for %s: %w", h.Name, err)
 		}
@@ -236,11 +238,11 @@ func (b *linkBridge) Disconnected(err error) {
 }
 
 // Stanza implements component.Handler.
-func (b *linkBridge) Stanza(e *compat.Element) {
+func (b *linkBridge) Stanza(e *xmpp.Element) {
 	b.rt.loop.Post(func(L *glua.LState) { b.dispatch(L, e) })
 }
 
-func attrOf(e *compat.Element, name string) string {
+func attrOf(e *xmpp.Element, name string) string {
 	for _, a := range e.Attr {
 		if a.Name.Space == "" && a.Name.Local == name {
 			return a.Value
@@ -266,7 +268,7 @@ func (b *linkBridge) userOf(full string) (user, resource string, ok bool) {
 	return full[:at], full[slash+1:], true
 }
 
-func (b *linkBridge) dispatch(L *glua.LState, e *compat.Element) {
+func (b *linkBridge) dispatch(L *glua.LState, e *xmpp.Element) {
 	switch e.Name {
 	case "message":
 		if p, ok := component.ParsePrivileges(e); ok {
@@ -567,7 +569,7 @@ func orDefault(s, def string) string {
 	return s
 }
 
-func (b *linkBridge) presence(L *glua.LState, e *compat.Element) {
+func (b *linkBridge) presence(L *glua.LState, e *xmpp.Element) {
 	from := attrOf(e, "from")
 	if _, _, ok := b.userOf(from); !ok {
 		return
@@ -615,16 +617,16 @@ func (b *linkBridge) presence(L *glua.LState, e *compat.Element) {
 
 // isDelayed says whether a presence carries a XEP-0203 delay: the server's
 // replay of who is online, sent when the component connects.
-func isDelayed(e *compat.Element) bool {
+func isDelayed(e *xmpp.Element) bool {
 	for _, n := range e.Children {
-		if c, ok := n.(*compat.Element); ok && c.Name == "delay" && c.NS == "urn:xmpp:delay" {
+		if c, ok := n.(*xmpp.Element); ok && c.Name == "delay" && c.NS == "urn:xmpp:delay" {
 			return true
 		}
 	}
 	return false
 }
 
-func (b *linkBridge) incoming(L *glua.LState, s *linkedSession, e *compat.Element) {
+func (b *linkBridge) incoming(L *glua.LState, s *linkedSession, e *xmpp.Element) {
 	st, err := compat.ElementToStanza(L, e)
 	if err != nil {
 		b.log.Warn("stanza from the server not usable", "error", err)
@@ -671,7 +673,7 @@ func (b *linkBridge) delegatedIQ(L *glua.LState, d *component.DelegatedIQ) {
 	b.incoming(L, s, &inner)
 }
 
-func (b *linkBridge) replyDelegated(d *component.DelegatedIQ, answer *compat.Element) {
+func (b *linkBridge) replyDelegated(d *component.DelegatedIQ, answer *xmpp.Element) {
 	wrapped, err := d.Reply(answer)
 	if err != nil {
 		b.log.Warn("delegated reply not sendable", "error", err)
@@ -731,9 +733,9 @@ func (b *linkBridge) sessionSend(L *glua.LState, s *linkedSession, full string, 
 	b.log.Debug("stanza for a client dropped: a component cannot send it", "to", full, "name", e.Name)
 }
 
-func isRosterPush(e *compat.Element) bool {
+func isRosterPush(e *xmpp.Element) bool {
 	for _, n := range e.Children {
-		if c, ok := n.(*compat.Element); ok && c.Name == "query" && c.NS == component.NSRoster {
+		if c, ok := n.(*xmpp.Element); ok && c.Name == "query" && c.NS == component.NSRoster {
 			return true
 		}
 	}
@@ -744,7 +746,7 @@ func isRosterPush(e *compat.Element) bool {
 // client's acknowledgement, which only comes if the client addressed its ack
 // to its bare JID (mod_privilege matches on that; RFC 6121 lets a client
 // omit it): a push left unanswered is normal, a refusal is not.
-func (b *linkBridge) sendPush(iq *compat.Element, full string) {
+func (b *linkBridge) sendPush(iq *xmpp.Element, full string) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
@@ -993,13 +995,13 @@ func sameItem(a, b component.RosterItem) bool {
 // never lands the other way round. It never blocks the loop.
 type writeQueue struct {
 	mu      sync.Mutex
-	pending []*compat.Element
+	pending []*xmpp.Element
 	wake    chan struct{}
 }
 
 func newWriteQueue() *writeQueue { return &writeQueue{wake: make(chan struct{}, 1)} }
 
-func (q *writeQueue) push(iq *compat.Element) {
+func (q *writeQueue) push(iq *xmpp.Element) {
 	q.mu.Lock()
 	q.pending = append(q.pending, iq)
 	q.mu.Unlock()
@@ -1009,7 +1011,7 @@ func (q *writeQueue) push(iq *compat.Element) {
 	}
 }
 
-func (q *writeQueue) take() []*compat.Element {
+func (q *writeQueue) take() []*xmpp.Element {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	out := q.pending
@@ -1017,7 +1019,7 @@ func (q *writeQueue) take() []*compat.Element {
 	return out
 }
 
-func isRemoval(iq *compat.Element) bool {
+func isRemoval(iq *xmpp.Element) bool {
 	items := component.ParseRoster(iq)
 	return len(items) == 1 && items[0].Subscription == "remove"
 }

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/modhost/modhost/host/component"
 	"github.com/modhost/modhost/host/config"
+	"github.com/modhost/modhost/host/xmpp/component"
 	"github.com/modhost/modhost/plugins"
 )
 

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/modhost/modhost/host/component"
 	"github.com/modhost/modhost/host/prosodytest"
+	"github.com/modhost/modhost/host/xmpp/component"
 )
 
 // runEnv is what every way shares: the options, the run's temp folder, the

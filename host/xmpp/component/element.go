@@ -4,13 +4,13 @@ import (
 	"encoding/xml"
 	"strings"
 
-	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/host/xmpp"
 )
 
-// Small helpers over compat.Element, which is a plain data type.
+// Small helpers over xmpp.Element, which is a plain data type.
 
 // attr is the value of the plain attribute name, "" when absent.
-func attr(e *compat.Element, name string) string {
+func attr(e *xmpp.Element, name string) string {
 	for _, a := range e.Attr {
 		if a.Name.Space == "" && a.Name.Local == name {
 			return a.Value
@@ -20,7 +20,7 @@ func attr(e *compat.Element, name string) string {
 }
 
 // hasAttr says whether the plain attribute name is present.
-func hasAttr(e *compat.Element, name string) bool {
+func hasAttr(e *xmpp.Element, name string) bool {
 	for _, a := range e.Attr {
 		if a.Name.Space == "" && a.Name.Local == name {
 			return true
@@ -31,7 +31,7 @@ func hasAttr(e *compat.Element, name string) bool {
 
 // setAttr sets (or, with an empty value, removes) a plain attribute, keeping
 // the others in order.
-func setAttr(e *compat.Element, name, value string) {
+func setAttr(e *xmpp.Element, name, value string) {
 	for i, a := range e.Attr {
 		if a.Name.Space == "" && a.Name.Local == name {
 			if value == "" {
@@ -49,8 +49,8 @@ func setAttr(e *compat.Element, name, value string) {
 
 // elem builds an element with attributes given as name, value pairs; empty
 // values are left out.
-func elem(name, ns string, attrs ...string) *compat.Element {
-	e := &compat.Element{Name: name, NS: ns}
+func elem(name, ns string, attrs ...string) *xmpp.Element {
+	e := &xmpp.Element{Name: name, NS: ns}
 	for i := 0; i+1 < len(attrs); i += 2 {
 		if attrs[i+1] != "" {
 			e.Attr = append(e.Attr, xml.Attr{Name: xml.Name{Local: attrs[i]}, Value: attrs[i+1]})
@@ -60,16 +60,16 @@ func elem(name, ns string, attrs ...string) *compat.Element {
 }
 
 // add appends children and returns e, for building trees in one expression.
-func add(e *compat.Element, children ...compat.Node) *compat.Element {
+func add(e *xmpp.Element, children ...xmpp.Node) *xmpp.Element {
 	e.Children = append(e.Children, children...)
 	return e
 }
 
 // children are e's child elements in order.
-func children(e *compat.Element) []*compat.Element {
-	var out []*compat.Element
+func children(e *xmpp.Element) []*xmpp.Element {
+	var out []*xmpp.Element
 	for _, c := range e.Children {
-		if c, ok := c.(*compat.Element); ok {
+		if c, ok := c.(*xmpp.Element); ok {
 			out = append(out, c)
 		}
 	}
@@ -78,9 +78,9 @@ func children(e *compat.Element) []*compat.Element {
 
 // child is the first child element called name in namespace ns ("" for any
 // namespace), nil when there is none.
-func child(e *compat.Element, name, ns string) *compat.Element {
+func child(e *xmpp.Element, name, ns string) *xmpp.Element {
 	for _, c := range e.Children {
-		if c, ok := c.(*compat.Element); ok && c.Name == name && (ns == "" || c.NS == ns) {
+		if c, ok := c.(*xmpp.Element); ok && c.Name == name && (ns == "" || c.NS == ns) {
 			return c
 		}
 	}
@@ -89,19 +89,19 @@ func child(e *compat.Element, name, ns string) *compat.Element {
 
 // onlyChild is e's single child element when e has exactly one child node
 // and it is an element (what Prosody's `#stanza == 1` checks demand).
-func onlyChild(e *compat.Element) *compat.Element {
+func onlyChild(e *xmpp.Element) *xmpp.Element {
 	if len(e.Children) != 1 {
 		return nil
 	}
-	c, _ := e.Children[0].(*compat.Element)
+	c, _ := e.Children[0].(*xmpp.Element)
 	return c
 }
 
 // textOf is the concatenated character data directly inside e.
-func textOf(e *compat.Element) string {
+func textOf(e *xmpp.Element) string {
 	var b strings.Builder
 	for _, c := range e.Children {
-		if t, ok := c.(compat.Text); ok {
+		if t, ok := c.(xmpp.Text); ok {
 			b.WriteString(string(t))
 		}
 	}
@@ -110,10 +110,10 @@ func textOf(e *compat.Element) string {
 
 // shallowCopy copies e's own fields (the attribute slice too) so attributes
 // can be changed without touching the caller's element.
-func shallowCopy(e *compat.Element) *compat.Element {
+func shallowCopy(e *xmpp.Element) *xmpp.Element {
 	c := *e
 	c.Attr = append([]xml.Attr(nil), e.Attr...)
-	c.Children = append([]compat.Node(nil), e.Children...)
+	c.Children = append([]xmpp.Node(nil), e.Children...)
 	return &c
 }
 

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modhost/modhost/compat"
 	"github.com/modhost/modhost/host/prosodytest"
+	"github.com/modhost/modhost/host/xmpp"
 	"github.com/modhost/modhost/host/xmpptest"
 )
 
@@ -22,24 +22,24 @@ const (
 // recorder is a Handler that hands every event to the test through channels.
 type recorder struct {
 	connected    chan *Conn
-	stanzas      chan *compat.Element
+	stanzas      chan *xmpp.Element
 	disconnected chan error
 }
 
 func newRecorder() *recorder {
 	return &recorder{
 		connected:    make(chan *Conn, 8),
-		stanzas:      make(chan *compat.Element, 256),
+		stanzas:      make(chan *xmpp.Element, 256),
 		disconnected: make(chan error, 8),
 	}
 }
 
-func (r *recorder) Connected(c *Conn)        { r.connected <- c }
-func (r *recorder) Stanza(e *compat.Element) { r.stanzas <- e }
-func (r *recorder) Disconnected(err error)   { r.disconnected <- err }
+func (r *recorder) Connected(c *Conn)      { r.connected <- c }
+func (r *recorder) Stanza(e *xmpp.Element) { r.stanzas <- e }
+func (r *recorder) Disconnected(err error) { r.disconnected <- err }
 
 // next waits for a stanza matching match, dropping others.
-func (r *recorder) next(t *testing.T, what string, match func(*compat.Element) bool) *compat.Element {
+func (r *recorder) next(t *testing.T, what string, match func(*xmpp.Element) bool) *xmpp.Element {
 	t.Helper()
 	timeout := time.After(5 * time.Second)
 	for {
@@ -71,13 +71,13 @@ func startProsody(t *testing.T, mode RosterMode, users map[string]string) *proso
 	})
 }
 
-// startLink runs a Link on s until the test ends or stop is called, and
+// startLink runs a Client on s until the test ends or stop is called, and
 // waits for its first connection.
-func startLink(t *testing.T, s *prosodytest.Server, cfg Config) (l *Link, rec *recorder, states chan State, stop func()) {
+func startLink(t *testing.T, s *prosodytest.Server, cfg Config) (l *Client, rec *recorder, states chan State, stop func()) {
 	t.Helper()
 	cfg.Addr, cfg.JID, cfg.Secret = s.ComponentAddr(), testComponent, testSecret
 	rec = newRecorder()
-	l = NewLink(cfg, rec, nil)
+	l = NewClient(cfg, rec, nil)
 	states = make(chan State, 32)
 	l.OnState(func(st State) { states <- st })
 	ctx, cancel := context.WithCancel(context.Background())
@@ -106,7 +106,7 @@ func startLink(t *testing.T, s *prosodytest.Server, cfg Config) (l *Link, rec *r
 	return l, rec, states, stop
 }
 
-func isPrivilege(e *compat.Element) bool { _, ok := ParsePrivileges(e); return ok }
+func isPrivilege(e *xmpp.Element) bool { _, ok := ParsePrivileges(e); return ok }
 
 func TestProsodyDelegatedMode(t *testing.T) {
 	s := startProsody(t, Delegated, map[string]string{"alice": "pw", "bob": "pw"})
@@ -119,7 +119,7 @@ func TestProsodyDelegatedMode(t *testing.T) {
 		// The two advertisements come in no fixed order.
 		var p Privileges
 		var ns []string
-		rec.next(t, "both advertisements", func(e *compat.Element) bool {
+		rec.next(t, "both advertisements", func(e *xmpp.Element) bool {
 			if q, ok := ParsePrivileges(e); ok {
 				p = q
 			}
@@ -173,7 +173,7 @@ func TestProsodyDelegatedMode(t *testing.T) {
 		if err := alice.SendPresence(ctx, "", ""); err != nil {
 			t.Fatal(err)
 		}
-		p := rec.next(t, "alice's presence", func(e *compat.Element) bool { return e.Name == "presence" && attr(e, "from") == alice.JID() })
+		p := rec.next(t, "alice's presence", func(e *xmpp.Element) bool { return e.Name == "presence" && attr(e, "from") == alice.JID() })
 		if attr(p, "type") != "" || attr(p, "to") != testComponent {
 			t.Errorf("presence = %s", mustMarshal(t, p))
 		}
@@ -182,9 +182,9 @@ func TestProsodyDelegatedMode(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = bob.SendPresence(ctx, "", "")
-		rec.next(t, "bob's presence", func(e *compat.Element) bool { return e.Name == "presence" && attr(e, "from") == bob.JID() })
+		rec.next(t, "bob's presence", func(e *xmpp.Element) bool { return e.Name == "presence" && attr(e, "from") == bob.JID() })
 		bob.Close()
-		rec.next(t, "bob's unavailable", func(e *compat.Element) bool {
+		rec.next(t, "bob's unavailable", func(e *xmpp.Element) bool {
 			return e.Name == "presence" && attr(e, "from") == bob.JID() && attr(e, "type") == "unavailable"
 		})
 	})
@@ -266,7 +266,7 @@ func TestProsodyDelegatedMode(t *testing.T) {
 			res, err := alice.IQ(ctx, "get", "", `<query xmlns='jabber:iq:roster'/>`)
 			got <- answer{res, err}
 		}()
-		e := rec.next(t, "delegated roster get", func(e *compat.Element) bool { _, ok := UnwrapDelegated(e); return ok })
+		e := rec.next(t, "delegated roster get", func(e *xmpp.Element) bool { _, ok := UnwrapDelegated(e); return ok })
 		d, _ := UnwrapDelegated(e)
 		if attr(d.IQ, "type") != "get" || attr(d.IQ, "from") != alice.JID() || child(d.IQ, "query", NSRoster) == nil || !d.ForSelf() {
 			t.Errorf("delegated iq = %s", mustMarshal(t, d.IQ))
@@ -295,7 +295,7 @@ func TestProsodyDelegatedMode(t *testing.T) {
 			t.Fatalf("state after stop = %v", l.State())
 		}
 		_, rec2, _, _ := startLink(t, s, Config{})
-		p := rec2.next(t, "alice's replayed presence", func(e *compat.Element) bool {
+		p := rec2.next(t, "alice's replayed presence", func(e *xmpp.Element) bool {
 			return e.Name == "presence" && attr(e, "from") == alice.JID()
 		})
 		if child(p, "delay", "urn:xmpp:delay") == nil {
@@ -350,7 +350,7 @@ func TestProsodyRestartReconnects(t *testing.T) {
 	}
 }
 
-func mustMarshal(t *testing.T, e *compat.Element) string {
+func mustMarshal(t *testing.T, e *xmpp.Element) string {
 	t.Helper()
 	b, err := Marshal(e)
 	if err != nil {

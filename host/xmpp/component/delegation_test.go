@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/host/xmpp"
 )
 
 const delegatedGet = `<iq type='set' from='example.com' to='roster.example.com' id='srv1'><delegation xmlns='urn:xmpp:delegation:2'>` +
@@ -95,7 +95,7 @@ func TestDelegatedReplyRefusesWhatTheServerWouldDrop(t *testing.T) {
 	d, _ := UnwrapDelegated(parseOne(t, delegatedGet))
 	tests := []struct {
 		name   string
-		answer *compat.Element
+		answer *xmpp.Element
 		want   string
 	}{
 		{"another id", elem("iq", "", "type", "result", "id", "zz"), "id"},

@@ -5,11 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/host/xmpp"
 )
 
 // parseOne decodes a single stanza written as it arrives on the stream.
-func parseOne(t *testing.T, s string) *compat.Element {
+func parseOne(t *testing.T, s string) *xmpp.Element {
 	t.Helper()
 	got, _ := decodeAll(s, 0)
 	if len(got) != 1 {
@@ -90,7 +90,7 @@ func TestPrivilegesPermissions(t *testing.T) {
 func TestRosterBuilders(t *testing.T) {
 	tests := []struct {
 		name string
-		in   *compat.Element
+		in   *xmpp.Element
 		want string
 	}{{
 		name: "roster get goes from the component's bare JID to the user's bare JID",
@@ -137,11 +137,11 @@ func TestRosterPushIsWrappedAsModPrivilegeExpects(t *testing.T) {
 }
 
 func TestPrivilegedIQRefusesWhatModPrivilegeForbids(t *testing.T) {
-	payload := func() *compat.Element { return elem("query", NSRoster) }
+	payload := func() *xmpp.Element { return elem("query", NSRoster) }
 	tests := []struct {
 		name  string
 		user  string
-		inner *compat.Element
+		inner *xmpp.Element
 		want  string
 	}{
 		{"not an iq", "a@b", elem("message", ""), "not an iq"},
@@ -152,7 +152,7 @@ func TestPrivilegedIQRefusesWhatModPrivilegeForbids(t *testing.T) {
 		{"no id", "a@b", add(elem("iq", "", "type", "set"), payload()), "no id"},
 		{"no payload", "a@b", elem("iq", "", "type", "set", "id", "1"), "exactly one payload"},
 		{"two payloads", "a@b", add(elem("iq", "", "type", "set", "id", "1"), payload(), payload()), "exactly one payload"},
-		{"text beside the payload", "a@b", add(elem("iq", "", "type", "set", "id", "1"), payload(), compat.Text(" ")), "exactly one payload"},
+		{"text beside the payload", "a@b", add(elem("iq", "", "type", "set", "id", "1"), payload(), xmpp.Text(" ")), "exactly one payload"},
 		{"a payload without namespace", "a@b", add(elem("iq", "", "type", "set", "id", "1"), elem("query", "")), "no xmlns"},
 	}
 	for _, tt := range tests {
@@ -192,7 +192,7 @@ func TestUnwrapPrivilegedResult(t *testing.T) {
 
 func TestPrivilegedMessage(t *testing.T) {
 	msg := add(elem("message", "", "from", "alice@example.com", "to", "bob@example.com", "type", "chat"),
-		add(elem("body", ""), compat.Text("hi")))
+		add(elem("body", ""), xmpp.Text("hi")))
 	got, err := PrivilegedMessage("", "roster.example.com", msg)
 	if err != nil {
 		t.Fatal(err)

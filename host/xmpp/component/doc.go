@@ -4,12 +4,12 @@
 // server delegates to it by XEP-0355 (Namespace Delegation).
 //
 // It speaks XML and exposes Go types only; the runtime plugs it into the Lua
-// loop. Stanzas are *compat.Element values, filled the way Prosody's own
+// loop. Stanzas are *xmpp.Element values, filled the way Prosody's own
 // stream parser fills a util.stanza table, so compat.ElementToStanza turns
 // them into the table a plugin would see inside Prosody.
 //
 //   - Dial opens one authenticated stream (Conn): Read, Send, SendIQ.
-//   - Link keeps a stream up, reconnecting with Backoff, and feeds a Handler.
+//   - Client keeps a stream up, reconnecting with Backoff, and feeds a Handler.
 //   - ParsePrivileges, RosterGet, RosterSet, RosterPush, PrivilegedIQ,
 //     PrivilegedMessage build and read XEP-0356 stanzas.
 //   - ParseDelegations, UnwrapDelegated and DelegatedIQ.Reply handle

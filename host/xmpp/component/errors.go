@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/host/xmpp"
 )
 
 // StreamError is an RFC 6120 §4.9 stream error: one the server sent before
@@ -121,7 +121,7 @@ func IsPermanent(err error) bool {
 }
 
 // parseStreamError reads a <stream:error/> element.
-func parseStreamError(e *compat.Element) *StreamError {
+func parseStreamError(e *xmpp.Element) *StreamError {
 	se := &StreamError{}
 	se.Condition, se.Text = errorCondition(e, nsStreamErr)
 	return se
@@ -129,10 +129,10 @@ func parseStreamError(e *compat.Element) *StreamError {
 
 // errorCondition reads an error element's defined condition (the child in
 // ns other than <text/>; undefined-condition when there is none) and text.
-func errorCondition(e *compat.Element, ns string) (condition, text string) {
+func errorCondition(e *xmpp.Element, ns string) (condition, text string) {
 	condition = "undefined-condition"
 	for _, c := range e.Children {
-		c, ok := c.(*compat.Element)
+		c, ok := c.(*xmpp.Element)
 		if !ok || c.NS != ns {
 			continue
 		}
@@ -163,7 +163,7 @@ type StanzaError struct {
 	Type      string // cancel, modify, auth, wait, continue
 	Condition string // e.g. forbidden, item-not-found
 	Text      string
-	Stanza    *compat.Element // the whole error reply
+	Stanza    *xmpp.Element // the whole error reply
 }
 
 func (e *StanzaError) Error() string {
@@ -176,7 +176,7 @@ func (e *StanzaError) Error() string {
 
 // ParseStanzaError reads the <error/> child of an error stanza; nil when e is
 // not of type error.
-func ParseStanzaError(e *compat.Element) *StanzaError {
+func ParseStanzaError(e *xmpp.Element) *StanzaError {
 	if e == nil || attr(e, "type") != "error" {
 		return nil
 	}

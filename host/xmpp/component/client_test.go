@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/host/xmpp"
 )
 
 func TestBackoffDelayStaysWithinBounds(t *testing.T) {
@@ -189,7 +189,7 @@ func TestSendIQMatchesTheAnswerByIDAndSender(t *testing.T) {
 		time.Sleep(time.Second)
 	})
 	c := dialFake(t, fs, fs.config())
-	others := make(chan *compat.Element, 4)
+	others := make(chan *xmpp.Element, 4)
 	go func() {
 		for {
 			e, err := c.Read()
@@ -263,14 +263,14 @@ func TestLinkExitsOnPermanentErrorOnlyWhenConfigured(t *testing.T) {
 	cfg.Backoff = Backoff{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}
 
 	cfg.ExitOnPermanent = true
-	err := NewLink(cfg, newRecorder(), nil).Run(context.Background())
+	err := NewClient(cfg, newRecorder(), nil).Run(context.Background())
 	if !errors.Is(err, ErrHostUnknown) {
 		t.Fatalf("Run = %v, want host-unknown", err)
 	}
 
 	cfg.ExitOnPermanent = false
 	before := fs.accepts.Load()
-	l := NewLink(cfg, newRecorder(), nil)
+	l := NewClient(cfg, newRecorder(), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	if err := l.Run(ctx); err != nil {
@@ -285,7 +285,7 @@ func TestLinkExitsOnPermanentErrorOnlyWhenConfigured(t *testing.T) {
 }
 
 func TestLinkSendFailsAtOnceWhileDown(t *testing.T) {
-	l := NewLink(Config{Addr: "127.0.0.1:1", JID: "c.example"}, newRecorder(), nil)
+	l := NewClient(Config{Addr: "127.0.0.1:1", JID: "c.example"}, newRecorder(), nil)
 	if err := l.Send(elem("message", "")); !errors.Is(err, ErrNotConnected) {
 		t.Errorf("Send = %v", err)
 	}
@@ -308,7 +308,7 @@ func TestLinkDeliversStanzasBetweenConnectedAndDisconnected(t *testing.T) {
 	rec := newRecorder()
 	cfg := fs.config()
 	cfg.Backoff = Backoff{Min: time.Hour, Max: time.Hour}
-	l := NewLink(cfg, rec, nil)
+	l := NewClient(cfg, rec, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- l.Run(ctx) }()

@@ -9,10 +9,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/host/xmpp"
 )
 
-// State is where a Link stands.
+// State is where a Client stands.
 type State int
 
 const (
@@ -31,10 +31,10 @@ func (s State) String() string {
 	return "down"
 }
 
-// Handler receives a Link's events, all from the goroutine running Run, in
+// Handler receives a Client's events, all from the goroutine running Run, in
 // order: Connected, then that connection's stanzas, then Disconnected. A
 // handler must not block for long (post to the Lua loop and return) and must
-// not wait on Link.SendIQ from inside a callback: the answer is read by the
+// not wait on Client.SendIQ from inside a callback: the answer is read by the
 // same goroutine.
 type Handler interface {
 	// Connected: the stream is authenticated. The server's privilege and
@@ -45,7 +45,7 @@ type Handler interface {
 	Connected(c *Conn)
 	// Stanza is every incoming stanza except answers to SendIQ and the
 	// server's delegation disco queries, which the link handles.
-	Stanza(e *compat.Element)
+	Stanza(e *xmpp.Element)
 	// Disconnected: the stream ended with err. Who is online is unknown
 	// until the next Connected (the server sends no unavailable presences
 	// when it shuts down).
@@ -91,12 +91,12 @@ func (b Backoff) Delay(attempt int) time.Duration {
 	return min(max(d, b.Min), b.Max)
 }
 
-// Link keeps one component connection up for as long as Run runs: it
+// Client keeps one component connection up for as long as Run runs: it
 // connects, hands stanzas to its Handler, and after any drop reconnects with
 // Backoff. There is no outgoing queue: Send and SendIQ fail with
 // ErrNotConnected while the link is down, and the runtime resynchronises
 // after Connected instead of replaying stale stanzas.
-type Link struct {
+type Client struct {
 	cfg     Config
 	handler Handler
 	log     *slog.Logger
@@ -107,32 +107,32 @@ type Link struct {
 	listeners []func(State)
 }
 
-// NewLink prepares a link; nothing happens until Run. log may be nil.
-func NewLink(cfg Config, handler Handler, log *slog.Logger) *Link {
+// NewClient prepares a link; nothing happens until Run. log may be nil.
+func NewClient(cfg Config, handler Handler, log *slog.Logger) *Client {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	cfg = cfg.withDefaults()
 	cfg.Backoff = cfg.Backoff.withDefaults()
-	return &Link{cfg: cfg, handler: handler, log: log.With("component", cfg.JID)}
+	return &Client{cfg: cfg, handler: handler, log: log.With("component", cfg.JID)}
 }
 
 // OnState registers fn to be called, from Run's goroutine, on every state
 // change. Register before Run to see every change.
-func (l *Link) OnState(fn func(State)) {
+func (l *Client) OnState(fn func(State)) {
 	l.mu.Lock()
 	l.listeners = append(l.listeners, fn)
 	l.mu.Unlock()
 }
 
 // State is the link's current state.
-func (l *Link) State() State {
+func (l *Client) State() State {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.state
 }
 
-func (l *Link) setState(s State, c *Conn) {
+func (l *Client) setState(s State, c *Conn) {
 	l.mu.Lock()
 	changed := l.state != s
 	l.state, l.conn = s, c
@@ -146,14 +146,14 @@ func (l *Link) setState(s State, c *Conn) {
 }
 
 // current is the online connection, or nil.
-func (l *Link) current() *Conn {
+func (l *Client) current() *Conn {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.conn
 }
 
 // Send writes a stanza on the current connection; ErrNotConnected while down.
-func (l *Link) Send(e *compat.Element) error {
+func (l *Client) Send(e *xmpp.Element) error {
 	c := l.current()
 	if c == nil {
 		return ErrNotConnected
@@ -163,7 +163,7 @@ func (l *Link) Send(e *compat.Element) error {
 
 // SendIQ sends an IQ on the current connection and waits for its answer (see
 // Conn.SendIQ); ErrNotConnected while down, or if the link drops meanwhile.
-func (l *Link) SendIQ(ctx context.Context, iq *compat.Element) (*compat.Element, error) {
+func (l *Client) SendIQ(ctx context.Context, iq *xmpp.Element) (*xmpp.Element, error) {
 	c := l.current()
 	if c == nil {
 		return nil, ErrNotConnected
@@ -174,7 +174,7 @@ func (l *Link) SendIQ(ctx context.Context, iq *compat.Element) (*compat.Element,
 // Run connects and keeps reconnecting until ctx ends (then it closes the
 // stream and returns nil). With Config.ExitOnPermanent it returns the first
 // permanent error (see IsPermanent) instead of retrying.
-func (l *Link) Run(ctx context.Context) error {
+func (l *Client) Run(ctx context.Context) error {
 	defer l.setState(Down, nil)
 	attempt := 0
 	for {
@@ -203,7 +203,7 @@ func (l *Link) Run(ctx context.Context) error {
 }
 
 // session is one connection's life: dial, serve until it ends.
-func (l *Link) session(ctx context.Context) error {
+func (l *Client) session(ctx context.Context) error {
 	c, err := dial(ctx, l.cfg, l.log)
 	if err != nil {
 		return err

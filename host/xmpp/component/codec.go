@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/host/xmpp"
 )
 
 // Namespaces of the component stream (XEP-0114 §3, RFC 6120 §4).
@@ -40,7 +40,7 @@ var (
 	errTooDeep  = errors.New("stanza nested too deeply")
 )
 
-// decoder reads an XMPP stream's top-level elements into compat.Elements. It
+// decoder reads an XMPP stream's top-level elements into xmpp.Elements. It
 // resolves namespaces itself over RawToken: encoding/xml's Token lets unbound
 // prefixes through and keeps xmlns declarations as attributes, and the
 // Element type needs util.xmppstream's rule for NS (see fill below).
@@ -134,9 +134,9 @@ func (d *decoder) streamHeader() (map[string]string, error) {
 
 // scope is one open element while a stanza is being read.
 type scope struct {
-	el      *compat.Element
+	el      *xmpp.Element
 	raw     xml.Name
-	ns      compat.NSBindings
+	ns      xmpp.NSBindings
 	foreign bool // this element or an ancestor is outside the stream's namespace
 }
 
@@ -145,7 +145,7 @@ var errStreamEnd = errors.New("stream closed by peer")
 
 // next reads the next top-level element. Whitespace between stanzas
 // (keepalives) is skipped. The end of the peer's stream is errStreamEnd.
-func (d *decoder) next() (*compat.Element, error) {
+func (d *decoder) next() (*xmpp.Element, error) {
 	var stack []scope
 	start := int64(-1)
 	for {
@@ -161,7 +161,7 @@ func (d *decoder) next() (*compat.Element, error) {
 			if len(stack) >= d.maxDepth {
 				return nil, errTooDeep
 			}
-			parent := scope{ns: compat.NSBindings{Default: d.defNS, Prefixes: d.prefixes}}
+			parent := scope{ns: xmpp.NSBindings{Default: d.defNS, Prefixes: d.prefixes}}
 			if len(stack) > 0 {
 				parent = stack[len(stack)-1]
 			} else {
@@ -201,12 +201,12 @@ func (d *decoder) next() (*compat.Element, error) {
 			}
 			el := stack[len(stack)-1].el
 			if n := len(el.Children); n > 0 {
-				if prev, ok := el.Children[n-1].(compat.Text); ok {
-					el.Children[n-1] = prev + compat.Text(t)
+				if prev, ok := el.Children[n-1].(xmpp.Text); ok {
+					el.Children[n-1] = prev + xmpp.Text(t)
 					continue
 				}
 			}
-			el.Children = append(el.Children, compat.Text(t))
+			el.Children = append(el.Children, xmpp.Text(t))
 		case xml.Comment, xml.ProcInst, xml.Directive:
 			// RFC 6120 §11.1: none of these may appear in a stream.
 			return nil, fmt.Errorf("%T in the stream: %w", tok, ErrRestrictedXML)
@@ -220,7 +220,7 @@ func (d *decoder) next() (*compat.Element, error) {
 // other element, so the Element converts to the table Prosody would build.
 func (d *decoder) open(t xml.StartElement, parent scope) (scope, error) {
 	s := scope{raw: t.Name, ns: parent.ns}
-	var nsErr *compat.NSError
+	var nsErr *xmpp.NSError
 	if s.ns, nsErr = parent.ns.Enter(t.Attr); nsErr != nil {
 		return s, fmt.Errorf("bad namespace declaration xmlns:%s: %w", nsErr.Name, ErrNotWellFormed)
 	}
@@ -231,7 +231,7 @@ func (d *decoder) open(t xml.StartElement, parent scope) (scope, error) {
 	if nsErr != nil {
 		return s, fmt.Errorf("unbound prefix %q on <%s>: %w", t.Name.Space, t.Name.Local, ErrBadNamespacePrefix)
 	}
-	el := &compat.Element{Name: t.Name.Local}
+	el := &xmpp.Element{Name: t.Name.Local}
 	s.foreign = parent.foreign || ns != d.defNS
 	if s.foreign {
 		if ns == "" {
@@ -244,9 +244,9 @@ func (d *decoder) open(t xml.StartElement, parent scope) (scope, error) {
 	attrs, nsErr := s.ns.ResolveAttrs(t.Attr, ncName)
 	switch {
 	case nsErr == nil:
-	case nsErr.Kind == compat.UnboundPrefix:
+	case nsErr.Kind == xmpp.UnboundPrefix:
 		return s, fmt.Errorf("unbound attribute prefix %q on <%s>: %w", nsErr.Name, t.Name.Local, ErrBadNamespacePrefix)
-	case nsErr.Kind == compat.InvalidName:
+	case nsErr.Kind == xmpp.InvalidName:
 		return s, fmt.Errorf("attribute name %q on <%s>: %w", nsErr.Name, t.Name.Local, ErrBadNamespacePrefix)
 	default:
 		return s, fmt.Errorf("attribute %s given twice on <%s>: %w", nsErr.Name, t.Name.Local, ErrNotWellFormed)
@@ -277,7 +277,7 @@ func (d *decoder) wrap(err error) error {
 // default applies), every other namespace change is declared. It fails, naming
 // the element, on what XML cannot carry: bad names, control characters,
 // invalid UTF-8.
-func Marshal(e *compat.Element) ([]byte, error) {
+func Marshal(e *xmpp.Element) ([]byte, error) {
 	var b bytes.Buffer
 	if err := encode(&b, e, NSComponent, true, 0); err != nil {
 		return nil, err
@@ -287,7 +287,7 @@ func Marshal(e *compat.Element) ([]byte, error) {
 
 // encode writes e as a child of an element whose namespace is parentNS (for
 // a stanza, the stream's); top marks a stanza.
-func encode(b *bytes.Buffer, e *compat.Element, parentNS string, top bool, depth int) error {
+func encode(b *bytes.Buffer, e *xmpp.Element, parentNS string, top bool, depth int) error {
 	if e == nil {
 		return errors.New("encode: nil element")
 	}
@@ -359,12 +359,12 @@ func encode(b *bytes.Buffer, e *compat.Element, parentNS string, top bool, depth
 	b.WriteByte('>')
 	for _, c := range e.Children {
 		switch c := c.(type) {
-		case compat.Text:
+		case xmpp.Text:
 			if err := checkText(string(c)); err != nil {
 				return fmt.Errorf("encode <%s> text: %w", e.Name, err)
 			}
 			escapeText(b, string(c))
-		case *compat.Element:
+		case *xmpp.Element:
 			if err := encode(b, c, ns, false, depth+1); err != nil {
 				return err
 			}

@@ -17,7 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/host/xmpp"
 )
 
 // Config says where the component connects and how it behaves on the stream.
@@ -47,9 +47,9 @@ type Config struct {
 	// never sent: the server merges the answer into its own disco.
 	DelegationFeatures func(namespace string, bare bool) []string
 
-	// Link only: reconnect pacing and what a permanent error does.
+	// Client only: reconnect pacing and what a permanent error does.
 	Backoff Backoff
-	// ExitOnPermanent makes Link.Run return on a permanent error (wrong
+	// ExitOnPermanent makes Client.Run return on a permanent error (wrong
 	// secret, unknown component) instead of retrying with backoff.
 	ExitOnPermanent bool
 }
@@ -114,7 +114,7 @@ type Conn struct {
 
 type pendingIQ struct {
 	from  string // the address the answer must come from
-	reply chan *compat.Element
+	reply chan *xmpp.Element
 }
 
 // Dial connects to the server's component port and performs the XEP-0114
@@ -211,7 +211,7 @@ func HandshakeDigest(streamID, secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func isStreamError(e *compat.Element) bool { return e.Name == "error" && e.NS == nsStream }
+func isStreamError(e *xmpp.Element) bool { return e.Name == "error" && e.NS == nsStream }
 
 // StreamID is the id the server gave the stream.
 func (c *Conn) StreamID() string { return c.streamID }
@@ -227,7 +227,7 @@ func (c *Conn) Done() <-chan struct{} { return c.done }
 // queries. The error ends the connection: a *StreamError from the server (or
 // sent by us, e.g. policy-violation for a stanza over MaxStanzaSize),
 // ErrClosed for a close without one, or the network error.
-func (c *Conn) Read() (*compat.Element, error) {
+func (c *Conn) Read() (*xmpp.Element, error) {
 	for {
 		e, err := c.dec.next()
 		if err != nil {
@@ -274,7 +274,7 @@ func (c *Conn) sendStreamError(condition, text string) error {
 
 // Send writes one stanza. It fails at once when the connection has ended,
 // and ends the connection when a write cannot finish within WriteTimeout.
-func (c *Conn) Send(e *compat.Element) error {
+func (c *Conn) Send(e *xmpp.Element) error {
 	if e == nil {
 		return errors.New("send: nil stanza")
 	}
@@ -331,7 +331,7 @@ func (c *Conn) keepalive(every time.Duration) {
 // none. An error answer is returned as the reply together with a
 // *StanzaError. The wait ends with ctx, with IQTimeout when ctx has no
 // deadline, or when the connection ends.
-func (c *Conn) SendIQ(ctx context.Context, iq *compat.Element) (*compat.Element, error) {
+func (c *Conn) SendIQ(ctx context.Context, iq *xmpp.Element) (*xmpp.Element, error) {
 	if iq == nil || iq.Name != "iq" {
 		return nil, errors.New("SendIQ: not an iq")
 	}
@@ -355,7 +355,7 @@ func (c *Conn) SendIQ(ctx context.Context, iq *compat.Element) (*compat.Element,
 	if from == "" {
 		return nil, errors.New("SendIQ: iq has no to address")
 	}
-	p := &pendingIQ{from: from, reply: make(chan *compat.Element, 1)}
+	p := &pendingIQ{from: from, reply: make(chan *xmpp.Element, 1)}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -390,7 +390,7 @@ func (c *Conn) SendIQ(ctx context.Context, iq *compat.Element) (*compat.Element,
 
 // complete hands an IQ answer to its SendIQ; an answer from any other address
 // than the one asked is not accepted as the answer (it could be forged).
-func (c *Conn) complete(e *compat.Element) bool {
+func (c *Conn) complete(e *xmpp.Element) bool {
 	if e.Name != "iq" {
 		return false
 	}

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/host/xmpp"
 )
 
 // XEP-0356 (Privileged Entity) namespaces: :2 is what Prosody's
@@ -60,11 +60,11 @@ func (p Privileges) CanSendIQ(ns, typ string) bool {
 
 // ParsePrivileges reads a privilege advertisement message; ok is false when e
 // is not one.
-func ParsePrivileges(e *compat.Element) (p Privileges, ok bool) {
+func ParsePrivileges(e *xmpp.Element) (p Privileges, ok bool) {
 	if e == nil || e.Name != "message" {
 		return p, false
 	}
-	var priv *compat.Element
+	var priv *xmpp.Element
 	for _, ns := range []string{NSPrivilege2, NSPrivilege1} {
 		if priv = child(e, "privilege", ns); priv != nil {
 			p.NS = ns
@@ -98,7 +98,7 @@ func ParsePrivileges(e *compat.Element) (p Privileges, ok bool) {
 // collectIQPerms gathers <namespace ns= type=/> elements at any depth:
 // mod_privilege (prosody-modules 2023) nests each namespace element inside
 // the previous one instead of listing them side by side.
-func collectIQPerms(e *compat.Element, into map[string]string) {
+func collectIQPerms(e *xmpp.Element, into map[string]string) {
 	for _, c := range children(e) {
 		if c.Name == "namespace" {
 			if ns, typ := attr(c, "ns"), attr(c, "type"); ns != "" && typ != "" {
@@ -119,10 +119,10 @@ type RosterItem struct {
 	Groups       []string
 }
 
-func (it RosterItem) element() *compat.Element {
+func (it RosterItem) element() *xmpp.Element {
 	item := elem("item", "", "jid", it.JID, "name", it.Name, "subscription", it.Subscription, "ask", it.Ask)
 	for _, g := range it.Groups {
-		add(item, add(elem("group", ""), compat.Text(g)))
+		add(item, add(elem("group", ""), xmpp.Text(g)))
 	}
 	return item
 }
@@ -130,7 +130,7 @@ func (it RosterItem) element() *compat.Element {
 // RosterGet builds the privileged roster get (XEP-0356 §5.1) of user's
 // roster. It goes from the component's bare JID: from a full JID the server
 // would delegate it back to the component.
-func RosterGet(component, user string) *compat.Element {
+func RosterGet(component, user string) *xmpp.Element {
 	return add(elem("iq", "", "type", "get", "from", component, "to", BareJID(user)),
 		elem("query", NSRoster))
 }
@@ -138,13 +138,13 @@ func RosterGet(component, user string) *compat.Element {
 // RosterSet builds the privileged roster set (XEP-0356 §5.2) of one item in
 // user's roster. One item per IQ: mod_privilege answers an N-item set with N
 // results of the same id.
-func RosterSet(component, user string, item RosterItem) *compat.Element {
+func RosterSet(component, user string, item RosterItem) *xmpp.Element {
 	return add(elem("iq", "", "type", "set", "from", component, "to", BareJID(user)),
 		add(elem("query", NSRoster), item.element()))
 }
 
 // ParseRoster reads the items of a roster result or push.
-func ParseRoster(iq *compat.Element) []RosterItem {
+func ParseRoster(iq *xmpp.Element) []RosterItem {
 	q := child(iq, "query", NSRoster)
 	if q == nil {
 		return nil
@@ -177,7 +177,7 @@ func ParseRoster(iq *compat.Element) []RosterItem {
 // the inner IQ, the same type inside and out, and the inner from (if any)
 // equal to the outer to; the builder checks all of that here, so a mistake
 // is an error now rather than a forbidden reply later. inner is not changed.
-func PrivilegedIQ(component, user string, inner *compat.Element) (*compat.Element, error) {
+func PrivilegedIQ(component, user string, inner *xmpp.Element) (*xmpp.Element, error) {
 	user = BareJID(user)
 	if inner == nil || inner.Name != "iq" {
 		return nil, errors.New("privileged iq: inner stanza is not an iq")
@@ -212,7 +212,7 @@ func PrivilegedIQ(component, user string, inner *compat.Element) (*compat.Elemen
 // RosterPush builds the privileged IQ that pushes item to one of user's
 // resources (RFC 6121 §2.1.6) from the user's own bare JID, as the client
 // expects. id is the inner push's id.
-func RosterPush(component, fullJID, id string, item RosterItem) (*compat.Element, error) {
+func RosterPush(component, fullJID, id string, item RosterItem) (*xmpp.Element, error) {
 	push := add(elem("iq", NSClient, "type", "set", "to", fullJID, "id", id),
 		add(elem("query", NSRoster), item.element()))
 	return PrivilegedIQ(component, BareJID(fullJID), push)
@@ -221,7 +221,7 @@ func RosterPush(component, fullJID, id string, item RosterItem) (*compat.Element
 // UnwrapPrivilegedResult returns the client's answer forwarded inside the
 // server's result to a privileged IQ (<privilege><forwarded><iq/>), or nil;
 // like DelegatedIQ.IQ, with the jabber:client namespace left implicit.
-func UnwrapPrivilegedResult(reply *compat.Element) *compat.Element {
+func UnwrapPrivilegedResult(reply *xmpp.Element) *xmpp.Element {
 	for _, name := range []string{"privilege", "privileged_iq"} {
 		for _, ns := range []string{NSPrivilege2, NSPrivilege1} {
 			if w := child(reply, name, ns); w != nil {
@@ -239,7 +239,7 @@ func UnwrapPrivilegedResult(reply *compat.Element) *compat.Element {
 // PrivilegedMessage wraps msg, a message from a local user's bare JID, for the
 // message permission (XEP-0356 §4.3): the server then sends it as that user.
 // ns is the privilege namespace the server advertised.
-func PrivilegedMessage(ns, component string, msg *compat.Element) (*compat.Element, error) {
+func PrivilegedMessage(ns, component string, msg *xmpp.Element) (*xmpp.Element, error) {
 	if msg == nil || msg.Name != "message" {
 		return nil, errors.New("privileged message: not a message")
 	}

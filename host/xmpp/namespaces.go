@@ -1,4 +1,4 @@
-package compat
+package xmpp
 
 import (
 	"encoding/xml"
@@ -8,7 +8,7 @@ import (
 // Namespace scoping (Namespaces in XML 1.0, §3, §5, §6) for the readers that
 // resolve prefixes themselves, because encoding/xml lets unbound prefixes and
 // duplicate attributes through: util.xml's parser and the component stream
-// decoder (host/component). Each turns an NSError into its own error.
+// decoder (host/xmpp/component). Each turns an NSError into its own error.
 
 // NSBindings are the namespace bindings in force at an element.
 type NSBindings struct {
@@ -72,7 +72,7 @@ func (b NSBindings) Enter(attrs []xml.Attr) (NSBindings, *NSError) {
 		case a.Name.Space == "xmlns":
 			prefix := a.Name.Local
 			switch {
-			case prefix == "xmlns" || (prefix == "xml") != (a.Value == xmlURL):
+			case prefix == "xmlns" || (prefix == "xml") != (a.Value == XMLNamespace):
 				return b, &NSError{ReservedPrefixBound, prefix}
 			case a.Value == "":
 				return b, &NSError{EmptyNamespaceBound, prefix}
@@ -122,7 +122,7 @@ func (b NSBindings) ResolveAttrs(attrs []xml.Attr, valid func(string) bool) ([]x
 		case name.Space == "" && name.Local == "xmlns", name.Space == "xmlns":
 			continue
 		case name.Space == "xml":
-			name.Space = xmlURL
+			name.Space = XMLNamespace
 		case name.Space != "":
 			ns, ok := b.Prefixes[name.Space]
 			if !ok {

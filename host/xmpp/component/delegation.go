@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/host/xmpp"
 )
 
 // XEP-0355 (Namespace Delegation) namespaces: :2 is Prosody's
@@ -18,7 +18,7 @@ const (
 
 // ParseDelegations reads a delegation advertisement message (XEP-0355 §4.2)
 // and returns the delegated namespaces; ok is false when e is not one.
-func ParseDelegations(e *compat.Element) (namespaces []string, ok bool) {
+func ParseDelegations(e *xmpp.Element) (namespaces []string, ok bool) {
 	if e == nil || e.Name != "message" {
 		return nil, false
 	}
@@ -44,16 +44,16 @@ func ParseDelegations(e *compat.Element) (namespaces []string, ok bool) {
 //	  <forwarded xmlns='urn:xmpp:forward:0'><iq xmlns='jabber:client' .../></forwarded>
 //	</delegation></iq>
 type DelegatedIQ struct {
-	NS    string          // the delegation namespace used
-	Outer *compat.Element // the server's wrapper
+	NS    string        // the delegation namespace used
+	Outer *xmpp.Element // the server's wrapper
 	// IQ is the client's IQ, from its full JID, as Prosody would hand it to
 	// a plugin from the client's own stream: the jabber:client namespace
 	// left implicit (NS "" on it and on its children in that namespace).
-	IQ *compat.Element
+	IQ *xmpp.Element
 }
 
 // UnwrapDelegated recognises a delegated IQ; ok is false for anything else.
-func UnwrapDelegated(e *compat.Element) (d *DelegatedIQ, ok bool) {
+func UnwrapDelegated(e *xmpp.Element) (d *DelegatedIQ, ok bool) {
 	if e == nil || e.Name != "iq" || attr(e, "type") != "set" {
 		return nil, false
 	}
@@ -79,14 +79,14 @@ func UnwrapDelegated(e *compat.Element) (d *DelegatedIQ, ok bool) {
 // a client's own stream (where it is the default): on e and on every
 // descendant reached through elements in that namespace. Other namespaces,
 // and everything below them, are left as they are.
-func clientForm(e *compat.Element) *compat.Element {
+func clientForm(e *xmpp.Element) *xmpp.Element {
 	if e.NS != NSClient {
 		return e
 	}
 	c := shallowCopy(e)
 	c.NS = ""
 	for i, n := range c.Children {
-		if el, ok := n.(*compat.Element); ok {
+		if el, ok := n.(*xmpp.Element); ok {
 			c.Children[i] = clientForm(el)
 		}
 	}
@@ -108,7 +108,7 @@ func (d *DelegatedIQ) ForSelf() bool {
 // with at most one child (result) or two (error), and every wrapper has
 // exactly one child. Reply fills an empty to and id from the request and
 // refuses the rest with an error. answer is not changed.
-func (d *DelegatedIQ) Reply(answer *compat.Element) (*compat.Element, error) {
+func (d *DelegatedIQ) Reply(answer *xmpp.Element) (*xmpp.Element, error) {
 	if answer == nil || answer.Name != "iq" {
 		return nil, errors.New("delegated reply: not an iq")
 	}
@@ -140,17 +140,17 @@ func (d *DelegatedIQ) Reply(answer *compat.Element) (*compat.Element, error) {
 
 // ErrorReply builds the error answer to iq (RFC 6120 §8.3), e.g. to refuse a
 // delegated IQ: ErrorReply(d.IQ, "cancel", "forbidden", "").
-func ErrorReply(iq *compat.Element, typ, condition, text string) *compat.Element {
+func ErrorReply(iq *xmpp.Element, typ, condition, text string) *xmpp.Element {
 	errEl := add(elem("error", "", "type", typ), elem(condition, nsStanzaErr))
 	if text != "" {
-		add(errEl, add(elem("text", nsStanzaErr), compat.Text(text)))
+		add(errEl, add(elem("text", nsStanzaErr), xmpp.Text(text)))
 	}
 	return add(elem("iq", "", "type", "error", "id", attr(iq, "id"), "from", attr(iq, "to"), "to", attr(iq, "from")), errEl)
 }
 
 // Result builds an empty result answer to iq; add the payload as its one
 // child if there is one.
-func Result(iq *compat.Element) *compat.Element {
+func Result(iq *xmpp.Element) *xmpp.Element {
 	return elem("iq", "", "type", "result", "id", attr(iq, "id"), "from", attr(iq, "to"), "to", attr(iq, "from"))
 }
 
@@ -159,7 +159,7 @@ func Result(iq *compat.Element) *compat.Element {
 // nodes "urn:xmpp:delegation:2::NS" and "urn:xmpp:delegation:2:bare:NS").
 // The answer holds features only: the server merges it into its own and
 // every account's disco, and an identity there would misdescribe them.
-func (c *Conn) delegationDisco(e *compat.Element) *compat.Element {
+func (c *Conn) delegationDisco(e *xmpp.Element) *xmpp.Element {
 	if e.Name != "iq" || attr(e, "type") != "get" {
 		return nil
 	}

@@ -7,18 +7,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/host/xmpp"
 )
 
 const testHeader = "<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' id='abc' from='roster.example.com'>"
 
 // decodeAll reads every stanza of body after the test stream header.
-func decodeAll(body string, maxSize int64) ([]*compat.Element, error) {
+func decodeAll(body string, maxSize int64) ([]*xmpp.Element, error) {
 	d := newDecoder(strings.NewReader(testHeader+body), maxSize)
 	if _, err := d.streamHeader(); err != nil {
 		return nil, err
 	}
-	var out []*compat.Element
+	var out []*xmpp.Element
 	for {
 		e, err := d.next()
 		if err != nil {
@@ -34,41 +34,41 @@ func TestDecodeFillsNamespacesLikeXMPPStream(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
-		want *compat.Element
+		want *xmpp.Element
 	}{{
 		name: "stanza and children in the stream namespace keep NS empty",
 		in:   `<message to='a@b'><body>hi</body></message>`,
-		want: &compat.Element{Name: "message", Attr: []xml.Attr{a("to", "a@b")}, Children: []compat.Node{
-			&compat.Element{Name: "body", Children: []compat.Node{compat.Text("hi")}}}},
+		want: &xmpp.Element{Name: "message", Attr: []xml.Attr{a("to", "a@b")}, Children: []xmpp.Node{
+			&xmpp.Element{Name: "body", Children: []xmpp.Node{xmpp.Text("hi")}}}},
 	}, {
 		name: "a payload and everything under it carry their namespace",
 		in:   `<iq type='result'><query xmlns='jabber:iq:roster'><item jid='x@y'/></query></iq>`,
-		want: &compat.Element{Name: "iq", Attr: []xml.Attr{a("type", "result")}, Children: []compat.Node{
-			&compat.Element{Name: "query", NS: "jabber:iq:roster", Children: []compat.Node{
-				&compat.Element{Name: "item", NS: "jabber:iq:roster", Attr: []xml.Attr{a("jid", "x@y")}}}}}},
+		want: &xmpp.Element{Name: "iq", Attr: []xml.Attr{a("type", "result")}, Children: []xmpp.Node{
+			&xmpp.Element{Name: "query", NS: "jabber:iq:roster", Children: []xmpp.Node{
+				&xmpp.Element{Name: "item", NS: "jabber:iq:roster", Attr: []xml.Attr{a("jid", "x@y")}}}}}},
 	}, {
 		name: "the stream namespace inside a foreign element is explicit",
 		in:   `<message><x xmlns='urn:x'><body xmlns='jabber:component:accept'/></x></message>`,
-		want: &compat.Element{Name: "message", Children: []compat.Node{
-			&compat.Element{Name: "x", NS: "urn:x", Children: []compat.Node{
-				&compat.Element{Name: "body", NS: NSComponent}}}}},
+		want: &xmpp.Element{Name: "message", Children: []xmpp.Node{
+			&xmpp.Element{Name: "x", NS: "urn:x", Children: []xmpp.Node{
+				&xmpp.Element{Name: "body", NS: NSComponent}}}}},
 	}, {
 		name: "prefixed elements and attributes resolve to their URIs",
 		in:   `<message xmlns:p='urn:p'><p:x p:a='1' xml:lang='de'/></message>`,
-		want: &compat.Element{Name: "message", Children: []compat.Node{
-			&compat.Element{Name: "x", NS: "urn:p", Attr: []xml.Attr{
+		want: &xmpp.Element{Name: "message", Children: []xmpp.Node{
+			&xmpp.Element{Name: "x", NS: "urn:p", Attr: []xml.Attr{
 				{Name: xml.Name{Space: "urn:p", Local: "a"}, Value: "1"},
 				{Name: xml.Name{Space: nsXML, Local: "lang"}, Value: "de"}}}}},
 	}, {
 		name: "text, references and CDATA join into one text node",
 		in:   `<message><body>a &amp; b<![CDATA[ <c> ]]>&#x44;</body></message>`,
-		want: &compat.Element{Name: "message", Children: []compat.Node{
-			&compat.Element{Name: "body", Children: []compat.Node{compat.Text("a & b <c> D")}}}},
+		want: &xmpp.Element{Name: "message", Children: []xmpp.Node{
+			&xmpp.Element{Name: "body", Children: []xmpp.Node{xmpp.Text("a & b <c> D")}}}},
 	}, {
 		name: "an explicit empty namespace is kept as an xmlns attribute",
 		in:   `<message><x xmlns=''/></message>`,
-		want: &compat.Element{Name: "message", Children: []compat.Node{
-			&compat.Element{Name: "x", Attr: []xml.Attr{a("xmlns", "")}}}},
+		want: &xmpp.Element{Name: "message", Children: []xmpp.Node{
+			&xmpp.Element{Name: "x", Attr: []xml.Attr{a("xmlns", "")}}}},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,7 +133,7 @@ func TestDecodeSizeLimitIsPerStanza(t *testing.T) {
 func TestMarshal(t *testing.T) {
 	tests := []struct {
 		name string
-		in   *compat.Element
+		in   *xmpp.Element
 		want string
 	}{{
 		name: "a top-level jabber:client stanza takes the stream's namespace",
@@ -149,11 +149,11 @@ func TestMarshal(t *testing.T) {
 		want: `<query xmlns='jabber:iq:roster'><item jid='a@b'/></query>`,
 	}, {
 		name: "attribute values and text are escaped; whitespace in attributes is kept",
-		in:   add(elem("message", "", "x", "a'b\"c<&>\n\t"), compat.Text("1 < 2 & 3 > 2\r\n")),
+		in:   add(elem("message", "", "x", "a'b\"c<&>\n\t"), xmpp.Text("1 < 2 & 3 > 2\r\n")),
 		want: `<message x='a&apos;b&quot;c&lt;&amp;&gt;&#xA;&#x9;'>1 &lt; 2 &amp; 3 &gt; 2&#xD;` + "\n" + `</message>`,
 	}, {
 		name: "namespaced attributes get a declared prefix, xml:lang its own",
-		in: &compat.Element{Name: "x", Attr: []xml.Attr{
+		in: &xmpp.Element{Name: "x", Attr: []xml.Attr{
 			{Name: xml.Name{Space: "urn:p", Local: "a"}, Value: "1"},
 			{Name: xml.Name{Space: nsXML, Local: "lang"}, Value: "en"}}},
 		want: `<x xmlns:ns1='urn:p' ns1:a='1' xml:lang='en'/>`,
@@ -174,14 +174,14 @@ func TestMarshal(t *testing.T) {
 func TestMarshalRefusesWhatXMLCannotCarry(t *testing.T) {
 	tests := []struct {
 		name string
-		in   *compat.Element
+		in   *xmpp.Element
 	}{
-		{"a control character in text", add(elem("message", ""), compat.Text("a\x00b"))},
+		{"a control character in text", add(elem("message", ""), xmpp.Text("a\x00b"))},
 		{"a control character in an attribute", elem("message", "", "to", "a\x1bb")},
-		{"invalid UTF-8", add(elem("message", ""), compat.Text("\xff"))},
+		{"invalid UTF-8", add(elem("message", ""), xmpp.Text("\xff"))},
 		{"an empty name", elem("", "")},
 		{"a name with a space", elem("a b", "")},
-		{"a nil child", &compat.Element{Name: "x", Children: []compat.Node{(*compat.Element)(nil)}}},
+		{"a nil child", &xmpp.Element{Name: "x", Children: []xmpp.Node{(*xmpp.Element)(nil)}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
