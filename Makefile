@@ -52,10 +52,10 @@ FUZZ_TARGETS := \
 	./compat:FuzzStanzaRoundTrip \
 	./compat:FuzzUtilJSONDecode \
 	./compat:FuzzJIDPrep \
-	./plugins:FuzzRefreshBody \
-	./plugins:FuzzBackendRoster \
-	./compat:FuzzRosterReaderWays \
-	./compat:FuzzPackUnpackArbitraryBytes \
+	./plugins/mod_http_roster_admin:FuzzRefreshBody \
+	./plugins/mod_http_roster_admin:FuzzBackendRoster \
+	./plugins/mod_http_roster_admin:FuzzRosterReaderWays \
+	./plugins/mod_storage_memory:FuzzPackUnpackArbitraryBytes \
 	./host/xmpp/component:FuzzDecode
 
 fuzz:
@@ -78,10 +78,10 @@ bench-roster:
 
 # The soak, not part of `make test`: SOAK_TIME (a Go duration) of mixed
 # logins, logouts and refreshes on one standalone runtime
-# (plugins/roster_admin_soak_test.go), checking every request is answered,
+# (plugins/mod_http_roster_admin/soak_test.go), checking every request is answered,
 # goroutines come back to their baseline and RSS stays bounded; it logs RSS
 # and goroutines as it goes. No go test timeout: every operation in it has
 # its own deadline.
 SOAK_TIME ?= 10m
 soak:
-	MODHOST_SOAK=$(SOAK_TIME) $(GO) test -count=1 -timeout 0 -run '^TestRosterAdminSoak$$' -v ./plugins/
+	MODHOST_SOAK=$(SOAK_TIME) $(GO) test -count=1 -timeout 0 -run '^TestRosterAdminSoak$$' -v ./plugins/mod_http_roster_admin/

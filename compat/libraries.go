@@ -1,9 +1,11 @@
 // Package compat holds modhost's implementations of the libraries Prosody 0.12
-// plugins require by name (util.stanza, util.jid, net.http, core.rostermanager,
-// …), one file per library: Lua sources under util/, net/ and core/ (loaded as
-// written), Go ones in files named after the library (util_json.go for
-// util.json). compat/spec/ holds their busted spec suite, which also runs
-// against Prosody's own libraries.
+// plugins require by name (util.stanza, util.jid, net.http, cjson, lfs, …),
+// one file per library: Lua sources under util/ (loaded as written), Go ones
+// in files named after the library (util_json.go for util.json, net_http.go
+// for net.http). compat/spec/ holds their busted spec suite, which also runs
+// against Prosody's own libraries. Prosody's core.* modules live with the
+// runtime (host/core), and plugins' own Go halves in their plugin's folder;
+// exports.go is the small API those halves use.
 package compat
 
 import (
@@ -17,14 +19,12 @@ import (
 	glua "github.com/yuin/gopher-lua"
 )
 
-//go:embed util core
+//go:embed util
 var sources embed.FS
 
 // goLibraries are the libraries implemented in Go, by their require name.
 var goLibraries = map[string]glua.LGFunction{
 	"modhost.xmlchars":     openXMLChars,
-	"modhost.roster_admin": openModhostRoster,
-	"modhost.pack":         openModhostPack,
 	"util.xml":             openUtilXML,
 	"util.hex":             openHex,
 	"util.id":              openID,

@@ -2,31 +2,23 @@ package compat_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/internal/testkit"
 	"github.com/modhost/modhost/lua"
 )
 
 // newLoop starts a loop with every compat library, closed when the test ends.
-func newLoop(t testing.TB) *lua.Loop {
-	t.Helper()
-	l := lua.NewLoop(lua.Options{Libraries: compat.Libraries()})
-	t.Cleanup(func() { l.Close(nil) })
-	return l
-}
+func newLoop(t testing.TB) *lua.Loop { return testkit.NewLoop(t, compat.Libraries()) }
 
 func TestEveryLibraryLoads(t *testing.T) {
 	l := newLoop(t)
 	for _, lib := range compat.Libraries() {
 		name := lib.Name
-		if strings.HasPrefix(name, "core.") {
-			continue // core.* need a host runtime; package host tests them
-		}
 		err := l.Do(context.Background(), func(L *glua.LState) error {
 			_, err := lua.DoChunk(L, `local m = require(...); assert(m ~= nil, "nil module")`, "test", 0, glua.LString(name))
 			return err

@@ -17,47 +17,9 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/internal/testkit"
 	"github.com/modhost/modhost/lua"
 )
-
-// runLua runs src on the loop with a global done(...) that reports its
-// arguments (converted by lua.ToGo) to the returned channel.
-func runLuaAsync(t *testing.T, l *lua.Loop, src string, vars map[string]string) <-chan []any {
-	t.Helper()
-	ch := make(chan []any, 256)
-	err := l.Do(context.Background(), func(L *glua.LState) error {
-		L.SetGlobal("done", L.NewFunction(func(L *glua.LState) int {
-			args := make([]any, L.GetTop())
-			for i := range args {
-				args[i] = lua.ToGo(L.Get(i + 1))
-			}
-			ch <- args
-			return 0
-		}))
-		L.SetGlobal("OPTIONS", glua.LNil)
-		for k, v := range vars {
-			L.SetGlobal(k, glua.LString(v))
-		}
-		_, err := lua.DoChunk(L, src, "test", 0)
-		return err
-	})
-	if err != nil {
-		t.Fatalf("run Lua: %v", err)
-	}
-	return ch
-}
-
-// await returns the next report from ch, failing the test after d.
-func await(t *testing.T, ch <-chan []any, d time.Duration) []any {
-	t.Helper()
-	select {
-	case args := <-ch:
-		return args
-	case <-time.After(d):
-		t.Fatalf("no report within %v", d)
-		return nil
-	}
-}
 
 // callbackReport issues request(URL, options) with a callback that reports
 // code, body, whether the third argument is the request object (as on
@@ -104,7 +66,7 @@ func TestNetHTTPCallbackGetsCodeAndBodyWhateverTheStatus(t *testing.T) {
 	l := newLoop(t)
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			got := await(t, runLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL + tt.path}), 5*time.Second)
+			got := testkit.Await(t, testkit.RunLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL + tt.path}), 5*time.Second)
 			if got[0] != tt.code || got[1] != tt.body || got[2] != false {
 				t.Errorf("got code %v body %q resp==req %v, want %v %q false", got[0], got[1], got[2], tt.code, tt.body)
 			}
@@ -141,7 +103,7 @@ func TestNetHTTPFailuresGiveCodeZeroAndAReason(t *testing.T) {
 	l := newLoop(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := await(t, runLuaAsync(t, l, callbackReport, map[string]string{"URL": tt.url}), 5*time.Second)
+			got := testkit.Await(t, testkit.RunLuaAsync(t, l, callbackReport, map[string]string{"URL": tt.url}), 5*time.Second)
 			if got[0] != 0.0 || got[1] != tt.reason || got[2] != true {
 				t.Errorf("got code %v body %q third-arg-is-request %v, want 0 %q true", got[0], got[1], got[2], tt.reason)
 			}
@@ -151,13 +113,13 @@ func TestNetHTTPFailuresGiveCodeZeroAndAReason(t *testing.T) {
 
 func TestNetHTTPInvalidURLFailsAtOnce(t *testing.T) {
 	l := newLoop(t)
-	ch := runLuaAsync(t, l, `
+	ch := testkit.RunLuaAsync(t, l, `
 		local http = require "net.http"
 		local seen
 		local req, err = http.request("not a url", nil, function (body, code) seen = { body, code } end)
 		done(req == nil, err, seen and seen[1], seen and seen[2])
 	`, nil)
-	got := await(t, ch, time.Second)
+	got := testkit.Await(t, ch, time.Second)
 	if got[0] != true || got[1] != "invalid-url" || got[2] != "invalid-url" || got[3] != 0.0 {
 		t.Errorf("got %v, want nil request, invalid-url, callback(invalid-url, 0) before return", got)
 	}
@@ -175,7 +137,7 @@ func TestNetHTTPTimeoutEndsAHangingRequestWithoutBlockingTheLoop(t *testing.T) {
 	defer close(release)
 	l := newLoop(t)
 	start := time.Now()
-	ch := runLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL, "OPTIONS": "{ timeout = 0.3 }"})
+	ch := testkit.RunLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL, "OPTIONS": "{ timeout = 0.3 }"})
 
 	// The loop stays free while the request hangs.
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -184,7 +146,7 @@ func TestNetHTTPTimeoutEndsAHangingRequestWithoutBlockingTheLoop(t *testing.T) {
 		t.Fatalf("loop blocked by a hanging request: %v", err)
 	}
 
-	got := await(t, ch, 5*time.Second)
+	got := testkit.Await(t, ch, 5*time.Second)
 	if got[0] != 0.0 || got[1] != "timeout" {
 		t.Errorf("got code %v body %q, want 0 timeout", got[0], got[1])
 	}
@@ -200,7 +162,7 @@ func TestNetHTTPDefaultTimeoutComesFromSetHTTPDefaults(t *testing.T) {
 	defer srv.Close()
 	l := newLoop(t)
 	setDefaults(t, l, compat.HTTPDefaults{Timeout: 200 * time.Millisecond})
-	got := await(t, runLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL}), 5*time.Second)
+	got := testkit.Await(t, testkit.RunLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL}), 5*time.Second)
 	if got[0] != 0.0 || got[1] != "timeout" {
 		t.Errorf("got code %v body %q, want 0 timeout", got[0], got[1])
 	}
@@ -217,13 +179,13 @@ func TestNetHTTPRejectsBodiesOverTheLimit(t *testing.T) {
 	l := newLoop(t)
 	setDefaults(t, l, compat.HTTPDefaults{MaxBody: 1000})
 	for _, path := range []string{"/sized", "/chunked"} {
-		got := await(t, runLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL + path}), 5*time.Second)
+		got := testkit.Await(t, testkit.RunLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL + path}), 5*time.Second)
 		if got[0] != 0.0 || got[1] != "content-length-limit-exceeded" {
 			t.Errorf("%s: got code %v body %q, want 0 content-length-limit-exceeded", path, got[0], got[1])
 		}
 	}
 	setDefaults(t, l, compat.HTTPDefaults{MaxBody: 2000})
-	got := await(t, runLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL + "/chunked"}), 5*time.Second)
+	got := testkit.Await(t, testkit.RunLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL + "/chunked"}), 5*time.Second)
 	if got[0] != 200.0 {
 		t.Errorf("body at the limit: got code %v, want 200", got[0])
 	}
@@ -250,7 +212,7 @@ func TestNetHTTPSendsMethodHeadersAndBody(t *testing.T) {
 	l := newLoop(t)
 	for _, tt := range tests {
 		t.Run(tt.options, func(t *testing.T) {
-			res := await(t, runLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL, "OPTIONS": tt.options}), 5*time.Second)
+			res := testkit.Await(t, testkit.RunLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL, "OPTIONS": tt.options}), 5*time.Second)
 			if res[0] != 200.0 {
 				t.Fatalf("code %v", res[0])
 			}
@@ -293,7 +255,7 @@ func TestNetHTTPPromiseFulfilsWithTheResponseAndRejectsOnlyOnFailure(t *testing.
 	l := newLoop(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := await(t, runLuaAsync(t, l, src, map[string]string{"URL": tt.url}), 5*time.Second)
+			got := testkit.Await(t, testkit.RunLuaAsync(t, l, src, map[string]string{"URL": tt.url}), 5*time.Second)
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
@@ -309,14 +271,14 @@ func TestNetHTTPCancelCallsBackOnceWithCancelled(t *testing.T) {
 	}))
 	defer srv.Close()
 	l := newLoop(t)
-	ch := runLuaAsync(t, l, `
+	ch := testkit.RunLuaAsync(t, l, `
 		local http = require "net.http"
 		local report = done
 		req = http.request(URL, nil, function (body, code) report(code, body) end)
 	`, map[string]string{"URL": srv.URL})
 	<-hit
-	runLuaAsync(t, l, `req:cancel(); req:cancel()`, nil)
-	got := await(t, ch, 5*time.Second)
+	testkit.RunLuaAsync(t, l, `req:cancel(); req:cancel()`, nil)
+	got := testkit.Await(t, ch, 5*time.Second)
 	if got[0] != 0.0 || got[1] != "cancelled" {
 		t.Errorf("got %v, want 0 cancelled", got)
 	}
@@ -335,15 +297,15 @@ func TestNetHTTPInsecureSkipsCertificateVerification(t *testing.T) {
 	srv.StartTLS()
 	defer srv.Close()
 	l := newLoop(t)
-	got := await(t, runLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL}), 5*time.Second)
+	got := testkit.Await(t, testkit.RunLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL}), 5*time.Second)
 	if got[0] != 0.0 || got[1] != "certificate-chain-invalid" {
 		t.Errorf("verified: got %v, want 0 certificate-chain-invalid", got[:2])
 	}
-	got = await(t, runLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL, "OPTIONS": "{ insecure = true }"}), 5*time.Second)
+	got = testkit.Await(t, testkit.RunLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL, "OPTIONS": "{ insecure = true }"}), 5*time.Second)
 	if got[0] != 200.0 || got[1] != "secret" {
 		t.Errorf("insecure: got %v, want 200 secret", got[:2])
 	}
-	got = await(t, runLuaAsync(t, l, `
+	got = testkit.Await(t, testkit.RunLuaAsync(t, l, `
 		local http = require "net.http".new({ insecure = true })
 		http:request(URL, nil, function (body, code) done(code, body) end)
 	`, map[string]string{"URL": srv.URL}), 5*time.Second)
@@ -368,7 +330,7 @@ func TestNetHTTPManyConcurrentRequestsReuseConnections(t *testing.T) {
 	l := newLoop(t)
 	setDefaults(t, l, compat.HTTPDefaults{MaxConnsPerHost: 8})
 	const n = 300
-	ch := runLuaAsync(t, l, `
+	ch := testkit.RunLuaAsync(t, l, `
 		local http = require "net.http"
 		local ok = 0
 		local n = tonumber(N)
@@ -413,7 +375,7 @@ func TestNetHTTPLoopCloseCancelsInFlightRequests(t *testing.T) {
 	}))
 	defer srv.Close()
 	l := lua.NewLoop(lua.Options{Libraries: compat.Libraries()})
-	runLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL})
+	testkit.RunLuaAsync(t, l, callbackReport, map[string]string{"URL": srv.URL})
 	<-hit
 	l.Close(nil)
 	select {
@@ -429,7 +391,7 @@ func TestNetHTTPLoopCloseCancelsInFlightRequests(t *testing.T) {
 
 func TestNetHTTPReexportsURLCodecs(t *testing.T) {
 	l := newLoop(t)
-	got := await(t, runLuaAsync(t, l, `
+	got := testkit.Await(t, testkit.RunLuaAsync(t, l, `
 		local http = require "net.http"
 		done(http.urlencode("a b/c"), http.urldecode("%41"), http.formencode({ { name = "k", value = "v w" } }),
 			http.formdecode("x=1").x, type(http.new), type(http.default.request))

@@ -6,8 +6,6 @@ import (
 	"sync"
 	"testing"
 
-	glua "github.com/yuin/gopher-lua"
-
 	"github.com/modhost/modhost/compat"
 	"github.com/modhost/modhost/lua"
 )
@@ -70,16 +68,4 @@ func newRecordedLoop(t testing.TB) (*lua.Loop, *recorder) {
 	l := lua.NewLoop(lua.Options{Libraries: compat.Libraries(), Logger: slog.New(rec)})
 	t.Cleanup(func() { l.Close(nil) })
 	return l, rec
-}
-
-// runLua runs a Lua snippet on the loop and fails the test on a Lua error.
-func runLua(t testing.TB, l *lua.Loop, src string) {
-	t.Helper()
-	err := l.Do(context.Background(), func(L *glua.LState) error {
-		_, err := lua.DoChunk(L, src, "test", 0)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }

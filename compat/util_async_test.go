@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modhost/modhost/internal/testkit"
 	"github.com/modhost/modhost/lua/busted"
 )
 
@@ -27,7 +28,7 @@ func TestCompatSpecsPassUnderModhostRunner(t *testing.T) {
 
 func TestAsyncDoneResumesInALaterLoopJob(t *testing.T) {
 	l := newLoop(t)
-	runLua(t, l, `
+	testkit.RunLua(t, l, `
 		local async = require "util.async"
 		state = {}
 		local r = async.runner(function ()
@@ -44,7 +45,7 @@ func TestAsyncDoneResumesInALaterLoopJob(t *testing.T) {
 		assert(state.resumed == nil, "resumed synchronously inside done()")
 		assert(r.state == "waiting", r.state)
 	`)
-	runLua(t, l, `
+	testkit.RunLua(t, l, `
 		assert(state.resumed == true, "not resumed by the next loop job")
 		assert(state.runner.state == "ready", state.runner.state)
 	`)
@@ -52,7 +53,7 @@ func TestAsyncDoneResumesInALaterLoopJob(t *testing.T) {
 
 func TestAsyncWaitOutsideRunnerIsAnError(t *testing.T) {
 	l := newLoop(t)
-	runLua(t, l, `
+	testkit.RunLua(t, l, `
 		local async = require "util.async"
 		local ok, err = pcall(async.waiter)
 		assert(not ok and err:match("not inside an async runner"), tostring(err))
@@ -62,10 +63,10 @@ func TestAsyncWaitOutsideRunnerIsAnError(t *testing.T) {
 
 func TestModhostLoopPostRunsLater(t *testing.T) {
 	l := newLoop(t)
-	runLua(t, l, `
+	testkit.RunLua(t, l, `
 		posted = {}
 		require "modhost.loop".post(function () table.insert(posted, "ran") end)
 		assert(#posted == 0, "post ran synchronously")
 	`)
-	runLua(t, l, `assert(posted[1] == "ran", "posted function did not run")`)
+	testkit.RunLua(t, l, `assert(posted[1] == "ran", "posted function did not run")`)
 }

@@ -1,6 +1,10 @@
 package compat_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/modhost/modhost/internal/testkit"
+)
 
 func TestCache(t *testing.T) {
 	// keys(c) lists keys newest first.
@@ -63,7 +67,7 @@ func TestCache(t *testing.T) {
 	l := newLoop(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := callLua(t, l, prelude+tc.lua); got != tc.want {
+			if got := testkit.CallLua(t, l, prelude+tc.lua); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})

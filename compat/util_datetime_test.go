@@ -3,6 +3,8 @@ package compat_test
 import (
 	"testing"
 	"time"
+
+	"github.com/modhost/modhost/internal/testkit"
 )
 
 func TestDatetime(t *testing.T) {
@@ -30,7 +32,7 @@ func TestDatetime(t *testing.T) {
 	}
 	l := newLoop(t)
 	for _, tc := range tests {
-		got := callLua(t, l, `local dt = require "util.datetime"; return tostring(`+tc.expr+`)`)
+		got := testkit.CallLua(t, l, `local dt = require "util.datetime"; return tostring(`+tc.expr+`)`)
 		if got != tc.want {
 			t.Errorf("%s = %s, want %s", tc.expr, got, tc.want)
 		}
@@ -40,7 +42,7 @@ func TestDatetime(t *testing.T) {
 func TestDatetimeDefaultsToNow(t *testing.T) {
 	l := newLoop(t)
 	before := time.Now().UTC().Truncate(time.Second)
-	got := callLua(t, l, `return require"util.datetime".datetime()`)
+	got := testkit.CallLua(t, l, `return require"util.datetime".datetime()`)
 	after := time.Now().UTC()
 	parsed, err := time.Parse(time.RFC3339, got)
 	if err != nil {

@@ -1,6 +1,10 @@
 package compat_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/modhost/modhost/internal/testkit"
+)
 
 func TestErrorFromStanza(t *testing.T) {
 	// A stand-in with the stanza methods from_stanza uses, so this runs
@@ -48,14 +52,14 @@ func TestErrorFromStanza(t *testing.T) {
 	l := newLoop(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			runLua(t, l, fakeStanza+tc.lua)
+			testkit.RunLua(t, l, fakeStanza+tc.lua)
 		})
 	}
 }
 
 func TestErrorAutoInjectTraceback(t *testing.T) {
 	l := newLoop(t)
-	runLua(t, l, `
+	testkit.RunLua(t, l, `
 		local errors = require "util.error"
 		assert(errors.new().context.traceback == nil)
 		errors.configure({ auto_inject_traceback = true })

@@ -1,31 +1,12 @@
 package compat_test
 
 import (
-	"context"
 	"testing"
 
 	glua "github.com/yuin/gopher-lua"
 
-	"github.com/modhost/modhost/lua"
+	"github.com/modhost/modhost/internal/testkit"
 )
-
-// callLua runs src (a chunk returning one value) with args and returns the
-// value as a string.
-func callLua(t testing.TB, l *lua.Loop, src string, args ...glua.LValue) string {
-	t.Helper()
-	var out string
-	err := l.Do(context.Background(), func(L *glua.LState) error {
-		rets, err := lua.DoChunk(L, src, "test", 1, args...)
-		if err == nil {
-			out = rets[0].String()
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 // The expectations were taken from Prosody 0.12's util.hex under Lua 5.4.
 func TestHexDecodeMatchesProsody(t *testing.T) {
@@ -50,7 +31,7 @@ func TestHexDecodeMatchesProsody(t *testing.T) {
 	}
 	l := newLoop(t)
 	for _, tc := range tests {
-		got := callLua(t, l, `return require"util.hex".decode(...)`, glua.LString(tc.in))
+		got := testkit.CallLua(t, l, `return require"util.hex".decode(...)`, glua.LString(tc.in))
 		if got != tc.want {
 			t.Errorf("decode(%q) = %q, want %q", tc.in, got, tc.want)
 		}
@@ -66,7 +47,7 @@ func TestHexEncode(t *testing.T) {
 	l := newLoop(t)
 	for _, tc := range tests {
 		for _, fn := range []string{"encode", "to"} {
-			got := callLua(t, l, `return require"util.hex"[select(1, ...)](select(2, ...))`, glua.LString(fn), glua.LString(tc.in))
+			got := testkit.CallLua(t, l, `return require"util.hex"[select(1, ...)](select(2, ...))`, glua.LString(fn), glua.LString(tc.in))
 			if got != tc.want {
 				t.Errorf("%s(%q) = %q, want %q", fn, tc.in, got, tc.want)
 			}

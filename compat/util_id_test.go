@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/internal/testkit"
 )
 
 func TestIDLengthsAndAlphabet(t *testing.T) {
@@ -25,7 +27,7 @@ func TestIDLengthsAndAlphabet(t *testing.T) {
 	for _, tc := range tests {
 		seen := map[string]bool{}
 		for i := 0; i < 20; i++ {
-			got := callLua(t, l, `local id = require "util.id"; return `+tc.expr)
+			got := testkit.CallLua(t, l, `local id = require "util.id"; return `+tc.expr)
 			if len(got) != tc.length {
 				t.Fatalf("%s = %q: length %d, want %d", tc.expr, got, len(got), tc.length)
 			}
@@ -43,16 +45,16 @@ func TestIDLengthsAndAlphabet(t *testing.T) {
 
 func TestIDCustomRejectsNegativeSize(t *testing.T) {
 	l := newLoop(t)
-	runLua(t, l, `assert(not pcall(require"util.id".custom, -1))`)
+	testkit.RunLua(t, l, `assert(not pcall(require"util.id".custom, -1))`)
 }
 
 func TestRandomBytes(t *testing.T) {
 	l := newLoop(t)
 	for _, n := range []int{0, 1, 32, 4096} {
-		got := callLua(t, l, `return require"util.random".bytes(...)`, glua.LNumber(n))
+		got := testkit.CallLua(t, l, `return require"util.random".bytes(...)`, glua.LNumber(n))
 		if len(got) != n {
 			t.Errorf("bytes(%d) gave %d bytes", n, len(got))
 		}
 	}
-	runLua(t, l, `assert(not pcall(require"util.random".bytes, -1))`)
+	testkit.RunLua(t, l, `assert(not pcall(require"util.random".bytes, -1))`)
 }

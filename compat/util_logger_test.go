@@ -3,6 +3,8 @@ package compat_test
 import (
 	"log/slog"
 	"testing"
+
+	"github.com/modhost/modhost/internal/testkit"
 )
 
 func TestLoggerSendsLinesToSlog(t *testing.T) {
@@ -35,7 +37,7 @@ func TestLoggerSendsLinesToSlog(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			l, rec := newRecordedLoop(t)
-			runLua(t, l, `local log = require"util.logger".init("mod_test"); `+tc.call)
+			testkit.RunLua(t, l, `local log = require"util.logger".init("mod_test"); `+tc.call)
 			got := rec.take()
 			if tc.wantMsg == "" {
 				if len(got) != 0 {
@@ -58,7 +60,7 @@ func TestLoggerSendsLinesToSlog(t *testing.T) {
 
 func TestLoggerReturnsNothing(t *testing.T) {
 	l, _ := newRecordedLoop(t)
-	runLua(t, l, `
+	testkit.RunLua(t, l, `
 		local log = require"util.logger".init("x")
 		assert(select("#", log("info", "a")) == 0)
 		assert(select("#", log("nope", "a")) == 0)
@@ -69,7 +71,7 @@ func TestLoggerErrorInTostringIsALuaError(t *testing.T) {
 	// A __tostring that fails is the caller's bug; it surfaces as a Lua error
 	// in the caller rather than crashing the loop.
 	l, _ := newRecordedLoop(t)
-	runLua(t, l, `
+	testkit.RunLua(t, l, `
 		local log = require"util.logger".init("x")
 		local bad = setmetatable({}, {__tostring = function() error("boom") end})
 		local ok, err = pcall(log, "info", "%s", bad)

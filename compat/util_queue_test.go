@@ -1,6 +1,10 @@
 package compat_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/modhost/modhost/internal/testkit"
+)
 
 func TestQueue(t *testing.T) {
 	// dump(q) lists items oldest first.
@@ -32,7 +36,7 @@ func TestQueue(t *testing.T) {
 	l := newLoop(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := callLua(t, l, prelude+tc.lua); got != tc.want {
+			if got := testkit.CallLua(t, l, prelude+tc.lua); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})

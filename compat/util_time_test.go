@@ -4,12 +4,14 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/modhost/modhost/internal/testkit"
 )
 
 func TestTimeNowIsWallClockSeconds(t *testing.T) {
 	l := newLoop(t)
 	before := float64(time.Now().UnixNano()) / 1e9
-	got, err := strconv.ParseFloat(callLua(t, l, `return string.format("%.6f", require"util.time".now())`), 64)
+	got, err := strconv.ParseFloat(testkit.CallLua(t, l, `return string.format("%.6f", require"util.time".now())`), 64)
 	after := float64(time.Now().UnixNano()) / 1e9
 	if err != nil {
 		t.Fatal(err)
@@ -22,7 +24,7 @@ func TestTimeNowIsWallClockSeconds(t *testing.T) {
 func TestTimeMonotonicMeasuresElapsedTime(t *testing.T) {
 	l := newLoop(t)
 	read := func() float64 {
-		v, err := strconv.ParseFloat(callLua(t, l, `return string.format("%.9f", require"util.time".monotonic())`), 64)
+		v, err := strconv.ParseFloat(testkit.CallLua(t, l, `return string.format("%.9f", require"util.time".monotonic())`), 64)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"github.com/modhost/modhost/internal/testkit"
 	"github.com/modhost/modhost/lua"
 )
 
@@ -177,7 +178,7 @@ func TestTimer(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			l, rec, notes := timerLoop(t)
-			runLua(t, l, `local timer = require "util.timer"; `+tc.lua)
+			testkit.RunLua(t, l, `local timer = require "util.timer"; `+tc.lua)
 			expectNotes(t, notes, 150*time.Millisecond, tc.want...)
 			for _, r := range rec.take() {
 				if r.level >= slog.LevelError {
@@ -190,7 +191,7 @@ func TestTimer(t *testing.T) {
 
 func TestTimerCallbackErrorIsLoggedAndLoopGoesOn(t *testing.T) {
 	l, rec, notes := timerLoop(t)
-	runLua(t, l, `
+	testkit.RunLua(t, l, `
 		local timer = require "util.timer"
 		local function explode() error("kaboom") end
 		timer.add_task(0, function() explode(); return 0.01 end)
@@ -214,7 +215,7 @@ func TestTimerCallbackErrorIsLoggedAndLoopGoesOn(t *testing.T) {
 
 func TestTimerArgumentErrors(t *testing.T) {
 	l, _, _ := timerLoop(t)
-	runLua(t, l, `
+	testkit.RunLua(t, l, `
 		local timer = require "util.timer"
 		assert(not pcall(timer.add_task, "soon", print))
 		assert(not pcall(timer.add_task, 1))

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/internal/testkit"
 )
 
 var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
@@ -14,7 +16,7 @@ func TestUUIDGenerate(t *testing.T) {
 	seen := map[string]bool{}
 	variants := map[byte]bool{}
 	for i := 0; i < 200; i++ {
-		u := callLua(t, l, `return require"util.uuid".generate()`)
+		u := testkit.CallLua(t, l, `return require"util.uuid".generate()`)
 		if !uuidV4.MatchString(u) {
 			t.Fatalf("generate() = %q, not a lower-case v4 UUID", u)
 		}
@@ -34,10 +36,10 @@ func TestUUIDNibblesAndSeed(t *testing.T) {
 	l := newLoop(t)
 	hexDigits := regexp.MustCompile(`^[0-9a-f]*$`)
 	for _, n := range []int{0, 1, 7, 12} {
-		got := callLua(t, l, `return require"util.uuid".get_nibbles(...)`, glua.LNumber(n))
+		got := testkit.CallLua(t, l, `return require"util.uuid".get_nibbles(...)`, glua.LNumber(n))
 		if len(got) != n || !hexDigits.MatchString(got) {
 			t.Errorf("get_nibbles(%d) = %q", n, got)
 		}
 	}
-	runLua(t, l, `local uuid = require "util.uuid"; uuid.seed("anything"); assert(#uuid.generate() == 36)`)
+	testkit.RunLua(t, l, `local uuid = require "util.uuid"; uuid.seed("anything"); assert(#uuid.generate() == 36)`)
 }

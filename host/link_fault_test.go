@@ -18,7 +18,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/modhost/modhost/host/xmpp/component"
-	"github.com/modhost/modhost/host/xmpptest"
+	"github.com/modhost/modhost/internal/xmpptest"
 )
 
 // Fault tests of the XMPP link (issue #6): whatever the server does, every

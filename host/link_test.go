@@ -20,9 +20,9 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/modhost/modhost/host"
-	"github.com/modhost/modhost/host/prosodytest"
+	"github.com/modhost/modhost/internal/prosodytest"
 	"github.com/modhost/modhost/host/xmpp/component"
-	"github.com/modhost/modhost/host/xmpptest"
+	"github.com/modhost/modhost/internal/xmpptest"
 )
 
 // The link's scenarios run against real Prosody in both roster modes

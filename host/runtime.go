@@ -15,11 +15,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	glua "github.com/yuin/gopher-lua"
+
 	"github.com/modhost/modhost/compat"
 	"github.com/modhost/modhost/host/config"
 	"github.com/modhost/modhost/host/httpserver"
 	"github.com/modhost/modhost/lua"
-	glua "github.com/yuin/gopher-lua"
+	"github.com/modhost/modhost/plugins"
 )
 
 //go:embed boot.lua
@@ -186,7 +188,7 @@ func (rt *Runtime) Start(ctx context.Context) (Report, error) {
 	httpCfg.Observe = rt.metrics.observeHTTP
 	rt.http = httpserver.New(httpCfg, rt.log.With("source", "http"))
 	rt.mounts = map[int]func(){}
-	libs := append(compat.Libraries(), rt.nativeLibrary())
+	libs := append(append(append(compat.Libraries(), coreLibraries()...), plugins.Libraries()...), rt.nativeLibrary())
 	if rt.opts.Testing {
 		libs = append(libs, rt.testingLibrary())
 	}

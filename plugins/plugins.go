@@ -1,13 +1,26 @@
-// Package plugins holds the plugins bundled with modhost (mod_*.lua), embedded
-// into the binary so that it runs with nothing but its config file. They are
-// searched after the config's plugin_paths, as Prosody searches its own
-// plugins folder last.
+// Package plugins holds the plugins bundled with modhost, one folder each
+// (mod_NAME/mod_NAME.lua beside its README, tests and, where it has one, its
+// Go half), embedded into the binary so that it runs with nothing but its
+// config file. They are searched after the config's plugin_paths, as Prosody
+// searches its own plugins folder last.
 package plugins
 
-import "embed"
+import (
+	"embed"
 
-// FS holds every bundled mod_*.lua, at its top level or in a folder of its
-// own name (mod_NAME/mod_NAME.lua).
+	"github.com/modhost/modhost/lua"
+	rosteradmin "github.com/modhost/modhost/plugins/mod_http_roster_admin"
+	storagememory "github.com/modhost/modhost/plugins/mod_storage_memory"
+)
+
+// FS holds every bundled plugin as mod_NAME/mod_NAME.lua.
 //
-//go:embed *.lua
+//go:embed mod_*/mod_*.lua
 var FS embed.FS
+
+// Libraries are the Go libraries of the bundled plugins, for the runtime to
+// offer beside Prosody's (compat.Libraries). Each plugin's folder says what
+// its library is for.
+func Libraries() []lua.Library {
+	return []lua.Library{rosteradmin.Library(), storagememory.Library()}
+}

@@ -10,7 +10,7 @@ import (
 // Every bundled plugin must also compile in gopher-lua (Lua 5.1), where
 // modhost runs it; Prosody's Lua 5.4 accepts syntax gopher-lua does not.
 func TestEveryPluginCompilesInGopherLua(t *testing.T) {
-	files, err := filepath.Glob("mod_*.lua")
+	files, err := filepath.Glob("mod_*/mod_*.lua")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no plugins found: %v", err)
 	}

@@ -14,7 +14,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/modhost/modhost/host/benchrun"
+	"github.com/modhost/modhost/cmd/modhost-bench/benchrun"
 )
 
 // serveRuntime is the hidden subcommand the bench starts itself with to host

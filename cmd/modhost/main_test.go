@@ -132,7 +132,7 @@ func TestProsodySnippetForALinkedHost(t *testing.T) {
 	if code := run([]string{"export-plugins", exported}, &out, &errs); code != 0 {
 		t.Fatalf("export-plugins exit %d: %s", code, errs.String())
 	}
-	if _, err := os.Stat(filepath.Join(exported, "mod_block_subscriptions.lua")); err != nil {
+	if _, err := os.Stat(filepath.Join(exported, "mod_block_subscriptions", "mod_block_subscriptions.lua")); err != nil {
 		t.Fatal(err)
 	}
 	plain := filepath.Join(dir, "plain.cfg.lua")

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/modhost/modhost/host/xmpptest"
+	"github.com/modhost/modhost/internal/xmpptest"
 )
 
 func main() {

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modhost/modhost/host/prosodytest"
-	"github.com/modhost/modhost/host/xmpptest"
+	"github.com/modhost/modhost/internal/prosodytest"
+	"github.com/modhost/modhost/internal/xmpptest"
 )
 
 // The README says both examples are ordinary Prosody 0.12 plugins: here they

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modhost/modhost/host/prosodytest"
+	"github.com/modhost/modhost/internal/prosodytest"
 	"github.com/modhost/modhost/host/xmpp"
-	"github.com/modhost/modhost/host/xmpptest"
+	"github.com/modhost/modhost/internal/xmpptest"
 )
 
 const (

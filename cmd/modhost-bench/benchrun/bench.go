@@ -1,0 +1,284 @@
+// Package benchrun measures the roster-admin workload (mod_http_roster_admin
+// serving rosters from a web application and refreshing them on request)
+// three ways on one machine in one run:
+//
+//	A  the plugin inside real Prosody 0.12, real XMPP clients;
+//	B  modhost standalone, standalone sessions (Runtime.Login);
+//	C  modhost linked to Prosody as its component (delegated rosters),
+//	   real XMPP clients through Prosody.
+//
+// Each way gets the same workload: Users online users with Contacts-contact
+// rosters served by an in-process backend that changes one contact per user
+// at every fetch; Rounds POST /refresh requests naming every online user;
+// Logins timed logins until the full roster is received; resident memory
+// per online user. modhost runs in a child process (the caller's binary
+// started again, see ServeRuntime) so its memory is measured on its own.
+package benchrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/modhost/modhost/internal/prosodytest"
+	"github.com/modhost/modhost/plugins"
+)
+
+// Options are the workload's sizes and where the runtime child comes from.
+type Options struct {
+	Users            int           // online users (N)
+	Contacts         int           // contacts per roster
+	Rounds           int           // refresh requests naming every online user (R)
+	Logins           int           // timed logins (M)
+	Concurrent       int           // simultaneous refresh requests, way B only (0: skipped)
+	ConcurrentUsers  int           // users named by each of those requests
+	Ways             string        // which of A, B, C to run, e.g. "ABC"
+	Timeout          time.Duration // bound on the whole run
+	RefreshDeadline  time.Duration // http_roster_admin_deadline given to the plugin
+	LoginConcurrency int           // parallel logins when bringing the users online
+	RuntimeCommand   []string      // argv that starts a child serving ServeRuntime
+	Logger           *slog.Logger
+}
+
+// Defaults is the workload `make bench-roster` runs.
+func Defaults() Options {
+	return Options{
+		Users: 50, Contacts: 100, Rounds: 50, Logins: 20,
+		Concurrent: 1000, ConcurrentUsers: 10,
+		Ways: "ABC", Timeout: 3 * time.Minute, RefreshDeadline: 90 * time.Second,
+		LoginConcurrency: 8,
+	}
+}
+
+// WayResult is what one way measured. Times are milliseconds.
+type WayResult struct {
+	Way           string
+	Name          string
+	UsersPerSec   float64
+	RefreshP50    float64
+	RefreshP99    float64
+	LoginP50      float64
+	LoginP99      float64
+	RSSBeforeKiB  int64
+	RSSOnlineKiB  int64
+	RSSPerUserKiB float64
+	// The Concurrent-request test (way B): p99 and wall time.
+	ConcurrentP99  float64
+	ConcurrentWall time.Duration
+	ConcurrentDone int
+	// Errors lists every request, login or push that failed.
+	Errors []string
+}
+
+// Report is a whole run.
+type Report struct {
+	Machine Machine
+	Options Options
+	Ways    []WayResult
+	Elapsed time.Duration
+}
+
+// Failed counts every failure of every way.
+func (r Report) Failed() int {
+	n := 0
+	for _, w := range r.Ways {
+		n += len(w.Errors)
+	}
+	return n
+}
+
+// ErrProsodyMissing is returned when way A or C is asked for without Prosody.
+var ErrProsodyMissing = errors.New("prosody 0.12 is not installed at " + prosodytest.Binary + ": run `make deps` (or apt-get install prosody prosody-modules)")
+
+const (
+	domain        = "example.com"
+	componentJID  = "roster.example.com"
+	componentPass = "bench-secret"
+	password      = "pw"
+)
+
+// Run performs the ways asked for, one after the other, and returns what
+// they measured. It returns an error when a way could not be set up at all;
+// failed requests are counted in the report instead.
+func Run(ctx context.Context, opts Options) (Report, error) {
+	if err := opts.check(); err != nil {
+		return Report{}, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if strings.ContainsAny(opts.Ways, "AC") && !prosodytest.Available() {
+		return Report{}, ErrProsodyMissing
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	started := time.Now()
+	report := Report{Machine: thisMachine(), Options: opts}
+
+	dir, err := os.MkdirTemp("", "modhost-bench-")
+	if err != nil {
+		return report, fmt.Errorf("create temp folder: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	pluginsDir := filepath.Join(dir, "plugins")
+	if err := copyBundledPlugins(pluginsDir); err != nil {
+		return report, err
+	}
+
+	backend := newContactsBackend(domain, opts.Contacts)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return report, fmt.Errorf("listen for the contacts backend: %w", err)
+	}
+	server := &http.Server{Handler: backend, ReadHeaderTimeout: 10 * time.Second}
+	go server.Serve(ln)
+	defer server.Close()
+	env := &runEnv{
+		opts:       opts,
+		dir:        dir,
+		pluginsDir: pluginsDir,
+		rosterURL:  "http://" + ln.Addr().String() + "/contacts/%s",
+		http:       newHTTPClient(max(opts.Concurrent, 64), opts.RefreshDeadline+15*time.Second),
+	}
+	defer env.http.CloseIdleConnections()
+
+	for _, way := range opts.Ways {
+		opts.Logger.Info("starting way", "way", string(way))
+		res, err := env.runWay(ctx, way)
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return report, fmt.Errorf("way %c: the run's bound of %v passed (-timeout): %w", way, opts.Timeout, err)
+		case ctx.Err() != nil:
+			return report, fmt.Errorf("way %c: interrupted: %w", way, err)
+		case err != nil:
+			return report, fmt.Errorf("way %c: %w", way, err)
+		}
+		report.Ways = append(report.Ways, res)
+	}
+	if n := backend.failed.Load(); n > 0 {
+		report.Ways[len(report.Ways)-1].Errors = append(report.Ways[len(report.Ways)-1].Errors, fmt.Sprintf("contacts backend answered %d malformed requests", n))
+	}
+	report.Elapsed = time.Since(started)
+	return report, nil
+}
+
+func (o Options) check() error {
+	switch {
+	case o.Users < 1 || o.Contacts < 1 || o.Rounds < 1 || o.Logins < 1:
+		return errors.New("users, contacts, rounds and logins must be at least 1")
+	case o.Concurrent < 0 || (o.Concurrent > 0 && o.ConcurrentUsers < 1):
+		return errors.New("concurrent requests must be 0 or more, each naming at least one user")
+	case o.Ways == "" || strings.Trim(o.Ways, "ABC") != "":
+		return fmt.Errorf("ways %q: want a combination of A, B and C", o.Ways)
+	case o.Timeout <= 0 || o.RefreshDeadline <= 0:
+		return errors.New("timeout and refresh deadline must be positive")
+	case strings.ContainsAny(o.Ways, "BC") && len(o.RuntimeCommand) == 0:
+		return errors.New("ways B and C need a RuntimeCommand to start modhost's runtime in")
+	}
+	return nil
+}
+
+// copyBundledPlugins writes the plugins modhost embeds into dir, so Prosody
+// loads exactly the bytes modhost runs, wherever the binary was built.
+func copyBundledPlugins(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create plugins folder: %w", err)
+	}
+	return fs.WalkDir(plugins.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := plugins.FS.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("read bundled %s: %w", path, err)
+		}
+		target := filepath.Join(dir, filepath.FromSlash(path))
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return fmt.Errorf("copy bundled %s: %w", path, err)
+		}
+		if err := os.WriteFile(target, b, 0o644); err != nil {
+			return fmt.Errorf("copy bundled %s: %w", path, err)
+		}
+		return nil
+	})
+}
+
+// newHTTPClient keeps up to conns connections, so a burst of requests is
+// not measured through connection set-up, and gives every request timeout.
+func newHTTPClient(conns int, timeout time.Duration) *http.Client {
+	return &http.Client{
+		Timeout: timeout,
+		Transport: &http.Transport{
+			Proxy:               nil, // loopback only, whatever the environment says
+			MaxIdleConns:        conns,
+			MaxIdleConnsPerHost: conns,
+			IdleConnTimeout:     30 * time.Second,
+		},
+	}
+}
+
+// Print writes the report as a table with the ratios to way A.
+func (r Report) Print(w io.Writer) {
+	o := r.Options
+	fmt.Fprintf(w, "roster-admin bench: %d online users, %d contacts each, %d refresh rounds, %d timed logins\n",
+		o.Users, o.Contacts, o.Rounds, o.Logins)
+	fmt.Fprintf(w, "machine: %s\n\n", r.Machine)
+	fmt.Fprintf(w, "%-43s %8s %20s %18s %13s %7s\n", "way", "users/s", "refresh p50/p99", "login p50/p99", "RSS/user", "errors")
+	for _, res := range r.Ways {
+		fmt.Fprintf(w, "%-43s %8.0f %20s %18s %9.1f KiB %7d\n", res.Way+"  "+res.Name, res.UsersPerSec,
+			msPair(res.RefreshP50, res.RefreshP99), msPair(res.LoginP50, res.LoginP99), res.RSSPerUserKiB, len(res.Errors))
+	}
+	var a *WayResult
+	for i := range r.Ways {
+		if r.Ways[i].Way == "A" {
+			a = &r.Ways[i]
+		}
+	}
+	if a != nil {
+		fmt.Fprintln(w)
+		for _, res := range r.Ways {
+			if res.Way == "A" {
+				continue
+			}
+			fmt.Fprintf(w, "%s/A: throughput ×%.2f, login p50 ×%.2f, login p99 ×%.2f\n", res.Way,
+				res.UsersPerSec/a.UsersPerSec, res.LoginP50/a.LoginP50, res.LoginP99/a.LoginP99)
+		}
+	}
+	for _, res := range r.Ways {
+		if res.ConcurrentDone > 0 {
+			fmt.Fprintf(w, "\n%s: %d concurrent refresh requests of %d users: p99 %.1f ms, all answered in %.2f s\n",
+				res.Way, res.ConcurrentDone, o.ConcurrentUsers, res.ConcurrentP99, res.ConcurrentWall.Seconds())
+		}
+	}
+	fmt.Fprintf(w, "\nRSS/user = (VmRSS with the users online − VmRSS before their logins) / users; A: Prosody, B: modhost, C: Prosody + modhost:\n")
+	for _, res := range r.Ways {
+		fmt.Fprintf(w, "  %s: %.1f MiB before, %.1f MiB online\n", res.Way, float64(res.RSSBeforeKiB)/1024, float64(res.RSSOnlineKiB)/1024)
+	}
+	for _, res := range r.Ways {
+		for i, e := range res.Errors {
+			if i == 10 {
+				fmt.Fprintf(w, "%s: … %d more errors\n", res.Way, len(res.Errors)-10)
+				break
+			}
+			fmt.Fprintf(w, "%s error: %s\n", res.Way, e)
+		}
+	}
+	fmt.Fprintf(w, "total %d errors, run took %.1f s\n", r.Failed(), r.Elapsed.Seconds())
+}
+
+func msPair(p50, p99 float64) string {
+	if math.IsNaN(p50) {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f / %.1f ms", p50, p99)
+}

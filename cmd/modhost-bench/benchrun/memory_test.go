@@ -1,0 +1,74 @@
+package benchrun
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"testing"
+	"time"
+
+	"github.com/modhost/modhost/host"
+)
+
+// BenchmarkHeapPerOnlineUser is way B's memory figure without the child
+// process: it logs b.N users in as standalone sessions whose 100-contact
+// rosters come through mod_http_roster_admin, each sending initial presence
+// as the bench does, and reports the Go heap in use per online user after a
+// collection. RSS also counts what the heap has not handed back to the
+// system; this figure says where the live bytes are.
+// MODHOST_HEAP_PROFILE=FILE writes a heap profile with the users online.
+//
+//	go test ./cmd/modhost-bench/benchrun/ -run '^$' -bench HeapPerOnlineUser -benchtime=200x
+func BenchmarkHeapPerOnlineUser(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	backend := httptest.NewServer(newContactsBackend(domain, 100))
+	defer backend.Close()
+	env := &runEnv{opts: Defaults(), rosterURL: backend.URL + "/contacts/%s"}
+	c := &child{log: slog.New(slog.NewTextHandler(io.Discard, nil)), sessions: map[string]*host.Session{}}
+	defer c.stop()
+	if reply := c.start(ctx, childRequest{Config: env.modhostConfig(""), Name: "bench.cfg.lua"}); reply.Error != "" {
+		b.Fatal(reply.Error)
+	}
+	// One login and logout first: what the first login loads (the sessions
+	// code, the libraries it requires, the HTTP client) is not per user.
+	if reply := c.login(ctx, childRequest{Host: domain, Users: []string{"warmup"}, WantItems: 100}); len(reply.Failures) > 0 {
+		b.Fatal(reply.Failures[0])
+	}
+	if reply := c.logout(ctx, childRequest{Users: []string{"warmup"}}); len(reply.Failures) > 0 {
+		b.Fatal(reply.Failures[0])
+	}
+	users := userNames("user", b.N)
+	before := heapInUse()
+	b.ResetTimer()
+	reply := c.login(ctx, childRequest{Host: domain, Users: users, Concurrency: 8, Presence: true, WantItems: 100})
+	b.StopTimer()
+	if len(reply.Failures) > 0 {
+		b.Fatalf("%d logins failed, first: %s", len(reply.Failures), reply.Failures[0])
+	}
+	online := heapInUse()
+	b.ReportMetric(float64(online-before)/float64(b.N)/1024, "heap-KiB/user")
+	if path := os.Getenv("MODHOST_HEAP_PROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runtime.KeepAlive(c.sessions)
+}
+
+// heapInUse is the live heap after a full collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}

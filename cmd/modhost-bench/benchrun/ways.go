@@ -1,0 +1,264 @@
+package benchrun
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/modhost/modhost/internal/prosodytest"
+	"github.com/modhost/modhost/host/xmpp/component"
+)
+
+// runEnv is what every way shares: the options, the run's temp folder, the
+// bundled plugins' copy, the backend's URL and the HTTP client.
+type runEnv struct {
+	opts       Options
+	dir        string
+	pluginsDir string
+	rosterURL  string
+	http       httpDoer
+}
+
+// system is one way's servers and users, as the common measurement drives
+// them.
+type system interface {
+	// refreshURL is the POST /refresh endpoint.
+	refreshURL() string
+	// rssKiB is the resident memory of every process serving the users.
+	rssKiB() (int64, error)
+	// online logs users in (roster asked for, initial presence sent) and
+	// keeps them online; a failure per user.
+	online(ctx context.Context, users []string) []string
+	// timedLogins logs each user in, one after the other, and times each
+	// until its whole roster has arrived; the users then log out.
+	timedLogins(ctx context.Context, users []string) (millis []float64, failures []string)
+	// pushes is how many roster pushes the online users have received.
+	pushes() (int, error)
+	stop()
+}
+
+func (e *runEnv) runWay(ctx context.Context, way rune) (WayResult, error) {
+	dir := filepath.Join(e.dir, string(way))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return WayResult{}, fmt.Errorf("create %s: %w", dir, err)
+	}
+	var sys system
+	var err error
+	res := WayResult{Way: string(way)}
+	switch way {
+	case 'A':
+		res.Name = "Prosody 0.12 + plugin"
+		sys, err = e.startProsodyAlone(dir)
+	case 'B':
+		res.Name = "modhost standalone"
+		sys, err = e.startStandalone(ctx, dir)
+	case 'C':
+		res.Name = "modhost linked to Prosody (delegated)"
+		sys, err = e.startLinked(ctx, dir)
+	}
+	if err != nil {
+		return res, err
+	}
+	defer sys.stop()
+	return e.measure(ctx, sys, res, way == 'B')
+}
+
+// userNames are the online users; loginNames the ones whose logins are timed.
+func userNames(prefix string, n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s%d", prefix, i)
+	}
+	return names
+}
+
+// measure runs the workload on a started system: memory before, users
+// online, memory after, refresh rounds, pushes checked, timed logins, and
+// (concurrent) the burst of simultaneous refresh requests.
+func (e *runEnv) measure(ctx context.Context, sys system, res WayResult, concurrent bool) (WayResult, error) {
+	o := e.opts
+	users := userNames("user", o.Users)
+	var err error
+	if res.RSSBeforeKiB, err = sys.rssKiB(); err != nil {
+		return res, err
+	}
+	res.Errors = append(res.Errors, sys.online(ctx, users)...)
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("bringing users online: %w", err)
+	}
+	time.Sleep(300 * time.Millisecond) // presence broadcasts and probes settle
+	if res.RSSOnlineKiB, err = sys.rssKiB(); err != nil {
+		return res, err
+	}
+	res.RSSPerUserKiB = float64(res.RSSOnlineKiB-res.RSSBeforeKiB) / float64(o.Users)
+
+	pushesBefore, err := sys.pushes()
+	if err != nil {
+		return res, err
+	}
+	var latencies []float64
+	var busy time.Duration
+	for round := range o.Rounds {
+		start := time.Now()
+		failures := refresh(ctx, e.http, sys.refreshURL(), users)
+		took := time.Since(start)
+		busy += took
+		latencies = append(latencies, float64(took.Microseconds())/1000)
+		for _, f := range failures {
+			res.Errors = append(res.Errors, fmt.Sprintf("round %d: %s", round+1, f))
+		}
+	}
+	res.UsersPerSec = float64(o.Users*o.Rounds) / busy.Seconds()
+	res.RefreshP50, res.RefreshP99 = percentile(latencies, 50), percentile(latencies, 99)
+	// Each refresh changed one contact of every online user: one push each.
+	want := pushesBefore + o.Users*o.Rounds
+	got, err := waitPushes(ctx, sys, want)
+	if err != nil {
+		return res, err
+	}
+	if got != want {
+		res.Errors = append(res.Errors, fmt.Sprintf("online users received %d roster pushes during the rounds, want %d", got-pushesBefore, want-pushesBefore))
+	}
+
+	millis, failures := sys.timedLogins(ctx, userNames("login", o.Logins))
+	res.Errors = append(res.Errors, failures...)
+	res.LoginP50, res.LoginP99 = percentile(millis, 50), percentile(millis, 99)
+
+	if concurrent && o.Concurrent > 0 {
+		burst := concurrentRefreshes(ctx, e.http, sys.refreshURL(), users, o.Concurrent, o.ConcurrentUsers)
+		res.ConcurrentP99, res.ConcurrentWall, res.ConcurrentDone = burst.p99, burst.wall, o.Concurrent
+		res.Errors = append(res.Errors, burst.failures...)
+	}
+	return res, ctx.Err()
+}
+
+// waitPushes waits up to a few seconds for the pushes count to reach want:
+// pushes travel after the refresh answer on some ways.
+func waitPushes(ctx context.Context, sys system, want int) (int, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, err := sys.pushes()
+		if err != nil || got >= want || time.Now().After(deadline) || ctx.Err() != nil {
+			return got, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// --- A: the plugin inside Prosody -------------------------------------------
+
+// prosodyHostConfig loads the plugin on the VirtualHost as the example
+// config does (memory roster storage, block_subscriptions).
+func (e *runEnv) prosodyHostConfig() string {
+	return fmt.Sprintf(`
+	modules_enabled = { "http_roster_admin"; "block_subscriptions" }
+	storage = { roster = "memory" }
+	http_roster_url = %q
+	http_roster_admin_deadline = %d
+`, e.rosterURL, int(e.opts.RefreshDeadline/time.Second))
+}
+
+func (e *runEnv) accounts() map[string]string {
+	accounts := map[string]string{}
+	for _, u := range append(userNames("user", e.opts.Users), userNames("login", e.opts.Logins)...) {
+		accounts[u] = password
+	}
+	return accounts
+}
+
+// startProsodyAlone is way A. mod_roster stays on, unlike the example
+// config: with it off, Prosody alone answers a client's roster query
+// service-unavailable, and the plugin only fills what mod_roster serves.
+func (e *runEnv) startProsodyAlone(dir string) (system, error) {
+	s, err := prosodytest.Launch(dir, prosodytest.Options{
+		Host:        domain,
+		Users:       e.accounts(),
+		HostConfig:  e.prosodyHostConfig(),
+		PluginPaths: []string{e.pluginsDir},
+		LogLevel:    "warn",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start prosody: %w", err)
+	}
+	return &xmppSystem{env: e, prosody: s, refresh: s.HTTPURL("/roster_admin/refresh")}, nil
+}
+
+// --- B: modhost standalone -------------------------------------------------
+
+func (e *runEnv) modhostConfig(link string) string {
+	return fmt.Sprintf(`
+http_ports = { 0 }
+http_interfaces = { "127.0.0.1" }
+-- One client (this bench) sends the burst of concurrent refreshes: the
+-- default bound of 32 in-flight requests per client would answer most 429,
+-- and the default 30 s handler deadline would cut the burst's tail.
+http_max_requests_per_client = -1
+http_request_deadline = %d
+VirtualHost %q
+	modules_enabled = { "http_roster_admin" }
+	modules_disabled = { "roster" }
+	storage = { roster = "memory" }
+	http_roster_url = %q
+	http_roster_admin_deadline = %d
+%s`, int(e.opts.RefreshDeadline/time.Second)+5, domain, e.rosterURL, int(e.opts.RefreshDeadline/time.Second), link)
+}
+
+func (e *runEnv) startStandalone(ctx context.Context, dir string) (system, error) {
+	p, url, err := e.startRuntime(ctx, dir, e.modhostConfig(""), "")
+	if err != nil {
+		return nil, err
+	}
+	return &standaloneSystem{env: e, proc: p, refresh: url + "/roster_admin/refresh"}, nil
+}
+
+func (e *runEnv) startRuntime(ctx context.Context, dir, config, linkHost string) (*runtimeProcess, string, error) {
+	p, err := startRuntimeProcess(ctx, e.opts.RuntimeCommand, dir)
+	if err != nil {
+		return nil, "", err
+	}
+	reply, err := p.call(childRequest{Op: "start", Config: config, Name: filepath.Join(dir, "modhost.cfg.lua"), LinkHost: linkHost})
+	if err != nil {
+		p.stop()
+		return nil, "", err
+	}
+	return p, reply.HTTP, nil
+}
+
+// --- C: modhost linked to Prosody ------------------------------------------
+
+func (e *runEnv) startLinked(ctx context.Context, dir string) (system, error) {
+	snippet, err := component.Snippet(component.SnippetOptions{
+		Host: domain, Component: componentJID, Secret: componentPass, Mode: component.Delegated, PluginsDir: e.pluginsDir,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server-side snippet: %w", err)
+	}
+	// The sections only: prosodytest writes the listeners and plugin_paths.
+	sections := snippet[strings.Index(snippet, "VirtualHost"):]
+	// The harness already declares the VirtualHost: its options go inside it.
+	host, rest, _ := strings.Cut(sections, "\nComponent")
+	host = host[strings.Index(host, "\n")+1:]
+	s, err := prosodytest.Launch(filepath.Join(dir, "prosody"), prosodytest.Options{
+		Host:        domain,
+		Users:       e.accounts(),
+		HostConfig:  host + "\tstorage = { roster = \"memory\" }\n",
+		Config:      "Component" + rest,
+		PluginPaths: []string{e.pluginsDir},
+		LogLevel:    "warn",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start prosody: %w", err)
+	}
+	link := fmt.Sprintf("\tcomponent_client = { host = \"127.0.0.1\"; port = %d; jid = %q; secret = %q }\n", s.ComponentPort, componentJID, componentPass)
+	p, url, err := e.startRuntime(ctx, dir, e.modhostConfig(link), domain)
+	if err != nil {
+		s.Stop()
+		return nil, err
+	}
+	// The privilege and delegation advertisements follow the handshake.
+	time.Sleep(300 * time.Millisecond)
+	return &xmppSystem{env: e, prosody: s, modhost: p, refresh: url + "/roster_admin/refresh"}, nil
+}

@@ -1,0 +1,33 @@
+package compat
+
+import glua "github.com/yuin/gopher-lua"
+
+// The API plugins' Go halves use (plugins/mod_NAME/*.go): the same JSON
+// decoding and JID preparation the Lua libraries give plugins, so that a
+// plugin's Go reader and its Lua reader cannot disagree.
+
+// DecodeJSON decodes src as util.json.decode does: the value, or nil and the
+// error util.json returns. null and arrayMT are util.json's null sentinel and
+// array metatable. With a nil L it touches no Lua state and may run on any
+// goroutine; nesting too deep is then a failure, not a raise.
+func DecodeJSON(L *glua.LState, src string, null *glua.LTable, arrayMT glua.LValue) (glua.LValue, glua.LValue) {
+	return decodeJSON(L, src, null, arrayMT)
+}
+
+// IsJSONSpace reports whether c is whitespace in JSON (RFC 8259 §2).
+func IsJSONSpace(c byte) bool { return isJSONSpace(c) }
+
+// NewTable allocates a Lua table with room for acap array and hcap hash
+// entries. It needs no Lua state, so it is safe off the loop.
+func NewTable(acap, hcap int) *glua.LTable { return newJSONTable(acap, hcap) }
+
+// PrepJID prepares j as util.jid.prep does (nameprep, nodeprep,
+// resourceprep; not strict) and returns the prepared JID and whether it has
+// a resource; ok is false when j is not a valid JID.
+func PrepJID(j string) (prepped string, hasResource, ok bool) {
+	p, ok := prepJID(j, false)
+	if !ok {
+		return "", false, false
+	}
+	return p.join(), p.hasResource, true
+}

@@ -1,0 +1,848 @@
+package rosteradmin
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/lua"
+)
+
+// modhost.roster_admin does in Go the two steps of mod_http_roster_admin
+// that dominated a refresh when written in Lua: reading the application's
+// answer into roster items (decode, prep and check of every contact) and
+// comparing a roster with the fetched one. The plugin uses it when the
+// runtime offers it and falls back on its own Lua otherwise (in Prosody),
+// with the same results: plugins' FuzzBackendRoster gives both the same
+// answers and compares what they make of them, and FuzzRosterReaderWays
+// compares this reader's two ways of reading (scan and general decode).
+//
+//	parse(body, self_jid, null, array_mt, with_entries, callback)
+//	  Reads body on a goroutine of its own, off the Lua loop, and calls
+//	  callback(roster, entries) or callback(nil, reason) back on the loop.
+//	  null and array_mt are util.json's null sentinel and array metatable,
+//	  so entries are what util.json.decode would have returned; without
+//	  with_entries, entries is nil (nobody will read them).
+//	diff(current, wanted) → added, removed, changed
+//	  Lists of contact JIDs, as the plugin's diff_roster.
+//
+// Not a Prosody library: plugins other than the roster admin have no reason
+// to require it.
+func openModhostRoster(L *glua.LState) int {
+	r := &rosterReader{jids: map[string]checkedJID{}, texts: map[string]string{}}
+	mod := L.NewTable()
+	mod.RawSetString("parse", L.NewFunction(r.parse))
+	mod.RawSetString("diff", L.NewFunction(diffRosters))
+	L.Push(mod)
+	return 1
+}
+
+// rosterCacheSize bounds each of the reader's caches; a full cache is
+// emptied and refilled, which costs one round of checks.
+const rosterCacheSize = 16384
+
+// rosterReader holds what one Lua state's parses share: the contacts and
+// texts already checked, since a roster is fetched again and again with
+// mostly the same contacts. Parses run concurrently, hence the lock.
+type rosterReader struct {
+	generalOnly bool // never scanRoster: for tests comparing the two ways
+
+	mu    sync.Mutex
+	jids  map[string]checkedJID // by contact as the application wrote it
+	texts map[string]string     // checked name or group → one shared copy
+}
+
+// checkedJID is a contact's prepped JID, or why it is not one.
+type checkedJID struct {
+	jid, problem string
+}
+
+func (r *rosterReader) parse(L *glua.LState) int {
+	body := L.CheckString(1)
+	self := L.CheckString(2)
+	null := L.CheckTable(3)
+	arrayMT := L.Get(4)
+	withEntries := L.ToBool(5)
+	callback := L.CheckFunction(6)
+	loop := lua.LoopOf(L)
+	if loop == nil {
+		L.RaiseError("modhost.roster_admin.parse needs the runtime's loop")
+	}
+	go func() {
+		roster, entries, reason := r.read(body, self, null, arrayMT, withEntries)
+		loop.Post(func(L *glua.LState) {
+			if reason != "" {
+				loop.CallLogged(L, "roster_admin.parse callback", callback, 0, glua.LNil, glua.LString(reason))
+				return
+			}
+			var e glua.LValue = glua.LNil
+			if entries != nil {
+				e = entries
+			}
+			var value glua.LValue
+			switch v := roster.(type) {
+			case *nativeRoster:
+				ud := L.NewUserData()
+				ud.Value = v
+				ud.Metatable = nativeRosterMeta(L)
+				value = ud
+			case *glua.LTable:
+				value = v
+			}
+			loop.CallLogged(L, "roster_admin.parse callback", callback, 0, value, e)
+		})
+	}()
+	return 0
+}
+
+// read turns the application's answer into roster items and the decoded
+// entries by the same JIDs, or says what in it the contract does not allow,
+// in the words of the plugin's Lua parse_roster. It runs off the loop: the
+// tables it builds are not seen by Lua until it returns.
+func (r *rosterReader) read(body, self string, null *glua.LTable, arrayMT glua.LValue, withEntries bool) (any, *glua.LTable, string) {
+	if !startsWithLuaSpaceThen(body, '{') {
+		return nil, nil, "answer is not a JSON object"
+	}
+	if !utf8.ValidString(body) { // JSON is UTF-8 (RFC 8259 §8.1)
+		return nil, nil, "answer is not UTF-8"
+	}
+	if usesReservedKey(body, `"__array"`) || usesReservedKey(body, `"__hash"`) {
+		return nil, nil, "answer uses the reserved keys __array or __hash"
+	}
+	if contacts, ok := scanRoster(body); ok && !r.generalOnly {
+		return r.build(contacts, self, null, arrayMT, withEntries)
+	}
+	value, fail := compat.DecodeJSON(nil, body, null, arrayMT)
+	data, ok := value.(*glua.LTable)
+	if fail != nil || !ok || data == null || data.Metatable == arrayMT {
+		if fail == nil {
+			fail = glua.LNil
+		}
+		return nil, nil, "answer is not valid JSON (" + luaToString(fail) + ")"
+	}
+	roster := compat.NewTable(0, countKeys(data))
+	var entries *glua.LTable
+	if withEntries {
+		entries = compat.NewTable(0, countKeys(data))
+	}
+	for key, entry := data.Next(glua.LNil); key != glua.LNil; key, entry = data.Next(key) {
+		contact, ok := key.(glua.LString)
+		if !ok {
+			return nil, nil, "invalid contact JID " + luaToString(key)
+		}
+		jid, problem := r.checkContact(string(contact))
+		if problem != "" {
+			return nil, nil, problem
+		}
+		object, ok := entry.(*glua.LTable)
+		if !ok || object == null || object.Metatable == arrayMT {
+			return nil, nil, "contact " + jid + " is not an object"
+		}
+		name := object.RawGetString("name")
+		if name == null || name == glua.LString("") {
+			name = glua.LNil
+		}
+		if name != glua.LNil {
+			s, ok := name.(glua.LString)
+			if !ok {
+				return nil, nil, "contact " + jid + ": name is not a string"
+			}
+			text, problem := r.checkText(string(s))
+			if problem != "" {
+				return nil, nil, "contact " + jid + ": name " + problem
+			}
+			name = glua.LString(text)
+		}
+		groups, problem := r.readGroups(jid, object.RawGetString("groups"), null, arrayMT)
+		if problem != "" {
+			return nil, nil, problem
+		}
+		if jid == self { // Prosody never keeps a self-contact
+			continue
+		}
+		item := compat.NewTable(0, 3)
+		if name != glua.LNil {
+			item.RawSetString("name", name)
+		}
+		item.RawSetString("groups", groups)
+		item.RawSetString("subscription", glua.LString("both"))
+		roster.RawSetString(jid, item)
+		if entries != nil {
+			entries.RawSetString(jid, object)
+		}
+	}
+	return roster, entries, ""
+}
+
+// build is read's second half for an answer scanRoster could read: the same
+// checks in the same order, on Go values instead of decoded tables. Without
+// entries to give, the roster stays in Go (a nativeRoster) and Lua tables are
+// made only for the items a refresh stores.
+func (r *rosterReader) build(contacts []scannedContact, self string, null *glua.LTable, arrayMT glua.LValue, withEntries bool) (any, *glua.LTable, string) {
+	read := &nativeRoster{items: make([]nativeItem, 0, len(contacts)), index: make(map[string]int, len(contacts))}
+	var entries *glua.LTable
+	if withEntries {
+		entries = compat.NewTable(0, len(contacts))
+	}
+	for _, c := range contacts {
+		jid, problem := r.checkContact(c.key)
+		if problem != "" {
+			return nil, nil, problem
+		}
+		item := nativeItem{jid: jid}
+		if c.hasName && !c.nameNull && c.name != "" {
+			text, problem := r.checkText(c.name)
+			if problem != "" {
+				return nil, nil, "contact " + jid + ": name " + problem
+			}
+			item.name, item.hasName = text, true
+		}
+		for _, g := range c.groups {
+			text, problem := r.checkText(g)
+			if problem != "" {
+				return nil, nil, "contact " + jid + ": a group " + problem
+			}
+			if text != "" && !slices.Contains(item.groups, text) {
+				item.groups = append(item.groups, text)
+			}
+		}
+		if jid == self { // Prosody never keeps a self-contact
+			continue
+		}
+		if i, again := read.index[jid]; again {
+			read.items[i] = item // the last one counts, in the first one's place
+		} else {
+			read.index[jid] = len(read.items)
+			read.items = append(read.items, item)
+		}
+		if entries != nil {
+			entries.RawSetString(jid, c.entry(null, arrayMT))
+		}
+	}
+	if entries != nil {
+		return read.table(), entries, ""
+	}
+	return read, nil, ""
+}
+
+// nativeRoster is a roster read from an answer, kept in Go: building a Lua
+// table for each of its items cost more than all the rest of a refresh, and
+// a refresh usually stores one or two of them. Lua sees it as userdata with
+// the methods item(jid) and table() (every item); diff reads it directly.
+type nativeRoster struct {
+	items []nativeItem   // in the answer's order
+	index map[string]int // JID → position in items
+}
+
+// item returns the contact with jid, or nil.
+func (n *nativeRoster) item(jid string) *nativeItem {
+	if i, ok := n.index[jid]; ok {
+		return &n.items[i]
+	}
+	return nil
+}
+
+// nativeItem is a contact as the answer gives it; subscription is "both".
+type nativeItem struct {
+	jid     string
+	name    string
+	hasName bool
+	groups  []string // without duplicates or ""
+}
+
+// table is a roster item as the plugin's Lua reader makes it.
+func (it *nativeItem) table() *glua.LTable {
+	t := compat.NewTable(0, 3)
+	if it.hasName {
+		t.RawSetString("name", glua.LString(it.name))
+	}
+	groups := compat.NewTable(0, len(it.groups))
+	for _, g := range it.groups {
+		groups.RawSetString(g, glua.LTrue)
+	}
+	t.RawSetString("groups", groups)
+	t.RawSetString("subscription", glua.LString("both"))
+	return t
+}
+
+// table is the whole roster as the plugin's Lua reader makes it.
+func (n *nativeRoster) table() *glua.LTable {
+	t := compat.NewTable(0, len(n.items))
+	for i := range n.items {
+		t.RawSetString(n.items[i].jid, n.items[i].table())
+	}
+	return t
+}
+
+// same reports whether a stored item says what it does.
+func (it *nativeItem) same(L *glua.LState, old glua.LValue) bool {
+	o, ok := old.(*glua.LTable)
+	if !ok {
+		return false
+	}
+	// Strings compare by value in Lua whatever their metatable.
+	name := field(L, o, "name")
+	if s, ok := name.(glua.LString); (it.hasName && (!ok || string(s) != it.name)) || (!it.hasName && name != glua.LNil) {
+		return false
+	}
+	if s, ok := field(L, o, "subscription").(glua.LString); !ok || s != "both" {
+		return false
+	}
+	if glua.LVAsBool(field(L, o, "ask")) {
+		return false
+	}
+	groups := field(L, o, "groups")
+	set, ok := groups.(*glua.LTable)
+	if !ok || set.Metatable != glua.LNil {
+		return groups == glua.LNil && len(it.groups) == 0
+	}
+	for _, g := range it.groups {
+		if !glua.LVAsBool(set.RawGetString(g)) {
+			return false
+		}
+	}
+	members := 0
+	for k, in := set.Next(glua.LNil); k != glua.LNil; k, in = set.Next(k) {
+		if glua.LVAsBool(in) {
+			members++
+		}
+	}
+	return members == len(it.groups)
+}
+
+// nativeRosterMeta is the metatable of nativeRoster userdata in L.
+func nativeRosterMeta(L *glua.LState) *glua.LTable {
+	const name = "modhost.roster_admin.roster"
+	if mt, ok := L.GetField(L.Get(glua.RegistryIndex), name).(*glua.LTable); ok {
+		return mt
+	}
+	mt := L.NewTypeMetatable(name)
+	methods := L.NewTable()
+	methods.RawSetString("item", L.NewFunction(func(L *glua.LState) int {
+		n := checkNativeRoster(L, 1)
+		if it := n.item(L.CheckString(2)); it != nil {
+			L.Push(it.table())
+		} else {
+			L.Push(glua.LNil)
+		}
+		return 1
+	}))
+	methods.RawSetString("table", L.NewFunction(func(L *glua.LState) int {
+		L.Push(checkNativeRoster(L, 1).table())
+		return 1
+	}))
+	mt.RawSetString("__index", methods)
+	return mt
+}
+
+func checkNativeRoster(L *glua.LState, n int) *nativeRoster {
+	if ud, ok := L.Get(n).(*glua.LUserData); ok {
+		if r, ok := ud.Value.(*nativeRoster); ok {
+			return r
+		}
+	}
+	L.ArgError(n, "roster read by modhost.roster_admin expected")
+	return nil
+}
+
+// scannedContact is one contact of an answer in the common shape.
+type scannedContact struct {
+	key                 string
+	name                string
+	hasName, nameNull   bool
+	groups              []string
+	hasGroups, grpsNull bool
+}
+
+// entry is the table util.json.decode gives for the contact's object.
+func (c scannedContact) entry(null *glua.LTable, arrayMT glua.LValue) *glua.LTable {
+	t := compat.NewTable(0, 2)
+	switch {
+	case c.hasName && c.nameNull:
+		t.RawSetString("name", null)
+	case c.hasName:
+		t.RawSetString("name", glua.LString(c.name))
+	}
+	switch {
+	case c.hasGroups && c.grpsNull:
+		t.RawSetString("groups", null)
+	case c.hasGroups:
+		list := compat.NewTable(len(c.groups), 0)
+		for _, g := range c.groups {
+			list.Append(glua.LString(g))
+		}
+		list.Metatable = arrayMT
+		t.RawSetString("groups", list)
+	}
+	return t
+}
+
+// scanRoster reads an answer of the shape applications write: an object of
+// contact objects whose only members are "name" (a string or null) and
+// "groups" (an array of strings, or null), with plain strings (no escapes,
+// no control characters) and no key twice. ok is false for anything else,
+// which then goes through util.json's decoder and the general checks: this
+// is only a faster way to the same result for the common case.
+func scanRoster(body string) (contacts []scannedContact, ok bool) {
+	s := jsonScanner{src: body}
+	if !s.expect('{') {
+		return nil, false
+	}
+	// Every contact opens an object: a size to start from, found fast.
+	guess := strings.Count(body, "{")
+	contacts = make([]scannedContact, 0, guess)
+	seen := make(map[string]struct{}, guess)
+	if !s.peek('}') {
+		for {
+			key, ok := s.plainString()
+			if !ok || !s.expect(':') {
+				return nil, false
+			}
+			if _, dup := seen[key]; dup {
+				return nil, false
+			}
+			seen[key] = struct{}{}
+			c, ok := s.contact()
+			if !ok {
+				return nil, false
+			}
+			c.key = key
+			contacts = append(contacts, c)
+			if s.peek('}') {
+				break
+			}
+			if !s.expect(',') {
+				return nil, false
+			}
+		}
+	}
+	s.pos++ // the closing brace
+	s.space()
+	return contacts, s.pos == len(s.src)
+}
+
+// jsonScanner reads the strict JSON of scanRoster; pos is the next byte.
+type jsonScanner struct {
+	src string
+	pos int
+}
+
+func (s *jsonScanner) space() {
+	for s.pos < len(s.src) && compat.IsJSONSpace(s.src[s.pos]) {
+		s.pos++
+	}
+}
+
+// expect skips spaces and c.
+func (s *jsonScanner) expect(c byte) bool {
+	s.space()
+	if s.pos < len(s.src) && s.src[s.pos] == c {
+		s.pos++
+		return true
+	}
+	return false
+}
+
+// peek skips spaces and reports whether c is next, without taking it.
+func (s *jsonScanner) peek(c byte) bool {
+	s.space()
+	return s.pos < len(s.src) && s.src[s.pos] == c
+}
+
+// null skips spaces and the literal null.
+func (s *jsonScanner) null() bool {
+	s.space()
+	if strings.HasPrefix(s.src[s.pos:], "null") {
+		s.pos += 4
+		return true
+	}
+	return false
+}
+
+// plainString reads a string with neither escapes nor control characters.
+func (s *jsonScanner) plainString() (string, bool) {
+	if !s.expect('"') {
+		return "", false
+	}
+	start := s.pos
+	for ; s.pos < len(s.src); s.pos++ {
+		switch c := s.src[s.pos]; {
+		case c == '"':
+			s.pos++
+			return s.src[start : s.pos-1], true
+		case c == '\\' || c < 0x20:
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// contact reads a contact's object.
+func (s *jsonScanner) contact() (c scannedContact, ok bool) {
+	if !s.expect('{') {
+		return c, false
+	}
+	if s.peek('}') {
+		s.pos++
+		return c, true
+	}
+	for {
+		member, ok := s.plainString()
+		if !ok || !s.expect(':') {
+			return c, false
+		}
+		switch {
+		case member == "name" && !c.hasName:
+			c.hasName = true
+			if c.nameNull = s.null(); !c.nameNull {
+				if c.name, ok = s.plainString(); !ok {
+					return c, false
+				}
+			}
+		case member == "groups" && !c.hasGroups:
+			c.hasGroups = true
+			if c.grpsNull = s.null(); !c.grpsNull {
+				if c.groups, ok = s.stringArray(); !ok {
+					return c, false
+				}
+			}
+		default:
+			return c, false
+		}
+		if s.peek('}') {
+			s.pos++
+			return c, true
+		}
+		if !s.expect(',') {
+			return c, false
+		}
+	}
+}
+
+// stringArray reads an array of plain strings.
+func (s *jsonScanner) stringArray() ([]string, bool) {
+	if !s.expect('[') {
+		return nil, false
+	}
+	list := []string{}
+	if s.peek(']') {
+		s.pos++
+		return list, true
+	}
+	for {
+		item, ok := s.plainString()
+		if !ok {
+			return nil, false
+		}
+		list = append(list, item)
+		if s.peek(']') {
+			s.pos++
+			return list, true
+		}
+		if !s.expect(',') {
+			return nil, false
+		}
+	}
+}
+
+// readGroups turns an entry's groups array into a group set.
+func (r *rosterReader) readGroups(jid string, value glua.LValue, null *glua.LTable, arrayMT glua.LValue) (*glua.LTable, string) {
+	list, isTable := value.(*glua.LTable)
+	n := 0
+	if isTable {
+		n = list.Len()
+	}
+	groups := compat.NewTable(0, n)
+	if value == glua.LNil || value == null {
+		return groups, ""
+	}
+	if !isTable || list.Metatable != arrayMT {
+		return nil, "contact " + jid + ": groups is not an array"
+	}
+	for key, group := list.Next(glua.LNil); key != glua.LNil; key, group = list.Next(key) {
+		s, ok := group.(glua.LString)
+		if !ok {
+			return nil, "contact " + jid + ": a group is not a string"
+		}
+		text, problem := r.checkText(string(s))
+		if problem != "" {
+			return nil, "contact " + jid + ": a group " + problem
+		}
+		if text != "" {
+			groups.RawSetString(text, glua.LTrue)
+		}
+	}
+	return groups, ""
+}
+
+// checkContact preps a contact JID once and remembers the outcome.
+func (r *rosterReader) checkContact(contact string) (string, string) {
+	r.mu.Lock()
+	c, ok := r.jids[contact]
+	r.mu.Unlock()
+	if ok {
+		return c.jid, c.problem
+	}
+	c = checkContactJID(contact)
+	r.mu.Lock()
+	if len(r.jids) >= rosterCacheSize {
+		clear(r.jids)
+	}
+	r.jids[strings.Clone(contact)] = c
+	r.mu.Unlock()
+	return c.jid, c.problem
+}
+
+// checkContactJID is the plugin's check_contact_jid: a bare JID after
+// Prosody's prep, which XML can carry.
+func checkContactJID(contact string) checkedJID {
+	jid, hasResource, ok := compat.PrepJID(contact)
+	if !ok || hasResource {
+		return checkedJID{problem: "invalid contact JID " + contact}
+	}
+	if problem := xmlTextProblem(jid); problem != "" {
+		return checkedJID{problem: "invalid contact JID " + jid + ": " + problem}
+	}
+	return checkedJID{jid: jid}
+}
+
+// checkText checks a name or group once and hands out one shared copy of
+// it, so that rosters do not pin the answers they were read from and the
+// same group name is held once.
+func (r *rosterReader) checkText(s string) (string, string) {
+	r.mu.Lock()
+	text, ok := r.texts[s]
+	r.mu.Unlock()
+	if ok {
+		return text, ""
+	}
+	if problem := xmlTextProblem(s); problem != "" {
+		return "", problem
+	}
+	text = strings.Clone(s)
+	r.mu.Lock()
+	if len(r.texts) >= rosterCacheSize {
+		clear(r.texts)
+	}
+	r.texts[text] = text
+	r.mu.Unlock()
+	return text, ""
+}
+
+// xmlTextProblem is the plugin's check_xml_text: what makes s unfit for XML
+// text or an attribute value, or "".
+func xmlTextProblem(s string) string {
+	if !utf8.ValidString(s) {
+		return "is not valid UTF-8"
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+			return "contains a character XML cannot carry"
+		}
+	}
+	if strings.Contains(s, "\uFFFE") || strings.Contains(s, "\uFFFF") {
+		return "contains a character XML cannot carry"
+	}
+	return ""
+}
+
+// startsWithLuaSpaceThen reports whether s is Lua's %s* followed by c.
+func startsWithLuaSpaceThen(s string, c byte) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\n', '\v', '\f', '\r':
+			continue
+		case c:
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+// usesReservedKey reports whether key appears as an object member name:
+// after '{' or ',' and before ':', with Lua's %s between (the plugin's
+// pattern '[{,]%s*"__array"%s*:').
+func usesReservedKey(body, key string) bool {
+	for from := 0; ; {
+		at := strings.Index(body[from:], key)
+		if at < 0 {
+			return false
+		}
+		at += from
+		from = at + 1
+		before := at - 1
+		for before >= 0 && isLuaSpace(body[before]) {
+			before--
+		}
+		after := at + len(key)
+		for after < len(body) && isLuaSpace(body[after]) {
+			after++
+		}
+		if before >= 0 && (body[before] == '{' || body[before] == ',') && after < len(body) && body[after] == ':' {
+			return true
+		}
+	}
+}
+
+func isLuaSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+// luaToString is tostring for the values a decode failure or a key can be.
+func luaToString(v glua.LValue) string {
+	if n, ok := v.(glua.LNumber); ok {
+		return n.String()
+	}
+	return v.String()
+}
+
+func countKeys(t *glua.LTable) int {
+	n := 0
+	for k, _ := t.Next(glua.LNil); k != glua.LNil; k, _ = t.Next(k) {
+		n++
+	}
+	return n
+}
+
+// diffRosters is the plugin's diff_roster: which contacts of wanted are new
+// to current, which of current are gone, and which differ in name, groups,
+// subscription or a pending ask. A wanted item without groups has none and
+// one without a subscription has "both". Each list is sorted.
+func diffRosters(L *glua.LState) int {
+	current := L.CheckTable(1)
+	if ud, ok := L.Get(2).(*glua.LUserData); ok {
+		return diffNative(L, current, checkNativeRoster(L, 2), ud)
+	}
+	wanted := L.CheckTable(2)
+	var added, removed, changed []glua.LValue
+	wanted.ForEach(func(jid, item glua.LValue) {
+		old := lookup(L, current, jid)
+		switch {
+		case !glua.LVAsBool(old):
+			added = append(added, jid)
+		case !sameItem(L, old, item):
+			changed = append(changed, jid)
+		}
+	})
+	current.ForEach(func(jid, _ glua.LValue) {
+		if glua.LVAsBool(jid) && !glua.LVAsBool(lookup(L, wanted, jid)) {
+			removed = append(removed, jid)
+		}
+	})
+	return pushSortedLists(L, added, removed, changed)
+}
+
+// diffNative is diffRosters for a roster read into Go.
+func diffNative(L *glua.LState, current *glua.LTable, wanted *nativeRoster, _ *glua.LUserData) int {
+	var added, removed, changed []glua.LValue
+	for i := range wanted.items {
+		it := &wanted.items[i]
+		old := field(L, current, it.jid)
+		switch {
+		case !glua.LVAsBool(old):
+			added = append(added, glua.LString(it.jid))
+		case !it.same(L, old):
+			changed = append(changed, glua.LString(it.jid))
+		}
+	}
+	for jid, _ := current.Next(glua.LNil); jid != glua.LNil; jid, _ = current.Next(jid) {
+		if !glua.LVAsBool(jid) {
+			continue
+		}
+		if s, ok := jid.(glua.LString); ok && wanted.item(string(s)) != nil {
+			continue
+		}
+		removed = append(removed, jid)
+	}
+	return pushSortedLists(L, added, removed, changed)
+}
+
+// pushSortedLists pushes each list as a Lua array, sorted.
+func pushSortedLists(L *glua.LState, lists ...[]glua.LValue) int {
+	for _, list := range lists {
+		slices.SortFunc(list, func(a, b glua.LValue) int { return strings.Compare(a.String(), b.String()) })
+		t := L.CreateTable(len(list), 0)
+		for _, jid := range list {
+			t.Append(jid)
+		}
+		L.Push(t)
+	}
+	return len(lists)
+}
+
+// lookup is t[key] as Lua reads it: raw unless t has a metatable.
+func lookup(L *glua.LState, t *glua.LTable, key glua.LValue) glua.LValue {
+	if t.Metatable == glua.LNil {
+		return t.RawGet(key)
+	}
+	return L.GetTable(t, key)
+}
+
+// field is t.name as Lua reads it.
+func field(L *glua.LState, t *glua.LTable, name string) glua.LValue {
+	if t.Metatable == glua.LNil {
+		return t.RawGetString(name)
+	}
+	return L.GetField(t, name)
+}
+
+// sameItem reports whether a stored item already says what a wanted one
+// does. Anything malformed counts as a difference, so that it is replaced.
+func sameItem(L *glua.LState, old, item glua.LValue) bool {
+	o, ok := old.(*glua.LTable)
+	w, ok2 := item.(*glua.LTable)
+	if !ok || !ok2 {
+		return false
+	}
+	subscription := field(L, w, "subscription")
+	if subscription == glua.LNil {
+		subscription = glua.LString("both")
+	}
+	if !L.Equal(field(L, o, "name"), field(L, w, "name")) || !L.Equal(field(L, o, "subscription"), subscription) {
+		return false
+	}
+	if glua.LVAsBool(field(L, o, "ask")) {
+		return false
+	}
+	return sameGroups(field(L, o, "groups"), field(L, w, "groups"))
+}
+
+// sameGroups compares two group sets (group → true); a missing set is the
+// empty one, and a set that is not a plain table differs from every other.
+func sameGroups(a, b glua.LValue) bool {
+	ta, aok := a.(*glua.LTable)
+	tb, bok := b.(*glua.LTable)
+	if (!aok && a != glua.LNil) || (!bok && b != glua.LNil) ||
+		(aok && ta.Metatable != glua.LNil) || (bok && tb.Metatable != glua.LNil) {
+		return false
+	}
+	// Every member of a is in b, and b has as many members.
+	na, same := 0, true
+	if aok {
+		ta.ForEach(func(g, in glua.LValue) {
+			if glua.LVAsBool(in) {
+				na++
+				if !bok || !glua.LVAsBool(tb.RawGet(g)) {
+					same = false
+				}
+			}
+		})
+	}
+	nb := 0
+	if bok {
+		tb.ForEach(func(_, in glua.LValue) {
+			if glua.LVAsBool(in) {
+				nb++
+			}
+		})
+	}
+	return same && na == nb
+}
+
+// Library is modhost.roster_admin, for the runtime to offer plugins.
+func Library() lua.Library { return lua.Library{Name: "modhost.roster_admin", Open: openModhostRoster} }

@@ -1,0 +1,135 @@
+package rosteradmin_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	rosteradmin "github.com/modhost/modhost/plugins/mod_http_roster_admin"
+
+	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/internal/testkit"
+)
+
+// The plugin's own tests (plugins/roster_admin_fuzz_test.go) check that the
+// native reader and the plugin's Lua reader agree on every answer; these pin
+// the library's own contract.
+
+func TestRosterAdminParseReadsAnswersOffTheLoop(t *testing.T) {
+	l := testkit.NewLoop(t, append(compat.Libraries(), rosteradmin.Library()))
+	cases := []struct {
+		name, body, want string
+	}{
+		{"common shape kept in Go", `{"a@b.c":{"name":"A","groups":["G","G",""]},"me@h.x":{}}`,
+			`userdata a@b.c=A|G|both`},
+		{"escapes take the general path", `{"a@b.c":{"name":"\u0041"}}`,
+			`table a@b.c=A||both`},
+		{"extra fields take the general path", `{"a@b.c":{"name":"A","email":"x"}}`,
+			`table a@b.c=A||both`},
+		{"prepped contact", `{"A@B.C":{}}`, `userdata a@b.c=||both`},
+		{"not an object", `[]`, `answer is not a JSON object`},
+		{"bad JSON", `{"a@b.c":}`, `answer is not valid JSON (value expected)`},
+		{"reserved key", `{"__hash":[]}`, `answer uses the reserved keys __array or __hash`},
+		{"bad contact", `{"a@b@c":{}}`, `invalid contact JID a@b@c`},
+		{"contact with resource", `{"a@b.c/r":{}}`, `invalid contact JID a@b.c/r`},
+		{"name not a string", `{"a@b.c":{"name":1}}`, `contact a@b.c: name is not a string`},
+		{"groups not an array", `{"a@b.c":{"groups":{}}}`, `contact a@b.c: groups is not an array`},
+		{"control character in a group", `{"a@b.c":{"groups":["\u0001"]}}`, `contact a@b.c: a group contains a character XML cannot carry`},
+		{"non-character in a name", "{\"a@b.c\":{\"name\":\"\uFFFF\"}}", `contact a@b.c: name contains a character XML cannot carry`},
+		{"nesting too deep", `{"a@b.c":{"x":` + deep(10001) + `}}`, `answer is not valid JSON (nesting too deep)`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ch := testkit.RunLuaAsync(t, l, `
+				local json = require "util.json";
+				local r = require "modhost.roster_admin";
+				r.parse(BODY, "me@h.x", json.null, getmetatable(json.decode("[]")), false, function (roster, err)
+					if not roster then return done(err); end
+					local kind = type(roster);
+					if kind == "userdata" then roster = roster:table(); end
+					local out = {};
+					for jid, item in pairs(roster) do
+						local groups = {};
+						for g in pairs(item.groups) do groups[#groups + 1] = g; end
+						table.sort(groups);
+						out[#out + 1] = jid .. "=" .. (item.name or "") .. "|" .. table.concat(groups, ",") .. "|" .. item.subscription;
+					end
+					table.sort(out);
+					done(kind .. " " .. table.concat(out, " "));
+				end);`, map[string]string{"BODY": c.body})
+			if got := fmt.Sprint(testkit.Await(t, ch, 5*time.Second)[0]); got != c.want {
+				t.Errorf("parse(%q) = %q, want %q", c.body, got, c.want)
+			}
+		})
+	}
+}
+
+func deep(n int) string {
+	b := make([]byte, 0, 2*n)
+	for range n {
+		b = append(b, '[')
+	}
+	for range n {
+		b = append(b, ']')
+	}
+	return string(b)
+}
+
+func TestRosterAdminParseGivesEntriesAsUtilJSONWould(t *testing.T) {
+	l := testkit.NewLoop(t, append(compat.Libraries(), rosteradmin.Library()))
+	for _, body := range []string{
+		`{"a@b.c":{"name":null,"groups":["x"]},"d@e.f":{"groups":null}}`,
+		`{"a@b.c":{"name":"\u0041","groups":[]}}`,
+	} {
+		ch := testkit.RunLuaAsync(t, l, `
+			local json = require "util.json";
+			local r = require "modhost.roster_admin";
+			r.parse(BODY, "me@h.x", json.null, getmetatable(json.decode("[]")), true, function (roster, entries)
+				assert(type(roster) == "table", "roster for a handler is a table");
+				done(json.encode_ordered(entries), json.encode_ordered(json.decode(BODY)));
+			end);`, map[string]string{"BODY": body})
+		got := testkit.Await(t, ch, 5*time.Second)
+		if got[0] != got[1] {
+			t.Errorf("entries of %s:\n got %v\nwant %v", body, got[0], got[1])
+		}
+	}
+}
+
+func TestRosterAdminDiffFindsEveryKindOfChange(t *testing.T) {
+	l := testkit.NewLoop(t, append(compat.Libraries(), rosteradmin.Library()))
+	// The same comparisons with the wanted roster as a table and as the
+	// native reader's handle.
+	for _, native := range []string{"false", "true"} {
+		ch := testkit.RunLuaAsync(t, l, `
+			local json = require "util.json";
+			local r = require "modhost.roster_admin";
+			local function item(name, groups, subscription, ask)
+				local set = {};
+				for _, g in ipairs(groups) do set[g] = true; end
+				return { name = name, groups = set, subscription = subscription or "both", ask = ask };
+			end
+			local current = {
+				[false] = { version = 3 },
+				["same@x"] = item("S", { "g" }),
+				["renamed@x"] = item("old", {}),
+				["regrouped@x"] = item("R", { "a" }),
+				["pending@x"] = item("P", {}, "both", "subscribe"),
+				["from@x"] = item("F", {}, "from"),
+				["nogroups@x"] = { name = "N", subscription = "both" },
+				["gone@x"] = item("G", {}),
+			};
+			local body = [[{"same@x":{"name":"S","groups":["g"]},"renamed@x":{"name":"new"},
+				"regrouped@x":{"name":"R","groups":["a","b"]},"pending@x":{"name":"P"},
+				"from@x":{"name":"F"},"nogroups@x":{"name":"N","groups":[]},"new@x":{}}]];
+			r.parse(body, "me@h.x", json.null, getmetatable(json.decode("[]")), NATIVE ~= "true", function (wanted)
+				assert((type(wanted) == "userdata") == (NATIVE == "true"), "wanted is " .. type(wanted));
+				local added, removed, changed = r.diff(current, wanted);
+				done(table.concat(added, " "), table.concat(removed, " "), table.concat(changed, " "));
+			end);`, map[string]string{"NATIVE": native})
+		got := testkit.Await(t, ch, 5*time.Second)
+		want := []any{"new@x", "gone@x", "from@x pending@x regrouped@x renamed@x"}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("native=%s: diff = %q, want %q", native, got, want)
+		}
+	}
+}
