@@ -20,6 +20,7 @@ import (
 	"github.com/modhost/modhost/compat"
 	"github.com/modhost/modhost/host/config"
 	"github.com/modhost/modhost/host/httpserver"
+	"github.com/modhost/modhost/host/link"
 	"github.com/modhost/modhost/lua"
 	"github.com/modhost/modhost/plugins"
 )
@@ -49,7 +50,7 @@ type Options struct {
 	// check, and tests that drive HTTP handlers through Handler()).
 	NoListen bool
 	// Link overrides the component_client option of linked hosts.
-	Link LinkOptions
+	Link link.Options
 	// UserExists answers core.usermanager.user_exists when standalone
 	// (default: every user exists).
 	UserExists func(user, host string) bool
@@ -74,9 +75,7 @@ type Runtime struct {
 	mountSeq  int
 	metrics   *runtimeMetrics
 
-	links      []*linkBridge // fixed once Start has made them
-	linkCancel []context.CancelFunc
-	linkDone   []chan struct{}
+	links *link.Set // fixed once Start has made it
 
 	stopOnce sync.Once
 	report   Report

@@ -226,4 +226,18 @@ for _, h in pairs(hosts) do
 	end, -1);
 end
 
+-- waiting_step makes a login step (before_bind) that waits, inside the
+-- session's runner, for work done outside Lua (the XMPP link's read of the
+-- server's roster): start(username, done) begins it and calls done when it
+-- is over, then finish(username) runs. Outside a runner it does nothing.
+function sessions.waiting_step(start, finish)
+	return function (session)
+		if not async.ready() then return; end
+		local wait, done = async.waiter();
+		start(session.username, done);
+		wait();
+		finish(session.username);
+	end;
+end
+
 return sessions;

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/modhost/modhost/host"
+	"github.com/modhost/modhost/host/link"
 	"github.com/modhost/modhost/lua"
 	"github.com/modhost/modhost/lua/busted"
 )
@@ -128,7 +129,7 @@ func cmdRun(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "modhost run: --config FILE is required")
 		return 2
 	}
-	rt, err := host.New(host.Options{ConfigFile: *cfg, Stderr: stderr, Link: host.LinkOptions{
+	rt, err := host.New(host.Options{ConfigFile: *cfg, Stderr: stderr, Link: link.Options{
 		Addr: *lf.addr, JID: *lf.jid, Secret: *lf.secret, SecretFile: *lf.secretFile}})
 	if err != nil {
 		fmt.Fprintf(stderr, "modhost: %v\n", err)

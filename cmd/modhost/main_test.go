@@ -6,10 +6,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/modhost/modhost/internal/testkit"
 )
 
 func TestCheckExampleConfig(t *testing.T) {
@@ -61,7 +62,7 @@ func TestRunStopsCleanlyOnSIGTERM(t *testing.T) {
 	cfg := filepath.Join(dir, "run.cfg.lua")
 	os.WriteFile(cfg, []byte("http_ports = { 0 }\nhttp_interfaces = { \"127.0.0.1\" }\nstorage = \"memory\"\nVirtualHost \"x.example\"\n\tmodules_enabled = { \"http_roster_admin\" }\n"), 0o644)
 	cmd := exec.Command(bin, "run", "--config", cfg)
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -89,25 +90,6 @@ func TestRunStopsCleanlyOnSIGTERM(t *testing.T) {
 	if !strings.Contains(logs.String(), "shutting down") {
 		t.Errorf("no shutdown line:\n%s", logs.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer the child's output goroutine and the test can
-// share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestProsodySnippetForALinkedHost(t *testing.T) {

@@ -6,7 +6,6 @@
 package plugins_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -15,63 +14,17 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/modhost/modhost/host"
+	"github.com/modhost/modhost/internal/testkit"
 )
-
-// backend serves GET /contacts/{user} with the JSON body last set for user.
-type backend struct {
-	mu      sync.Mutex
-	rosters map[string]string
-}
-
-func newBackend(t *testing.T) (*backend, string) {
-	b := &backend{rosters: map[string]string{}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b.mu.Lock()
-		body, ok := b.rosters[strings.TrimPrefix(r.URL.Path, "/contacts/")]
-		b.mu.Unlock()
-		if !ok {
-			body = "{}"
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(body))
-	}))
-	t.Cleanup(srv.Close)
-	return b, srv.URL + "/contacts/%s"
-}
-
-func (b *backend) set(user, body string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.rosters[user] = body
-}
-
-// syncBuffer collects log output written from the loop goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
 
 // start runs a runtime with both example plugins on example.com (domain
 // group only for contacts without groups) and all.example.com (for every
 // contact), fetching rosters from rosterURL.
-func start(t *testing.T, rosterURL string) (*host.Runtime, *syncBuffer) {
+func start(t *testing.T, rosterURL string) (*host.Runtime, *testkit.SyncBuffer) {
 	t.Helper()
 	cfg := fmt.Sprintf(`
 plugin_paths = { "." }
@@ -90,7 +43,7 @@ VirtualHost "all.example.com"
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	rt, err := host.New(host.Options{
 		ConfigSource: cfg, ConfigName: name, NoListen: true,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
@@ -118,8 +71,9 @@ const aliceRoster = `{
 }`
 
 func TestLoginRosterIsGroupedByDomainWithoutBlockedContacts(t *testing.T) {
-	b, url := newBackend(t)
-	b.set("alice", aliceRoster)
+	b := testkit.NewBackend(t, nil)
+	url := b.URL()
+	b.Set("alice", aliceRoster)
 	rt, logs := start(t, url)
 	tests := []struct {
 		host string
@@ -159,8 +113,9 @@ func TestLoginRosterIsGroupedByDomainWithoutBlockedContacts(t *testing.T) {
 }
 
 func TestRefreshRemovesAContactTheApplicationBlocks(t *testing.T) {
-	b, url := newBackend(t)
-	b.set("alice", `{ "bob@example.org": {} }`)
+	b := testkit.NewBackend(t, nil)
+	url := b.URL()
+	b.Set("alice", `{ "bob@example.org": {} }`)
 	rt, _ := start(t, url)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -173,7 +128,7 @@ func TestRefreshRemovesAContactTheApplicationBlocks(t *testing.T) {
 	}
 	mark := len(s.Received())
 
-	b.set("alice", `{ "bob@example.org": { "blocked": true }, "dave@example.net": {} }`)
+	b.Set("alice", `{ "bob@example.org": { "blocked": true }, "dave@example.net": {} }`)
 	req := httptest.NewRequest(http.MethodPost, "/roster_admin/refresh", strings.NewReader(`["alice"]`))
 	rec := httptest.NewRecorder()
 	rt.HTTPHandler().ServeHTTP(rec, req)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/modhost/modhost/internal/prosodytest"
+	"github.com/modhost/modhost/internal/testkit"
 	"github.com/modhost/modhost/internal/xmpptest"
 )
 
@@ -17,8 +18,9 @@ import (
 // run inside a real Prosody next to the bundled mod_http_roster_admin, and a
 // real client logs in.
 func TestExamplePluginsWorkInsideProsody(t *testing.T) {
-	b, url := newBackend(t)
-	b.set("alice", aliceRoster)
+	b := testkit.NewBackend(t, nil)
+	url := b.URL()
+	b.Set("alice", aliceRoster)
 	dir, err := filepath.Abs(".")
 	if err != nil {
 		t.Fatal(err)

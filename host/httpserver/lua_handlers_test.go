@@ -6,12 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/internal/testkit"
+	"github.com/modhost/modhost/lua"
 )
 
 // mountLua runs src (a chunk returning a route table) on a fresh loop and
@@ -253,26 +254,8 @@ func TestLuaHandlersRunConcurrentlyWithoutBlockingEachOther(t *testing.T) {
 	}
 }
 
-// syncBuffer collects log output written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestLuaErrorIsLoggedWithTracebackNotShownToClient(t *testing.T) {
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	loop := lua.NewLoop(lua.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	t.Cleanup(func() { loop.Close(nil) })
 	s, base := startServer(t, testConfig())

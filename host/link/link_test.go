@@ -1,4 +1,4 @@
-package host_test
+package link_test
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,8 +19,9 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/modhost/modhost/host"
-	"github.com/modhost/modhost/internal/prosodytest"
 	"github.com/modhost/modhost/host/xmpp/component"
+	"github.com/modhost/modhost/internal/prosodytest"
+	"github.com/modhost/modhost/internal/testkit"
 	"github.com/modhost/modhost/internal/xmpptest"
 )
 
@@ -40,91 +40,6 @@ const (
 	// hanging backend costs one second.
 	fetchTimeout = time.Second
 )
-
-// backendFailure is how the roster backend answers one user.
-type backendFailure int
-
-const (
-	answers     backendFailure = iota
-	fails500                   // HTTP 500
-	hangs                      // no answer until the test ends
-	invalidJSON                // 200 with a broken body
-)
-
-// rosterBackend serves /contacts/{user} from rosters the test changes.
-type rosterBackend struct {
-	mu       sync.Mutex
-	rosters  map[string]string
-	failures map[string]backendFailure
-	release  chan struct{} // closed at the end: hanging answers return
-	delay    time.Duration // before every answer: a slow application
-	served   int           // answers given (after their delay)
-}
-
-func newRosterBackend(t *testing.T, rosters map[string]string) (*rosterBackend, string) {
-	b := &rosterBackend{rosters: rosters, failures: map[string]backendFailure{}, release: make(chan struct{})}
-	if b.rosters == nil {
-		b.rosters = map[string]string{}
-	}
-	srv := httptest.NewServer(b)
-	t.Cleanup(func() {
-		close(b.release)
-		srv.Close()
-	})
-	return b, srv.URL + "/contacts/%s"
-}
-
-func (b *rosterBackend) set(user, body string) {
-	b.mu.Lock()
-	b.rosters[user] = body
-	b.failures[user] = answers
-	b.mu.Unlock()
-}
-
-func (b *rosterBackend) fail(user string, f backendFailure) {
-	b.mu.Lock()
-	b.failures[user] = f
-	b.mu.Unlock()
-}
-
-func (b *rosterBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	user := strings.TrimPrefix(r.URL.Path, "/contacts/")
-	b.mu.Lock()
-	body, ok := b.rosters[user]
-	failure := b.failures[user]
-	delay := b.delay
-	b.mu.Unlock()
-	if delay > 0 {
-		select {
-		case <-time.After(delay):
-		case <-b.release:
-		case <-r.Context().Done():
-		}
-	}
-	defer func() {
-		b.mu.Lock()
-		b.served++
-		b.mu.Unlock()
-	}()
-	if !ok {
-		body = "{}"
-	}
-	switch failure {
-	case fails500:
-		http.Error(w, "backend broken on purpose", http.StatusInternalServerError)
-		return
-	case hangs:
-		select {
-		case <-b.release:
-		case <-r.Context().Done():
-		}
-		return
-	case invalidJSON:
-		body = `{"bob@example.com": {"name": "Bo`
-	}
-	w.Header().Set("Content-Type", "application/json")
-	io.WriteString(w, body)
-}
 
 // logCheck fails the test on any modhost log line at WARN or above that the
 // test did not declare as expected: every such line must be understood, as
@@ -217,7 +132,7 @@ type linkEnv struct {
 	t       *testing.T
 	mode    component.RosterMode
 	s       *prosodytest.Server
-	backend *rosterBackend
+	backend *testkit.Backend
 	logs    *logCheck
 	config  string
 	rt      *host.Runtime
@@ -276,7 +191,8 @@ func newLinkEnvWith(t *testing.T, mode component.RosterMode, rosters map[string]
 		Config: snippet[strings.Index(snippet, "VirtualHost"):],
 	})
 	var url string
-	e.backend, url = newRosterBackend(t, rosters)
+	e.backend = testkit.NewBackend(t, rosters)
+	url = e.backend.URL()
 	var paths, modules []string
 	for _, p := range setup.pluginPaths {
 		paths = append(paths, fmt.Sprintf("%q", p))
@@ -335,7 +251,7 @@ func (e *linkEnv) stopModhost() {
 
 func (e *linkEnv) waitLinkOnline() {
 	e.t.Helper()
-	eventually(e.t, 15*time.Second, func() (bool, string) {
+	testkit.Eventually(e.t, 15*time.Second, func() (bool, string) {
 		st := e.rt.LinkStates()[linkDomain]
 		return st == "online", "link " + st
 	})
@@ -470,7 +386,7 @@ func luaRosterItems(L *glua.LState, roster *glua.LTable) []xmpptest.RosterItem {
 // waitServerRoster waits until the server holds want for user.
 func (e *linkEnv) waitServerRoster(user, want string) {
 	e.t.Helper()
-	eventually(e.t, 10*time.Second, func() (bool, string) {
+	testkit.Eventually(e.t, 10*time.Second, func() (bool, string) {
 		got := e.serverRoster(user)
 		return got == want, "server's roster of " + user + ":\n" + got + "\nwant:\n" + want
 	})
@@ -481,7 +397,7 @@ func (e *linkEnv) waitServerRoster(user, want string) {
 // from what modhost wrote.
 func (e *linkEnv) waitClientRoster(c *xmpptest.Client, want string) {
 	e.t.Helper()
-	eventually(e.t, 10*time.Second, func() (bool, string) {
+	testkit.Eventually(e.t, 10*time.Second, func() (bool, string) {
 		items, err := c.Roster(e.ctx)
 		if err != nil {
 			return false, err.Error()
@@ -489,21 +405,6 @@ func (e *linkEnv) waitClientRoster(c *xmpptest.Client, want string) {
 		got := canonical(items)
 		return got == want, "roster of " + c.JID() + ":\n" + got + "\nwant:\n" + want
 	})
-}
-
-func eventually(t *testing.T, d time.Duration, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not reached within %v: %s", d, state)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func isPush(e xmpptest.Element) bool {
@@ -616,7 +517,7 @@ func TestLinkRefreshPushesEveryChangeToEveryInterestedResource(t *testing.T) {
 			line("dave@example.com", "Dave", "both")))
 		phone := e.online("alice", "phone", true)
 		watch := e.online("alice", "watch", false) // never asks for its roster
-		eventually(t, 5*time.Second, func() (bool, string) {
+		testkit.Eventually(t, 5*time.Second, func() (bool, string) {
 			got := e.modhostResources("alice")
 			return len(got) == 3, fmt.Sprintf("modhost's sessions of alice: %v", got)
 		})
@@ -624,7 +525,7 @@ func TestLinkRefreshPushesEveryChangeToEveryInterestedResource(t *testing.T) {
 		phone.Drain()
 
 		// bob renamed, carol regrouped, dave removed, erin added.
-		e.backend.set("alice", `{"bob@example.com":{"name":"Robert","groups":["Friends"]},"carol@example.com":{"name":"Carol","groups":["Home","Work"]},"erin@example.com":{"name":"Erin"}}`)
+		e.backend.Set("alice", `{"bob@example.com":{"name":"Robert","groups":["Friends"]},"carol@example.com":{"name":"Carol","groups":["Home","Work"]},"erin@example.com":{"name":"Erin"}}`)
 		if got := e.refresh(`["alice"]`); !strings.Contains(got, `"updated":1`) {
 			t.Fatalf("refresh answered %s", got)
 		}
@@ -652,12 +553,12 @@ func TestLinkOfflineRefreshReachesTheNextLogin(t *testing.T) {
 		first := e.online("alice", "laptop", true)
 		e.waitServerRoster("alice", aliceLines)
 		first.Close()
-		eventually(t, 5*time.Second, func() (bool, string) {
+		testkit.Eventually(t, 5*time.Second, func() (bool, string) {
 			got := e.modhostResources("alice")
 			return len(got) == 0, fmt.Sprintf("modhost's sessions of alice: %v", got)
 		})
 
-		e.backend.set("alice", `{"carol@example.com":{"name":"Carol","groups":["Work"]},"dave@example.com":{}}`)
+		e.backend.Set("alice", `{"carol@example.com":{"name":"Carol","groups":["Work"]},"dave@example.com":{}}`)
 		if got := e.refresh(`["alice"]`); !strings.Contains(got, `"updated":1`) {
 			t.Fatalf("refresh answered %s", got)
 		}
@@ -669,7 +570,7 @@ func TestLinkOfflineRefreshReachesTheNextLogin(t *testing.T) {
 		// reach it.
 		e.stopModhost()
 		e.startModhost()
-		e.backend.set("alice", `{"dave@example.com":{"name":"Dave"}}`)
+		e.backend.Set("alice", `{"dave@example.com":{"name":"Dave"}}`)
 		if got := e.refresh(`["alice"]`); !strings.Contains(got, `"updated":1`) {
 			t.Fatalf("refresh answered %s", got)
 		}
@@ -678,7 +579,7 @@ func TestLinkOfflineRefreshReachesTheNextLogin(t *testing.T) {
 
 		// The backend is down at the next login: what the offline refresh
 		// wrote is what the user gets.
-		e.backend.fail("alice", fails500)
+		e.backend.Fail("alice", testkit.Status(500))
 		e.logs.expect(`Roster of alice not fetched at login`)
 		again := e.online("alice", "phone", true)
 		e.waitClientRoster(again, want)
@@ -715,7 +616,7 @@ func TestLinkClientRosterSet(t *testing.T) {
 		stray := line("mallory@example.com", "Mallory", "none")
 		e.waitServerRoster("alice", lines(append(strings.Split(aliceLines, "\n"), stray)...))
 		alice.Close()
-		eventually(t, 5*time.Second, func() (bool, string) {
+		testkit.Eventually(t, 5*time.Second, func() (bool, string) {
 			got := e.modhostResources("alice")
 			return len(got) == 0, fmt.Sprintf("modhost's sessions of alice: %v", got)
 		})
@@ -761,8 +662,8 @@ func TestLinkSubscriptionRequestsAreBlocked(t *testing.T) {
 func TestLinkBackendFailureLeavesTheRosterIntact(t *testing.T) {
 	failures := []struct {
 		name string
-		f    backendFailure
-	}{{"500", fails500}, {"hang", hangs}, {"invalid JSON", invalidJSON}}
+		f    testkit.Answer
+	}{{"500", testkit.Status(500)}, {"hang", testkit.Hang}, {"invalid JSON", testkit.InvalidJSON}}
 	forBothModes(t, func(t *testing.T, mode component.RosterMode) {
 		e := newLinkEnv(t, mode, map[string]string{"alice": aliceRoster})
 		e.logs.expect(`Roster of alice not refreshed`)
@@ -772,8 +673,8 @@ func TestLinkBackendFailureLeavesTheRosterIntact(t *testing.T) {
 		for _, tc := range failures {
 			t.Run(tc.name, func(t *testing.T) {
 				alice.Drain()
-				e.backend.set("alice", `{"mallory@example.com":{"name":"Mallory"}}`)
-				e.backend.fail("alice", tc.f)
+				e.backend.Set("alice", `{"mallory@example.com":{"name":"Mallory"}}`)
+				e.backend.Fail("alice", tc.f)
 				if got := e.refresh(`["alice"]`); !strings.Contains(got, `"errors":1`) || !strings.Contains(got, `"status":"error"`) {
 					t.Fatalf("refresh answered %s", got)
 				}
@@ -813,7 +714,7 @@ func TestLinkSurvivesAProsodyRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.waitLinkOnline()
-		eventually(t, 5*time.Second, func() (bool, string) {
+		testkit.Eventually(t, 5*time.Second, func() (bool, string) {
 			a, b := e.modhostResources("alice"), e.modhostResources("bob")
 			return len(a) == 0 && len(b) == 1 && b[0] == "desk", fmt.Sprintf("modhost's sessions: alice %v, bob %v", a, b)
 		})
@@ -822,7 +723,7 @@ func TestLinkSurvivesAProsodyRestart(t *testing.T) {
 		alice = e.online("alice", "phone", true)
 		e.waitClientRoster(alice, aliceLines)
 		alice.Drain()
-		e.backend.set("alice", `{"bob@example.com":{"name":"Bobby","groups":["Friends"]}}`)
+		e.backend.Set("alice", `{"bob@example.com":{"name":"Bobby","groups":["Friends"]}}`)
 		if got := e.refresh(`["alice"]`); !strings.Contains(got, `"updated":1`) {
 			t.Fatalf("refresh answered %s", got)
 		}
@@ -845,12 +746,12 @@ func TestLinkSurvivesAModhostRestart(t *testing.T) {
 		e.waitServerRoster("alice", aliceLines)
 		e.stopModhost()
 		e.startModhost()
-		eventually(t, 5*time.Second, func() (bool, string) {
+		testkit.Eventually(t, 5*time.Second, func() (bool, string) {
 			got := e.modhostResources("alice")
 			return len(got) == 1 && got[0] == "laptop", fmt.Sprintf("modhost's sessions of alice: %v", got)
 		})
 		alice.Drain()
-		e.backend.set("alice", `{"bob@example.com":{"name":"Bob","groups":["Friends"]},"dave@example.com":{"name":"Dave"}}`)
+		e.backend.Set("alice", `{"bob@example.com":{"name":"Bob","groups":["Friends"]},"dave@example.com":{"name":"Dave"}}`)
 		if got := e.refresh(`["alice"]`); !strings.Contains(got, `"updated":1`) {
 			t.Fatalf("refresh answered %s", got)
 		}
@@ -918,7 +819,7 @@ func TestLinkStopLeaksNoGoroutines(t *testing.T) {
 	e.startModhost()
 	alice := e.online("alice", "laptop", true)
 	e.waitServerRoster("alice", aliceLines)
-	e.backend.set("alice", `{}`)
+	e.backend.Set("alice", `{}`)
 	e.refresh(`["alice"]`)
 	e.waitServerRoster("alice", "")
 	alice.Close()
@@ -931,7 +832,7 @@ func TestLinkStopLeaksNoGoroutines(t *testing.T) {
 // not happen within five seconds.
 func waitGoroutinesBackTo(t *testing.T, before int) {
 	t.Helper()
-	eventually(t, 5*time.Second, func() (bool, string) {
+	testkit.Eventually(t, 5*time.Second, func() (bool, string) {
 		n := runtime.NumGoroutine()
 		if n <= before+2 {
 			return true, ""
@@ -989,7 +890,7 @@ func TestLinkMissingRosterGrantIsNamedAndRefreshesGoOn(t *testing.T) {
 	}, linkSetup{withhold: `roster = "both";`})
 	e.logs.expect(`no roster write permission: .*roster = "both"`)
 	alice := e.online("alice", "laptop", true)
-	e.backend.set("alice", `{"bob@example.com":{"name":"Bobby"}}`)
+	e.backend.Set("alice", `{"bob@example.com":{"name":"Bobby"}}`)
 	if got := e.refresh(`["alice"]`); !strings.Contains(got, `"updated":1`) {
 		t.Fatalf("refresh answered %s", got)
 	}

@@ -1,4 +1,4 @@
-package host_test
+package link_test
 
 import (
 	"context"
@@ -18,24 +18,13 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/modhost/modhost/host/xmpp/component"
+	"github.com/modhost/modhost/internal/testkit"
 	"github.com/modhost/modhost/internal/xmpptest"
 )
 
 // Fault tests of the XMPP link (issue #6): whatever the server does, every
 // refresh request is answered within its deadline with honest counts, no
 // roster is lost or corrupted, and the link recovers by itself.
-
-func (b *rosterBackend) slow(d time.Duration) {
-	b.mu.Lock()
-	b.delay = d
-	b.mu.Unlock()
-}
-
-func (b *rosterBackend) answered() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.served
-}
 
 // refreshSummary is the refresh API's answer (DESIGN §1).
 type refreshSummary struct {
@@ -112,7 +101,7 @@ func (e *linkEnv) waitServerRosters(users []string, roster func(string) (string,
 func (e *linkEnv) setBackend(users []string, roster func(string) (string, string)) {
 	for _, u := range users {
 		body, _ := roster(u)
-		e.backend.set(u, body)
+		e.backend.Set(u, body)
 	}
 }
 
@@ -206,17 +195,17 @@ func TestLinkServerKilledMidRefreshAnswersAndResyncsOnReturn(t *testing.T) {
 
 		e.setBackend(users, rosterAfter)
 		// 40 fetches of 150 ms, 16 at a time: about half a second in flight.
-		e.backend.slow(150 * time.Millisecond)
-		servedBefore := e.backend.answered()
+		e.backend.SetDelay(150 * time.Millisecond)
+		servedBefore := e.backend.Served()
 		answer := e.startRefresh(users)
-		eventually(t, 5*time.Second, func() (bool, string) {
-			n := e.backend.answered() - servedBefore
+		testkit.Eventually(t, 5*time.Second, func() (bool, string) {
+			n := e.backend.Served() - servedBefore
 			return n >= 8, fmt.Sprintf("%d fetches answered", n)
 		})
 		if err := e.s.Kill(); err != nil {
 			t.Fatal(err)
 		}
-		if n := e.backend.answered() - servedBefore; n == len(users) {
+		if n := e.backend.Served() - servedBefore; n == len(users) {
 			t.Fatalf("every fetch was answered before the kill: not a kill mid-refresh")
 		}
 		r := <-answer
@@ -495,7 +484,8 @@ func TestLinkPrivilegedRosterErrorsAreLoggedOnceAndRecovered(t *testing.T) {
 	t.Cleanup(cancel)
 	e := &linkEnv{t: t, logs: newLogCheck(t), ctx: ctx}
 	var url string
-	e.backend, url = newRosterBackend(t, map[string]string{"alice": aliceRoster, "bob": `{"alice@example.com":{"name":"Alice"}}`})
+	e.backend = testkit.NewBackend(t, map[string]string{"alice": aliceRoster, "bob": `{"alice@example.com":{"name":"Alice"}}`})
+	url = e.backend.URL()
 	host, port, _ := net.SplitHostPort(srv.addr)
 	e.config = fmt.Sprintf(`
 http_ports = { 0 }
@@ -528,7 +518,7 @@ VirtualHost %q
 	refresh(2)
 	// The writes are refused, then retried every resync_delay: several
 	// rounds pass before the checks.
-	eventually(t, 5*time.Second, func() (bool, string) {
+	testkit.Eventually(t, 5*time.Second, func() (bool, string) {
 		a, b := srv.refusedCount("alice"), srv.refusedCount("bob")
 		return a >= 6 && b >= 6, fmt.Sprintf("refused requests: alice %d, bob %d", a, b)
 	})
@@ -541,14 +531,14 @@ VirtualHost %q
 
 	// A refresh that changes alice's roster while the server still refuses:
 	// answered, counted, nothing new logged.
-	e.backend.set("alice", `{"bob@example.com":{"name":"Bobby"}}`)
+	e.backend.Set("alice", `{"bob@example.com":{"name":"Bobby"}}`)
 	aliceLatest := line("bob@example.com", "Bobby", "both")
 	refresh(2)
 	if got := e.localRoster("alice"); got != aliceLatest {
 		t.Errorf("modhost's roster of alice:\n%s\nwant:\n%s", got, aliceLatest)
 	}
 	before := srv.refusedCount("alice")
-	eventually(t, 5*time.Second, func() (bool, string) {
+	testkit.Eventually(t, 5*time.Second, func() (bool, string) {
 		n := srv.refusedCount("alice")
 		return n >= before+3, fmt.Sprintf("refused requests for alice: %d, %d before", n, before)
 	})
@@ -560,33 +550,33 @@ VirtualHost %q
 
 	// Another cause is another line.
 	srv.setRefuse("forbidden")
-	eventually(t, 5*time.Second, func() (bool, string) {
+	testkit.Eventually(t, 5*time.Second, func() (bool, string) {
 		a, b := len(e.logs.warnings(refusal("alice", "forbidden"))), len(e.logs.warnings(refusal("bob", "forbidden")))
 		return a == 1 && b == 1, fmt.Sprintf("forbidden logged: alice %d, bob %d", a, b)
 	})
 
 	// Reads answered, every write refused: the write path logs the same way.
 	srv.setRefuseSets("resource-constraint")
-	eventually(t, 5*time.Second, func() (bool, string) {
+	testkit.Eventually(t, 5*time.Second, func() (bool, string) {
 		a, b := len(e.logs.warnings(refusal("alice", "resource-constraint"))), len(e.logs.warnings(refusal("bob", "resource-constraint")))
 		return a == 1 && b == 1, fmt.Sprintf("resource-constraint logged: alice %d, bob %d", a, b)
 	})
 	before = srv.refusedCount("alice")
-	eventually(t, 5*time.Second, func() (bool, string) {
+	testkit.Eventually(t, 5*time.Second, func() (bool, string) {
 		n := srv.refusedCount("alice")
 		return n >= before+3, fmt.Sprintf("refused requests for alice: %d, %d before", n, before)
 	})
 
 	// The server answers again: the rosters reach it on their own.
 	srv.setRefuse("")
-	eventually(t, 5*time.Second, func() (bool, string) {
+	testkit.Eventually(t, 5*time.Second, func() (bool, string) {
 		a, b := srv.roster("alice"), srv.roster("bob")
 		return a == aliceLatest && b == bobLines, fmt.Sprintf("server's rosters:\nalice:\n%s\nbob:\n%s", a, b)
 	})
 	// And a refresh afterwards is written straight through.
-	e.backend.set("bob", `{"carol@example.com":{}}`)
+	e.backend.Set("bob", `{"carol@example.com":{}}`)
 	refresh(2)
-	eventually(t, 5*time.Second, func() (bool, string) {
+	testkit.Eventually(t, 5*time.Second, func() (bool, string) {
 		b := srv.roster("bob")
 		return b == line("carol@example.com", "", "both"), "server's roster of bob:\n" + b
 	})

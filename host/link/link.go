@@ -1,0 +1,148 @@
+// Package link joins a modhost runtime's VirtualHosts to their XMPP server
+// through a component connection (host/xmpp/component): the server's
+// presence becomes sessions, delegated roster IQs (XEP-0355) become the
+// events Prosody fires for a client, and roster changes are written to the
+// server and pushed to clients with XEP-0356 privileges. The README's "The
+// XMPP link" and host/link/README.md describe what it does per server.
+//
+// The package reaches the runtime only through the Runtime interface (the
+// loop, sessions, host events and the roster store); the runtime hands
+// itself in when it starts the links. Files: config.go (component_client),
+// bridge.go (one host's link and what arrives on it), sessions.go (sessions
+// and delegated IQs), login_roster.go (the server's roster at login),
+// mirror.go (roster saves written to the server), resync.go (what did not
+// reach the server), writer.go (the ordered write queue), route.go (stanzas
+// plugins send).
+package link
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/host/config"
+	"github.com/modhost/modhost/lua"
+)
+
+// Runtime is what a link needs of the runtime it serves. Every method but
+// Loop runs on the loop goroutine, with that loop's Lua state.
+type Runtime interface {
+	// Loop is the Lua loop that owns every plugin's state.
+	Loop() *lua.Loop
+	// Sessions is the sessions API (host/sessions.lua): login, incoming,
+	// logout.
+	Sessions(L *glua.LState) (*glua.LTable, error)
+	// UserOnline reports whether user has a session on host; Session
+	// returns the Lua session table of user@host/resource (nil if none).
+	UserOnline(L *glua.LState, host, user string) bool
+	Session(L *glua.LState, host, user, resource string) glua.LValue
+	// HookHost adds fn as a handler of a host's event at priority, as
+	// module:hook would.
+	HookHost(L *glua.LState, host, event string, priority int, fn func(L *glua.LState, event *glua.LTable)) error
+	// Roster reads user's stored roster (nil when there is none);
+	// SetRoster stores one (core.storagemanager's "roster" keyval store).
+	Roster(L *glua.LState, host, user string) (*glua.LTable, error)
+	SetRoster(L *glua.LState, host, user string, roster *glua.LTable) error
+	// LoginStep returns a login step (a function(session) for the sessions
+	// API's before_bind) that calls start with the username and a done to
+	// call on the loop when its work is over; the login waits for done (in
+	// Lua: Go cannot yield), then finish runs.
+	LoginStep(L *glua.LState, start func(user string, done func(L *glua.LState)), finish func(L *glua.LState, user string)) (glua.LValue, error)
+}
+
+// Set is the links of one runtime, one per linked VirtualHost.
+type Set struct {
+	bridges []*bridge
+	cancel  context.CancelFunc
+	done    []chan struct{}
+}
+
+// Start reads every enabled host's component_client option and starts a
+// link for each host that has one. A Set with no links is returned when no
+// host is linked.
+func Start(ctx context.Context, rt Runtime, cfg *config.Config, over Options, log *slog.Logger) (*Set, error) {
+	runCtx, cancel := context.WithCancel(context.Background())
+	set := &Set{cancel: cancel}
+	for _, h := range cfg.Hosts {
+		if !cfg.HostEnabled(h.Name) {
+			continue
+		}
+		s, ok, err := readSettings(cfg, h.Name, over)
+		if err != nil {
+			set.Stop(ctx)
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		b := newBridge(rt, h.Name, s, log)
+		if err := rt.Loop().Do(ctx, b.install); err != nil {
+			set.Stop(ctx)
+			return nil, fmt.Errorf("link for %s: %w", h.Name, err)
+		}
+		set.bridges = append(set.bridges, b)
+		done, writerDone := make(chan struct{}), make(chan struct{})
+		set.done = append(set.done, done, writerDone)
+		go func() {
+			defer close(done)
+			if err := b.link.Run(runCtx); err != nil {
+				b.log.Error("component link stopped", "error", err)
+			}
+		}()
+		go func() {
+			defer close(writerDone)
+			b.writeRosters(runCtx)
+		}()
+		b.log.Info("component link starting", "addr", s.component.Addr, "jid", s.component.JID)
+	}
+	return set, nil
+}
+
+// Stop closes every link and waits for its goroutines, or for ctx.
+func (set *Set) Stop(ctx context.Context) {
+	if set == nil {
+		return
+	}
+	set.cancel()
+	for _, done := range set.done {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// States reports each linked host's link state (for metrics, tests).
+func (set *Set) States() map[string]string {
+	out := map[string]string{}
+	if set == nil {
+		return out
+	}
+	for _, b := range set.bridges {
+		out[b.host] = b.link.State().String()
+	}
+	return out
+}
+
+// Send routes a stanza a plugin sends (module:send and the like) on a
+// linked host through its link, if the server can accept it from a
+// component: from the component's own domain (or a subdomain) as it is, a
+// message from a local user wrapped with the message privilege (XEP-0356
+// §4.3). Anything else — presence on a user's behalf above all — would end
+// the stream with invalid-from, so it is dropped and logged at debug. It
+// reports false when host has no link. Runs on the loop.
+func (set *Set) Send(L *glua.LState, host string, st *glua.LTable) bool {
+	if set == nil {
+		return false
+	}
+	for _, b := range set.bridges {
+		if b.host == host {
+			b.routeOut(L, st)
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,189 @@
+package link
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"time"
+
+	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/host/xmpp/component"
+	"github.com/modhost/modhost/lua"
+)
+
+// mirrorRoster writes a saved roster change into the server's roster with
+// privileged sets, one item per IQ, so the server routes presence by it
+// (and, in server-held mode, pushes it to its clients). Only what differs
+// from the server's roster as last known is written; when that is unknown
+// it is read first.
+func (b *bridge) mirrorRoster(L *glua.LState, event *glua.LTable) {
+	user := glua.LVAsString(L.GetField(event, "username"))
+	roster, ok := L.GetField(event, "roster").(*glua.LTable)
+	if !ok || user == "" {
+		return
+	}
+	if b.link.State() != component.Online || b.privs.Server == "" {
+		// Nothing can be written now: the whole roster is compared when
+		// the server is back and has said what it grants.
+		b.unsynced[user] = true
+		return
+	}
+	if !b.privs.CanSetRoster() {
+		return // said at connect
+	}
+	server, known := b.serverRoster[user]
+	if !known && b.privs.CanGetRoster() {
+		// A user not seen on this connection (offline, or modhost just
+		// (re)connected): the local roster may have been rebuilt from
+		// nothing, so only a whole comparison with the server's removes
+		// what the server still holds.
+		b.reconcile(user, roster)
+		return
+	}
+	var jids []string
+	if jid, ok := L.GetField(event, "jid").(glua.LString); ok {
+		jids = []string{string(jid)}
+	}
+	b.writeDifferences(user, localRoster(roster), server, known, jids)
+}
+
+// writeDifferences queues the sets that make the server's roster of user
+// hold local, for the given jids (all when nil), and remembers the result.
+// known says whether server is the server's roster: if not, removals are
+// written blindly.
+func (b *bridge) writeDifferences(user string, local, server map[string]component.RosterItem, known bool, jids []string) {
+	if server == nil {
+		server = map[string]component.RosterItem{}
+	}
+	if jids == nil {
+		for jid := range local {
+			jids = append(jids, jid)
+		}
+		for jid := range server {
+			if _, ok := local[jid]; !ok {
+				jids = append(jids, jid)
+			}
+		}
+		sort.Strings(jids)
+	}
+	for _, jid := range jids {
+		want, keep := local[jid]
+		have, held := server[jid]
+		var it component.RosterItem
+		switch {
+		case keep && held && sameItem(want, have):
+			continue
+		case keep:
+			it = want
+			server[jid] = want
+		case held || !known:
+			it = component.RosterItem{JID: jid, Subscription: "remove"}
+			delete(server, jid)
+		default:
+			continue
+		}
+		b.log.Debug("mirroring a roster change to the server", "user", user, "contact", jid, "subscription", it.Subscription)
+		b.queued[user]++
+		b.writes.push(component.RosterSet(b.cfg.JID, user+"@"+b.host, it))
+	}
+	b.serverRoster[user] = server
+}
+
+// reconcile reads user's roster from the server, then writes whatever the
+// local roster (as it is by then) differs in.
+func (b *bridge) reconcile(user string, roster *glua.LTable) {
+	if _, reading := b.reconciling[user]; reading {
+		b.reconciling[user] = roster
+		return
+	}
+	b.reconciling[user] = roster
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		reply, err := b.link.SendIQ(ctx, component.RosterGet(b.cfg.JID, user+"@"+b.host))
+		if err == nil && attrOf(reply, "type") == "error" {
+			err = component.ParseStanzaError(reply)
+		}
+		b.rt.Loop().Post(func(L *glua.LState) {
+			roster, ok := b.reconciling[user]
+			delete(b.reconciling, user)
+			if !ok {
+				return // the link went down meanwhile: nothing is known
+			}
+			if errors.Is(err, component.ErrNotConnected) {
+				b.log.Debug("server roster not read: link down; compared again when it is back", "user", user, "error", err)
+				b.markUnsynced(user)
+				return
+			}
+			if err != nil {
+				b.logReadFailure("the server's roster of a user could not be read; its local items are written without removals and the comparison is retried", user, err)
+				b.writeDifferences(user, localRoster(roster), nil, false, nil)
+				b.markUnsynced(user)
+				return
+			}
+			if b.refusals.recovered(user, "read") {
+				b.log.Info("the server answers roster reads for this user again", "user", user)
+			}
+			server := map[string]component.RosterItem{}
+			for _, it := range component.ParseRoster(reply) {
+				server[it.JID] = it
+			}
+			b.writeDifferences(user, localRoster(roster), server, true, nil)
+		})
+	}()
+}
+
+// localRosterOf reads user's roster from the host's roster store; nil if
+// there is none (or it cannot be read, which is logged).
+func (b *bridge) localRosterOf(L *glua.LState, user string) *glua.LTable {
+	roster, err := b.rt.Roster(L, b.host, user)
+	if err != nil {
+		b.log.Error("reading a local roster to write it to the server", "user", user, "error", lua.ErrorMessage(err))
+		return nil
+	}
+	return roster
+}
+
+// localRoster reads a Prosody roster table (contacts by JID; roster[false]
+// is metadata) into roster items.
+func localRoster(roster *glua.LTable) map[string]component.RosterItem {
+	out := map[string]component.RosterItem{}
+	roster.ForEach(func(k, v glua.LValue) {
+		jid, ok := k.(glua.LString)
+		item, isItem := v.(*glua.LTable)
+		if !ok || !isItem || jid == "pending" {
+			return
+		}
+		it := component.RosterItem{JID: string(jid),
+			Name:         glua.LVAsString(item.RawGetString("name")),
+			Subscription: orDefault(glua.LVAsString(item.RawGetString("subscription")), "none")}
+		if groups, ok := item.RawGetString("groups").(*glua.LTable); ok {
+			groups.ForEach(func(k, _ glua.LValue) {
+				if s, ok := k.(glua.LString); ok {
+					it.Groups = append(it.Groups, string(s))
+				}
+			})
+		}
+		sort.Strings(it.Groups)
+		out[string(jid)] = it
+	})
+	return out
+}
+
+// sameItem compares what a privileged set writes: name, subscription and
+// groups (ask is the server's own state).
+func sameItem(a, b component.RosterItem) bool {
+	if a.Name != b.Name || orDefault(a.Subscription, "none") != orDefault(b.Subscription, "none") || len(a.Groups) != len(b.Groups) {
+		return false
+	}
+	ga, gb := append([]string{}, a.Groups...), append([]string{}, b.Groups...)
+	sort.Strings(ga)
+	sort.Strings(gb)
+	for i := range ga {
+		if ga[i] != gb[i] {
+			return false
+		}
+	}
+	return true
+}

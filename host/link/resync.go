@@ -1,0 +1,123 @@
+package link
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+
+	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/host/xmpp/component"
+)
+
+// markUnsynced notes that user's server roster may differ from the local
+// one. While the link is up a resync is scheduled; while it is down, the
+// next connect's privilege advertisement starts it.
+func (b *bridge) markUnsynced(user string) {
+	b.unsynced[user] = true
+	delete(b.serverRoster, user)
+	if b.resyncArmed || b.link.State() != component.Online {
+		return
+	}
+	b.resyncArmed = true
+	b.rt.Loop().After(b.resyncDelay, func(L *glua.LState) {
+		b.resyncArmed = false
+		if b.link.State() == component.Online {
+			b.resync(L, true)
+		}
+	})
+}
+
+// resync compares every unsynced user's local roster with the server's and
+// writes the difference. A failure marks the user again. Retries after a
+// refusal are logged at debug: the refusal itself was logged once.
+func (b *bridge) resync(L *glua.LState, retry bool) {
+	if !b.privs.CanSetRoster() || len(b.unsynced) == 0 {
+		return
+	}
+	users := make([]string, 0, len(b.unsynced))
+	for user := range b.unsynced {
+		users = append(users, user)
+	}
+	sort.Strings(users)
+	level := slog.LevelInfo
+	if retry {
+		level = slog.LevelDebug
+	}
+	b.log.Log(context.Background(), level, "writing rosters that did not reach the server", "users", len(users))
+	for _, user := range users {
+		delete(b.unsynced, user)
+		roster := b.localRosterOf(L, user)
+		if roster == nil {
+			continue
+		}
+		if b.privs.CanGetRoster() {
+			b.reconcile(user, roster)
+			continue
+		}
+		b.writeDifferences(user, localRoster(roster), nil, false, nil)
+		delete(b.serverRoster, user)
+	}
+}
+
+// logReadFailure reports a failed privileged roster read: a link that
+// dropped (or a runtime stopping) is routine, anything else is not, and is
+// logged once per user and cause.
+func (b *bridge) logReadFailure(msg, user string, err error) {
+	if errors.Is(err, component.ErrNotConnected) {
+		b.log.Debug(msg, "user", user, "error", err)
+		return
+	}
+	if b.refusals.first(user, "read", causeOf(err)) {
+		b.log.Warn(msg, "user", user, "condition", causeOf(err), "error", err)
+	}
+}
+
+// causeOf names why a privileged request failed, for an operator: the
+// server's error condition (internal-server-error, forbidden, …), or that
+// no answer came.
+func causeOf(err error) string {
+	var refused *component.StanzaError
+	switch {
+	case errors.As(err, &refused):
+		return refused.Condition
+	case errors.Is(err, context.DeadlineExceeded):
+		return "no answer in time"
+	}
+	return err.Error()
+}
+
+// refusalLog keeps a server that refuses every privileged roster request
+// from being logged once per item and retry: each user's failure is logged
+// once per cause, and its end once, when the kind of request that failed
+// (read or write) goes through again.
+type refusalLog struct {
+	mu   sync.Mutex
+	last map[string]refusal // by user: the failure last logged
+}
+
+type refusal struct{ kind, cause string }
+
+func (r *refusalLog) first(user, kind, cause string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.last[user].cause == cause {
+		return false
+	}
+	r.last[user] = refusal{kind, cause}
+	return true
+}
+
+// recovered says whether user's logged failure was of this kind, and then
+// forgets it.
+func (r *refusalLog) recovered(user, kind string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.last[user].kind != kind {
+		return false
+	}
+	delete(r.last, user)
+	return true
+}
