@@ -137,7 +137,9 @@ func (b *Backend) serve(w http.ResponseWriter, r *http.Request) {
 
 // Status answers code with a plain-text body.
 func Status(code int) Answer {
-	return func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) { http.Error(w, "backend failing on purpose", code) }
+	return func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
+		http.Error(w, "backend failing on purpose", code)
+	}
 }
 
 // Body answers 200 with s as it is (broken JSON, an array, …).

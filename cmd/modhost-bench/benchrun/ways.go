@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/modhost/modhost/internal/prosodytest"
 	"github.com/modhost/modhost/host/xmpp/component"
+	"github.com/modhost/modhost/internal/prosodytest"
 )
 
 // runEnv is what every way shares: the options, the run's temp folder, the

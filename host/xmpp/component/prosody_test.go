@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modhost/modhost/internal/prosodytest"
 	"github.com/modhost/modhost/host/xmpp"
+	"github.com/modhost/modhost/internal/prosodytest"
 	"github.com/modhost/modhost/internal/xmpptest"
 )
 
