@@ -1,4 +1,4 @@
-// Command modhost-bench measures the roster-admin workload three ways in one
+// Command modhost-bench measures the roster-admin workload three setups in one
 // run: mod_http_roster_admin inside Prosody 0.12 (A), modhost standalone (B)
 // and modhost linked to Prosody as its component (C). See README.md.
 package main
@@ -44,9 +44,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&opts.Logins, "logins", opts.Logins, "timed logins (M)")
 	fs.IntVar(&opts.Concurrent, "concurrent", opts.Concurrent, "simultaneous refresh requests against modhost standalone (0: skip)")
 	fs.IntVar(&opts.ConcurrentUsers, "concurrent-users", opts.ConcurrentUsers, "users named by each simultaneous request")
-	fs.StringVar(&opts.Ways, "ways", opts.Ways, "which ways to run: A (Prosody + plugin), B (modhost standalone), C (modhost linked)")
+	fs.StringVar(&opts.Setups, "setups", opts.Setups, "which setups to run: A (Prosody + plugin), B (modhost standalone), C (modhost linked)")
 	fs.DurationVar(&opts.Timeout, "timeout", opts.Timeout, "bound on the whole run")
-	fs.DurationVar(&opts.RefreshDeadline, "refresh-deadline", opts.RefreshDeadline, "the plugin's refresh request deadline (http_roster_admin_deadline), every way")
+	fs.DurationVar(&opts.RefreshDeadline, "refresh-deadline", opts.RefreshDeadline, "the plugin's refresh request deadline (http_roster_admin_deadline), every setup")
 	verbose := fs.Bool("v", false, "log progress to stderr")
 	if err := fs.Parse(args); err != nil {
 		return 2

@@ -66,5 +66,5 @@ func (b *contactsBackend) roster(n int) []byte {
 
 // contactNode names contact k. Contacts are accounts nobody logs in to:
 // presence to them costs the server what presence to offline contacts
-// costs, the same in every way measured.
+// costs, the same in every setup measured.
 func contactNode(k int) string { return fmt.Sprintf("contact%03d", k) }

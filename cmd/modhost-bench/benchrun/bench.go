@@ -1,13 +1,13 @@
 // Package benchrun measures the roster-admin workload (mod_http_roster_admin
 // serving rosters from a web application and refreshing them on request)
-// three ways on one machine in one run:
+// three setups on one machine in one run:
 //
 //	A  the plugin inside real Prosody 0.12, real XMPP clients;
 //	B  modhost standalone, standalone sessions (Runtime.Login);
 //	C  modhost linked to Prosody as its component (delegated rosters),
 //	   real XMPP clients through Prosody.
 //
-// Each way gets the same workload: Users online users with Contacts-contact
+// Each setup gets the same workload: Users online users with Contacts-contact
 // rosters served by an in-process backend that changes one contact per user
 // at every fetch; Rounds POST /refresh requests naming every online user;
 // Logins timed logins until the full roster is received; resident memory
@@ -40,9 +40,9 @@ type Options struct {
 	Contacts         int           // contacts per roster
 	Rounds           int           // refresh requests naming every online user (R)
 	Logins           int           // timed logins (M)
-	Concurrent       int           // simultaneous refresh requests, way B only (0: skipped)
+	Concurrent       int           // simultaneous refresh requests, setup B only (0: skipped)
 	ConcurrentUsers  int           // users named by each of those requests
-	Ways             string        // which of A, B, C to run, e.g. "ABC"
+	Setups           string        // which of A, B, C to run, e.g. "ABC"
 	Timeout          time.Duration // bound on the whole run
 	RefreshDeadline  time.Duration // http_roster_admin_deadline given to the plugin
 	LoginConcurrency int           // parallel logins when bringing the users online
@@ -55,14 +55,14 @@ func Defaults() Options {
 	return Options{
 		Users: 50, Contacts: 100, Rounds: 50, Logins: 20,
 		Concurrent: 1000, ConcurrentUsers: 10,
-		Ways: "ABC", Timeout: 3 * time.Minute, RefreshDeadline: 90 * time.Second,
+		Setups: "ABC", Timeout: 3 * time.Minute, RefreshDeadline: 90 * time.Second,
 		LoginConcurrency: 8,
 	}
 }
 
-// WayResult is what one way measured. Times are milliseconds.
-type WayResult struct {
-	Way           string
+// SetupResult is what one setup measured. Times are milliseconds.
+type SetupResult struct {
+	Setup         string
 	Name          string
 	UsersPerSec   float64
 	RefreshP50    float64
@@ -72,7 +72,7 @@ type WayResult struct {
 	RSSBeforeKiB  int64
 	RSSOnlineKiB  int64
 	RSSPerUserKiB float64
-	// The Concurrent-request test (way B): p99 and wall time.
+	// The Concurrent-request test (setup B): p99 and wall time.
 	ConcurrentP99  float64
 	ConcurrentWall time.Duration
 	ConcurrentDone int
@@ -84,20 +84,20 @@ type WayResult struct {
 type Report struct {
 	Machine Machine
 	Options Options
-	Ways    []WayResult
+	Setups  []SetupResult
 	Elapsed time.Duration
 }
 
-// Failed counts every failure of every way.
+// Failed counts every failure of every setup.
 func (r Report) Failed() int {
 	n := 0
-	for _, w := range r.Ways {
+	for _, w := range r.Setups {
 		n += len(w.Errors)
 	}
 	return n
 }
 
-// ErrProsodyMissing is returned when way A or C is asked for without Prosody.
+// ErrProsodyMissing is returned when setup A or C is asked for without Prosody.
 var ErrProsodyMissing = errors.New("prosody 0.12 is not installed at " + prosodytest.Binary + ": run `make deps` (or apt-get install prosody prosody-modules)")
 
 const (
@@ -107,8 +107,8 @@ const (
 	password      = "pw"
 )
 
-// Run performs the ways asked for, one after the other, and returns what
-// they measured. It returns an error when a way could not be set up at all;
+// Run performs the setups asked for, one after the other, and returns what
+// they measured. It returns an error when a setup could not be set up at all;
 // failed requests are counted in the report instead.
 func Run(ctx context.Context, opts Options) (Report, error) {
 	if err := opts.check(); err != nil {
@@ -117,7 +117,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if strings.ContainsAny(opts.Ways, "AC") && !prosodytest.Available() {
+	if strings.ContainsAny(opts.Setups, "AC") && !prosodytest.Available() {
 		return Report{}, ErrProsodyMissing
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
@@ -152,21 +152,21 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	}
 	defer env.http.CloseIdleConnections()
 
-	for _, way := range opts.Ways {
-		opts.Logger.Info("starting way", "way", string(way))
-		res, err := env.runWay(ctx, way)
+	for _, setup := range opts.Setups {
+		opts.Logger.Info("starting setup", "setup", string(setup))
+		res, err := env.runSetup(ctx, setup)
 		switch {
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			return report, fmt.Errorf("way %c: the run's bound of %v passed (-timeout): %w", way, opts.Timeout, err)
+			return report, fmt.Errorf("setup %c: the run's bound of %v passed (-timeout): %w", setup, opts.Timeout, err)
 		case ctx.Err() != nil:
-			return report, fmt.Errorf("way %c: interrupted: %w", way, err)
+			return report, fmt.Errorf("setup %c: interrupted: %w", setup, err)
 		case err != nil:
-			return report, fmt.Errorf("way %c: %w", way, err)
+			return report, fmt.Errorf("setup %c: %w", setup, err)
 		}
-		report.Ways = append(report.Ways, res)
+		report.Setups = append(report.Setups, res)
 	}
 	if n := backend.failed.Load(); n > 0 {
-		report.Ways[len(report.Ways)-1].Errors = append(report.Ways[len(report.Ways)-1].Errors, fmt.Sprintf("contacts backend answered %d malformed requests", n))
+		report.Setups[len(report.Setups)-1].Errors = append(report.Setups[len(report.Setups)-1].Errors, fmt.Sprintf("contacts backend answered %d malformed requests", n))
 	}
 	report.Elapsed = time.Since(started)
 	return report, nil
@@ -178,12 +178,12 @@ func (o Options) check() error {
 		return errors.New("users, contacts, rounds and logins must be at least 1")
 	case o.Concurrent < 0 || (o.Concurrent > 0 && o.ConcurrentUsers < 1):
 		return errors.New("concurrent requests must be 0 or more, each naming at least one user")
-	case o.Ways == "" || strings.Trim(o.Ways, "ABC") != "":
-		return fmt.Errorf("ways %q: want a combination of A, B and C", o.Ways)
+	case o.Setups == "" || strings.Trim(o.Setups, "ABC") != "":
+		return fmt.Errorf("setups %q: want a combination of A, B and C", o.Setups)
 	case o.Timeout <= 0 || o.RefreshDeadline <= 0:
 		return errors.New("timeout and refresh deadline must be positive")
-	case strings.ContainsAny(o.Ways, "BC") && len(o.RuntimeCommand) == 0:
-		return errors.New("ways B and C need a RuntimeCommand to start modhost's runtime in")
+	case strings.ContainsAny(o.Setups, "BC") && len(o.RuntimeCommand) == 0:
+		return errors.New("setups B and C need a RuntimeCommand to start modhost's runtime in")
 	}
 	return nil
 }
@@ -227,50 +227,50 @@ func newHTTPClient(conns int, timeout time.Duration) *http.Client {
 	}
 }
 
-// Print writes the report as a table with the ratios to way A.
+// Print writes the report as a table with the ratios to setup A.
 func (r Report) Print(w io.Writer) {
 	o := r.Options
 	fmt.Fprintf(w, "roster-admin bench: %d online users, %d contacts each, %d refresh rounds, %d timed logins\n",
 		o.Users, o.Contacts, o.Rounds, o.Logins)
 	fmt.Fprintf(w, "machine: %s\n\n", r.Machine)
-	fmt.Fprintf(w, "%-43s %8s %20s %18s %13s %7s\n", "way", "users/s", "refresh p50/p99", "login p50/p99", "RSS/user", "errors")
-	for _, res := range r.Ways {
-		fmt.Fprintf(w, "%-43s %8.0f %20s %18s %9.1f KiB %7d\n", res.Way+"  "+res.Name, res.UsersPerSec,
+	fmt.Fprintf(w, "%-43s %8s %20s %18s %13s %7s\n", "setup", "users/s", "refresh p50/p99", "login p50/p99", "RSS/user", "errors")
+	for _, res := range r.Setups {
+		fmt.Fprintf(w, "%-43s %8.0f %20s %18s %9.1f KiB %7d\n", res.Setup+"  "+res.Name, res.UsersPerSec,
 			msPair(res.RefreshP50, res.RefreshP99), msPair(res.LoginP50, res.LoginP99), res.RSSPerUserKiB, len(res.Errors))
 	}
-	var a *WayResult
-	for i := range r.Ways {
-		if r.Ways[i].Way == "A" {
-			a = &r.Ways[i]
+	var a *SetupResult
+	for i := range r.Setups {
+		if r.Setups[i].Setup == "A" {
+			a = &r.Setups[i]
 		}
 	}
 	if a != nil {
 		fmt.Fprintln(w)
-		for _, res := range r.Ways {
-			if res.Way == "A" {
+		for _, res := range r.Setups {
+			if res.Setup == "A" {
 				continue
 			}
-			fmt.Fprintf(w, "%s/A: throughput ×%.2f, login p50 ×%.2f, login p99 ×%.2f\n", res.Way,
+			fmt.Fprintf(w, "%s/A: throughput ×%.2f, login p50 ×%.2f, login p99 ×%.2f\n", res.Setup,
 				res.UsersPerSec/a.UsersPerSec, res.LoginP50/a.LoginP50, res.LoginP99/a.LoginP99)
 		}
 	}
-	for _, res := range r.Ways {
+	for _, res := range r.Setups {
 		if res.ConcurrentDone > 0 {
 			fmt.Fprintf(w, "\n%s: %d concurrent refresh requests of %d users: p99 %.1f ms, all answered in %.2f s\n",
-				res.Way, res.ConcurrentDone, o.ConcurrentUsers, res.ConcurrentP99, res.ConcurrentWall.Seconds())
+				res.Setup, res.ConcurrentDone, o.ConcurrentUsers, res.ConcurrentP99, res.ConcurrentWall.Seconds())
 		}
 	}
 	fmt.Fprintf(w, "\nRSS/user = (VmRSS with the users online − VmRSS before their logins) / users; A: Prosody, B: modhost, C: Prosody + modhost:\n")
-	for _, res := range r.Ways {
-		fmt.Fprintf(w, "  %s: %.1f MiB before, %.1f MiB online\n", res.Way, float64(res.RSSBeforeKiB)/1024, float64(res.RSSOnlineKiB)/1024)
+	for _, res := range r.Setups {
+		fmt.Fprintf(w, "  %s: %.1f MiB before, %.1f MiB online\n", res.Setup, float64(res.RSSBeforeKiB)/1024, float64(res.RSSOnlineKiB)/1024)
 	}
-	for _, res := range r.Ways {
+	for _, res := range r.Setups {
 		for i, e := range res.Errors {
 			if i == 10 {
-				fmt.Fprintf(w, "%s: … %d more errors\n", res.Way, len(res.Errors)-10)
+				fmt.Fprintf(w, "%s: … %d more errors\n", res.Setup, len(res.Errors)-10)
 				break
 			}
-			fmt.Fprintf(w, "%s error: %s\n", res.Way, e)
+			fmt.Fprintf(w, "%s error: %s\n", res.Setup, e)
 		}
 	}
 	fmt.Fprintf(w, "total %d errors, run took %.1f s\n", r.Failed(), r.Elapsed.Seconds())

@@ -26,17 +26,17 @@ func TestStandaloneWayMeasuresATinyWorkloadWithoutErrors(t *testing.T) {
 	opts := Defaults()
 	opts.Users, opts.Contacts, opts.Rounds, opts.Logins = 3, 5, 2, 2
 	opts.Concurrent, opts.ConcurrentUsers = 4, 2
-	opts.Ways = "B"
+	opts.Setups = "B"
 	opts.Timeout = 60 * time.Second
 	opts.RuntimeCommand = []string{os.Args[0]}
 	report, err := Run(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(report.Ways) != 1 {
-		t.Fatalf("ways measured: %+v", report.Ways)
+	if len(report.Setups) != 1 {
+		t.Fatalf("setups measured: %+v", report.Setups)
 	}
-	b := report.Ways[0]
+	b := report.Setups[0]
 	if len(b.Errors) > 0 {
 		t.Fatalf("errors: %v", b.Errors)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/modhost/modhost/host"
 )
 
-// BenchmarkHeapPerOnlineUser is way B's memory figure without the child
+// BenchmarkHeapPerOnlineUser is setup B's memory figure without the child
 // process: it logs b.N users in as standalone sessions whose 100-contact
 // rosters come through mod_http_roster_admin, each sending initial presence
 // as the bench does, and reports the Go heap in use per online user after a

@@ -11,12 +11,12 @@ import (
 	"github.com/modhost/modhost/internal/xmpptest"
 )
 
-// xmppSystem is Prosody with real XMPP clients (ways A and C); with a
-// modhost child linked to it in way C.
+// xmppSystem is Prosody with real XMPP clients (setups A and C); with a
+// modhost child linked to it in setup C.
 type xmppSystem struct {
 	env     *runEnv
 	prosody *prosodytest.Server
-	modhost *runtimeProcess // nil in way A
+	modhost *runtimeProcess // nil in setup A
 	refresh string
 
 	mu       sync.Mutex
@@ -129,7 +129,7 @@ func (x *xmppSystem) stop() {
 	_ = x.prosody.Stop()
 }
 
-// standaloneSystem is a modhost child with standalone sessions (way B).
+// standaloneSystem is a modhost child with standalone sessions (setup B).
 type standaloneSystem struct {
 	env     *runEnv
 	proc    *runtimeProcess

@@ -12,7 +12,7 @@ import (
 	"github.com/modhost/modhost/internal/prosodytest"
 )
 
-// runEnv is what every way shares: the options, the run's temp folder, the
+// runEnv is what every setup shares: the options, the run's temp folder, the
 // bundled plugins' copy, the backend's URL and the HTTP client.
 type runEnv struct {
 	opts       Options
@@ -22,7 +22,7 @@ type runEnv struct {
 	http       httpDoer
 }
 
-// system is one way's servers and users, as the common measurement drives
+// system is one setup's servers and users, as the common measurement drives
 // them.
 type system interface {
 	// refreshURL is the POST /refresh endpoint.
@@ -40,15 +40,15 @@ type system interface {
 	stop()
 }
 
-func (e *runEnv) runWay(ctx context.Context, way rune) (WayResult, error) {
-	dir := filepath.Join(e.dir, string(way))
+func (e *runEnv) runSetup(ctx context.Context, setup rune) (SetupResult, error) {
+	dir := filepath.Join(e.dir, string(setup))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return WayResult{}, fmt.Errorf("create %s: %w", dir, err)
+		return SetupResult{}, fmt.Errorf("create %s: %w", dir, err)
 	}
 	var sys system
 	var err error
-	res := WayResult{Way: string(way)}
-	switch way {
+	res := SetupResult{Setup: string(setup)}
+	switch setup {
 	case 'A':
 		res.Name = "Prosody 0.12 + plugin"
 		sys, err = e.startProsodyAlone(dir)
@@ -63,7 +63,7 @@ func (e *runEnv) runWay(ctx context.Context, way rune) (WayResult, error) {
 		return res, err
 	}
 	defer sys.stop()
-	return e.measure(ctx, sys, res, way == 'B')
+	return e.measure(ctx, sys, res, setup == 'B')
 }
 
 // userNames are the online users; loginNames the ones whose logins are timed.
@@ -78,7 +78,7 @@ func userNames(prefix string, n int) []string {
 // measure runs the workload on a started system: memory before, users
 // online, memory after, refresh rounds, pushes checked, timed logins, and
 // (concurrent) the burst of simultaneous refresh requests.
-func (e *runEnv) measure(ctx context.Context, sys system, res WayResult, concurrent bool) (WayResult, error) {
+func (e *runEnv) measure(ctx context.Context, sys system, res SetupResult, concurrent bool) (SetupResult, error) {
 	o := e.opts
 	users := userNames("user", o.Users)
 	var err error
@@ -136,7 +136,7 @@ func (e *runEnv) measure(ctx context.Context, sys system, res WayResult, concurr
 }
 
 // waitPushes waits up to a few seconds for the pushes count to reach want:
-// pushes travel after the refresh answer on some ways.
+// pushes travel after the refresh answer on some setups.
 func waitPushes(ctx context.Context, sys system, want int) (int, error) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -169,7 +169,7 @@ func (e *runEnv) accounts() map[string]string {
 	return accounts
 }
 
-// startProsodyAlone is way A. mod_roster stays on, unlike the example
+// startProsodyAlone is setup A. mod_roster stays on, unlike the example
 // config: with it off, Prosody alone answers a client's roster query
 // service-unavailable, and the plugin only fills what mod_roster serves.
 func (e *runEnv) startProsodyAlone(dir string) (system, error) {
