@@ -69,7 +69,7 @@ fuzz:
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
-# The roster-admin workload three ways in one run (Prosody + plugin, modhost
+# The roster-admin workload in three setups in one run (Prosody + plugin, modhost
 # standalone, modhost linked to Prosody); not part of `make test`.
 # Flags: make bench-roster BENCH_FLAGS='-users 100 -rounds 10'
 bench-roster:
