@@ -54,9 +54,11 @@ type Options struct {
 	// UserExists answers core.usermanager.user_exists when standalone
 	// (default: every user exists).
 	UserExists func(user, host string) bool
-	// Testing offers Lua the modhost.testing library (standalone client
-	// logins for specs); `modhost test` sets it.
-	Testing bool
+	// TestingLibrary offers Lua the modhost.testing library (standalone
+	// client logins for specs); `modhost test` sets it. It changes nothing
+	// else: a runtime behaves the same under `modhost test` and `modhost
+	// run` (the spec runner itself gives specs busted's world).
+	TestingLibrary bool
 }
 
 // Runtime is one running modhost: a config, its hosts, their plugins, and
@@ -188,7 +190,7 @@ func (rt *Runtime) Start(ctx context.Context) (Report, error) {
 	rt.http = httpserver.New(httpCfg, rt.log.With("source", "http"))
 	rt.mounts = map[int]func(){}
 	libs := append(append(append(compat.Libraries(), coreLibraries()...), plugins.Libraries()...), rt.nativeLibrary())
-	if rt.opts.Testing {
+	if rt.opts.TestingLibrary {
 		libs = append(libs, rt.testingLibrary())
 	}
 	rt.loop = lua.NewLoop(lua.Options{Libraries: libs, Logger: rt.log, ObserveWait: func(d time.Duration) {
@@ -242,13 +244,9 @@ func (rt *Runtime) HTTPURLs() []string {
 }
 
 func (rt *Runtime) boot(L *glua.LState) error {
-	// As Prosody's startup does: promise callbacks run in a later loop turn.
-	// Specs (Testing) see the library as busted does, without a server
-	// loop: callbacks run at once.
-	if !rt.opts.Testing {
-		if err := compat.DeferPromiseTicks(L); err != nil {
-			return err
-		}
+	// As Prosody's startup does: promise executors run in a later loop turn.
+	if err := compat.DeferPromiseTicks(L); err != nil {
+		return err
 	}
 	compat.SetHTTPDefaults(L, rt.httpClientDefaults())
 	hostList := L.NewTable()

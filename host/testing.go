@@ -13,7 +13,7 @@ import (
 var testingSource string
 
 // testingLibrary is "modhost.testing", offered to Lua only when
-// Options.Testing is set (modhost test): specs log standalone users in
+// Options.TestingLibrary is set (modhost test): specs log standalone users in
 // through it, on the same sessions code as Runtime.Login. It is not part of
 // the Prosody API, so a plugin never sees it in production.
 func (rt *Runtime) testingLibrary() lua.Library {

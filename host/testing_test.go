@@ -16,9 +16,9 @@ import (
 func startTesting(t *testing.T, testingLib bool) *Runtime {
 	t.Helper()
 	rt, _ := startWith(t, Options{
-		ConfigSource: "log = { { levels = { min = \"error\" }, to = \"console\" } }\nstorage = \"memory\"\nVirtualHost \"example.com\"\n",
-		NoListen:     true,
-		Testing:      testingLib,
+		ConfigSource:   "log = { { levels = { min = \"error\" }, to = \"console\" } }\nstorage = \"memory\"\nVirtualHost \"example.com\"\n",
+		NoListen:       true,
+		TestingLibrary: testingLib,
 	})
 	return rt
 }
@@ -46,6 +46,6 @@ func TestTestingLibraryOnlyWhenAskedFor(t *testing.T) {
 		return err
 	})
 	if err == nil || !strings.Contains(err.Error(), "modhost.testing") {
-		t.Fatalf("require without Options.Testing = %v, want a module-not-found error", err)
+		t.Fatalf("require without Options.TestingLibrary = %v, want a module-not-found error", err)
 	}
 }

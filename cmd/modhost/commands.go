@@ -190,7 +190,7 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 	var runtimes []*host.Runtime
 	var startErr error
 	newLoop := func() *lua.Loop {
-		opts := host.Options{NoListen: true, Stderr: stderr, Testing: true}
+		opts := host.Options{NoListen: true, Stderr: stderr, TestingLibrary: true}
 		if configFile != "" {
 			opts.ConfigFile = configFile
 		} else {

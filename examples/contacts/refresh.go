@@ -13,7 +13,7 @@ import (
 )
 
 // Refresher tells modhost that users' rosters changed, by POSTing a JSON
-// array of usernames to its refresh URL (DESIGN §1: POST
+// array of usernames to its refresh URL (plugins/mod_http_roster_admin/README.md, "The refresh API": POST
 // /roster_admin/refresh). modhost then fetches GET /contacts/{user} from us.
 type Refresher struct {
 	URL    string // "" disables refreshing

@@ -11,7 +11,7 @@ import (
 )
 
 // Contact is one entry of a user's roster as modhost's roster-admin port
-// reads it (DESIGN §1): an optional display name and a list of groups.
+// reads it (the contract in plugins/mod_http_roster_admin/README.md): an optional display name and a list of groups.
 type Contact struct {
 	Name   string   `json:"name,omitempty"`
 	Groups []string `json:"groups"`

@@ -26,7 +26,7 @@ import (
 // refresh request is answered within its deadline with honest counts, no
 // roster is lost or corrupted, and the link recovers by itself.
 
-// refreshSummary is the refresh API's answer (DESIGN §1).
+// refreshSummary is the refresh API's answer (the contract in plugins/mod_http_roster_admin/README.md).
 type refreshSummary struct {
 	Status  string `json:"status"`
 	Message string `json:"message"`

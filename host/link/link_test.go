@@ -26,7 +26,7 @@ import (
 )
 
 // The link's scenarios run against real Prosody in both roster modes
-// (DESIGN §3): delegated (modhost answers clients' roster queries and pushes
+// (host/link/README.md): delegated (modhost answers clients' roster queries and pushes
 // itself) and server-held (the server's mod_roster answers and pushes what
 // modhost writes into it).
 

@@ -76,6 +76,11 @@ func (s Summary) OK() bool { return s.Failed == 0 && s.Errors == 0 && s.Ran() > 
 // Run runs the specs of opts on loop and reports to opts.Out. The returned
 // error means the run itself could not happen (a missing path, a closed
 // loop, ctx done); test failures are in the Summary.
+// resetPromiseTicks gives util.promise back its own next_tick, where the
+// state has the library at all.
+const resetPromiseTicks = `local ok, promise = pcall(require, "util.promise")
+if ok and type(promise) == "table" and promise.set_nexttick then promise.set_nexttick(nil) end`
+
 func Run(ctx context.Context, loop *lua.Loop, opts Options) (Summary, error) {
 	out := opts.Out
 	if out == nil {
@@ -101,6 +106,13 @@ func Run(ctx context.Context, loop *lua.Loop, opts Options) (Summary, error) {
 	rep := newReporter(out, opts.Verbose)
 	finished := make(chan error, 1)
 	start := func(L *glua.LState) error {
+		// Specs run where busted runs them, with no server startup having
+		// given util.promise a scheduler: executors run at once, as
+		// Prosody's library does under busted. (A server's startup defers
+		// them to the next loop turn; modhost's runtime does too.)
+		if _, err := lua.DoChunk(L, resetPromiseTicks, "busted", 0); err != nil {
+			return fmt.Errorf("reset util.promise's scheduler: %w", err)
+		}
 		assertMod, err := lua.DoChunk(L, luassertSource, "busted/luassert.lua", 1)
 		if err != nil {
 			return fmt.Errorf("load luassert: %w", err)

@@ -219,12 +219,9 @@ local function xml_text_problem(s)
 	return problem;
 end
 
--- Turns the application's JSON object into Prosody roster items, and the
--- decoded entries by the same JIDs (for hooks that read fields of their own);
--- nil and a reason if any part of it is not what the contract allows.
 -- Contact JIDs that passed the checks below, by what the backend wrote: a
 -- roster is fetched again and again with mostly the same contacts, and
--- preparing and checking each one dominated a refresh.
+-- preparing and checking each one is the costliest step of a refresh.
 local checked_jids = require "util.cache".new(8192);
 
 local function check_contact_jid(contact)
@@ -246,6 +243,10 @@ local function check_contact_jid(contact)
 	return jid;
 end
 
+-- parse_roster turns the application's JSON answer (body) for username into
+-- Prosody roster items, and the decoded entries by the same JIDs (for hooks
+-- that read fields of their own); nil and a reason if any part of it is not
+-- what the contract allows.
 local function parse_roster(username, body)
 	if type(body) ~= "string" or not is_json_object(body) then
 		return nil, "answer is not a JSON object";

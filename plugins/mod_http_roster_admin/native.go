@@ -13,7 +13,7 @@ import (
 )
 
 // modhost.roster_admin does in Go the two steps of mod_http_roster_admin
-// that dominated a refresh when written in Lua: reading the application's
+// that cost most when written in Lua: reading the application's
 // answer into roster items (decode, prep and check of every contact) and
 // comparing a roster with the fetched one. The plugin uses it when the
 // runtime offers it and falls back on its own Lua otherwise (in Prosody),

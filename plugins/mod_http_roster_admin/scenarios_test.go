@@ -13,7 +13,7 @@ import (
 	"github.com/modhost/modhost/internal/xmpptest"
 )
 
-// runRosterAdminScenarios is the roster-admin contract (DESIGN §1), scenario
+// runRosterAdminScenarios is the roster-admin contract (the contract in plugins/mod_http_roster_admin/README.md), scenario
 // by scenario, against one target. Users are distinct per scenario, so the
 // scenarios share one server and run in order.
 func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
