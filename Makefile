@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/modhost
 
-.PHONY: run test build deps unit spec spec-prosody spec-examples fuzz fuzz-short bench bench-roster soak
+.PHONY: run test build deps unit spec spec-prosody spec-examples fuzz fuzz-short bench bench-roster soak lint
 
 build:
 	$(GO) build -o $(BIN) ./cmd/modhost
@@ -25,6 +25,19 @@ test: deps build
 	$(BIN) test --config examples/plugins/spec/test.cfg.lua examples/plugins/spec
 	$(MAKE) --no-print-directory fuzz-short
 	$(GO) test -count=1 ./...
+
+# The fast loop for developers (well under a minute): every Go test that
+# needs no Prosody, no fuzzing and no load (-short skips those: the tests
+# that start Prosody, the load, fault and soak tests), and the compat specs
+# under modhost. Not a substitute for make test.
+unit: build
+	$(GO) test -short -count=1 ./...
+	$(BIN) test compat/spec
+
+# The compat specs under modhost's own runner (compat/spec/README.md);
+# spec-prosody runs them against Prosody's libraries.
+spec: build
+	$(BIN) test compat/spec
 
 # The compat specs against Prosody 0.12's own libraries, under Debian's busted.
 spec-prosody: deps

@@ -477,6 +477,7 @@ func (c *logCheck) warnings(pattern string) []string {
 // naming the user and the server's condition, and once the server answers
 // again the rosters reach it without any refresh or operator action.
 func TestLinkPrivilegedRosterErrorsAreLoggedOnceAndRecovered(t *testing.T) {
+	testkit.SkipInShort(t, "fault")
 	const deadline = 3 * time.Second
 	srv := startScriptedServer(t)
 	srv.setRefuse("internal-server-error")

@@ -83,9 +83,14 @@ func Available() bool {
 }
 
 // Require skips the test when Prosody is missing, except under CI=true where
-// a missing Prosody is a failure: CI must never pass by skipping.
+// a missing Prosody is a failure: CI must never pass by skipping. Under
+// -short (make unit, the fast loop) every test that needs Prosody is
+// skipped: make test runs them.
 func Require(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a real Prosody: not in the -short loop (make unit); make test runs it")
+	}
 	if Available() {
 		return
 	}

@@ -42,3 +42,12 @@ func Eventually(t testing.TB, d time.Duration, cond func() (ok bool, state strin
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// SkipInShort skips a load, fault or soak test under -short (make unit, the
+// fast loop); make test runs it.
+func SkipInShort(t testing.TB, kind string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip(kind + " test: not in the -short loop (make unit); make test runs it")
+	}
+}

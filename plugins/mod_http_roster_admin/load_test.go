@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/modhost/modhost/host"
+	"github.com/modhost/modhost/internal/testkit"
 )
 
 // Load tests of the refresh path on a standalone runtime, run by `make test`
@@ -36,6 +37,7 @@ const loadHostOptions = `
 // offline refresh on (each user fetched, diffed and stored): every request
 // must be answered 200 with 10 updated, every user fetched exactly once.
 func TestRosterAdminLoadConcurrentRefreshRequests(t *testing.T) {
+	testkit.SkipInShort(t, "load")
 	const requests, perRequest = 1000, 10 // the issue's sizes, fast enough for CI
 	t.Logf("size: %d concurrent requests × %d users (full and default sizes are the same)", requests, perRequest)
 	baseline := runtime.NumGoroutine()
@@ -113,6 +115,7 @@ func TestRosterAdminLoadConcurrentRefreshRequests(t *testing.T) {
 // session pushed exactly the one removal and one addition, one presence
 // probe per user for the added contact.
 func TestRosterAdminLoadOnlineSessionsRefreshedTogether(t *testing.T) {
+	testkit.SkipInShort(t, "load")
 	users := 2000
 	if loadFull() {
 		users = 10000
@@ -243,6 +246,7 @@ func forEachConcurrently(ctx context.Context, n, workers int, f func(i int) erro
 // a table keyed by coroutine, or a pending timer whose callback was made
 // inside it, used to keep alive after the answer.
 func TestRosterAdminAnsweredRequestsLeaveNoMemoryBehind(t *testing.T) {
+	testkit.SkipInShort(t, "load")
 	const requests = 2000
 	const allowed = 40 << 20 // bytes; pinning coroutines costs ~100 KiB per request
 	b := newScaledBackend(t, 2)
