@@ -11,7 +11,7 @@ import (
 	"github.com/modhost/modhost/internal/testkit"
 )
 
-// The plugin's own tests (plugins/roster_admin_fuzz_test.go) check that the
+// The plugin's own tests (fuzz_test.go) check that the
 // native reader and the plugin's Lua reader agree on every answer; these pin
 // the library's own contract.
 
