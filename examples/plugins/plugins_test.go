@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/modhost/modhost/host"
+	"github.com/modhost/modhost/internal/runtimetest"
 	"github.com/modhost/modhost/internal/testkit"
 )
 
@@ -44,23 +45,10 @@ VirtualHost "all.example.com"
 		t.Fatal(err)
 	}
 	logs := &testkit.SyncBuffer{}
-	rt, err := host.New(host.Options{
+	rt := runtimetest.StartWith(t, host.Options{
 		ConfigSource: cfg, ConfigName: name, NoListen: true,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	report, err := rt.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.Stop(context.Background()) })
-	if !report.OK() {
-		t.Fatalf("modules failed to load: %+v", report)
-	}
 	return rt, logs
 }
 

@@ -1,9 +1,6 @@
 package link
 
 import (
-	"context"
-	"time"
-
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/modhost/modhost/host/xmpp/component"
@@ -26,18 +23,8 @@ func (b *bridge) serverRosterStep(L *glua.LState) glua.LValue {
 	start := func(user string, done func(L *glua.LState)) {
 		since := b.queued[user]
 		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			reply, err := b.link.SendIQ(ctx, component.RosterGet(b.cfg.JID, user+"@"+b.host))
-			if err == nil && attrOf(reply, "type") == "error" {
-				err = component.ParseStanzaError(reply)
-			}
-			res := serverRosterResult{since: since}
-			if err != nil {
-				res.err = err
-			} else {
-				res.items = component.ParseRoster(reply)
-			}
+			items, err := b.readServerRoster(user)
+			res := serverRosterResult{items: items, err: err, since: since}
 			b.rt.Loop().Post(func(L *glua.LState) {
 				b.rosterReads[user] = res
 				done(L)

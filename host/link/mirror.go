@@ -99,12 +99,7 @@ func (b *bridge) reconcile(user string, roster *glua.LTable) {
 	}
 	b.reconciling[user] = roster
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		reply, err := b.link.SendIQ(ctx, component.RosterGet(b.cfg.JID, user+"@"+b.host))
-		if err == nil && attrOf(reply, "type") == "error" {
-			err = component.ParseStanzaError(reply)
-		}
+		items, err := b.readServerRoster(user)
 		b.rt.Loop().Post(func(L *glua.LState) {
 			roster, ok := b.reconciling[user]
 			delete(b.reconciling, user)
@@ -126,7 +121,7 @@ func (b *bridge) reconcile(user string, roster *glua.LTable) {
 				b.log.Info("the server answers roster reads for this user again", "user", user)
 			}
 			server := map[string]component.RosterItem{}
-			for _, it := range component.ParseRoster(reply) {
+			for _, it := range items {
 				server[it.JID] = it
 			}
 			b.writeDifferences(user, localRoster(roster), server, true, nil)
@@ -186,4 +181,19 @@ func sameItem(a, b component.RosterItem) bool {
 		}
 	}
 	return true
+}
+
+// readServerRoster asks the server for user's roster (a privileged get,
+// XEP-0356 §5); it waits, so it runs off the loop.
+func (b *bridge) readServerRoster(user string) ([]component.RosterItem, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	reply, err := b.link.SendIQ(ctx, component.RosterGet(b.cfg.JID, user+"@"+b.host))
+	if err == nil && attrOf(reply, "type") == "error" {
+		err = component.ParseStanzaError(reply)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return component.ParseRoster(reply), nil
 }

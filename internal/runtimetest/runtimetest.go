@@ -29,13 +29,20 @@ func Start(t testing.TB, config string, pluginPaths []string, sink host.StanzaSi
 	} else {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	rt, err := host.New(host.Options{
+	return StartWith(t, host.Options{
 		ConfigSource: src,
 		ConfigName:   filepath.Join(dir, "modhost.cfg.lua"),
 		PluginPaths:  pluginPaths,
 		Logger:       logger,
 		Sink:         sink,
 	})
+}
+
+// StartWith starts a runtime with opts as they are, stopped when the test
+// ends; the test fails if any module does not load.
+func StartWith(t testing.TB, opts host.Options) *host.Runtime {
+	t.Helper()
+	rt, err := host.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
