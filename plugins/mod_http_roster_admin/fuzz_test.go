@@ -532,7 +532,7 @@ var simpleJID = regexp.MustCompile(`^[a-z0-9]{1,63}@[a-z0-9]{1,63}(\.[a-z0-9]{1,
 var plainText = regexp.MustCompile(`^[ -~]*$`)
 
 // expectedRoster says whether answer is a JSON object of the documented
-// shape (contact → {name?: string|null, groups?: [string]|null}), and, when
+// shape (contact → {name?: string|null, groups?: [string]|{name: any}|null}), and, when
 // its contacts and strings are simple enough to predict, the roster it must
 // give as "jid" → "name|group,group" (groups sorted).
 func expectedRoster(answer []byte) (map[string]string, bool) {
@@ -561,7 +561,20 @@ func expectedRoster(answer []byte) (map[string]string, bool) {
 		}
 		var groups []*string
 		if v, ok := entry["groups"]; ok && string(v) != "null" {
-			if bytes.TrimLeft(v, " \t\r\n")[0] != '[' || json.Unmarshal(v, &groups) != nil {
+			switch bytes.TrimLeft(v, " \t\r\n")[0] {
+			case '[':
+				if json.Unmarshal(v, &groups) != nil {
+					return nil, false
+				}
+			case '{': // as the original module reads them: the keys are the names
+				var names map[string]json.RawMessage
+				if json.Unmarshal(v, &names) != nil {
+					return nil, false
+				}
+				for g := range names {
+					groups = append(groups, &g)
+				}
+			default:
 				return nil, false
 			}
 		}

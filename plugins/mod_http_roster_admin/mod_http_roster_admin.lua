@@ -288,12 +288,18 @@ local function parse_roster(username, body)
 		if problem then
 			return nil, "contact " .. jid .. ": name " .. problem;
 		end
-		local groups = new_table(0, type(entry.groups) == "table" and #entry.groups or 0);
-		if entry.groups ~= nil and entry.groups ~= json.null then
-			if type(entry.groups) ~= "table" or not is_array(entry.groups) then
-				return nil, "contact " .. jid .. ": groups is not an array";
+		-- Groups come in the shape the original module reads, an object
+		-- whose keys are the group names (whatever the values), or as an
+		-- array of strings; {}, [], null or none at all mean no groups.
+		local listed = entry.groups;
+		local groups = new_table(0, type(listed) == "table" and #listed or 0);
+		if listed ~= nil and listed ~= json.null then
+			if type(listed) ~= "table" then
+				return nil, "contact " .. jid .. ": groups is not an object of group names or an array of strings";
 			end
-			for _, group in pairs(entry.groups) do
+			local as_object = not is_array(listed);
+			for key, group in pairs(listed) do
+				if as_object then group = key; end
 				if type(group) ~= "string" then
 					return nil, "contact " .. jid .. ": a group is not a string";
 				end

@@ -356,6 +356,9 @@ type scannedContact struct {
 	hasName, nameNull   bool
 	groups              []string
 	hasGroups, grpsNull bool
+	// groupsObject: groups came as the original module reads them, an
+	// object whose keys are the group names (here every value is true).
+	groupsObject bool
 }
 
 // entry is the table util.json.decode gives for the contact's object.
@@ -370,6 +373,12 @@ func (c scannedContact) entry(null *glua.LTable, arrayMT glua.LValue) *glua.LTab
 	switch {
 	case c.hasGroups && c.grpsNull:
 		t.RawSetString("groups", null)
+	case c.hasGroups && c.groupsObject:
+		set := compat.NewTable(0, len(c.groups))
+		for _, g := range c.groups {
+			set.RawSetString(g, glua.LTrue)
+		}
+		t.RawSetString("groups", set)
 	case c.hasGroups:
 		list := compat.NewTable(len(c.groups), 0)
 		for _, g := range c.groups {
@@ -383,7 +392,8 @@ func (c scannedContact) entry(null *glua.LTable, arrayMT glua.LValue) *glua.LTab
 
 // scanRoster reads an answer of the shape applications write: an object of
 // contact objects whose only members are "name" (a string or null) and
-// "groups" (an array of strings, or null), with plain strings (no escapes,
+// "groups" (an array of strings, an object of group names whose values are
+// all true, or null), with plain strings (no escapes,
 // no control characters) and no key twice. ok is false for anything else,
 // which then goes through util.json's decoder and the general checks: this
 // is only a faster way to the same result for the common case.
@@ -506,7 +516,13 @@ func (s *jsonScanner) contact() (c scannedContact, ok bool) {
 		case member == "groups" && !c.hasGroups:
 			c.hasGroups = true
 			if c.grpsNull = s.null(); !c.grpsNull {
-				if c.groups, ok = s.stringArray(); !ok {
+				if s.peek('{') {
+					c.groupsObject = true
+					c.groups, ok = s.groupNames()
+				} else {
+					c.groups, ok = s.stringArray()
+				}
+				if !ok {
 					return c, false
 				}
 			}
@@ -549,7 +565,43 @@ func (s *jsonScanner) stringArray() ([]string, bool) {
 	}
 }
 
-// readGroups turns an entry's groups array into a group set.
+// groupNames reads an object of group names, each true:
+// {"Friends": true, "Work": true}. A name given twice takes the general
+// path (util.json keeps one of them; so does this, but the entry differs).
+func (s *jsonScanner) groupNames() ([]string, bool) {
+	if !s.expect('{') {
+		return nil, false
+	}
+	names := []string{}
+	if s.peek('}') {
+		s.pos++
+		return names, true
+	}
+	for {
+		name, ok := s.plainString()
+		if !ok || !s.expect(':') || slices.Contains(names, name) {
+			return nil, false
+		}
+		s.space()
+		if !strings.HasPrefix(s.src[s.pos:], "true") {
+			return nil, false
+		}
+		s.pos += 4
+		names = append(names, name)
+		if s.peek('}') {
+			s.pos++
+			return names, true
+		}
+		if !s.expect(',') {
+			return nil, false
+		}
+	}
+}
+
+// readGroups turns an entry's groups into a group set. They come in the
+// shape the original module reads, an object whose keys are the group
+// names (whatever the values), or as an array of strings; {}, [], null or
+// no groups at all mean none.
 func (r *rosterReader) readGroups(jid string, value glua.LValue, null *glua.LTable, arrayMT glua.LValue) (*glua.LTable, string) {
 	list, isTable := value.(*glua.LTable)
 	n := 0
@@ -560,10 +612,14 @@ func (r *rosterReader) readGroups(jid string, value glua.LValue, null *glua.LTab
 	if value == glua.LNil || value == null {
 		return groups, ""
 	}
-	if !isTable || list.Metatable != arrayMT {
-		return nil, "contact " + jid + ": groups is not an array"
+	if !isTable {
+		return nil, "contact " + jid + ": " + errGroupsShape
 	}
+	asObject := list.Metatable != arrayMT
 	for key, group := list.Next(glua.LNil); key != glua.LNil; key, group = list.Next(key) {
+		if asObject {
+			group = key // the group names are the keys
+		}
 		s, ok := group.(glua.LString)
 		if !ok {
 			return nil, "contact " + jid + ": a group is not a string"
@@ -578,6 +634,10 @@ func (r *rosterReader) readGroups(jid string, value glua.LValue, null *glua.LTab
 	}
 	return groups, ""
 }
+
+// errGroupsShape is the failure for groups that are neither an object of
+// group names nor an array (a string, a number, a boolean).
+const errGroupsShape = "groups is not an object of group names or an array of strings"
 
 // checkContact preps a contact JID once and remembers the outcome.
 func (r *rosterReader) checkContact(contact string) (string, string) {

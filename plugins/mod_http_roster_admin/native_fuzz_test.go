@@ -21,6 +21,9 @@ func FuzzRosterReaderWays(f *testing.F) {
 		`{"a@b.c":{"name":1}}`, `{"a@b.c/r":{}}`, `{"a@b.c":{"groups":["\u0001"]}}`, `{"a@b.c":{},}`,
 		`{"a@b.c":{"groups":[]},"d@e.f":{"name":"","groups":["g"]}}`, "{\"a@b.c\":{\"name\":\"\xff\"}}",
 		`{"__array":[]}`, `[]`, `{"a@b.c":{"x":1}}`, `{"a@b.c":[]}`,
+		`{"a@b.c":{"groups":{"Friends":true,"Work":true}}}`, `{"a@b.c":{"groups":{}}}`,
+		`{"a@b.c":{"groups":{"G":1,"H":null,"":true}}}`, `{"a@b.c":{"groups":{"G":true,"G":true}}}`,
+		`{"a@b.c":{"groups":"Friends"}}`, `{"a@b.c":{"groups":{"":true}}}`,
 	} {
 		f.Add(seed)
 	}

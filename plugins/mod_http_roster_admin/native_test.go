@@ -33,7 +33,12 @@ func TestRosterAdminParseReadsAnswersOffTheLoop(t *testing.T) {
 		{"bad contact", `{"a@b@c":{}}`, `invalid contact JID a@b@c`},
 		{"contact with resource", `{"a@b.c/r":{}}`, `invalid contact JID a@b.c/r`},
 		{"name not a string", `{"a@b.c":{"name":1}}`, `contact a@b.c: name is not a string`},
-		{"groups not an array", `{"a@b.c":{"groups":{}}}`, `contact a@b.c: groups is not an array`},
+		{"groups as the original reads them: an object's keys", `{"a@b.c":{"groups":{"G":true,"H":true}}}`, `userdata a@b.c=|G,H|both`},
+		{"groups object with other values", `{"a@b.c":{"groups":{"G":1,"H":false,"I":null,"J":"x"}}}`, `table a@b.c=|G,H,I,J|both`},
+		{"empty groups object", `{"a@b.c":{"groups":{}}}`, `userdata a@b.c=||both`},
+		{"empty groups array", `{"a@b.c":{"groups":[]}}`, `userdata a@b.c=||both`},
+		{"groups a string", `{"a@b.c":{"groups":"Friends"}}`, `contact a@b.c: groups is not an object of group names or an array of strings`},
+		{"groups a number", `{"a@b.c":{"groups":1}}`, `contact a@b.c: groups is not an object of group names or an array of strings`},
 		{"control character in a group", `{"a@b.c":{"groups":["\u0001"]}}`, `contact a@b.c: a group contains a character XML cannot carry`},
 		{"non-character in a name", "{\"a@b.c\":{\"name\":\"\uFFFF\"}}", `contact a@b.c: name contains a character XML cannot carry`},
 		{"nesting too deep", `{"a@b.c":{"x":` + deep(10001) + `}}`, `answer is not valid JSON (nesting too deep)`},
@@ -80,6 +85,8 @@ func TestRosterAdminParseGivesEntriesAsUtilJSONWould(t *testing.T) {
 	for _, body := range []string{
 		`{"a@b.c":{"name":null,"groups":["x"]},"d@e.f":{"groups":null}}`,
 		`{"a@b.c":{"name":"\u0041","groups":[]}}`,
+		`{"a@b.c":{"groups":{"Friends":true,"Work":true}},"d@e.f":{"groups":{}}}`,
+		`{"a@b.c":{"groups":{"Friends":1,"Work":null}}}`,
 	} {
 		ch := testkit.RunLuaAsync(t, l, `
 			local json = require "util.json";

@@ -34,6 +34,23 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 		}
 	})
 
+	t.Run("groups as the original module reads them: an object's keys, whatever the values", func(t *testing.T) {
+		// Web apps written for the original send this shape; {} is no groups.
+		b.Set("olga", `{"bob@example.com":{"name":"Bob","groups":{"Friends":true,"Work":true}},"carol@example.com":{"groups":{}},"dan@example.com":{"groups":{"Chess":1,"Go":null,"":true}}}`)
+		c := tg.login(t, "", "olga", "r")
+		wantRoster(t, c, item("bob@example.com", "Bob", "Friends", "Work"), item("carol@example.com", ""), item("dan@example.com", "", "Chess", "Go"))
+		// A regroup and a rename in the object shape, and an array beside it.
+		b.Set("olga", `{"bob@example.com":{"name":"Robert","groups":{"Work":true}},"carol@example.com":{"groups":{"Family":true}},"dan@example.com":{"groups":["Chess","Go"]}}`)
+		if r := refresh(t, tg, "olga"); r != (refreshReply{"ok", "roster update complete", 1, 0}) {
+			t.Errorf("reply %+v", r)
+		}
+		want := []xmpptest.RosterItem{item("bob@example.com", "Robert", "Work"), item("carol@example.com", "", "Family")}
+		if got := pushes(c, 500*time.Millisecond); !sameItems(got, want) {
+			t.Errorf("pushes\n got %+v\nwant %+v", got, want)
+		}
+		wantRoster(t, c, append(want, item("dan@example.com", "", "Chess", "Go"))...)
+	})
+
 	t.Run("contact JIDs are normalised, names and groups kept as text", func(t *testing.T) {
 		b.Set("ada", `{"Bob@Example.COM":{"name":"A & B <c> 'd' \"e\"","groups":["Ünï & <x>",""]},"ZOË@example.com":{"name":null,"groups":null},"carl@example.com":{"name":""}}`)
 		c := tg.login(t, "", "ada", "r")
@@ -48,6 +65,8 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 			`{"ok@example.com":{},"x@example.com":{"groups":[1]}}`,
 			`{"ok@example.com":{},"x@example.com":{"groups":["a",null]}}`,
 			`{"ok@example.com":{},"x@example.com":"friend"}`,
+			`{"ok@example.com":{},"x@example.com":{"groups":"Friends"}}`,
+			`{"ok@example.com":{},"x@example.com":{"groups":7}}`,
 		} {
 			user := fmt.Sprintf("badjid%d", i)
 			b.Set(user, `{"kept@example.com":{}}`)
@@ -286,9 +305,9 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 			{"estring", testkit.Body(`"bob@example.com"`)},
 			{"enull", testkit.Body(`null`)},
 			{"ebadgroups", testkit.Body(`{"bob@example.com":{"groups":"Friends"}}`)},
+			{"egroupsnumber", testkit.Body(`{"bob@example.com":{"groups":1}}`)},
 			// Found by FuzzBackendRoster: each was applied (or, for the
 			// control character, applied half way).
-			{"egroupsobject", testkit.Body(`{"bob@example.com":{"groups":{}}}`)},
 			{"econtactarray", testkit.Body(`{"bob@example.com":[]}`)},
 			{"emarker", testkit.Body(`{"__array":[]}`)},
 			{"econtrol", testkit.Body(`{"bob@example.com":{"name":"\u0001"}}`)},
