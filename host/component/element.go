@@ -19,16 +19,6 @@ func attr(e *compat.Element, name string) string {
 	return ""
 }
 
-// hasAttr says whether the plain attribute name is present.
-func hasAttr(e *compat.Element, name string) bool {
-	for _, a := range e.Attr {
-		if a.Name.Space == "" && a.Name.Local == name {
-			return true
-		}
-	}
-	return false
-}
-
 // setAttr sets (or, with an empty value, removes) a plain attribute, keeping
 // the others in order.
 func setAttr(e *compat.Element, name, value string) {
@@ -85,16 +75,6 @@ func child(e *compat.Element, name, ns string) *compat.Element {
 		}
 	}
 	return nil
-}
-
-// onlyChild is e's single child element when e has exactly one child node
-// and it is an element (what Prosody's `#stanza == 1` checks demand).
-func onlyChild(e *compat.Element) *compat.Element {
-	if len(e.Children) != 1 {
-		return nil
-	}
-	c, _ := e.Children[0].(*compat.Element)
-	return c
 }
 
 // textOf is the concatenated character data directly inside e.
