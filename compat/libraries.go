@@ -13,8 +13,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 //go:embed util core

@@ -14,9 +14,10 @@ import (
 	"testing"
 	"time"
 
+	glua "github.com/yuin/gopher-lua"
+
 	"github.com/modhost/modhost/compat"
 	"github.com/modhost/modhost/lua"
-	glua "github.com/yuin/gopher-lua"
 )
 
 // runLua runs src on the loop with a global done(...) that reports its

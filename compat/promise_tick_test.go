@@ -5,8 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modhost/modhost/compat"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/compat"
 )
 
 func TestDeferPromiseTicksRunsHandlersInALaterLoopJob(t *testing.T) {

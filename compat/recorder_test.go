@@ -6,9 +6,10 @@ import (
 	"sync"
 	"testing"
 
+	glua "github.com/yuin/gopher-lua"
+
 	"github.com/modhost/modhost/compat"
 	"github.com/modhost/modhost/lua"
-	glua "github.com/yuin/gopher-lua"
 )
 
 // logRecord is what a test needs of an slog record.

@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 // TestStanzaSerialisation pins key cases of util.stanza's XML output; the

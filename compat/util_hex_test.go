@@ -4,8 +4,9 @@ import (
 	"context"
 	"testing"
 
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 // callLua runs src (a chunk returning one value) with args and returns the

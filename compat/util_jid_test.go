@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 func TestJIDPrepAgreesWithEncodings(t *testing.T) {

@@ -6,8 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 // runChunks runs each chunk (which asserts its own expectations) in a

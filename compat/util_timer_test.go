@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 // timerLoop starts a recorded loop where Lua's note(s) sends s to the

@@ -7,9 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	glua "github.com/yuin/gopher-lua"
+
 	"github.com/modhost/modhost/compat"
 	"github.com/modhost/modhost/lua"
-	glua "github.com/yuin/gopher-lua"
 )
 
 // onLoop runs fn on a fresh loop's Lua state and fails the test on error.

@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 // benchPlugin counts the events it handles, so a benchmark can prove every

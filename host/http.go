@@ -3,12 +3,14 @@ package host
 import (
 	"fmt"
 
-	"github.com/modhost/modhost/compat"
 	"path/filepath"
 	"time"
 
-	"github.com/modhost/modhost/host/httpserver"
+	"github.com/modhost/modhost/compat"
+
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/host/httpserver"
 )
 
 // httpConfig maps Prosody's global HTTP options onto the server's config.

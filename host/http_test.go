@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 func TestPluginRoutesServedOnLoopback(t *testing.T) {

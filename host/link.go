@@ -13,11 +13,12 @@ import (
 	"sync"
 	"time"
 
+	glua "github.com/yuin/gopher-lua"
+
 	"github.com/modhost/modhost/compat"
 	"github.com/modhost/modhost/host/component"
 	"github.com/modhost/modhost/host/config"
 	"github.com/modhost/modhost/lua"
-	glua "github.com/yuin/gopher-lua"
 )
 
 // LinkOptions override a host's component_client option (flags and

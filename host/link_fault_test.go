@@ -15,9 +15,10 @@ import (
 	"testing"
 	"time"
 
+	glua "github.com/yuin/gopher-lua"
+
 	"github.com/modhost/modhost/host/component"
 	"github.com/modhost/modhost/host/xmpptest"
-	glua "github.com/yuin/gopher-lua"
 )
 
 // Fault tests of the XMPP link (issue #6): whatever the server does, every

@@ -17,11 +17,12 @@ import (
 	"testing"
 	"time"
 
+	glua "github.com/yuin/gopher-lua"
+
 	"github.com/modhost/modhost/host"
 	"github.com/modhost/modhost/host/component"
 	"github.com/modhost/modhost/host/prosodytest"
 	"github.com/modhost/modhost/host/xmpptest"
-	glua "github.com/yuin/gopher-lua"
 )
 
 // The link's scenarios run against real Prosody in both roster modes

@@ -6,11 +6,12 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	glua "github.com/yuin/gopher-lua"
+
 	"github.com/modhost/modhost/host/httpserver"
 	"github.com/modhost/modhost/host/metrics"
 	"github.com/modhost/modhost/lua"
-	"github.com/prometheus/client_golang/prometheus"
-	glua "github.com/yuin/gopher-lua"
 )
 
 // openMetricsModule is Prosody's mod_http_openmetrics, which modhost

@@ -5,8 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 func TestItemsDependsRequireAndContext(t *testing.T) {

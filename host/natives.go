@@ -6,8 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 // nativeLibrary is "modhost.native": what modhost's core Lua (core.*)

@@ -15,11 +15,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	glua "github.com/yuin/gopher-lua"
+
 	"github.com/modhost/modhost/compat"
 	"github.com/modhost/modhost/host/config"
 	"github.com/modhost/modhost/host/httpserver"
 	"github.com/modhost/modhost/lua"
-	glua "github.com/yuin/gopher-lua"
 )
 
 //go:embed boot.lua

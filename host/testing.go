@@ -4,8 +4,9 @@ import (
 	_ "embed"
 	"errors"
 
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 //go:embed testing.lua

@@ -7,9 +7,10 @@ import (
 	"testing"
 	"time"
 
+	glua "github.com/yuin/gopher-lua"
+
 	"github.com/modhost/modhost/lua"
 	"github.com/modhost/modhost/lua/busted"
-	glua "github.com/yuin/gopher-lua"
 )
 
 func startTesting(t *testing.T, testingLib bool) *Runtime {

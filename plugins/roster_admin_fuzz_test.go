@@ -20,9 +20,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	glua "github.com/yuin/gopher-lua"
+
 	"github.com/modhost/modhost/host"
 	"github.com/modhost/modhost/lua"
-	glua "github.com/yuin/gopher-lua"
 )
 
 // The fuzz targets here share one standalone runtime per test process (the

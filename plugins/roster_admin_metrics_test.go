@@ -14,11 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modhost/modhost/host"
-	"github.com/modhost/modhost/host/prosodytest"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/modhost/modhost/host"
+	"github.com/modhost/modhost/host/prosodytest"
 )
 
 // rejectProbe rejects one user's fetched roster, as a custom hook may.

@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 // mountLua runs src (a chunk returning a route table) on a fresh loop and
