@@ -8,9 +8,15 @@ build:
 	$(GO) build -o $(BIN) ./cmd/modhost
 
 # Everything the tests need that is not Go: Prosody 0.12, prosody-modules,
-# busted and Lua 5.4 from Debian's packages (installed only when missing).
+# busted, Lua 5.4 and luacheck from Debian's packages (installed only when
+# missing).
 deps:
 	scripts/install-deps
+
+# golangci-lint (.golangci.yml, pinned and installed into bin/ on first use)
+# and luacheck (.luacheckrc); LINT_JOBS=1 keeps golangci-lint to one CPU.
+lint:
+	GO=$(GO) scripts/lint
 
 # The demo: modhost on the example config with the contacts app, and a
 # scripted walkthrough (scripts/demo).
@@ -19,6 +25,7 @@ run:
 
 test: deps build
 	$(GO) vet ./...
+	$(MAKE) --no-print-directory lint
 	$(BIN) test compat/spec
 	scripts/spec-prosody
 	$(BIN) check --config examples/prosody.cfg.lua >/dev/null

@@ -1,8 +1,9 @@
 package compat
 
 import (
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 // openModhostLoop pushes the modhost.loop library: Lua's handle on the loop

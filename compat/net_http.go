@@ -11,8 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 // openNetHTTP pushes net.http: Prosody 0.12's HTTP client, whose I/O runs on

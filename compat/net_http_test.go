@@ -87,7 +87,7 @@ func TestNetHTTPFailuresGiveCodeZeroAndAReason(t *testing.T) {
 		}
 		defer conn.Close()
 		if r.URL.Path == "/partial" {
-			buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly a little")
+			_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly a little")
 			buf.Flush()
 		}
 		// /close: hang up without a word.

@@ -3,8 +3,9 @@ package compat
 import (
 	"fmt"
 
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 // DeferPromiseTicks makes util.promise run each executor, and so each

@@ -5,8 +5,9 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 // logLevels maps Prosody's log levels onto slog's.

@@ -6,8 +6,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 // timerTask is one scheduled callback of util.timer.

@@ -50,8 +50,6 @@ type job struct {
 	queued time.Time
 }
 
-type loopKey struct{}
-
 // NewLoop creates the Lua state, opens the standard libraries, the Lua 5.2+
 // gap fillers, the loaders that compile through Load and the given libraries, and starts the loop goroutine.
 func NewLoop(opts Options) *Loop {

@@ -29,7 +29,9 @@ func TestCheckExampleConfig(t *testing.T) {
 func TestCheckReportsMissingModulesAndConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "missing.cfg.lua")
-	os.WriteFile(missing, []byte("VirtualHost \"x.example\"\n\tmodules_enabled = { \"nonexistent_thing\" }\n"), 0o644)
+	if err := os.WriteFile(missing, []byte("VirtualHost \"x.example\"\n\tmodules_enabled = { \"nonexistent_thing\" }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var out, errs bytes.Buffer
 	if code := run([]string{"check", "--config", missing}, &out, &errs); code != 1 {
 		t.Fatalf("missing module: exit %d, want 1\n%s", code, out.String())
@@ -39,7 +41,9 @@ func TestCheckReportsMissingModulesAndConfigErrors(t *testing.T) {
 	}
 
 	broken := filepath.Join(dir, "broken.cfg.lua")
-	os.WriteFile(broken, []byte("admins = {}\n\nVirtualHost \"x.example\"\n\tfoo = = 1\n"), 0o644)
+	if err := os.WriteFile(broken, []byte("admins = {}\n\nVirtualHost \"x.example\"\n\tfoo = = 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out.Reset()
 	errs.Reset()
 	if code := run([]string{"check", "--config", broken}, &out, &errs); code != 1 {
@@ -60,7 +64,9 @@ func TestRunStopsCleanlyOnSIGTERM(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	cfg := filepath.Join(dir, "run.cfg.lua")
-	os.WriteFile(cfg, []byte("http_ports = { 0 }\nhttp_interfaces = { \"127.0.0.1\" }\nstorage = \"memory\"\nVirtualHost \"x.example\"\n\tmodules_enabled = { \"http_roster_admin\" }\n"), 0o644)
+	if err := os.WriteFile(cfg, []byte("http_ports = { 0 }\nhttp_interfaces = { \"127.0.0.1\" }\nstorage = \"memory\"\nVirtualHost \"x.example\"\n\tmodules_enabled = { \"http_roster_admin\" }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(bin, "run", "--config", cfg)
 	logs := &testkit.SyncBuffer{}
 	cmd.Stderr = logs
@@ -70,12 +76,14 @@ func TestRunStopsCleanlyOnSIGTERM(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(logs.String(), "host ready") {
 		if time.Now().After(deadline) {
-			cmd.Process.Kill()
+			_ = cmd.Process.Kill() // it may have exited already
 			t.Fatalf("not ready:\n%s", logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
@@ -84,7 +92,7 @@ func TestRunStopsCleanlyOnSIGTERM(t *testing.T) {
 			t.Fatalf("exit: %v\n%s", err, logs.String())
 		}
 	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
+		_ = cmd.Process.Kill() // best effort: the test has failed anyway
 		t.Fatalf("did not stop on SIGTERM:\n%s", logs.String())
 	}
 	if !strings.Contains(logs.String(), "shutting down") {
@@ -95,10 +103,12 @@ func TestRunStopsCleanlyOnSIGTERM(t *testing.T) {
 func TestProsodySnippetForALinkedHost(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "linked.cfg.lua")
-	os.WriteFile(cfg, []byte(`VirtualHost "example.com"
+	if err := os.WriteFile(cfg, []byte(`VirtualHost "example.com"
 	modules_disabled = { "roster" }
 	component_client = { port = 5347; jid = "roster.example.com"; secret = "s3cret" }
-`), 0o644)
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var out, errs bytes.Buffer
 	if code := run([]string{"prosody-snippet", "--config", cfg, "--server", "both"}, &out, &errs); code != 0 {
 		t.Fatalf("exit %d: %s", code, errs.String())
@@ -118,7 +128,9 @@ func TestProsodySnippetForALinkedHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	plain := filepath.Join(dir, "plain.cfg.lua")
-	os.WriteFile(plain, []byte(`VirtualHost "example.com"`+"\n"), 0o644)
+	if err := os.WriteFile(plain, []byte(`VirtualHost "example.com"`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	errs.Reset()
 	if code := run([]string{"prosody-snippet", "--config", plain}, &out, &errs); code != 1 || !strings.Contains(errs.String(), "component_client") {
 		t.Fatalf("no linked host: exit %d, %q", code, errs.String())

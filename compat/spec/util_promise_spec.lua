@@ -85,6 +85,7 @@ describe("util.promise", function ()
 			assert.equal("rejected", state);
 			assert.equal(thrown, err);
 			state, err = outcome(promise.new(function () error(thrown); end));
+			assert.equal("rejected", state);
 			assert.equal(thrown, err);
 		end);
 

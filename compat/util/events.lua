@@ -6,8 +6,8 @@
 -- event, or for every event when the name is false) surround a run and decide
 -- whether and how to continue it.
 
-local pairs, ipairs, select = pairs, ipairs, select;
-local t_insert, t_remove, t_sort = table.insert, table.remove, table.sort;
+local pairs = pairs;
+local t_remove, t_sort = table.remove, table.sort;
 
 local function new()
 	local priorities = {};   -- priorities[name][handler] = number

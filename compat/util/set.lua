@@ -38,9 +38,9 @@ local function new(list)
 		return true;
 	end
 
-	function set:add_list(list)
-		if not list then return; end
-		for _, item in ipairs(list) do items[item] = true; end
+	function set:add_list(more)
+		if not more then return; end
+		for _, item in ipairs(more) do items[item] = true; end
 	end
 
 	function set:include(other)

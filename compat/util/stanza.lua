@@ -20,7 +20,7 @@ local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring;
 local setmetatable, getmetatable, error = setmetatable, getmetatable, error;
 local s_find, s_sub, s_match, s_gsub, s_byte, s_rep =
 	string.find, string.sub, string.match, string.gsub, string.byte, string.rep;
-local t_insert, t_remove, t_concat = table.insert, table.remove, table.concat;
+local t_concat = table.concat;
 
 local xmlns_stanzas = "urn:ietf:params:xml:ns:xmpp-stanzas";
 

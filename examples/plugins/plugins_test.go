@@ -84,7 +84,7 @@ func TestLoginRosterIsGroupedByDomainWithoutBlockedContacts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer s.Logout(ctx)
+			defer func() { _ = s.Logout(ctx) }()
 			items, err := s.Roster(ctx)
 			if err != nil {
 				t.Fatal(err)

@@ -104,7 +104,7 @@ local function get_driver(host, store)
 	local name = driver_name_for(host, store);
 	local driver = find_provider(host, name);
 	if driver then return driver, name; end
-	local ok, err, kind = modulemanager.load(host, "storage_" .. name);
+	local _, err = modulemanager.load(host, "storage_" .. name);
 	driver = find_provider(host, name);
 	if driver then return driver, name; end
 	if name == "internal" then return internal_for(host), name; end

@@ -13,8 +13,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 //go:embed lua_dispatch.lua

@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 // Stand-ins with the surface of Prosody's util.async, util.promise and

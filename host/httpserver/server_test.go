@@ -43,7 +43,7 @@ func startServer(t *testing.T, cfg Config) (*Server, string) {
 		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		s.Shutdown(ctx)
+		_ = s.Shutdown(ctx) // best effort at cleanup
 	})
 	return s, s.URLs()[0]
 }
@@ -358,7 +358,7 @@ func TestWildcardIPv4AndIPv6ShareAPort(t *testing.T) {
 		}
 		t.Fatalf("Start with * and :: on one port: %v", err)
 	}
-	defer s.Shutdown(context.Background())
+	defer func() { _ = s.Shutdown(context.Background()) }()
 	if n := len(s.Addrs()); n != 2 {
 		t.Errorf("listening on %d addresses, want 2", n)
 	}
@@ -375,7 +375,7 @@ func TestStartFailsClearlyOnBusyPort(t *testing.T) {
 	s := New(cfg, nil)
 	err = s.Start(context.Background())
 	if err == nil {
-		s.Shutdown(context.Background())
+		_ = s.Shutdown(context.Background())
 		t.Fatal("Start succeeded on a busy port")
 	}
 	if !strings.Contains(err.Error(), "address already in use") || !strings.Contains(err.Error(), ln.Addr().String()) {
@@ -409,9 +409,15 @@ func writeSelfSigned(t *testing.T, certPath, keyPath string) *x509.CertPool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.MkdirAll(filepath.Dir(certPath), 0o755)
-	os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	if err := os.MkdirAll(filepath.Dir(certPath), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	leaf, _ := x509.ParseCertificate(der)
 	pool := x509.NewCertPool()
 	pool.AddCert(leaf)

@@ -74,7 +74,9 @@ func TestFamilyIsReusedWhenCompatibleAndReplacedOtherwise(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, _ := a.With("h", "x")
-	s.Add(3)
+	if err := s.Add(3); err != nil {
+		t.Fatal(err)
+	}
 	b, err := r.Family(spec)
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +95,9 @@ func TestFamilyIsReusedWhenCompatibleAndReplacedOtherwise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.Set(7)
+	if err := g.Set(7); err != nil {
+		t.Fatal(err)
+	}
 	if v := gathered(t, r, "prosody_mod_m__c", "host", "h"); v.GetGauge().GetValue() != 7 {
 		t.Fatalf("replacement not exposed: %v", v)
 	}
@@ -176,7 +180,9 @@ func TestHistogramBucketsIgnoreATrailingInfinity(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, _ := f.With()
-	s.Sample(0.5)
+	if err := s.Sample(0.5); err != nil {
+		t.Fatal(err)
+	}
 	h := gathered(t, r, "h_seconds").GetHistogram()
 	if len(h.Bucket) != 2 || h.GetSampleCount() != 1 || h.Bucket[1].GetCumulativeCount() != 1 || h.Bucket[0].GetCumulativeCount() != 0 {
 		t.Errorf("histogram %v", h)

@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
+	glua "github.com/yuin/gopher-lua"
+
 	"github.com/modhost/modhost/compat"
 	"github.com/modhost/modhost/lua"
 	"github.com/modhost/modhost/lua/busted"
-	glua "github.com/yuin/gopher-lua"
 )
 
 // newLoop is what `modhost test` gets from the integrator, minus the host:

@@ -20,8 +20,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/modhost/modhost/lua"
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/lua"
 )
 
 //go:embed runner.lua

@@ -141,7 +141,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 		return report, fmt.Errorf("listen for the contacts backend: %w", err)
 	}
 	server := &http.Server{Handler: backend, ReadHeaderTimeout: 10 * time.Second}
-	go server.Serve(ln)
+	go func() { _ = server.Serve(ln) }() // ends with ErrServerClosed at the Close below
 	defer server.Close()
 	env := &runEnv{
 		opts:       opts,

@@ -255,7 +255,7 @@ func (e *runEnv) startLinked(ctx context.Context, dir string) (system, error) {
 	link := fmt.Sprintf("\tcomponent_client = { host = \"127.0.0.1\"; port = %d; jid = %q; secret = %q }\n", s.ComponentPort, componentJID, componentPass)
 	p, url, err := e.startRuntime(ctx, dir, e.modhostConfig(link), domain)
 	if err != nil {
-		s.Stop()
+		_ = s.Stop() // the start error is the one to report
 		return nil, err
 	}
 	// The privilege and delegation advertisements follow the handshake.

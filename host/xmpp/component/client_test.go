@@ -85,7 +85,7 @@ func startFakeServer(t *testing.T, refuse string, script func(net.Conn, *decoder
 					if refuse == "" {
 						refuse = "not-authorized"
 					}
-					c.Write(streamErrorElement(refuse, "refused by test"))
+					_, _ = c.Write(streamErrorElement(refuse, "refused by test"))
 					return
 				}
 				io.WriteString(c, "<handshake/>")
@@ -321,7 +321,7 @@ func TestLinkDeliversStanzasBetweenConnectedAndDisconnected(t *testing.T) {
 		t.Fatal("no Disconnected")
 	}
 	cancel()
-	<-done
+	<-done //nolint:errcheck // Run ends with the cancellation; this test checks the recorder
 	if len(rec.connected) != 1 {
 		t.Errorf("Connected %d times", len(rec.connected))
 	}

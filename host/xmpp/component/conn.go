@@ -439,7 +439,7 @@ func (c *Conn) cause() error {
 // Close ends the stream politely (</stream:stream>) and the connection.
 func (c *Conn) Close() error {
 	_ = c.write([]byte("</stream:stream>"))
-	c.fail(errors.New("closed by us"))
+	_ = c.fail(errors.New("closed by us")) // Close of a failed link is not an error
 	return nil
 }
 

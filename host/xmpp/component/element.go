@@ -19,16 +19,6 @@ func attr(e *xmpp.Element, name string) string {
 	return ""
 }
 
-// hasAttr says whether the plain attribute name is present.
-func hasAttr(e *xmpp.Element, name string) bool {
-	for _, a := range e.Attr {
-		if a.Name.Space == "" && a.Name.Local == name {
-			return true
-		}
-	}
-	return false
-}
-
 // setAttr sets (or, with an empty value, removes) a plain attribute, keeping
 // the others in order.
 func setAttr(e *xmpp.Element, name, value string) {
@@ -85,16 +75,6 @@ func child(e *xmpp.Element, name, ns string) *xmpp.Element {
 		}
 	}
 	return nil
-}
-
-// onlyChild is e's single child element when e has exactly one child node
-// and it is an element (what Prosody's `#stanza == 1` checks demand).
-func onlyChild(e *xmpp.Element) *xmpp.Element {
-	if len(e.Children) != 1 {
-		return nil
-	}
-	c, _ := e.Children[0].(*xmpp.Element)
-	return c
 }
 
 // textOf is the concatenated character data directly inside e.
