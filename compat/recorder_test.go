@@ -6,8 +6,6 @@ import (
 	"sync"
 	"testing"
 
-	glua "github.com/yuin/gopher-lua"
-
 	"github.com/modhost/modhost/compat"
 	"github.com/modhost/modhost/lua"
 )
