@@ -17,6 +17,11 @@ type App struct {
 	Store     *Store
 	Refresher *Refresher
 	Log       *slog.Logger
+	// ObjectGroups lists the users whose rosters are served with groups in
+	// the shape the original mod_http_roster_admin reads, an object whose
+	// keys are the group names ({"Friends": true}); everyone else gets the
+	// array form (["Friends"]). modhost accepts both.
+	ObjectGroups map[string]bool
 }
 
 const maxRequestBody = 64 << 10
@@ -41,7 +46,25 @@ func (a *App) Handler() http.Handler {
 // getContacts answers the roster-admin fetch contract: 200 with a JSON
 // object of contact JID → {name, groups}; an unknown user gets {}.
 func (a *App) getContacts(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
-	writeJSON(w, http.StatusOK, a.Store.Roster(p.ByName("user")))
+	user := p.ByName("user")
+	roster := a.Store.Roster(user)
+	if !a.ObjectGroups[user] {
+		writeJSON(w, http.StatusOK, roster)
+		return
+	}
+	type objectContact struct {
+		Name   string          `json:"name,omitempty"`
+		Groups map[string]bool `json:"groups"`
+	}
+	out := make(map[string]objectContact, len(roster))
+	for jid, c := range roster {
+		groups := make(map[string]bool, len(c.Groups))
+		for _, g := range c.Groups {
+			groups[g] = true
+		}
+		out[jid] = objectContact{Name: c.Name, Groups: groups}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (a *App) listUsers(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {

@@ -330,3 +330,29 @@ func TestUsernamesWithURLSpecialCharactersAreKeptApart(t *testing.T) {
 		t.Errorf("first refresh %v, want %s", bodies, want)
 	}
 }
+
+// A user listed in ObjectGroups is served groups as the original
+// mod_http_roster_admin reads them (object keys); the others get arrays.
+func TestContactsServesObjectGroupsToTheUsersListed(t *testing.T) {
+	f := newFixture(t, "", "")
+	f.app.ObjectGroups = map[string]bool{"alice": true}
+	for _, user := range []string{"alice", "bob"} {
+		if err := f.app.Store.Replace(user, Roster{"carol@example.com": {Name: "Carol", Groups: []string{"Friends", "Work"}}, "dave@example.com": {Groups: []string{}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for user, want := range map[string]string{
+		"alice": `{"carol@example.com":{"name":"Carol","groups":{"Friends":true,"Work":true}},"dave@example.com":{"groups":{}}}`,
+		"bob":   `{"carol@example.com":{"name":"Carol","groups":["Friends","Work"]},"dave@example.com":{"groups":[]}}`,
+	} {
+		resp, err := http.Get(f.srv.URL + "/contacts/" + user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := strings.TrimSpace(string(body)); got != want {
+			t.Errorf("GET /contacts/%s = %s, want %s", user, got, want)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -43,6 +44,7 @@ func run(args []string) error {
 	refreshURL := fs.String("refresh-url", env("CONTACTS_REFRESH_URL", ""), "modhost's refresh URL, e.g. http://127.0.0.1:5280/roster_admin/refresh; empty: do not refresh (env CONTACTS_REFRESH_URL)")
 	secret := fs.String("secret", env("CONTACTS_SECRET", ""), "shared secret sent with refresh requests (env CONTACTS_SECRET)")
 	secretHeader := fs.String("secret-header", env("CONTACTS_SECRET_HEADER", "Authorization"), `header carrying the secret; "Authorization" sends "Bearer <secret>" (env CONTACTS_SECRET_HEADER)`)
+	objectGroups := fs.String("object-groups", env("CONTACTS_OBJECT_GROUPS", "alice"), `users whose groups are served as the original module reads them, {"Friends": true}, comma-separated; the others get arrays (env CONTACTS_OBJECT_GROUPS)`)
 	refreshTimeout := fs.Duration("refresh-timeout", 30*time.Second, "how long to wait for modhost's answer to a refresh")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -77,7 +79,8 @@ func run(args []string) error {
 			Client:  &http.Client{},
 			Log:     log,
 		},
-		Log: log,
+		Log:          log,
+		ObjectGroups: userSet(*objectGroups),
 	}
 
 	srv := &http.Server{Addr: *listen, Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}
@@ -97,4 +100,15 @@ func run(args []string) error {
 		return fmt.Errorf("shut down: %w", err)
 	}
 	return nil
+}
+
+// userSet reads a comma-separated list of usernames.
+func userSet(list string) map[string]bool {
+	set := map[string]bool{}
+	for _, u := range strings.Split(list, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			set[u] = true
+		}
+	}
+	return set
 }
