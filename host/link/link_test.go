@@ -544,6 +544,33 @@ func TestLinkRefreshPushesEveryChangeToEveryInterestedResource(t *testing.T) {
 	})
 }
 
+// 2b. Groups in the shape the original module reads (an object's keys,
+// whatever the values; {} is none) reach the client and the server's roster
+// at login and as regroup pushes.
+func TestLinkGroupsAsObjectsAtLoginAndRefresh(t *testing.T) {
+	forBothModes(t, func(t *testing.T, mode component.RosterMode) {
+		e := newLinkEnv(t, mode, map[string]string{
+			"alice": `{"bob@example.com":{"name":"Bob","groups":{"Friends":true,"Work":true}},"carol@example.com":{"groups":{}}}`,
+		})
+		laptop := e.online("alice", "laptop", true)
+		e.waitClientRoster(laptop, aliceLines)
+		e.waitServerRoster("alice", aliceLines)
+		laptop.Drain()
+		e.backend.Set("alice", `{"bob@example.com":{"name":"Bob","groups":{"Work":1}},"carol@example.com":{"groups":{"Family":true}}}`)
+		if got := e.refresh(`["alice"]`); !strings.Contains(got, `"updated":1`) {
+			t.Fatalf("refresh answered %s", got)
+		}
+		want := map[string]string{
+			"bob@example.com":   line("bob@example.com", "Bob", "both", "Work"),
+			"carol@example.com": line("carol@example.com", "", "both", "Family"),
+		}
+		e.waitPushes(laptop, want)
+		final := lines(want["bob@example.com"], want["carol@example.com"])
+		e.waitClientRoster(laptop, final)
+		e.waitServerRoster("alice", final)
+	})
+}
+
 // 3. With a link, offline users are refreshed too (on by default): the
 // server's roster follows at once, and the next login sees it even if the
 // backend is down by then.
