@@ -451,7 +451,7 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, e *entry, re
 		s.applyCORS(w.Header(), r, routed)
 	}
 	if r.ContentLength > s.cfg.MaxBody {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", s.cfg.MaxBody))
+		s.tooLarge(w, r)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxBody+1))
@@ -460,7 +460,7 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, e *entry, re
 		return
 	}
 	if int64(len(body)) > s.cfg.MaxBody {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", s.cfg.MaxBody))
+		s.tooLarge(w, r)
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
@@ -577,6 +577,27 @@ func Secure(r *http.Request) bool { return infoOf(r).secure }
 func Path(r *http.Request) string { return infoOf(r).path }
 
 // writeError answers with a JSON error body.
+// drainBound is how much of an oversized body is read and thrown away so
+// that its 413 reaches the client: most clients (curl with a file, Python's
+// http.client, most libraries) write the whole body before they read, and a
+// server that closes with bytes unread makes the kernel answer them with a
+// reset, so they report "connection reset" and never see the 413.
+func (s *Server) drainBound() int64 { return max(16*s.cfg.MaxBody, 16<<20) }
+
+// tooLarge answers 413 for a body over MaxBody. What is left of the body is
+// read and discarded first, up to drainBound (and within the server's read
+// timeout); a body announced or found larger than that is not read, and the
+// connection closes after the answer.
+func (s *Server) tooLarge(w http.ResponseWriter, r *http.Request) {
+	bound := s.drainBound()
+	if r.ContentLength <= bound {
+		// The connection is not reused either way: the answer ends it.
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, bound))
+	}
+	w.Header().Set("Connection", "close")
+	writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", s.cfg.MaxBody))
+}
+
 func writeError(w http.ResponseWriter, status int, msg string) {
 	body, _ := json.Marshal(map[string]string{"error": msg})
 	w.Header().Set("Content-Type", "application/json")

@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -244,6 +245,53 @@ func TestRequestBodyOverLimitIs413(t *testing.T) {
 			}
 			if tt.status == 413 {
 				jsonError(t, r)
+			}
+		})
+	}
+}
+
+// A client that writes its whole body before reading (curl with a file,
+// Python's http.client) must read the 413, not a connection reset: the
+// server reads and discards the rest of an oversized body first. 12 MB is
+// more than loopback's socket buffers hold, so a server that closes early
+// breaks the client's write.
+func TestOversizedBodyWrittenWholeFirstStillGetsItsJSON413(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxBody = 1 << 20
+	s, base := startServer(t, cfg)
+	mustMount(t, s, "/app", []Route{{Method: "POST", Path: "/echo", Handler: func(w http.ResponseWriter, r *http.Request, _ string) {
+		_, _ = io.Copy(w, r.Body)
+	}}})
+	addr := strings.TrimPrefix(base, "http://")
+	for _, tc := range []struct {
+		name    string
+		headers string
+	}{
+		{"announced by Content-Length", "Content-Length: 12000000\r\n"},
+		{"chunked", "Transfer-Encoding: chunked\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+			body := bytes.Repeat([]byte("a"), 12000000)
+			if strings.HasPrefix(tc.headers, "Transfer") {
+				body = append(append([]byte(fmt.Sprintf("%x\r\n", len(body))), body...), "\r\n0\r\n\r\n"...)
+			}
+			req := append([]byte("POST /app/echo HTTP/1.1\r\nHost: localhost\r\n"+tc.headers+"\r\n"), body...)
+			if _, err := conn.Write(req); err != nil {
+				t.Fatalf("writing the whole request: %v", err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("reading the answer after writing everything: %v", err)
+			}
+			answer, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 413 || !strings.Contains(string(answer), `"error"`) || resp.Header.Get("Content-Type") != "application/json" {
+				t.Fatalf("answer %d %s %q, want a JSON 413", resp.StatusCode, resp.Header.Get("Content-Type"), answer)
 			}
 		})
 	}
