@@ -64,7 +64,10 @@ local native = module:get_option_boolean("http_roster_admin_native", true) and (
 end)() or nil;
 
 local roster_url = module:get_option_string("http_roster_url", "http://localhost/%s");
-local fetch_timeout = module:get_option_number("http_roster_admin_timeout", 10);
+local fetch_timeout = module:get_option_number("http_roster_admin_timeout", 5);
+-- A login waits at most this long for its fetch: then it goes on with the
+-- roster last stored, and the fetched one's differences follow as pushes.
+local login_timeout = module:get_option_number("http_roster_admin_login_timeout", 3);
 local request_deadline = module:get_option_number("http_roster_admin_deadline", 20);
 local max_concurrent = module:get_option_number("http_roster_admin_max_concurrent", 16);
 local max_body_size = module:get_option_number("http_roster_admin_max_body", 1024 * 1024);
@@ -170,12 +173,6 @@ end
 
 local function is_json_object(text)
 	return text:match("^%s*{") ~= nil;
-end
-
-local function count(list)
-	local n = 0;
-	for _ in pairs(list) do n = n + 1; end
-	return n;
 end
 
 -- Reading what the application answers ------------------------------------------
@@ -418,11 +415,50 @@ function start_fetch(username, done, on_sent)
 	end
 end
 
+-- The fetch of each user currently out (refresh or login), and the last one
+-- that came back, so that logins can share them: a burst of logins of one
+-- user costs one fetch. username → { done = bool, at = monotonic time,
+-- wanted, reason, waiters = { callback, ... } }
+local latest_fetch = {};
+-- A login shares a fetch that came back less than this long ago.
+local login_reuse_window = 1;
+
 local function fetch_roster(username, done, on_sent)
+	local tracked = { waiters = {} };
+	latest_fetch[username] = tracked;
+	local function finished(wanted, reason)
+		tracked.done, tracked.at, tracked.wanted, tracked.reason = true, monotonic(), wanted, reason;
+		local waiters = tracked.waiters;
+		tracked.waiters = nil;
+		done(wanted, reason);
+		for _, waiter in ipairs(waiters) do
+			local ok, err = pcall(waiter, wanted, reason);
+			if not ok then
+				module:log("error", "Login waiting for the roster of %s failed: %s", username, tostring(err));
+			end
+		end
+		if latest_fetch[username] == tracked and not user_sessions(username) then
+			latest_fetch[username] = nil; -- nobody online will share it
+		end
+	end
 	if running_fetches < max_concurrent then
-		start_fetch(username, done, on_sent);
+		start_fetch(username, finished, on_sent);
 	else
-		table.insert(queued_fetches, { username = username, done = done, on_sent = on_sent });
+		table.insert(queued_fetches, { username = username, done = finished, on_sent = on_sent });
+	end
+end
+
+-- login_fetch(username, done) gives a login the application's roster: the
+-- fetch already out for that user, or one that came back a moment ago, or a
+-- new one. done(wanted) or done(nil, reason).
+local function login_fetch(username, done)
+	local current = latest_fetch[username];
+	if current and not current.done then
+		table.insert(current.waiters, done);
+	elseif current and monotonic() - current.at < login_reuse_window then
+		done(current.wanted, current.reason);
+	else
+		fetch_roster(username, done);
 	end
 end
 
@@ -633,11 +669,31 @@ end
 -- login's roster for ever; resource-bind clears the entry.
 local fetched_at_load = {}; -- username → roster fetched at roster-load
 
-local function fetch_and_wait(username)
+-- fetch_for_login waits (in the login's async runner) for the user's roster,
+-- at most login_timeout. A fetch that lands later is applied then: its
+-- differences reach the user's resources as pushes, as a refresh's do.
+local function fetch_for_login(username)
 	local wait, done = async.waiter();
-	local wanted, reason;
-	fetch_roster(username, function (roster, err)
-		wanted, reason = roster, err;
+	local wanted, reason, answered = nil, nil, false;
+	local timer = module:add_timer(login_timeout, function ()
+		if answered then return; end
+		answered, reason = true, "no answer within the login timeout (" .. login_timeout .. " s); its differences follow as pushes";
+		done();
+	end);
+	login_fetch(username, function (roster, err)
+		if answered then -- the login went on without it
+			if roster then
+				local ok, applied, apply_err = pcall(apply_roster, username, roster);
+				if not ok or not applied then
+					module:log("error", "Late login roster of %s not applied: %s", username, tostring(applied or apply_err));
+				end
+			else
+				module:log("warn", "Roster of %s not fetched after login: %s", username, tostring(err));
+			end
+			return;
+		end
+		answered, wanted, reason = true, roster, err;
+		stop_timer(timer);
 		done();
 	end);
 	wait();
@@ -649,7 +705,7 @@ module:hook("roster-load", function (event)
 	-- Only a login waits: an offline user's roster (loaded to route someone
 	-- else's stanza) stays as stored, and resource-bind catches up on it.
 	if loading_for_refresh[username] or not user_sessions(username) or not async.ready() then return; end
-	local wanted, reason = fetch_and_wait(username);
+	local wanted, reason = fetch_for_login(username);
 	fetched_at_load[username] = roster;
 	if not wanted then
 		module:log("warn", "Roster of %s not fetched at login, keeping the stored one: %s", username, reason);
@@ -673,16 +729,38 @@ module:hook("resource-bind", function (event)
 	local fetched = fetched_at_load[username];
 	fetched_at_load[username] = nil;
 	if roster and fetched == roster then return; end
-	if count(user_sessions(username) or {}) ~= 1 then return; end -- not a login
+	-- Every resource's login is a resync point (a change the application
+	-- did not notify is repaired by a reconnect): it shares the fetch out
+	-- for this user, or one just back, or makes one, and applies it, so the
+	-- other resources get the differences as pushes.
 	if not async.ready() then
-		return refresh_user(username, function () end);
+		return login_fetch(username, function (wanted, reason)
+			if not wanted then
+				module:log("warn", "Roster of %s not fetched at login: %s", username, tostring(reason));
+				return;
+			end
+			local ok, applied, apply_err = pcall(apply_roster, username, wanted);
+			if not ok or not applied then
+				module:log("error", "Login roster of %s not applied: %s", username, tostring(applied or apply_err));
+			end
+		end);
 	end
-	local wanted, reason = fetch_and_wait(username);
+	local wanted, reason = fetch_for_login(username);
 	if not wanted then
 		module:log("warn", "Roster of %s not fetched at login: %s", username, reason);
 		return;
 	end
 	apply_roster(username, wanted);
+end);
+
+-- A logout ends the sharing of a finished fetch: the next login (of this
+-- resource or another) is a resync point of its own.
+module:hook("resource-unbind", function (event)
+	local username = event.session.username;
+	local latest = username and latest_fetch[username];
+	if latest and latest.done then
+		latest_fetch[username] = nil;
+	end
 end);
 
 -- Clients may not edit rosters the application owns. Prosody's mod_iq fires
