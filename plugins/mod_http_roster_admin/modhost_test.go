@@ -30,9 +30,10 @@ type modhostTarget struct {
 	dir  string
 }
 
-// scenarioHostsConfig declares the two other hosts the scenarios use, in
-// both targets: refusedHost, whose backend refuses connections and which
-// wants a secret, and offlineHost, which refreshes offline users.
+// scenarioHostsConfig declares the other hosts the scenarios use, in both
+// targets: refusedHost, whose backend refuses connections and which wants a
+// secret, offlineHost, which refreshes offline users, and loginHost, with
+// the plugin's default timeouts.
 func scenarioHostsConfig(b *testkit.Backend) string {
 	return fmt.Sprintf(`
 VirtualHost %q
@@ -48,7 +49,12 @@ VirtualHost %q
 	http_roster_url = %q
 	http_roster_admin_timeout = %d
 	http_roster_admin_refresh_offline = true
-`, refusedHost, testSecret, offlineHost, b.URL(), int(fetchTimeout/time.Second))
+
+VirtualHost %q
+	modules_enabled = { "http_roster_admin" }
+	storage = { roster = "memory" }
+	http_roster_url = %q
+`, refusedHost, testSecret, offlineHost, b.URL(), int(fetchTimeout/time.Second), loginHost, b.URL())
 }
 
 func startModhostTarget(t *testing.T) *modhostTarget {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,6 +50,79 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 			t.Errorf("pushes\n got %+v\nwant %+v", got, want)
 		}
 		wantRoster(t, c, append(want, item("dan@example.com", "", "Chess", "Go"))...)
+	})
+
+	// Logins with a slow web app (1.5 s): resources logging in together
+	// share one fetch, and none is left with the roster stored before it.
+	for _, n := range []int{2, 5} {
+		t.Run(fmt.Sprintf("%d resources logging in together during a slow fetch all end with the new roster", n), func(t *testing.T) {
+			user := fmt.Sprintf("burst%d", n)
+			b.Set(user, `{"old@example.com":{"name":"Old"}}`)
+			first := tg.login(t, loginHost, user, "first")
+			wantRoster(t, first, item("old@example.com", "Old"))
+			if err := first.Close(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(200 * time.Millisecond) // the logout is processed
+			hitsBefore := len(b.Hits("/contacts/" + user))
+			newRoster := []xmpptest.RosterItem{item("new@example.com", "New", "Friends")}
+			b.Set(user, `{"new@example.com":{"name":"New","groups":{"Friends":true}}}`)
+			b.Fail(user, testkit.Slow(1500*time.Millisecond, `{"new@example.com":{"name":"New","groups":{"Friends":true}}}`))
+			// Each resource asks for its roster as soon as its login is
+			// through, as clients do, while the first login's fetch may
+			// still be out; what it shows is that answer plus the pushes
+			// that follow.
+			views := make([][]xmpptest.RosterItem, n)
+			jids := make([]string, n)
+			var wg sync.WaitGroup
+			for i := range views {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					time.Sleep(time.Duration(i) * 150 * time.Millisecond) // the first one's fetch is out
+					c := tg.login(t, loginHost, user, fmt.Sprintf("r%d", i))
+					jids[i] = c.JID()
+					views[i] = clientView(t, c, 2500*time.Millisecond)
+				}()
+			}
+			wg.Wait()
+			for i, got := range views {
+				if !sameItems(got, newRoster) {
+					t.Errorf("%s shows %+v, want %+v", jids[i], got, newRoster)
+				}
+			}
+			if got := len(b.Hits("/contacts/"+user)) - hitsBefore; got != 1 {
+				t.Errorf("%d logins together fetched %d times, want once", n, got)
+			}
+		})
+	}
+
+	t.Run("a second resource's login repairs a change the web app never notified", func(t *testing.T) {
+		b.Set("rita", `{"a@example.com":{"name":"A"}}`)
+		laptop := tg.login(t, loginHost, "rita", "laptop")
+		wantRoster(t, laptop, item("a@example.com", "A"))
+		time.Sleep(1200 * time.Millisecond)                                                  // past the window in which a login shares a fetch just back
+		b.Set("rita", `{"a@example.com":{"name":"Ann"},"b@example.com":{"groups":["New"]}}`) // no refresh sent
+		phone := tg.login(t, loginHost, "rita", "phone")
+		want := []xmpptest.RosterItem{item("a@example.com", "Ann"), item("b@example.com", "", "New")}
+		wantRoster(t, phone, want...)
+		if got := pushes(laptop, time.Second); !sameItems(got, want) {
+			t.Errorf("laptop pushes %+v, want %+v", got, want)
+		}
+	})
+
+	t.Run("a hanging web app holds a login only for the login timeout, then the roster follows as pushes", func(t *testing.T) {
+		b.Fail("hana", testkit.Slow(4*time.Second, `{"late@example.com":{"name":"Late"}}`))
+		start := time.Now()
+		c := tg.login(t, loginHost, "hana", "r")
+		took := time.Since(start)
+		if took > 3800*time.Millisecond {
+			t.Errorf("login took %v; the login timeout is 3 s", took)
+		}
+		want := []xmpptest.RosterItem{item("late@example.com", "Late")}
+		if got := clientView(t, c, 3*time.Second); !sameItems(got, want) {
+			t.Errorf("client shows %+v after the late answer, want %+v", got, want)
+		}
 	})
 
 	t.Run("contact JIDs are normalised, names and groups kept as text", func(t *testing.T) {

@@ -27,6 +27,9 @@ const (
 	requestDeadline = 3 * time.Second
 	refusedHost     = "refused.example.com"
 	offlineHost     = "offline.example.com"
+	// loginHost keeps the plugin's default timeouts (fetch 5 s, login 3 s)
+	// for the login scenarios' slow web app.
+	loginHost = "login.example.com"
 	testSecret      = "s3cret"
 	// brokenUser makes the probe plugin raise inside the refresh handler;
 	// the error it logs is expected.
@@ -219,4 +222,26 @@ func pushes(c rosterClient, d time.Duration) []xmpptest.RosterItem {
 func bareJID(full string) string {
 	bare, _, _ := strings.Cut(full, "/")
 	return bare
+}
+
+// clientView is what a client shows: the roster it was answered, then
+// every push that followed within d.
+func clientView(t *testing.T, c rosterClient, d time.Duration) []xmpptest.RosterItem {
+	t.Helper()
+	view := map[string]xmpptest.RosterItem{}
+	for _, it := range roster(t, c) {
+		view[it.JID] = it
+	}
+	for _, p := range pushes(c, d) {
+		if p.Subscription == "remove" {
+			delete(view, p.JID)
+		} else {
+			view[p.JID] = p
+		}
+	}
+	out := make([]xmpptest.RosterItem, 0, len(view))
+	for _, it := range view {
+		out = append(out, it)
+	}
+	return normalize(out)
 }
