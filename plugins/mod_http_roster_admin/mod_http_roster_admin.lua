@@ -669,6 +669,15 @@ end
 -- login's roster for ever; resource-bind clears the entry.
 local fetched_at_load = {}; -- username → roster fetched at roster-load
 
+-- apply_logged applies a roster fetched for a login that is no longer
+-- waiting for it; a failure is logged (what names the roster).
+local function apply_logged(username, wanted, what)
+	local ok, applied, apply_err = pcall(apply_roster, username, wanted);
+	if not ok or not applied then
+		module:log("error", "%s of %s not applied: %s", what, username, tostring(applied or apply_err));
+	end
+end
+
 -- fetch_for_login waits (in the login's async runner) for the user's roster,
 -- at most login_timeout. A fetch that lands later is applied then: its
 -- differences reach the user's resources as pushes, as a refresh's do.
@@ -683,10 +692,7 @@ local function fetch_for_login(username)
 	login_fetch(username, function (roster, err)
 		if answered then -- the login went on without it
 			if roster then
-				local ok, applied, apply_err = pcall(apply_roster, username, roster);
-				if not ok or not applied then
-					module:log("error", "Late login roster of %s not applied: %s", username, tostring(applied or apply_err));
-				end
+				apply_logged(username, roster, "Late login roster");
 			else
 				module:log("warn", "Roster of %s not fetched after login: %s", username, tostring(err));
 			end
@@ -739,10 +745,7 @@ module:hook("resource-bind", function (event)
 				module:log("warn", "Roster of %s not fetched at login: %s", username, tostring(reason));
 				return;
 			end
-			local ok, applied, apply_err = pcall(apply_roster, username, wanted);
-			if not ok or not applied then
-				module:log("error", "Login roster of %s not applied: %s", username, tostring(applied or apply_err));
-			end
+			apply_logged(username, wanted, "Login roster");
 		end);
 	end
 	local wanted, reason = fetch_for_login(username);

@@ -539,63 +539,60 @@ func (s *jsonScanner) contact() (c scannedContact, ok bool) {
 	}
 }
 
-// stringArray reads an array of plain strings.
-func (s *jsonScanner) stringArray() ([]string, bool) {
-	if !s.expect('[') {
-		return nil, false
+// sequence reads open, then items separated by commas, then close; item
+// reads one and says whether it was fine.
+func (s *jsonScanner) sequence(open, close byte, item func() bool) bool {
+	if !s.expect(open) {
+		return false
 	}
-	list := []string{}
-	if s.peek(']') {
+	if s.peek(close) {
 		s.pos++
-		return list, true
+		return true
 	}
 	for {
-		item, ok := s.plainString()
-		if !ok {
-			return nil, false
+		if !item() {
+			return false
 		}
-		list = append(list, item)
-		if s.peek(']') {
+		if s.peek(close) {
 			s.pos++
-			return list, true
+			return true
 		}
 		if !s.expect(',') {
-			return nil, false
+			return false
 		}
 	}
+}
+
+// stringArray reads an array of plain strings.
+func (s *jsonScanner) stringArray() ([]string, bool) {
+	list := []string{}
+	ok := s.sequence('[', ']', func() bool {
+		item, ok := s.plainString()
+		list = append(list, item)
+		return ok
+	})
+	return list, ok
 }
 
 // groupNames reads an object of group names, each true:
 // {"Friends": true, "Work": true}. A name given twice takes the general
 // path (util.json keeps one of them; so does this, but the entry differs).
 func (s *jsonScanner) groupNames() ([]string, bool) {
-	if !s.expect('{') {
-		return nil, false
-	}
 	names := []string{}
-	if s.peek('}') {
-		s.pos++
-		return names, true
-	}
-	for {
+	ok := s.sequence('{', '}', func() bool {
 		name, ok := s.plainString()
 		if !ok || !s.expect(':') || slices.Contains(names, name) {
-			return nil, false
+			return false
 		}
 		s.space()
 		if !strings.HasPrefix(s.src[s.pos:], "true") {
-			return nil, false
+			return false
 		}
 		s.pos += 4
 		names = append(names, name)
-		if s.peek('}') {
-			s.pos++
-			return names, true
-		}
-		if !s.expect(',') {
-			return nil, false
-		}
-	}
+		return true
+	})
+	return names, ok
 }
 
 // readGroups turns an entry's groups into a group set. They come in the
