@@ -29,8 +29,8 @@ const (
 	offlineHost     = "offline.example.com"
 	// loginHost keeps the plugin's default timeouts (fetch 5 s, login 3 s)
 	// for the login scenarios' slow web app.
-	loginHost = "login.example.com"
-	testSecret      = "s3cret"
+	loginHost  = "login.example.com"
+	testSecret = "s3cret"
 	// brokenUser makes the probe plugin raise inside the refresh handler;
 	// the error it logs is expected.
 	brokenUser = "crash500"
