@@ -35,7 +35,7 @@ type bridge struct {
 	rosterReads  map[string]serverRosterResult
 	// reconciling holds, per user whose server roster is being read, the
 	// latest local roster to mirror once the read is in.
-	reconciling map[string]*glua.LTable
+	reconciling map[string]func() map[string]component.RosterItem
 	pushSeq     int
 	// replyDeadline bounds a delegated IQ's answer: the server has no
 	// timeout of its own, so a plugin that never answers would leave the
@@ -68,7 +68,7 @@ func newBridge(rt Runtime, host string, s settings, log *slog.Logger) *bridge {
 	b := &bridge{rt: rt, host: host, cfg: s.component, replyDeadline: s.replyDeadline, resyncDelay: s.resyncDelay,
 		log:       log.With("source", "link", "host", host),
 		delegated: map[string]bool{}, sessions: map[string]*linkedSession{},
-		serverRoster: map[string]map[string]component.RosterItem{}, reconciling: map[string]*glua.LTable{},
+		serverRoster: map[string]map[string]component.RosterItem{}, reconciling: map[string]func() map[string]component.RosterItem{},
 		writes: newWriteQueue(), unsynced: map[string]bool{}, queued: map[string]int{}, refusals: &refusalLog{last: map[string]refusal{}}}
 	b.cfg.DelegationFeatures = func(ns string, bare bool) []string {
 		if bare {

@@ -151,6 +151,8 @@ type linkSetup struct {
 	withhold string
 	// options are Lua lines added to modhost's VirtualHost section.
 	options string
+	// withoutRosterAdmin leaves http_roster_admin out of the modules.
+	withoutRosterAdmin bool
 }
 
 func newLinkEnv(t *testing.T, mode component.RosterMode, rosters map[string]string) *linkEnv {
@@ -197,7 +199,11 @@ func newLinkEnvWith(t *testing.T, mode component.RosterMode, rosters map[string]
 	for _, p := range setup.pluginPaths {
 		paths = append(paths, fmt.Sprintf("%q", p))
 	}
-	for _, m := range append([]string{"http_roster_admin"}, setup.modules...) {
+	base := []string{"http_roster_admin"}
+	if setup.withoutRosterAdmin {
+		base = nil
+	}
+	for _, m := range append(base, setup.modules...) {
 		modules = append(modules, fmt.Sprintf("%q", m))
 	}
 	e.config = fmt.Sprintf(`
@@ -933,4 +939,74 @@ func TestLinkMissingRosterGrantIsNamedAndRefreshesGoOn(t *testing.T) {
 	if !found {
 		t.Error("the missing grant was not logged at connect")
 	}
+}
+
+// originalStylePlugin is written the way plugins made for Prosody alone
+// often are: it writes session.roster itself (no rostermanager, so no
+// roster-saved), builds pushes with util.stanza and sends them with
+// session.send, and refuses clients' roster sets.
+const originalStylePlugin = `
+local st = require "util.stanza";
+
+local function push(session, jid, item)
+	local query = st.iq({ type = "set", id = "push-" .. jid }):tag("query", { xmlns = "jabber:iq:roster" });
+	local attr = { jid = jid, subscription = item and item.subscription or "remove", name = item and item.name };
+	query:tag("item", attr);
+	for group in pairs(item and item.groups or {}) do query:tag("group"):text(group):up(); end
+	session.send(query);
+end
+
+module:hook("resource-bind", function (event)
+	local roster = event.session.roster;
+	roster["bob@example.com"] = { subscription = "both", name = "Bob", groups = { Friends = true } };
+end);
+
+module:hook("iq-set/self/jabber:iq:roster:query", function (event)
+	event.origin.send(st.error_reply(event.stanza, "cancel", "not-allowed", "contacts are managed elsewhere"));
+	return true;
+end, 10);
+
+module:hook("test/add-contact", function (event)
+	local user = prosody.hosts[module.host].sessions[event.user];
+	for _, session in pairs(user and user.sessions or {}) do
+		local item = { subscription = "both", name = event.name, groups = { [event.group] = true } };
+		session.roster[event.jid] = item;
+		push(session, event.jid, item);
+	end
+	return true;
+end);
+`
+
+// 6. What an unmodified plugin tells a client reaches the server's roster,
+// whatever API it used: the roster answered at login (written into
+// session.roster directly) and the pushes it sends itself.
+func TestLinkMirrorsWhatAnOriginalStylePluginTellsClients(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "mod_original_style.lua"), []byte(originalStylePlugin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newLinkEnvWith(t, component.Delegated, map[string]string{}, linkSetup{
+		withoutRosterAdmin: true, modules: []string{"original_style"}, pluginPaths: []string{dir},
+	})
+	alice := e.online("alice", "laptop", true)
+	bobLines := lines(line("bob@example.com", "Bob", "both", "Friends"))
+	e.waitClientRoster(alice, bobLines)
+	e.waitServerRoster("alice", bobLines)
+
+	alice.Drain()
+	if _, err := e.rt.FireEvent(e.ctx, linkDomain, "test/add-contact", map[string]any{"user": "alice", "jid": "carol@example.com", "name": "Carol", "group": "Work"}); err != nil {
+		t.Fatal(err)
+	}
+	carol := line("carol@example.com", "Carol", "both", "Work")
+	e.waitPushes(alice, map[string]string{"carol@example.com": carol})
+	withCarol := lines(line("bob@example.com", "Bob", "both", "Friends"), carol)
+	e.waitServerRoster("alice", withCarol)
+
+	// A client's own roster set is refused and changes nothing anywhere.
+	if answer, err := alice.IQ(e.ctx, "set", "", `<query xmlns="jabber:iq:roster"><item jid="mallory@example.com"/></query>`); err == nil && !answer.Is("iq", "error") {
+		t.Errorf("a client's roster set was accepted: %+v", answer)
+	}
+	time.Sleep(300 * time.Millisecond)
+	e.waitServerRoster("alice", withCarol)
+	e.waitClientRoster(alice, withCarol)
 }

@@ -8,6 +8,7 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"github.com/modhost/modhost/host/xmpp"
 	"github.com/modhost/modhost/host/xmpp/component"
 	"github.com/modhost/modhost/lua"
 )
@@ -38,7 +39,7 @@ func (b *bridge) mirrorRoster(L *glua.LState, event *glua.LTable) {
 		// (re)connected): the local roster may have been rebuilt from
 		// nothing, so only a whole comparison with the server's removes
 		// what the server still holds.
-		b.reconcile(user, roster)
+		b.reconcile(user, func() map[string]component.RosterItem { return localRoster(roster) })
 		return
 	}
 	var jids []string
@@ -90,18 +91,50 @@ func (b *bridge) writeDifferences(user string, local, server map[string]componen
 	b.serverRoster[user] = server
 }
 
-// reconcile reads user's roster from the server, then writes whatever the
-// local roster (as it is by then) differs in.
-func (b *bridge) reconcile(user string, roster *glua.LTable) {
-	if _, reading := b.reconciling[user]; reading {
-		b.reconciling[user] = roster
+// mirrorTold keeps the server's roster of user in step with what a plugin
+// tells that user's client, whatever API the plugin used to build it (an
+// unmodified plugin may write session.roster itself and send its own
+// pushes, so roster-saved never fires): a roster result is the whole
+// roster, a push one item or its removal. Only what differs from the
+// server's roster is written.
+func (b *bridge) mirrorTold(user string, iq *xmpp.Element, typ string) {
+	if b.link.State() != component.Online || !b.privs.CanSetRoster() {
 		return
 	}
-	b.reconciling[user] = roster
+	told := map[string]component.RosterItem{}
+	var jids []string
+	for _, it := range component.ParseRoster(iq) {
+		jids = append(jids, it.JID)
+		if it.Subscription == "remove" {
+			continue
+		}
+		it.Subscription = orDefault(it.Subscription, "none")
+		sort.Strings(it.Groups)
+		told[it.JID] = it
+	}
+	server, known := b.serverRoster[user]
+	if typ == "result" {
+		if !known && b.privs.CanGetRoster() {
+			b.reconcile(user, func() map[string]component.RosterItem { return told })
+			return
+		}
+		jids = nil // the whole roster: what it lacks goes too
+	}
+	b.writeDifferences(user, told, server, known, jids)
+}
+
+// reconcile reads user's roster from the server, then writes whatever the
+// local roster (as local gives it by then) differs in.
+func (b *bridge) reconcile(user string, local func() map[string]component.RosterItem) {
+	if _, reading := b.reconciling[user]; reading {
+		b.reconciling[user] = local
+		return
+	}
+	b.reconciling[user] = local
 	go func() {
 		items, err := b.readServerRoster(user)
 		b.rt.Loop().Post(func(L *glua.LState) {
-			roster, ok := b.reconciling[user]
+			local, ok := b.reconciling[user]
 			delete(b.reconciling, user)
 			if !ok {
 				return // the link went down meanwhile: nothing is known
@@ -113,7 +146,7 @@ func (b *bridge) reconcile(user string, roster *glua.LTable) {
 			}
 			if err != nil {
 				b.logReadFailure("the server's roster of a user could not be read; its local items are written without removals and the comparison is retried", user, err)
-				b.writeDifferences(user, localRoster(roster), nil, false, nil)
+				b.writeDifferences(user, local(), nil, false, nil)
 				b.markUnsynced(user)
 				return
 			}
@@ -124,7 +157,7 @@ func (b *bridge) reconcile(user string, roster *glua.LTable) {
 			for _, it := range items {
 				server[it.JID] = it
 			}
-			b.writeDifferences(user, localRoster(roster), server, true, nil)
+			b.writeDifferences(user, local(), server, true, nil)
 		})
 	}()
 }

@@ -54,7 +54,7 @@ func (b *bridge) resync(L *glua.LState, retry bool) {
 			continue
 		}
 		if b.privs.CanGetRoster() {
-			b.reconcile(user, roster)
+			b.reconcile(user, func() map[string]component.RosterItem { return localRoster(roster) })
 			continue
 		}
 		b.writeDifferences(user, localRoster(roster), nil, false, nil)

@@ -199,6 +199,11 @@ func (b *bridge) sessionSend(L *glua.LState, s *linkedSession, full string, st *
 		return
 	}
 	typ := attrOf(e, "type")
+	if e.Name == "iq" && (typ == "result" || typ == "set") && isRosterPush(e) {
+		if user, _, ok := b.userOf(full); ok {
+			b.mirrorTold(user, e, typ)
+		}
+	}
 	if e.Name == "iq" && (typ == "result" || typ == "error") {
 		if d, ok := s.pending[attrOf(e, "id")]; ok {
 			delete(s.pending, attrOf(e, "id"))
@@ -290,5 +295,5 @@ func (b *bridge) dropSessions(L *glua.LState, reason string) {
 		b.unsynced[user] = true // its read died with the connection
 	}
 	b.serverRoster = map[string]map[string]component.RosterItem{}
-	b.reconciling = map[string]*glua.LTable{}
+	b.reconciling = map[string]func() map[string]component.RosterItem{}
 }
