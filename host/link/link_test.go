@@ -1,6 +1,7 @@
 package link_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -153,6 +154,8 @@ type linkSetup struct {
 	options string
 	// withoutRosterAdmin leaves http_roster_admin out of the modules.
 	withoutRosterAdmin bool
+	// fetchTimeout is http_roster_admin_timeout (default: fetchTimeout).
+	fetchTimeout time.Duration
 }
 
 func newLinkEnv(t *testing.T, mode component.RosterMode, rosters map[string]string) *linkEnv {
@@ -218,7 +221,7 @@ VirtualHost %q
 	http_roster_admin_timeout = %d
 	component_client = { host = "127.0.0.1"; port = %d; jid = %q; secret = %q; %s }
 %s
-`, strings.Join(paths, "; "), linkDomain, strings.Join(modules, "; "), url, int(fetchTimeout/time.Second), e.s.ComponentPort, linkComp, linkSecret, setup.client, setup.options)
+`, strings.Join(paths, "; "), linkDomain, strings.Join(modules, "; "), url, int(cmp.Or(setup.fetchTimeout, fetchTimeout)/time.Second), e.s.ComponentPort, linkComp, linkSecret, setup.client, setup.options)
 	e.startModhost()
 	return e
 }
@@ -1009,4 +1012,60 @@ func TestLinkMirrorsWhatAnOriginalStylePluginTellsClients(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	e.waitServerRoster("alice", withCarol)
 	e.waitClientRoster(alice, withCarol)
+}
+
+// 7. A second resource logging in while its user's fetch is slow (1.5 s),
+// after a change the web app never notified, ends with the web app's
+// roster: what it was first answered plus the pushes that follow, in both
+// modes; the first resource gets the differences as pushes.
+func TestLinkSecondResourceLoginDuringASlowFetchEndsWithTheNewRoster(t *testing.T) {
+	forBothModes(t, func(t *testing.T, mode component.RosterMode) {
+		e := newLinkEnvWith(t, mode, map[string]string{"alice": aliceRoster}, linkSetup{fetchTimeout: 5 * time.Second})
+		laptop := e.online("alice", "laptop", true)
+		e.waitClientRoster(laptop, aliceLines)
+		e.waitServerRoster("alice", aliceLines)
+		laptop.Drain()
+		time.Sleep(1200 * time.Millisecond)                                                                          // past the window in which a login shares a fetch just back
+		e.backend.Set("alice", `{"bob@example.com":{"name":"Robert","groups":{"Work":true}},"dave@example.com":{}}`) // not notified
+		e.backend.SetDelay(1500 * time.Millisecond)
+		phone := e.dial("alice", "phone")
+		first, err := phone.Roster(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := phone.SendPresence(e.ctx, "", ""); err != nil {
+			t.Fatal(err)
+		}
+		view := map[string]xmpptest.RosterItem{}
+		for _, it := range first {
+			view[it.JID] = it
+		}
+		want := lines(line("bob@example.com", "Robert", "both", "Work"), line("dave@example.com", "", "both"))
+		testkit.Eventually(t, 10*time.Second, func() (bool, string) {
+			for _, el := range phone.Collect(200 * time.Millisecond) {
+				if !isPush(el) {
+					continue
+				}
+				for _, it := range xmpptest.RosterItems(el) {
+					if it.Subscription == "remove" {
+						delete(view, it.JID)
+					} else {
+						view[it.JID] = it
+					}
+				}
+			}
+			items := make([]xmpptest.RosterItem, 0, len(view))
+			for _, it := range view {
+				items = append(items, it)
+			}
+			got := canonical(items)
+			return got == want, "phone shows:\n" + got + "\nwant:\n" + want
+		})
+		e.waitPushes(laptop, map[string]string{
+			"bob@example.com":   line("bob@example.com", "Robert", "both", "Work"),
+			"carol@example.com": line("carol@example.com", "", "remove"),
+			"dave@example.com":  line("dave@example.com", "", "both"),
+		})
+		e.waitServerRoster("alice", want)
+	})
 }
