@@ -1036,29 +1036,15 @@ func TestLinkSecondResourceLoginDuringASlowFetchEndsWithTheNewRoster(t *testing.
 		if err := phone.SendPresence(e.ctx, "", ""); err != nil {
 			t.Fatal(err)
 		}
-		view := map[string]xmpptest.RosterItem{}
-		for _, it := range first {
-			view[it.JID] = it
-		}
+		view := first
 		want := lines(line("bob@example.com", "Robert", "both", "Work"), line("dave@example.com", "", "both"))
 		testkit.Eventually(t, 10*time.Second, func() (bool, string) {
 			for _, el := range phone.Collect(200 * time.Millisecond) {
-				if !isPush(el) {
-					continue
-				}
-				for _, it := range xmpptest.RosterItems(el) {
-					if it.Subscription == "remove" {
-						delete(view, it.JID)
-					} else {
-						view[it.JID] = it
-					}
+				if isPush(el) {
+					view = xmpptest.ApplyPushes(view, xmpptest.RosterItems(el))
 				}
 			}
-			items := make([]xmpptest.RosterItem, 0, len(view))
-			for _, it := range view {
-				items = append(items, it)
-			}
-			got := canonical(items)
+			got := canonical(view)
 			return got == want, "phone shows:\n" + got + "\nwant:\n" + want
 		})
 		e.waitPushes(laptop, map[string]string{

@@ -445,3 +445,25 @@ func escape(s string) string {
 	_ = xml.EscapeText(&b, []byte(s))
 	return strings.ReplaceAll(b.String(), "'", "&apos;")
 }
+
+// ApplyPushes returns what a client shows after roster items pushed:
+// each pushed item replaces the one of its JID, a removal drops it.
+func ApplyPushes(roster, pushed []RosterItem) []RosterItem {
+	view := map[string]RosterItem{}
+	var order []string
+	for _, list := range [][]RosterItem{roster, pushed} {
+		for _, it := range list {
+			if _, seen := view[it.JID]; !seen {
+				order = append(order, it.JID)
+			}
+			view[it.JID] = it
+		}
+	}
+	out := make([]RosterItem, 0, len(view))
+	for _, jid := range order {
+		if it := view[jid]; it.Subscription != "remove" {
+			out = append(out, it)
+		}
+	}
+	return out
+}

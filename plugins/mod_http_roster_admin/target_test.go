@@ -228,20 +228,5 @@ func bareJID(full string) string {
 // every push that followed within d.
 func clientView(t *testing.T, c rosterClient, d time.Duration) []xmpptest.RosterItem {
 	t.Helper()
-	view := map[string]xmpptest.RosterItem{}
-	for _, it := range roster(t, c) {
-		view[it.JID] = it
-	}
-	for _, p := range pushes(c, d) {
-		if p.Subscription == "remove" {
-			delete(view, p.JID)
-		} else {
-			view[p.JID] = p
-		}
-	}
-	out := make([]xmpptest.RosterItem, 0, len(view))
-	for _, it := range view {
-		out = append(out, it)
-	}
-	return normalize(out)
+	return normalize(xmpptest.ApplyPushes(roster(t, c), pushes(c, d)))
 }
