@@ -58,6 +58,8 @@ func TestSectionsFollowDeclarationsInFileOrder(t *testing.T) {
 			[]sectionView{{"ext.example", "", Component, 1}, {"conference.example", "muc", Component, 2}}},
 		{"names are nameprepped to lower case", `VirtualHost "LocalHost"`,
 			[]sectionView{{"localhost", "", VirtualHost, 1}}},
+		{"nameprep case-folds ß to ss and NFKC-normalises", "VirtualHost \"Straße.example\"\nComponent \"ＲＯＯＭＳ.example\" \"muc\"",
+			[]sectionView{{"strasse.example", "", VirtualHost, 1}, {"rooms.example", "muc", Component, 2}}},
 		{"redeclaring a host keeps its first position", "VirtualHost \"a\"\nVirtualHost \"b\"\nVirtualHost \"a\"",
 			[]sectionView{{"a", "", VirtualHost, 1}, {"b", "", VirtualHost, 2}}},
 		{"component_module set later names the module", "Component \"c\"\ncomponent_module = \"proxy65\"",
