@@ -1,16 +1,15 @@
 package config
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
-	"strings"
+	"strconv"
 	"testing"
+
+	"github.com/modhost/modhost/internal/prosodyoracle"
 )
 
 // Expectations below are derived by hand from Prosody 0.12's
@@ -25,7 +24,7 @@ import (
 // and component_inheritable = tls saslauth dialback iq s2s s2s_bidi smacks
 // server_contact_info. Where lua5.4 and Prosody are installed, the same
 // configs are also run through Prosody's own configmanager and
-// modulemanager (testdata/prosody_oracle.lua) and the sets compared.
+// modulemanager (internal/prosodyoracle) and the sets compared.
 var moduleCases = []struct {
 	name  string
 	src   string
@@ -77,19 +76,19 @@ var moduleCases = []struct {
 		want: ModuleSet{Enabled: []string{"iq", "s2s", "tls", "saslauth", "smacks", "muc_mam"}, ComponentModule: "muc"},
 	},
 	{
-		name: "a plain Component has no module of its own for modhost",
+		name: "a plain Component gets Prosody's component module first",
 		src:  "modules_enabled = { \"dialback\" }\nComponent \"ext\"\ncomponent_secret = \"x\"",
 		host: "ext",
 		// Prosody loads mod_component first (the server's end of XEP-0114);
 		// the set is {iq, s2s, dialback}.
-		want: ModuleSet{Enabled: []string{"iq", "s2s", "dialback"}},
+		want: ModuleSet{Enabled: []string{"iq", "s2s", "dialback"}, ComponentModule: "component"},
 	},
 	{
 		name: "a globally disabled module is listed for a component too",
 		src:  "modules_disabled = { \"s2s\", \"roster\" }\nComponent \"ext\"",
 		host: "ext",
 		// ({iq, s2s, ...} − {s2s, roster}) ∩ inheritable = {iq}.
-		want: ModuleSet{Enabled: []string{"iq"}, Disabled: []string{"s2s", "roster"}},
+		want: ModuleSet{Enabled: []string{"iq"}, Disabled: []string{"s2s", "roster"}, ComponentModule: "component"},
 	},
 	{
 		name: "vcard is dropped when vcard_legacy is enabled too",
@@ -145,46 +144,6 @@ func TestModulesFollowProsodysArithmetic(t *testing.T) {
 	}
 }
 
-// oracle runs testdata/prosody_oracle.lua on file, or skips the test when
-// Prosody 0.12 or lua5.4 is missing.
-func oracle(t *testing.T, file string) (options map[string]map[string]any, modules map[string][]string) {
-	t.Helper()
-	lua, err := exec.LookPath("lua5.4")
-	if err != nil {
-		t.Skip("lua5.4 not installed")
-	}
-	if _, err := os.Stat("/usr/lib/prosody/core/modulemanager.lua"); err != nil {
-		t.Skip("Prosody not installed")
-	}
-	script, err := filepath.Abs("testdata/prosody_oracle.lua")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(lua, script, file).CombinedOutput()
-	if err != nil {
-		t.Fatalf("oracle: %v\n%s", err, out)
-	}
-	options, modules = map[string]map[string]any{}, map[string][]string{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		kind, rest, _ := strings.Cut(sc.Text(), "\t")
-		name, value, _ := strings.Cut(rest, "\t")
-		switch kind {
-		case "OPTIONS":
-			var m map[string]any
-			if err := json.Unmarshal([]byte(value), &m); err != nil {
-				t.Fatalf("oracle options %q: %v", value, err)
-			}
-			options[name] = m
-		case "MODULES":
-			modules[name] = strings.Fields(value)
-		default:
-			t.Fatalf("oracle: %s", sc.Text())
-		}
-	}
-	return options, modules
-}
-
 // jsonShape passes v through JSON, as the oracle's output was.
 func jsonShape(t *testing.T, v any) any {
 	b, err := json.Marshal(v)
@@ -198,8 +157,54 @@ func jsonShape(t *testing.T, v any) any {
 	return out
 }
 
+// mixedTables rewrites util.json's form of a table with both array and hash
+// parts, {"__array": [a, b], "k": v}, into lua.ToGo's, {"1": a, "2": b, "k": v}.
+func mixedTables(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = mixedTables(e)
+		}
+		if arr, ok := v["__array"].([]any); ok {
+			delete(out, "__array")
+			for i, e := range arr {
+				out[strconv.Itoa(i+1)] = mixedTables(e)
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = mixedTables(e)
+		}
+		return out
+	}
+	return v
+}
+
+// debianConfig is the config Debian's prosody package installs; the
+// comparison runs on it unchanged when it is there (always under CI, where
+// scripts/install-deps installs prosody).
+const debianConfig = "/etc/prosody/prosody.cfg.lua"
+
+// TestModulesAndOptionsMatchProsodyItself runs every config of the corpus
+// (internal/prosodyoracle/corpus), the module cases above, the examples and
+// Debian's installed config through Prosody 0.12's own configmanager,
+// hostmanager and modulemanager, and compares: the same options per
+// section, the same hosts activated (of the same kind), the same hosts left
+// out, the same modules per host.
 func TestModulesAndOptionsMatchProsodyItself(t *testing.T) {
+	prosodyoracle.Require(t)
 	configs := map[string]string{"example": "../../examples/prosody.cfg.lua"}
+	for _, f := range prosodyoracle.CorpusConfigs(t) {
+		configs["corpus/"+filepath.Base(f)] = f
+	}
+	if _, err := os.Stat(debianConfig); err == nil {
+		configs["debian"] = debianConfig
+	} else if os.Getenv("CI") == "true" {
+		t.Errorf("%s missing under CI=true (scripts/install-deps installs prosody)", debianConfig)
+	}
 	dir := t.TempDir()
 	for i, tt := range moduleCases {
 		path := filepath.Join(dir, "case"+string(rune('a'+i))+".cfg.lua")
@@ -216,41 +221,56 @@ func TestModulesAndOptionsMatchProsodyItself(t *testing.T) {
 		"extra/two.lua":    "nested = \"relative to extra/one.lua\"\n",
 	})
 	configs["includes"] = filepath.Join(includes, "main.cfg.lua")
+	env := prosodyoracle.Env{DataDir: filepath.Join(prosodyoracle.Corpus(t), "data")}
 	for name, path := range configs {
 		t.Run(name, func(t *testing.T) {
-			wantOptions, wantModules := oracle(t, path)
+			want := prosodyoracle.Run(t, path, env)
 			c, err := Load(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for section, want := range wantOptions {
+			for section, options := range want.Options {
 				s := c.Host(section)
 				if s == nil {
 					t.Errorf("section %q missing", section)
 					continue
 				}
-				if got := jsonShape(t, s.Options); !reflect.DeepEqual(got, jsonShape(t, want)) {
-					t.Errorf("options of %q = %v, Prosody has %v", section, got, want)
+				if got := jsonShape(t, s.Options); !reflect.DeepEqual(got, mixedTables(jsonShape(t, options))) {
+					t.Errorf("options of %q = %v, Prosody has %v", section, got, options)
 				}
 			}
-			for host, attempted := range wantModules {
-				if !c.HostEnabled(host) {
-					continue // Prosody's hostmanager would not activate it
+			gotHosts, gotDisabled := map[string]string{}, []string{}
+			for _, h := range c.Hosts {
+				if !c.HostEnabled(h.Name) {
+					gotDisabled = append(gotDisabled, h.Name)
+					continue
 				}
+				gotHosts[h.Name] = map[Kind]string{VirtualHost: "local", Component: "component"}[h.Kind]
+			}
+			if !reflect.DeepEqual(gotHosts, want.Hosts) {
+				t.Errorf("hosts activated %v, Prosody activates %v", gotHosts, want.Hosts)
+			}
+			sort.Strings(gotDisabled)
+			sort.Strings(want.Disabled)
+			if !reflect.DeepEqual(gotDisabled, append([]string{}, want.Disabled...)) {
+				t.Errorf("hosts left out %v, Prosody leaves out %v", gotDisabled, want.Disabled)
+			}
+			for host, attempted := range want.Modules {
 				set := c.Modules(host)
-				want := attempted
-				if cm, _ := c.Get(host, "component_module"); cm != nil {
-					if attempted[0] != cm {
-						t.Errorf("%s: Prosody loads %s first, component_module is %v", host, attempted[0], cm)
+				wantSet := attempted
+				if set.ComponentModule != "" {
+					if len(attempted) == 0 || attempted[0] != set.ComponentModule {
+						t.Errorf("%s: Prosody loads %v, component module first; modhost's is %q", host, attempted, set.ComponentModule)
+					} else {
+						wantSet = attempted[1:]
 					}
-					want = attempted[1:]
 				}
 				got := append([]string(nil), set.Enabled...)
-				want = append([]string(nil), want...)
+				wantSet = append([]string(nil), wantSet...)
 				sort.Strings(got)
-				sort.Strings(want)
-				if !reflect.DeepEqual(got, want) {
-					t.Errorf("%s: modules %v, Prosody loads %v", host, got, want)
+				sort.Strings(wantSet)
+				if !reflect.DeepEqual(got, wantSet) {
+					t.Errorf("%s: modules %v, Prosody loads %v", host, got, wantSet)
 				}
 			}
 		})
