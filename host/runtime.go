@@ -40,6 +40,10 @@ type Options struct {
 	// PluginPaths are searched after the config's plugin_paths and before
 	// the bundled plugins.
 	PluginPaths []string
+	// Prosody is the installed Prosody whose folders modules are searched
+	// in, as Prosody searches them (see moduleSearch): nil finds it with
+	// DetectProsody; an empty ProsodyInstall searches none.
+	Prosody *ProsodyInstall
 	// Logger overrides the config's log option.
 	Logger *slog.Logger
 	// Stderr receives console logs (default os.Stderr).
@@ -121,7 +125,7 @@ func New(opts Options) (*Runtime, error) {
 		rt.log.Warn(w)
 	}
 	configDir := filepath.Dir(cfg.Path)
-	var dirs []string
+	var dirs, optionDirs []string
 	for _, p := range stringList(cfg.Global.Options["plugin_paths"]) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(configDir, p)
@@ -132,9 +136,18 @@ func New(opts Options) (*Runtime, error) {
 		if abs, err := filepath.Abs(p); err == nil {
 			p = abs
 		}
-		dirs = append(dirs, p)
+		optionDirs = append(optionDirs, p)
 	}
-	rt.search = newModuleSearch(dirs)
+	install := opts.Prosody
+	if install == nil {
+		install = DetectProsody()
+	}
+	var luaVersion string
+	if install != nil {
+		luaVersion = install.LuaVersion
+	}
+	rt.search = newModuleSearch(searchFolders(installerFolder(cfg.Global.Options["installer_plugin_path"], install),
+		dirs, optionDirs, install), luaVersion)
 	dataPath, _ := cfg.Global.Options["data_path"].(string)
 	if dataPath == "" {
 		dataPath = "data"
@@ -275,7 +288,8 @@ func (rt *Runtime) boot(L *glua.LState) error {
 }
 
 // loadModules loads each enabled host's module set, deciding for each
-// module whether it is server-side (skipped), found, or missing.
+// module whether it is server-side (skipped wherever it is found), built in,
+// found, or missing. Disabled hosts are listed, with nothing loaded.
 func (rt *Runtime) loadModules(L *glua.LState) Report {
 	var report Report
 	mm, err := lua.DoChunk(L, `return require "core.modulemanager"`, "boot", 1)
@@ -283,12 +297,27 @@ func (rt *Runtime) loadModules(L *glua.LState) Report {
 		rt.log.Error("core.modulemanager failed to load", "error", err)
 		return report
 	}
-	load := L.GetField(mm[0], "load")
+	load, getModule := L.GetField(mm[0], "load"), L.GetField(mm[0], "get_module")
+	// fileOf is where a loaded module came from: its file, or builtIn.
+	fileOf := func(env glua.LValue) string {
+		path := ""
+		if t, ok := env.(*glua.LTable); ok {
+			if m, ok := L.GetField(t, "module").(*glua.LTable); ok {
+				path = glua.LVAsString(L.GetField(m, "path"))
+			}
+		}
+		if path == "" {
+			return builtIn
+		}
+		return path
+	}
 	for _, h := range rt.cfg.Hosts {
+		hr := HostReport{Name: h.Name, Component: h.Kind == config.Component}
 		if !rt.cfg.HostEnabled(h.Name) {
+			hr.HostDisabled = true
+			report.Hosts = append(report.Hosts, hr)
 			continue
 		}
-		hr := HostReport{Name: h.Name, Component: h.Kind == config.Component}
 		set := rt.cfg.Modules(h.Name)
 		hr.Disabled = append(hr.Disabled, set.Disabled...)
 		names := set.Enabled
@@ -301,15 +330,14 @@ func (rt *Runtime) loadModules(L *glua.LState) Report {
 					hr.Broken = append(hr.Broken, ModuleError{Name: name, Error: err.Error()})
 					continue
 				}
-				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: "(built in)"})
+				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: builtIn})
 				continue
 			}
 			if config.IsServerSide(name) {
-				if _, _, _, err := rt.search.find(name); err != nil {
-					hr.Skipped = append(hr.Skipped, name)
-					rt.log.Info("skipping server-side module (the XMPP server runs it)", "host", h.Name, "module", name)
-					continue
-				}
+				where := rt.search.locate(name)
+				hr.Skipped = append(hr.Skipped, SkippedModule{Name: name, File: where})
+				rt.log.Info("skipping server-side module (the XMPP server runs it)", "host", h.Name, "module", name, "found", where)
+				continue
 			}
 			rets, err := lua.Call(L, load, 3, glua.LString(h.Name), glua.LString(name))
 			if err != nil {
@@ -318,18 +346,22 @@ func (rt *Runtime) loadModules(L *glua.LState) Report {
 			}
 			switch {
 			case rets[0] != glua.LNil:
-				env := rets[0].(*glua.LTable)
-				path := ""
-				if m, ok := L.GetField(env, "module").(*glua.LTable); ok {
-					path = glua.LVAsString(L.GetField(m, "path"))
-				}
-				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: path})
+				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: fileOf(rets[0])})
 			case glua.LVAsString(rets[2]) == "missing":
 				_, _, searched, _ := rt.search.find(name)
-				hr.Missing = append(hr.Missing, MissingModule{Name: name, Searched: searched})
-				rt.log.Error("module not found", "host", h.Name, "module", name, "searched", searched)
+				hr.Missing = append(hr.Missing, MissingModule{Name: name, Searched: searched,
+					Folders: rt.search.folderNames(), Layouts: rt.search.layoutNames(name)})
+				rt.log.Error("module not found", "host", h.Name, "module", name, "searched", rt.search.describe(rt.search.layoutNames(name)))
 			case glua.LVAsString(rets[1]) == "module-already-loaded" || glua.LVAsString(rets[1]) == "global-module-already-loaded":
-				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: "(already loaded)"})
+				// Loaded already, as another module's dependency.
+				file := "(already loaded)"
+				for _, on := range []string{h.Name, "*"} {
+					if env, err := lua.Call(L, getModule, 1, glua.LString(on), glua.LString(name)); err == nil && env[0] != glua.LNil {
+						file = fileOf(env[0])
+						break
+					}
+				}
+				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: file})
 			default:
 				hr.Broken = append(hr.Broken, ModuleError{Name: name, Error: glua.LVAsString(rets[1])})
 			}
@@ -338,6 +370,10 @@ func (rt *Runtime) loadModules(L *glua.LState) Report {
 	}
 	return report
 }
+
+// builtIn is the File of a module modhost provides itself (http,
+// storage_internal, http_openmetrics).
+const builtIn = "(built in)"
 
 // FireEvent fires a named event on a host's event bus ("*" for the global
 // bus) with data converted by lua.FromGo, and returns the first non-nil
@@ -408,20 +444,34 @@ type Report struct {
 type HostReport struct {
 	Name      string
 	Component bool
-	Loaded    []LoadedModule
-	Skipped   []string // server-side modules: the XMPP server runs them
-	Disabled  []string
-	Missing   []MissingModule
-	Broken    []ModuleError
+	// HostDisabled is a host whose enabled option is false: Prosody does
+	// not activate it, and nothing is loaded there.
+	HostDisabled bool
+	Loaded       []LoadedModule
+	Skipped      []SkippedModule // server-side modules: the XMPP server runs them
+	Disabled     []string        // named by modules_disabled
+	Missing      []MissingModule
+	Broken       []ModuleError
 }
 
-// LoadedModule names a loaded module and the file it came from.
+// LoadedModule names a loaded module and the file it came from ("(built
+// in)" for what modhost provides itself).
 type LoadedModule struct{ Name, File string }
+
+// SkippedModule is a server-side module and the file the search finds it
+// in ("" when it is in none of the folders: the XMPP server may still have
+// it).
+type SkippedModule struct{ Name, File string }
 
 // MissingModule is a module found in no searched path.
 type MissingModule struct {
-	Name     string
+	Name string
+	// Searched is every file tried, in order.
 	Searched []string
+	// Folders are the folders searched, in order, each with why it is
+	// searched ("/usr/lib/prosody/modules (the installed Prosody's)"), and
+	// Layouts the names tried in each (mod_x.lua, mod_x/mod_x.lua, …).
+	Folders, Layouts []string
 }
 
 // ModuleError is a module that failed to load or initialise.

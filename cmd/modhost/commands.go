@@ -24,6 +24,13 @@ func configFlag(fs *flag.FlagSet) *string {
 	return fs.String("config", envOr("MODHOST_CONFIG", ""), "the prosody.cfg.lua to load (env MODHOST_CONFIG)")
 }
 
+// prosodyFlag names the installed Prosody's plugin folder, searched after
+// the bundled plugins; "" detects it, "none" searches none.
+func prosodyFlag(fs *flag.FlagSet) *string {
+	return fs.String("prosody-plugin-dir", envOr("MODHOST_PROSODY_PLUGIN_DIR", ""),
+		"the installed Prosody's plugin folder(s), ';'-separated, searched after the bundled plugins; \"none\" for none; default: found from the prosody launcher (env MODHOST_PROSODY_PLUGIN_DIR)")
+}
+
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
 		return v
@@ -46,6 +53,7 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) bool {
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	cfg := configFlag(fs)
+	prosodyDir := prosodyFlag(fs)
 	if !parseFlags(fs, args, stderr) {
 		return 2
 	}
@@ -55,7 +63,8 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	// The report says what the info lines would; keep the log to warnings.
 	quiet := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rt, err := host.New(host.Options{ConfigFile: *cfg, NoListen: true, Stderr: stderr, Logger: quiet})
+	rt, err := host.New(host.Options{ConfigFile: *cfg, NoListen: true, Stderr: stderr, Logger: quiet,
+		Prosody: host.ProsodyWithPluginDir(*prosodyDir)})
 	if err != nil {
 		fmt.Fprintf(stderr, "modhost: %v\n", err)
 		return 1
@@ -94,7 +103,11 @@ func printReport(w io.Writer, report host.Report) {
 			fmt.Fprintf(w, "  loaded:      %-24s %s\n", m.Name, m.File)
 		}
 		if len(h.Skipped) > 0 {
-			fmt.Fprintf(w, "  server-side: %s (skipped: the XMPP server runs these)\n", strings.Join(h.Skipped, ", "))
+			names := make([]string, 0, len(h.Skipped))
+			for _, m := range h.Skipped {
+				names = append(names, m.Name)
+			}
+			fmt.Fprintf(w, "  server-side: %s (skipped: the XMPP server runs these)\n", strings.Join(names, ", "))
 		}
 		if len(h.Disabled) > 0 {
 			fmt.Fprintf(w, "  disabled:    %s\n", strings.Join(h.Disabled, ", "))
@@ -121,6 +134,7 @@ func firstLine(s string) string {
 func cmdRun(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	cfg := configFlag(fs)
+	prosodyDir := prosodyFlag(fs)
 	lf := addLinkFlags(fs)
 	if !parseFlags(fs, args, stderr) {
 		return 2
@@ -129,7 +143,7 @@ func cmdRun(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "modhost run: --config FILE is required")
 		return 2
 	}
-	rt, err := host.New(host.Options{ConfigFile: *cfg, Stderr: stderr, Link: link.Options{
+	rt, err := host.New(host.Options{ConfigFile: *cfg, Stderr: stderr, Prosody: host.ProsodyWithPluginDir(*prosodyDir), Link: link.Options{
 		Addr: *lf.addr, JID: *lf.jid, Secret: *lf.secret, SecretFile: *lf.secretFile}})
 	if err != nil {
 		fmt.Fprintf(stderr, "modhost: %v\n", err)

@@ -31,6 +31,10 @@ commands:
 run flags for the XMPP link (override the host's component_client option):
   --component-addr, --component-jid, --component-secret, --component-secret-file
   (env MODHOST_COMPONENT_ADDR, _JID, _SECRET, _SECRET_FILE)
+
+run and check: --prosody-plugin-dir DIR|none (env MODHOST_PROSODY_PLUGIN_DIR)
+  the installed Prosody's plugin folder, searched after the bundled plugins
+  (default: found from the prosody launcher, else /usr/lib/prosody/modules)
 `
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -115,10 +115,10 @@ function api:wrap_global(event, handler)
 	return self:wrap_object_event(prosody.events, event, handler);
 end
 
--- module:require loads NAME.lib.lua from the module's own folder or the
--- plugin paths, in the module's environment.
+-- module:require loads NAME.lib.lua, searched as Prosody's pluginloader
+-- searches it (beside the module first), in the module's environment.
 function api:require(lib)
-	local source, where = native.find_lib(self.path or "", lib);
+	local source, where = native.find_lib(self.name, lib);
 	if not source then
 		error("Failed to load plugin library '" .. lib .. "', error: not found (searched " .. where .. ")", 2);
 	end

@@ -73,12 +73,20 @@ local function load_on(host, name)
 	local env = setmetatable({ module = instance }, { __index = _G });
 	instance.environment = env;
 
-	local source, path_or_searched = native.find_module(name);
-	if not source then
-		return nil, "module not found; searched " .. path_or_searched, "missing";
+	local source, path_or_err, kind = native.find_module(name);
+	if kind == "builtin" then
+		-- modhost does this module's work itself (mod_http: its HTTP server);
+		-- an empty module stands in for it, so that depends() works.
+		map[name] = env;
+		return env;
+	elseif not source then
+		if kind == "missing" then
+			return nil, "module not found; " .. path_or_err, "missing";
+		end
+		return nil, path_or_err, kind;
 	end
-	instance.path = path_or_searched;
-	local chunk, err = native.load_chunk(source, path_or_searched);
+	instance.path = path_or_err;
+	local chunk, err = native.load_chunk(source, path_or_err);
 	if not chunk then
 		log("error", "Unable to load module '%s': %s", name, err);
 		return nil, err, "broken";
