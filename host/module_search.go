@@ -258,6 +258,22 @@ func (s *moduleSearch) first(files func(yield func(searchFolder, string) bool)) 
 	return src, where, err
 }
 
+// source reads a file the search found (bundled or not), nil when it
+// cannot: for messages that quote a line.
+func (s *moduleSearch) source(p string) []byte {
+	var b []byte
+	var err error
+	if rel, ok := strings.CutPrefix(p, bundledPrefix); ok {
+		b, err = fs.ReadFile(s.bundled, rel)
+	} else {
+		b, err = os.ReadFile(p)
+	}
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
 // notThere is an error that means "no such file here" to a search.
 func notThere(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR)

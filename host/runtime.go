@@ -220,6 +220,7 @@ func (rt *Runtime) Start(ctx context.Context) (Report, error) {
 			return err
 		}
 		report = rt.loadModules(L)
+		report.Warnings = append(append(report.Warnings, rt.cfg.Warnings...), rt.storageWarnings(L)...)
 		return nil
 	})
 	if err != nil {
@@ -227,6 +228,9 @@ func (rt *Runtime) Start(ctx context.Context) (Report, error) {
 		return report, fmt.Errorf("start: %w", err)
 	}
 	rt.report = report
+	for _, w := range report.Warnings[len(rt.cfg.Warnings):] {
+		rt.log.Warn(w) // the config's own were logged by New
+	}
 	if !rt.opts.NoListen {
 		if err := rt.startLinks(ctx); err != nil {
 			rt.Stop(context.Background())
@@ -341,7 +345,7 @@ func (rt *Runtime) loadModules(L *glua.LState) Report {
 			}
 			rets, err := lua.Call(L, load, 3, glua.LString(h.Name), glua.LString(name))
 			if err != nil {
-				hr.Broken = append(hr.Broken, ModuleError{Name: name, Error: lua.ErrorMessage(err)})
+				hr.Broken = append(hr.Broken, ModuleError{Name: name, Error: inWords(lua.ErrorMessage(err), rt.search.source)})
 				continue
 			}
 			switch {
@@ -363,7 +367,7 @@ func (rt *Runtime) loadModules(L *glua.LState) Report {
 				}
 				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: file})
 			default:
-				hr.Broken = append(hr.Broken, ModuleError{Name: name, Error: glua.LVAsString(rets[1])})
+				hr.Broken = append(hr.Broken, ModuleError{Name: name, Error: inWords(glua.LVAsString(rets[1]), rt.search.source)})
 			}
 		}
 		report.Hosts = append(report.Hosts, hr)
@@ -438,6 +442,11 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 // Report says, per host, what happened to each module.
 type Report struct {
 	Hosts []HostReport
+	// Warnings are what does not stop a start but will fail later or
+	// differs from Prosody: the config's (duplicate options, …) and every
+	// storage driver modhost cannot open, with the hosts and stores it
+	// affects.
+	Warnings []string
 }
 
 // HostReport is one host's part of a Report.
@@ -474,7 +483,9 @@ type MissingModule struct {
 	Folders, Layouts []string
 }
 
-// ModuleError is a module that failed to load or initialise.
+// ModuleError is a module that failed to load or initialise; Error is one
+// line, file:line first, saying in words what was missing (the full
+// message and traceback are logged).
 type ModuleError struct{ Name, Error string }
 
 // OK reports whether every module was found and loaded.

@@ -134,7 +134,7 @@ function api:depends(name)
 	local modulemanager = require "core.modulemanager";
 	local disabled = self:get_option_inherited_set("modules_disabled", {});
 	if disabled:contains(name) then
-		error("Dependency on disabled module mod_" .. name);
+		error("Dependency on disabled module mod_" .. name, 2);
 	end
 	self.dependencies = self.dependencies or {};
 	local mod = modulemanager.get_module(self.host, name) or modulemanager.get_module("*", name);
@@ -145,7 +145,7 @@ function api:depends(name)
 		local err;
 		mod, err = modulemanager.load(self.host, name);
 		if not mod then
-			error(("Unable to load required module, mod_%s: %s"):format(name, tostring(err)));
+			error(("Unable to load required module, mod_%s: %s"):format(name, tostring(err)), 2);
 		end
 	end
 	self.dependencies[name] = true;
