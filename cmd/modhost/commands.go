@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -54,6 +55,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	cfg := configFlag(fs)
 	prosodyDir := prosodyFlag(fs)
+	verbose := fs.Bool("v", false, "also print the log lines of loading (info and up), after the report")
 	if !parseFlags(fs, args, stderr) {
 		return 2
 	}
@@ -61,8 +63,14 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "modhost check: --config FILE is required")
 		return 2
 	}
-	// The report says what the info lines would; keep the log to warnings.
-	quiet := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// The report comes first and alone: what loading logs (every module
+	// skipped, each failure with its traceback) is the report's matter,
+	// kept for -v and printed after it.
+	var logged bytes.Buffer
+	quiet := slog.New(slog.DiscardHandler)
+	if *verbose {
+		quiet = slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
 	rt, err := host.New(host.Options{ConfigFile: *cfg, NoListen: true, Stderr: stderr, Logger: quiet,
 		Prosody: host.ProsodyWithPluginDir(*prosodyDir)})
 	if err != nil {
@@ -72,7 +80,12 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	report, err := rt.Start(ctx)
-	defer rt.Stop(context.Background())
+	rt.Stop(context.Background())
+	defer func() {
+		if *verbose && logged.Len() > 0 {
+			fmt.Fprintf(stderr, "\nlog while loading:\n%s", logged.Bytes())
+		}
+	}()
 	if err != nil {
 		fmt.Fprintf(stderr, "modhost: %v\n", err)
 		return 1
@@ -82,10 +95,17 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "\nproblems found: fix the missing or broken modules above (or disable them with modules_disabled)")
 		return 1
 	}
+	if len(report.Warnings) > 0 {
+		fmt.Fprintln(stdout, "\nconfig OK, with the warnings above")
+		return 0
+	}
 	fmt.Fprintln(stdout, "\nconfig OK")
 	return 0
 }
 
+// printReport prints check's report: per host what is loaded (and from
+// where), skipped as server-side, disabled, missing (with every folder
+// searched) or broken (file:line and what was missing), then the warnings.
 func printReport(w io.Writer, report host.Report) {
 	for i, h := range report.Hosts {
 		if i > 0 {
@@ -96,6 +116,10 @@ func printReport(w io.Writer, report host.Report) {
 			kind = "Component"
 		}
 		fmt.Fprintf(w, "%s %q\n", kind, h.Name)
+		if h.HostDisabled {
+			fmt.Fprintln(w, "  disabled:    the whole host (enabled = false): Prosody does not activate it, nothing is loaded")
+			continue
+		}
 		if len(h.Loaded) == 0 {
 			fmt.Fprintln(w, "  loaded:      (none)")
 		}
@@ -113,13 +137,19 @@ func printReport(w io.Writer, report host.Report) {
 			fmt.Fprintf(w, "  disabled:    %s\n", strings.Join(h.Disabled, ", "))
 		}
 		for _, m := range h.Missing {
-			fmt.Fprintf(w, "  MISSING:     %s, searched:\n", m.Name)
-			for _, p := range m.Searched {
-				fmt.Fprintf(w, "                 %s\n", p)
+			fmt.Fprintf(w, "  MISSING:     %s: none of %s in:\n", m.Name, strings.Join(m.Layouts, ", "))
+			for _, f := range m.Folders {
+				fmt.Fprintf(w, "                 %s\n", f)
 			}
 		}
 		for _, m := range h.Broken {
 			fmt.Fprintf(w, "  BROKEN:      %s: %s\n", m.Name, firstLine(m.Error))
+		}
+	}
+	if len(report.Warnings) > 0 {
+		fmt.Fprintln(w)
+		for _, warning := range report.Warnings {
+			fmt.Fprintf(w, "warning: %s\n", strings.ReplaceAll(warning, "\n", "\n         "))
 		}
 	}
 }
@@ -160,6 +190,10 @@ func cmdRun(args []string, stderr io.Writer) int {
 		return 1
 	}
 	for _, h := range report.Hosts {
+		if h.HostDisabled {
+			log.Info("host disabled (enabled = false): nothing loaded", "host", h.Name)
+			continue
+		}
 		names := make([]string, 0, len(h.Loaded))
 		for _, m := range h.Loaded {
 			names = append(names, m.Name)

@@ -20,7 +20,8 @@ const usage = `usage: modhost <command> [flags]
 
 commands:
   run    --config FILE   load a prosody.cfg.lua and run its plugins until stopped
-  check  --config FILE   show, per host, which modules load, are skipped, disabled or missing
+  check  --config FILE [-v]
+                         show, per host, which modules load, are skipped, disabled or missing
   test   [--config FILE] [--filter P] [--pattern P] [-v] [paths...]
                          run busted-style specs (default folder: spec)
   prosody-snippet --config FILE [--server prosody|ejabberd|both] [--plugins-dir DIR]
