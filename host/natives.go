@@ -107,9 +107,11 @@ func (rt *Runtime) luaFindModule(L *glua.LState) int {
 }
 
 // builtInModules are Prosody modules whose work modhost does itself: its
-// HTTP server is mod_http, its JSON-file store is mod_storage_internal. A
-// module that depends on one gets an empty module in its place.
-var builtInModules = map[string]bool{"http": true, "storage_internal": true}
+// HTTP server is mod_http and answers errors as mod_http_errors would, its
+// JSON-file store is mod_storage_internal. Prosody's copies need the
+// server's internals. A module that depends on one gets an empty module in
+// its place.
+var builtInModules = map[string]bool{"http": true, "http_errors": true, "storage_internal": true}
 
 // find_lib(plugin, name) → source, path | nil, "where it searched"
 func (rt *Runtime) luaFindLib(L *glua.LState) int {

@@ -376,7 +376,7 @@ func (rt *Runtime) loadModules(L *glua.LState) Report {
 }
 
 // builtIn is the File of a module modhost provides itself (http,
-// storage_internal, http_openmetrics).
+// http_errors, storage_internal, http_openmetrics).
 const builtIn = "(built in)"
 
 // FireEvent fires a named event on a host's event bus ("*" for the global
