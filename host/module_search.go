@@ -165,11 +165,23 @@ func (f searchFolder) file(rel string) string {
 	return filepath.Join(f.dir, filepath.FromSlash(rel))
 }
 
-// folderNames lists the folders searched, each with why: for MISSING.
+// folderNames lists the folders searched, each with why, and whether it
+// is there at all: for MISSING.
 func (s *moduleSearch) folderNames() []string {
 	out := make([]string, 0, len(s.folders))
 	for _, f := range s.folders {
-		out = append(out, f.dir+" ("+f.from+")")
+		note := ""
+		if f.dir != bundledDir {
+			switch st, err := os.Stat(f.dir); {
+			case errors.Is(err, fs.ErrNotExist):
+				note = "; not there"
+			case err != nil:
+				note = "; cannot be read: " + err.Error()
+			case !st.IsDir():
+				note = "; not a folder"
+			}
+		}
+		out = append(out, f.dir+" ("+f.from+note+")")
 	}
 	return out
 }

@@ -52,6 +52,9 @@ func TestCheckReportComesFirstAndAlone(t *testing.T) {
 func TestCheckMissingListsEveryFolderSearched(t *testing.T) {
 	dir := t.TempDir()
 	prosodyDir := filepath.Join(dir, "prosody-modules")
+	if err := os.Mkdir(prosodyDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cfg := writeConfig(t, "plugin_paths = { \""+filepath.Join(dir, "mine")+"\" }\nVirtualHost \"x.example\"\n\tmodules_enabled = { \"nowhere\" }\n")
 	code, out, _ := check(t, "--config", cfg, "--prosody-plugin-dir", prosodyDir)
 	if code != 1 {
@@ -59,7 +62,7 @@ func TestCheckMissingListsEveryFolderSearched(t *testing.T) {
 	}
 	for _, want := range []string{
 		"MISSING:     nowhere: none of mod_nowhere/nowhere/mod_nowhere.lua, mod_nowhere/mod_nowhere.lua, nowhere/mod_nowhere.lua, mod_nowhere.lua, share/lua/",
-		filepath.Join(dir, "mine") + " (plugin_paths)\n",
+		filepath.Join(dir, "mine") + " (plugin_paths; not there)\n",
 		"bundled:plugins (modhost's bundled plugins)\n",
 		prosodyDir + " (the installed Prosody's)\n",
 	} {
