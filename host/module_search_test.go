@@ -346,3 +346,12 @@ func TestRequireSearchesAsPluginloaderDoes(t *testing.T) {
 		t.Errorf("loaded %+v, broken %+v", h.Loaded, h.Broken)
 	}
 }
+
+func TestRequireOfAMissingLibrarySaysWhereItLooked(t *testing.T) {
+	dir := writePlugins(t, map[string]string{"mod_needs_lib.lua": `module:require("nolib")`})
+	h := reportOf(t, dir, "VirtualHost \"a.example\"\n\tmodules_enabled = { \"needs_lib\" }\n")
+	want := filepath.Join(dir, "mod_needs_lib.lua") + ":1: Failed to load plugin library 'nolib', error: not found (searched as nolib.lib.lua, nolib.lua in " + dir + " (plugin_paths), bundled:plugins (modhost's bundled plugins))"
+	if len(h.Broken) != 1 || h.Broken[0].Error != want {
+		t.Errorf("broken %+v, want\n%s", h.Broken, want)
+	}
+}

@@ -122,7 +122,7 @@ func (rt *Runtime) luaFindLib(L *glua.LState) int {
 		if where != "" {
 			L.Push(glua.LString(err.Error()))
 		} else {
-			L.Push(glua.LString("searched " + rt.search.describe([]string{lib + ".lib.lua", lib + ".lua"})))
+			L.Push(glua.LString(rt.search.describe([]string{lib + ".lib.lua", lib + ".lua"})))
 		}
 		return 2
 	}

@@ -115,8 +115,10 @@ function api:wrap_global(event, handler)
 	return self:wrap_object_event(prosody.events, event, handler);
 end
 
--- module:require loads NAME.lib.lua, searched as Prosody's pluginloader
--- searches it (beside the module first), in the module's environment.
+-- module:require loads NAME.lib.lua (else NAME.lua), searched as Prosody's
+-- pluginloader searches it: the module's own layouts in every plugin
+-- folder, then those of a plugin named NAME; it runs in the module's
+-- environment.
 function api:require(lib)
 	local source, where = native.find_lib(self.name, lib);
 	if not source then
