@@ -47,10 +47,13 @@ func (b *bridge) session(L *glua.LState, full string) *linkedSession {
 		return 0
 	})
 	done := L.NewFunction(func(L *glua.LState) int {
-		if L.Get(1) == glua.LNil {
+		session, ok := L.Get(1).(*glua.LTable)
+		if !ok {
 			b.log.Warn("session not created", "jid", full, "reason", L.OptString(2, ""))
 			delete(b.sessions, full)
+			return 0
 		}
+		b.mirrorBound(user, session)
 		return 0
 	})
 	var beforeBind glua.LValue = glua.LNil
