@@ -90,7 +90,7 @@ local fetch_duration = module:metric("histogram", "fetch_duration", "seconds",
 	"Time taken by roster fetches from the web application, failed ones included.", {},
 	{ buckets = { 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 } }):with_labels();
 local fetch_errors = module:metric("counter", "fetch_errors", "",
-	"Failed roster fetches by kind: status, invalid_json, not_object, invalid_roster, timeout, refused, closed, connection, rejected_by_hook, hook_failed.",
+	"Failed roster fetches by kind: status, invalid_json, not_object, invalid_roster, timeout, refused, closed, connection, invalid_username, rejected_by_hook, hook_failed.",
 	{ "kind" });
 
 -- The kind of a failed connection, from net.http's reason.
@@ -122,9 +122,12 @@ end
 -- cost more than the rest of starting a fetch. Emptied when full.
 local urls, url_count = {}, 0;
 
+-- nil for "." and "..": a proxy or client that resolves dot segments (nginx
+-- does, even percent-encoded) would fetch another resource.
 local function roster_url_for(username)
 	local url = urls[username];
 	if url then return url; end
+	if username == "." or username == ".." then return nil; end
 	local escaped = path_escape(username);
 	-- A function replacement: a string one would treat '%' in it as special.
 	url = roster_url:gsub("%%s", function () return escaped; end);
@@ -363,6 +366,13 @@ function start_fetch(username, done, on_sent)
 		done(roster, reason);
 	end
 	local url = roster_url_for(username);
+	if not url then
+		-- Failed on a later turn, as a refused connection would be.
+		module:add_timer(0, function ()
+			finish(nil, "username " .. username .. " cannot be a URL path segment (proxies resolve dot segments)", "invalid_username");
+		end);
+		return;
+	end
 	module:log("debug", "Fetching roster of %s from %s", username, url);
 	-- net.http in Prosody 0.12 has no timeout of its own: a timer ends the
 	-- wait, and the connection is closed if the library lets us.
@@ -794,7 +804,10 @@ end
 local function authorized(request)
 	if not secret then return true; end
 	local given = request.headers.authorization;
-	return type(given) == "string" and constant_time_equals(given, "Bearer " .. secret);
+	if type(given) ~= "string" then return false; end
+	-- The scheme is case-insensitive (RFC 9110 §11.1): bearer, BEARER, ….
+	local scheme, token = given:match("^(%S+)[ \t]+(.-)[ \t]*$");
+	return scheme ~= nil and scheme:lower() == "bearer" and constant_time_equals(token, secret);
 end
 
 -- Refreshes every user once and answers when all are done or the deadline

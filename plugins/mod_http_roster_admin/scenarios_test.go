@@ -154,6 +154,18 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 		}
 	})
 
+	t.Run("usernames that are dot segments are never fetched", func(t *testing.T) {
+		// A proxy resolving dot segments would turn /contacts/.. into
+		// another resource.
+		before := len(b.Hits("/"))
+		if r := refreshOn(t, tg, offlineHost, ".", ".."); r.Errors != 2 || r.Updated != 0 {
+			t.Errorf("refresh of . and .. → %+v, want 2 errors", r)
+		}
+		if got := len(b.Hits("/")) - before; got != 0 {
+			t.Errorf("%d requests reached the web app", got)
+		}
+	})
+
 	t.Run("a login is known by its normalised username", func(t *testing.T) {
 		b.Set("vic", `{}`)
 		c := tg.login(t, "", "Vic", "r")
@@ -668,6 +680,17 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 			}
 			if code, _, _ := call(t, tg, "GET", refusedHost, "/roster_admin/refresh/rita", "", h); code != 401 {
 				t.Errorf("GET with auth %v → %d", h, code)
+			}
+		}
+		// The scheme is case-insensitive, the token exact.
+		for _, value := range []string{"bearer " + testSecret, "BEARER  " + testSecret, "Bearer\t" + testSecret} {
+			if code, _, _ := call(t, tg, "GET", refusedHost, "/roster_admin/refresh/rita", "", map[string]string{"Authorization": value}); code == 401 {
+				t.Errorf("Authorization %q refused", value)
+			}
+		}
+		for _, value := range []string{"Bearer", "Basic " + testSecret, "Bearer " + testSecret + "x", "Bearer" + testSecret} {
+			if code, _, _ := call(t, tg, "GET", refusedHost, "/roster_admin/refresh/rita", "", map[string]string{"Authorization": value}); code != 401 {
+				t.Errorf("Authorization %q → %d, want 401", value, code)
 			}
 		}
 		start := time.Now()
