@@ -287,6 +287,7 @@ func TestErrorsNameTheFileAndLine(t *testing.T) {
 		"runtime.lua": "a = 1\n\nlocal t = nil\nb = t.x\n",
 		"loop.lua":    `Include "loop.lua"`,
 		"raise.lua":   "\nerror('raised here')\n",
+		"bitwise.lua": "-- flags\nlocal flags = 6\nmask = flags & 2\n",
 	})
 	tests := []struct {
 		name      string
@@ -314,6 +315,9 @@ func TestErrorsNameTheFileAndLine(t *testing.T) {
 		{"missing included file", "\nInclude \"nope.cfg.lua\"", "main", 2, "Error loading included " + dir + "/nope.cfg.lua: no such file or directory"},
 		{"missing glob folder", "Include \"nodir/*.lua\"", "main", 1, "Error expanding wildcard pattern"},
 		{"syntax error in included file", "\n\nInclude \"syntax.lua\"", "syntax.lua", 2, "syntax error"},
+		{"Lua 5.3 operator", "a = 1\nb = 7 // 2\n", "main", 2, "Lua 5.3 operator // (floor division) is not supported by modhost's Lua 5.1 VM; instead write math.floor(a / b)"},
+		{"Lua 5.4 attribute", "local n <const> = 2\n", "main", 1, "Lua 5.4 attribute <const> is not supported by modhost's Lua 5.1 VM; instead write a plain local"},
+		{"Lua 5.3 operator in an included file", "Include \"bitwise.lua\"", "bitwise.lua", 3, "Lua 5.3 operator & (bitwise and) is not supported by modhost's Lua 5.1 VM; instead write bit32.band(a, b)"},
 		{"runtime error in included file", "Include \"runtime.lua\"", "runtime.lua", 4, "attempt to index"},
 		{"error() in included file", "Include \"raise.lua\"", "raise.lua", 2, "raised here"},
 		{"Include of a special file", "Include \"/dev/zero\"", "main", 1, "not a regular file"},

@@ -94,6 +94,12 @@ func (ld *loader) compile(src []byte, filename string) (*glua.LFunction, *Error)
 }
 
 func syntaxError(err error, src []byte, filename string) *Error {
+	// Lua 5.3/5.4 syntax gets the message plugins get: the construct and
+	// what to write instead.
+	var newer *lua.NewerSyntaxError
+	if errors.As(lua.SyntaxHint(err), &newer) {
+		return &Error{File: filename, Line: newer.Line, Msg: newer.Message()}
+	}
 	var api *glua.ApiError
 	if errors.As(err, &api) {
 		if pe, ok := api.Cause.(*parse.Error); ok {
