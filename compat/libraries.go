@@ -43,6 +43,7 @@ var goLibraries = map[string]glua.LGFunction{
 	"util.hashes":      openUtilHashes,
 	"util.jid":         openUtilJID,
 	"util.json":        openUtilJSON,
+	"util.pposix":      openUtilPposix,
 	"lfs":              openLFS,
 }
 
