@@ -29,6 +29,9 @@ func levelIndex(name string) (int, bool) {
 	return 0, false
 }
 
+// slogLevels are slog's levels for Prosody's, indexed like levelNames.
+var slogLevels = [4]slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError}
+
 // slogIndex maps a slog level onto Prosody's: below Info is debug, and so on.
 func slogIndex(l slog.Level) int {
 	switch {
