@@ -127,7 +127,8 @@ func (ld *loader) openGlobals() *glua.LTable {
 	return g
 }
 
-// openIO points io's output at ld.opts.Print and keeps reads bounded.
+// openIO points io's output at ld.opts.Print (io.stdout and io.output() at
+// stderr) and keeps reads bounded.
 func (ld *loader) openIO(ioLib *glua.LTable) {
 	L := ld.L
 	open, lines, stderr := ioLib.RawGetString("open"), ioLib.RawGetString("lines"), ioLib.RawGetString("stderr")
@@ -146,6 +147,10 @@ func (ld *loader) openIO(ioLib *glua.LTable) {
 		return 1
 	}))
 	ioLib.RawSetString("stdout", stderr)
+	// io.output() is the default file io.write would use: stderr too.
+	L.Push(ioLib.RawGetString("output"))
+	L.Push(stderr)
+	L.Call(1, 0)
 	ioLib.RawSetString("open", L.NewFunction(func(L *glua.LState) int {
 		name, mode := L.CheckString(1), L.OptString(2, "r")
 		if strings.HasPrefix(mode, "r") {
