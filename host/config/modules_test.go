@@ -1,15 +1,9 @@
 package config
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
-	"sort"
-	"strings"
 	"testing"
 )
 
@@ -145,59 +139,6 @@ func TestModulesFollowProsodysArithmetic(t *testing.T) {
 	}
 }
 
-// oracle runs testdata/prosody_oracle.lua on file, or skips the test when
-// Prosody 0.12 or lua5.4 is missing.
-func oracle(t *testing.T, file string) (options map[string]map[string]any, modules map[string][]string) {
-	t.Helper()
-	lua, err := exec.LookPath("lua5.4")
-	if err != nil {
-		t.Skip("lua5.4 not installed")
-	}
-	if _, err := os.Stat("/usr/lib/prosody/core/modulemanager.lua"); err != nil {
-		t.Skip("Prosody not installed")
-	}
-	script, err := filepath.Abs("testdata/prosody_oracle.lua")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(lua, script, file).CombinedOutput()
-	if err != nil {
-		t.Fatalf("oracle: %v\n%s", err, out)
-	}
-	options, modules = map[string]map[string]any{}, map[string][]string{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		kind, rest, _ := strings.Cut(sc.Text(), "\t")
-		name, value, _ := strings.Cut(rest, "\t")
-		switch kind {
-		case "OPTIONS":
-			var m map[string]any
-			if err := json.Unmarshal([]byte(value), &m); err != nil {
-				t.Fatalf("oracle options %q: %v", value, err)
-			}
-			options[name] = m
-		case "MODULES":
-			modules[name] = strings.Fields(value)
-		default:
-			t.Fatalf("oracle: %s", sc.Text())
-		}
-	}
-	return options, modules
-}
-
-// jsonShape passes v through JSON, as the oracle's output was.
-func jsonShape(t *testing.T, v any) any {
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out any
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 func TestModulesAndOptionsMatchProsodyItself(t *testing.T) {
 	configs := map[string]string{"example": "../../examples/prosody.cfg.lua"}
 	dir := t.TempDir()
@@ -218,41 +159,12 @@ func TestModulesAndOptionsMatchProsodyItself(t *testing.T) {
 	configs["includes"] = filepath.Join(includes, "main.cfg.lua")
 	for name, path := range configs {
 		t.Run(name, func(t *testing.T) {
-			wantOptions, wantModules := oracle(t, path)
+			want := runOracle(t, path)
 			c, err := Load(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for section, want := range wantOptions {
-				s := c.Host(section)
-				if s == nil {
-					t.Errorf("section %q missing", section)
-					continue
-				}
-				if got := jsonShape(t, s.Options); !reflect.DeepEqual(got, jsonShape(t, want)) {
-					t.Errorf("options of %q = %v, Prosody has %v", section, got, want)
-				}
-			}
-			for host, attempted := range wantModules {
-				if !c.HostEnabled(host) {
-					continue // Prosody's hostmanager would not activate it
-				}
-				set := c.Modules(host)
-				want := attempted
-				if cm, _ := c.Get(host, "component_module"); cm != nil {
-					if attempted[0] != cm {
-						t.Errorf("%s: Prosody loads %s first, component_module is %v", host, attempted[0], cm)
-					}
-					want = attempted[1:]
-				}
-				got := append([]string(nil), set.Enabled...)
-				want = append([]string(nil), want...)
-				sort.Strings(got)
-				sort.Strings(want)
-				if !reflect.DeepEqual(got, want) {
-					t.Errorf("%s: modules %v, Prosody loads %v", host, got, want)
-				}
-			}
+			matchOracle(t, c, want)
 		})
 	}
 }
