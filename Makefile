@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/modhost
 
-.PHONY: run test build deps unit spec spec-prosody spec-examples fuzz fuzz-short bench bench-roster soak lint
+.PHONY: run test build deps unit spec spec-prosody spec-examples fuzz fuzz-short bench bench-roster soak lint hostile
 
 build:
 	$(GO) build -o $(BIN) ./cmd/modhost
@@ -95,6 +95,15 @@ fuzz-short:
 bench-roster:
 	$(GO) build -o bin/modhost-bench ./cmd/modhost-bench
 	bin/modhost-bench $(BENCH_FLAGS)
+
+# The hostile probe, not part of `make test` (minutes, figures rather than
+# assertions; each bound it exercises has its own test): a real modhost on
+# loopback against slow, huge, smuggled and abandoned requests, hostile
+# bodies and web app answers, handlers that never return and a SIGTERM while
+# busy; per probe the answer, time, RSS and goroutines before and after.
+hostile: build
+	$(GO) build -o bin/modhost-hostile ./cmd/modhost-hostile
+	bin/modhost-hostile $(HOSTILE_FLAGS)
 
 # The soak, not part of `make test`: SOAK_TIME (a Go duration) of mixed
 # logins, logouts and refreshes on one standalone runtime

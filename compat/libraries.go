@@ -43,7 +43,34 @@ var goLibraries = map[string]glua.LGFunction{
 	"util.hashes":      openUtilHashes,
 	"util.jid":         openUtilJID,
 	"util.json":        openUtilJSON,
+	"util.pposix":      openUtilPposix,
 	"lfs":              openLFS,
+}
+
+// loopLibraries need modhost's running loop (timers, I/O on its goroutine).
+var loopLibraries = map[string]bool{
+	"modhost.loop": true,
+	"net.http":     true,
+	"util.timer":   true,
+	"util.async":   true,
+}
+
+// StandaloneLibraries are the libraries for a Lua state that has no loop,
+// the config loader's: every library of Libraries, except that requiring
+// one that needs the loop (net.http, util.timer, util.async, modhost.loop)
+// raises an error saying so instead of failing later.
+func StandaloneLibraries() []lua.Library {
+	libs := Libraries()
+	for i, lib := range libs {
+		if loopLibraries[lib.Name] {
+			name := lib.Name
+			libs[i] = lua.Library{Name: name, Open: func(L *glua.LState) int {
+				L.RaiseError("%s needs modhost's running loop and cannot be used while the config is read", name)
+				return 0
+			}}
+		}
+	}
+	return libs
 }
 
 // Libraries returns every library in this package, Lua and Go, sorted by name.

@@ -55,6 +55,15 @@ func (rt *Runtime) httpConfig() (httpserver.Config, error) {
 	if n, ok := g["http_max_requests_per_client"].(float64); ok {
 		c.MaxConcurrentPerClient = int(n)
 	}
+	if n, ok := g["http_request_body_timeout"].(float64); ok && n > 0 {
+		c.BodyTimeout = time.Duration(n * float64(time.Second))
+	}
+	if n, ok := g["http_max_queued_requests"].(float64); ok {
+		c.MaxQueuedRequests = int(n)
+	}
+	if n, ok := g["http_max_queued_bytes"].(float64); ok {
+		c.MaxQueuedBytes = int64(n)
+	}
 	if origins, ok := g["access_control_allow_origins"]; ok {
 		cors := &httpserver.CORSConfig{AllowOrigins: stringList(origins)}
 		if v, ok := g["access_control_allow_methods"]; ok {

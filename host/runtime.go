@@ -46,7 +46,8 @@ type Options struct {
 	Prosody *ProsodyInstall
 	// Logger overrides the config's log option.
 	Logger *slog.Logger
-	// Stderr receives console logs (default os.Stderr).
+	// Stderr receives console logs and what the config prints (default
+	// os.Stderr).
 	Stderr io.Writer
 	// Sink receives stanzas for which modhost has no local session.
 	Sink StanzaSink
@@ -92,25 +93,29 @@ type sinkBox struct{ s StanzaSink }
 // New loads the config and prepares the runtime; nothing runs until Start.
 // A config error is returned as *config.Error (file:line: message).
 func New(opts Options) (*Runtime, error) {
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
 	var cfg *config.Config
 	var err error
+	// What the config prints goes to Stderr: stdout is for reports.
+	loadOpts := config.Options{Print: opts.Stderr}
+	ctx, cancel := context.WithTimeout(context.Background(), config.DefaultTimeout)
+	defer cancel()
 	switch {
 	case opts.ConfigFile != "":
-		cfg, err = config.Load(opts.ConfigFile)
+		cfg, err = config.LoadWith(ctx, opts.ConfigFile, loadOpts)
 	case opts.ConfigSource != "":
 		name := opts.ConfigName
 		if name == "" {
 			name = "config.cfg.lua"
 		}
-		cfg, err = config.Parse([]byte(opts.ConfigSource), name)
+		cfg, err = config.ParseWith(ctx, []byte(opts.ConfigSource), name, loadOpts)
 	default:
 		return nil, errors.New("no config: set Options.ConfigFile or Options.ConfigSource")
 	}
 	if err != nil {
 		return nil, err
-	}
-	if opts.Stderr == nil {
-		opts.Stderr = os.Stderr
 	}
 	rt := &Runtime{opts: opts, cfg: cfg, metrics: newRuntimeMetrics()}
 	if opts.Logger != nil {
@@ -121,9 +126,7 @@ func New(opts Options) (*Runtime, error) {
 			return nil, fmt.Errorf("log option: %w", err)
 		}
 	}
-	for _, w := range cfg.Warnings {
-		rt.log.Warn(w)
-	}
+	cfg.LogTo(rt.log)
 	configDir := filepath.Dir(cfg.Path)
 	var dirs, optionDirs []string
 	for _, p := range stringList(cfg.Global.Options["plugin_paths"]) {

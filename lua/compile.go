@@ -2,6 +2,7 @@ package lua
 
 import (
 	"crypto/sha256"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,7 +21,9 @@ import (
 // errors and tracebacks stay those of the source.
 //
 // A syntax error comes back as a *glua.ApiError of type ApiErrorSyntax whose
-// Cause is the parser's or compiler's error, as L.Load returns it.
+// Cause is the parser's or compiler's error, as L.Load returns it, or a
+// *NewerSyntaxError (wrapping the parser's) when the parser stopped at
+// syntax Lua 5.3 or 5.4 added.
 func Load(L *glua.LState, src, chunkname string) (*glua.LFunction, error) {
 	proto, err := compileCached(L, src, chunkname)
 	if err != nil {
@@ -34,6 +37,12 @@ func Load(L *glua.LState, src, chunkname string) (*glua.LFunction, error) {
 func Compile(src, chunkname string) (*glua.FunctionProto, error) {
 	chunk, err := parse.Parse(strings.NewReader(src), chunkname)
 	if err != nil {
+		var perr *parse.Error
+		if errors.As(err, &perr) {
+			if hint := newerSyntax(perr, src, chunkname); hint != nil {
+				return nil, &glua.ApiError{Type: glua.ApiErrorSyntax, Object: glua.LString(hint.Error()), Cause: hint}
+			}
+		}
 		return nil, &glua.ApiError{Type: glua.ApiErrorSyntax, Object: glua.LString(err.Error()), Cause: err}
 	}
 	chunk = rewriteBlock(chunk)

@@ -299,7 +299,7 @@ func TestLuaLoadersUseLoad(t *testing.T) {
 
 func TestLibrarySourcesCompileThroughLoad(t *testing.T) {
 	L := newFixedState(t)
-	preload(L, []Library{{Name: "swapper", Source: "local a, b = 1, 2\na, b = b, a\nreturn { a = a, b = b }"}})
+	Preload(L, []Library{{Name: "swapper", Source: "local a, b = 1, 2\na, b = b, a\nreturn { a = a, b = b }"}})
 	rets, err := DoChunk(L, "local m = require 'swapper'; return m.a * 10 + m.b", "main.lua", 1)
 	if err != nil {
 		t.Fatal(err)

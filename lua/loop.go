@@ -84,7 +84,7 @@ func NewLoop(opts Options) *Loop {
 	L.G.Registry.RawSetString("modhost.loop", ud)
 	OpenVersionGaps(L)
 	OpenLoaders(L)
-	preload(L, opts.Libraries)
+	Preload(L, opts.Libraries)
 	l.state = L
 	go l.run()
 	return l

@@ -29,8 +29,10 @@ type loader struct {
 	files    []string   // chunk names run so far, to find positions in messages
 	depth    int
 	warnings []string
-	library  *glua.LTable // what names not set by the config resolve to
+	globals  *glua.LTable // what names not set by the config resolve to: _G
 	errMeta  *glua.LTable // metatable of the userdata carrying an *Error
+	opts     Options
+	logs     []LogLine
 }
 
 // pending is a section while the config runs.
@@ -47,7 +49,7 @@ type scope struct {
 	seen    map[string]bool // "host/option" already set in this file
 }
 
-func run(ctx context.Context, src []byte, filename string) (cfg *Config, err error) {
+func run(ctx context.Context, src []byte, filename string, opts Options) (cfg *Config, err error) {
 	if filename == "" {
 		filename = "prosody.cfg.lua"
 	}
@@ -60,8 +62,8 @@ func run(ctx context.Context, src []byte, filename string) (cfg *Config, err err
 	}()
 	L := glua.NewState(glua.Options{SkipOpenLibs: true})
 	defer L.Close()
-	ld := &loader{L: L, ctx: ctx, main: filename, sections: map[string]*pending{}}
-	ld.library = openLibrary(L)
+	ld := &loader{L: L, ctx: ctx, main: filename, sections: map[string]*pending{}, opts: opts}
+	ld.globals = ld.openGlobals()
 	ld.errMeta = L.NewTable()
 	ld.errMeta.RawSetString("__tostring", L.NewFunction(func(L *glua.LState) int {
 		L.Push(glua.LString(L.CheckUserData(1).Value.(*Error).Error()))
@@ -94,6 +96,12 @@ func (ld *loader) compile(src []byte, filename string) (*glua.LFunction, *Error)
 }
 
 func syntaxError(err error, src []byte, filename string) *Error {
+	// Lua 5.3/5.4 syntax gets the message plugins get: the construct and
+	// what to write instead.
+	var newer *lua.NewerSyntaxError
+	if errors.As(lua.SyntaxHint(err), &newer) {
+		return &Error{File: filename, Line: newer.Line, Msg: newer.Message()}
+	}
 	var api *glua.ApiError
 	if errors.As(err, &api) {
 		if pe, ok := api.Cause.(*parse.Error); ok {
@@ -248,7 +256,7 @@ func (ld *loader) set(host string, key, value glua.LValue) {
 
 // finish converts what the config set into the Go view.
 func (ld *loader) finish() *Config {
-	cfg := &Config{Path: ld.main, byName: map[string]*Section{}, Warnings: ld.warnings}
+	cfg := &Config{Path: ld.main, byName: map[string]*Section{}, Warnings: ld.warnings, Logs: ld.logs}
 	global := ld.sections["*"]
 	for _, p := range ld.order {
 		s := p.section

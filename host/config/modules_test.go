@@ -1,12 +1,9 @@
 package config
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
-	"strconv"
 	"testing"
 
 	"github.com/modhost/modhost/internal/prosodyoracle"
@@ -144,56 +141,17 @@ func TestModulesFollowProsodysArithmetic(t *testing.T) {
 	}
 }
 
-// jsonShape passes v through JSON, as the oracle's output was.
-func jsonShape(t *testing.T, v any) any {
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out any
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// mixedTables rewrites util.json's form of a table with both array and hash
-// parts, {"__array": [a, b], "k": v}, into lua.ToGo's, {"1": a, "2": b, "k": v}.
-func mixedTables(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			out[k] = mixedTables(e)
-		}
-		if arr, ok := v["__array"].([]any); ok {
-			delete(out, "__array")
-			for i, e := range arr {
-				out[strconv.Itoa(i+1)] = mixedTables(e)
-			}
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = mixedTables(e)
-		}
-		return out
-	}
-	return v
-}
-
 // debianConfig is the config Debian's prosody package installs; the
 // comparison runs on it unchanged when it is there (always under CI, where
-// scripts/install-deps installs prosody).
+// make deps installs prosody).
 const debianConfig = "/etc/prosody/prosody.cfg.lua"
 
-// TestModulesAndOptionsMatchProsodyItself runs every config of the corpus
-// (internal/prosodyoracle/corpus), the module cases above, the examples and
-// Debian's installed config through Prosody 0.12's own configmanager,
-// hostmanager and modulemanager, and compares: the same options per
-// section, the same hosts activated (of the same kind), the same hosts left
-// out, the same modules per host.
+// TestModulesAndOptionsMatchProsodyItself runs every config of the module
+// corpus (internal/prosodyoracle/corpus), the module cases above, the
+// examples and Debian's installed config through Prosody 0.12's own
+// configmanager, hostmanager and modulemanager, and compares (matchOracle):
+// the same options per section, the same hosts activated (of the same
+// kind), the same hosts left out, the same modules per host.
 func TestModulesAndOptionsMatchProsodyItself(t *testing.T) {
 	prosodyoracle.Require(t)
 	configs := map[string]string{"example": "../../examples/prosody.cfg.lua"}
@@ -203,7 +161,7 @@ func TestModulesAndOptionsMatchProsodyItself(t *testing.T) {
 	if _, err := os.Stat(debianConfig); err == nil {
 		configs["debian"] = debianConfig
 	} else if os.Getenv("CI") == "true" {
-		t.Errorf("%s missing under CI=true (scripts/install-deps installs prosody)", debianConfig)
+		t.Errorf("%s missing under CI=true (make deps installs prosody)", debianConfig)
 	}
 	dir := t.TempDir()
 	for i, tt := range moduleCases {
@@ -221,58 +179,14 @@ func TestModulesAndOptionsMatchProsodyItself(t *testing.T) {
 		"extra/two.lua":    "nested = \"relative to extra/one.lua\"\n",
 	})
 	configs["includes"] = filepath.Join(includes, "main.cfg.lua")
-	env := prosodyoracle.Env{DataDir: filepath.Join(prosodyoracle.Corpus(t), "data")}
 	for name, path := range configs {
 		t.Run(name, func(t *testing.T) {
-			want := prosodyoracle.Run(t, path, env)
+			want := runOracle(t, path)
 			c, err := Load(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for section, options := range want.Options {
-				s := c.Host(section)
-				if s == nil {
-					t.Errorf("section %q missing", section)
-					continue
-				}
-				if got := jsonShape(t, s.Options); !reflect.DeepEqual(got, mixedTables(jsonShape(t, options))) {
-					t.Errorf("options of %q = %v, Prosody has %v", section, got, options)
-				}
-			}
-			gotHosts, gotDisabled := map[string]string{}, []string{}
-			for _, h := range c.Hosts {
-				if !c.HostEnabled(h.Name) {
-					gotDisabled = append(gotDisabled, h.Name)
-					continue
-				}
-				gotHosts[h.Name] = map[Kind]string{VirtualHost: "local", Component: "component"}[h.Kind]
-			}
-			if !reflect.DeepEqual(gotHosts, want.Hosts) {
-				t.Errorf("hosts activated %v, Prosody activates %v", gotHosts, want.Hosts)
-			}
-			sort.Strings(gotDisabled)
-			sort.Strings(want.Disabled)
-			if !reflect.DeepEqual(gotDisabled, append([]string{}, want.Disabled...)) {
-				t.Errorf("hosts left out %v, Prosody leaves out %v", gotDisabled, want.Disabled)
-			}
-			for host, attempted := range want.Modules {
-				set := c.Modules(host)
-				wantSet := attempted
-				if set.ComponentModule != "" {
-					if len(attempted) == 0 || attempted[0] != set.ComponentModule {
-						t.Errorf("%s: Prosody loads %v, component module first; modhost's is %q", host, attempted, set.ComponentModule)
-					} else {
-						wantSet = attempted[1:]
-					}
-				}
-				got := append([]string(nil), set.Enabled...)
-				wantSet = append([]string(nil), wantSet...)
-				sort.Strings(got)
-				sort.Strings(wantSet)
-				if !reflect.DeepEqual(got, wantSet) {
-					t.Errorf("%s: modules %v, Prosody loads %v", host, got, wantSet)
-				}
-			}
+			matchOracle(t, c, want)
 		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	glua "github.com/yuin/gopher-lua"
 
@@ -88,7 +89,7 @@ func LuaRoutes(loop *lua.Loop, L *glua.LState, routes *glua.LTable, owner string
 			route:    string(key),
 			wildcard: isFunc && strings.HasSuffix(path, "/*"),
 		}
-		out = append(out, keyed{method + " " + path, Route{Method: method, Path: path, Handler: h.ServeRoute}})
+		out = append(out, keyed{method + " " + path, Route{Method: method, Path: path, Handler: h.ServeRoute, Queued: true}})
 	})
 	// Table order is random; a stable order keeps conflict errors stable.
 	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
@@ -146,8 +147,10 @@ type requestSnapshot struct {
 }
 
 func snapshot(r *http.Request) (*requestSnapshot, error) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
+	// One copy, straight into the string Lua gets (the server has read the
+	// body already).
+	var body strings.Builder
+	if _, err := io.Copy(&body, r.Body); err != nil {
 		return nil, fmt.Errorf("read request body: %w", err)
 	}
 	s := &requestSnapshot{
@@ -155,7 +158,7 @@ func snapshot(r *http.Request) (*requestSnapshot, error) {
 		path:        Path(r),
 		rawPath:     r.URL.EscapedPath(),
 		query:       r.URL.RawQuery,
-		body:        string(body),
+		body:        body.String(),
 		ip:          ClientIP(r),
 		secure:      Secure(r),
 		httpVersion: fmt.Sprintf("%d.%d", r.ProtoMajor, r.ProtoMinor),
@@ -193,15 +196,31 @@ func (h *luaHandler) ServeRoute(w http.ResponseWriter, r *http.Request, rest str
 		once.Do(func() { answers <- a; sent = true })
 		return sent
 	}
-	if !h.loop.Post(func(L *glua.LState) { h.run(L, req, rest, deliver) }) {
+	// The queued job holds the request only through held: a request whose
+	// client has gone or whose deadline passed lets go of it (and of its
+	// body) at once, and its job, when its turn comes, does nothing.
+	var held atomic.Pointer[requestSnapshot]
+	held.Store(req)
+	req = nil
+	ctx := r.Context()
+	if !h.loop.Post(func(L *glua.LState) {
+		started(ctx)
+		req := held.Swap(nil)
+		if req == nil || ctx.Err() != nil {
+			h.log.Debug("HTTP request dropped before its handler ran: the client went away or its deadline passed", "route", h.route)
+			return
+		}
+		h.run(L, req, rest, deliver)
+	}) {
 		writeError(w, http.StatusServiceUnavailable, "plugin runtime is shutting down")
 		return
 	}
 	select {
 	case a := <-answers:
 		writeAnswer(w, a)
-	case <-r.Context().Done():
+	case <-ctx.Done():
 		// The server answers 504 (or the client has gone).
+		held.Store(nil)
 	}
 }
 

@@ -123,6 +123,27 @@ func (b *bridge) mirrorTold(user string, iq *xmpp.Element, typ string) {
 	b.writeDifferences(user, told, server, known, jids)
 }
 
+// mirrorBound keeps the server in step with what a session's roster holds
+// once its resource is bound, in server-held mode: there the server answers
+// the client's roster query, so a plugin that fills session.roster itself
+// at login (roster-load, resource-bind) tells the client nothing modhost
+// could mirror. What differs is written, and the server pushes it. In
+// delegated mode the roster result modhost sends is mirrored instead.
+func (b *bridge) mirrorBound(user string, session *glua.LTable) {
+	if b.delegated[component.NSRoster] || b.link.State() != component.Online || !b.privs.CanSetRoster() {
+		return
+	}
+	roster, ok := session.RawGetString("roster").(*glua.LTable)
+	if !ok {
+		return
+	}
+	if server, known := b.serverRoster[user]; known {
+		b.writeDifferences(user, localRoster(roster), server, true, nil)
+	} else if b.privs.CanGetRoster() {
+		b.reconcile(user, func() map[string]component.RosterItem { return localRoster(roster) })
+	}
+}
+
 // reconcile reads user's roster from the server, then writes whatever the
 // local roster (as local gives it by then) differs in.
 func (b *bridge) reconcile(user string, local func() map[string]component.RosterItem) {

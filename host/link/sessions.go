@@ -47,10 +47,13 @@ func (b *bridge) session(L *glua.LState, full string) *linkedSession {
 		return 0
 	})
 	done := L.NewFunction(func(L *glua.LState) int {
-		if L.Get(1) == glua.LNil {
+		session, ok := L.Get(1).(*glua.LTable)
+		if !ok {
 			b.log.Warn("session not created", "jid", full, "reason", L.OptString(2, ""))
 			delete(b.sessions, full)
+			return 0
 		}
+		b.mirrorBound(user, session)
 		return 0
 	})
 	var beforeBind glua.LValue = glua.LNil
@@ -188,6 +191,10 @@ func (b *bridge) replyDelegated(d *component.DelegatedIQ, answer *xmpp.Element) 
 	}
 }
 
+// replyHold bounds how long a delegated roster result waits for the sets
+// mirroring it to be answered before it is sent anyway.
+const replyHold = 2 * time.Second
+
 // sessionSend is session.send for a linked session: replies to delegated
 // IQs are wrapped back, roster pushes go as privileged IQs from the user's
 // bare JID, and anything else the server would refuse is dropped (a
@@ -199,14 +206,23 @@ func (b *bridge) sessionSend(L *glua.LState, s *linkedSession, full string, st *
 		return
 	}
 	typ := attrOf(e, "type")
+	wrote := false
 	if e.Name == "iq" && (typ == "result" || typ == "set") && isRosterPush(e) {
 		if user, _, ok := b.userOf(full); ok {
+			before := b.writes.queued()
 			b.mirrorTold(user, e, typ)
+			wrote = b.writes.queued() != before
 		}
 	}
 	if e.Name == "iq" && (typ == "result" || typ == "error") {
 		if d, ok := s.pending[attrOf(e, "id")]; ok {
 			delete(s.pending, attrOf(e, "id"))
+			if wrote {
+				// The client's initial presence follows this answer: the
+				// server must hold the contacts by then to route it.
+				b.writes.after(replyHold, func() { b.replyDelegated(d, e) })
+				return
+			}
 			b.replyDelegated(d, e)
 			return
 		}

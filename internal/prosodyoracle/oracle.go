@@ -43,6 +43,10 @@ type Result struct {
 	// finds it in ("" when none); relative paths are made absolute against
 	// the config's folder, where the oracle runs (see Run).
 	Found map[string]string
+	// Printed is what the config printed (print, io.write).
+	Printed string
+	// Err is configmanager's error when it refused the file, else "".
+	Err string
 }
 
 // Env stands for the installed Prosody's launcher settings.
@@ -61,7 +65,7 @@ func Require(t testing.TB) string {
 			return lua
 		}
 	}
-	msg := "the Prosody oracle needs lua5.4 and Prosody 0.12 at " + SourceDir + " (scripts/install-deps): " + err.Error()
+	msg := "the Prosody oracle needs lua5.4 and Prosody 0.12 at " + SourceDir + " (make deps installs both): " + err.Error()
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg + " (CI=true: not skipping)")
 	}
@@ -90,13 +94,14 @@ func Run(t testing.TB, file string, env Env) Result {
 	if env.DataDir != "" {
 		cmd.Env = append(cmd.Env, "ORACLE_DATADIR="+env.DataDir)
 	}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("oracle on %s: %v\n%s", file, err, out)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("oracle on %s: %v\n%s%s", file, err, stdout.String(), stderr.String())
 	}
 	r := Result{Options: map[string]map[string]any{}, Hosts: map[string]string{},
-		Modules: map[string][]string{}, Found: map[string]string{}}
-	sc := bufio.NewScanner(bytes.NewReader(out))
+		Modules: map[string][]string{}, Found: map[string]string{}, Printed: stderr.String()}
+	sc := bufio.NewScanner(&stdout)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		kind, rest, _ := strings.Cut(sc.Text(), "\t")
@@ -112,6 +117,8 @@ func Run(t testing.TB, file string, env Env) Result {
 			r.Hosts[name] = value
 		case "MODULES":
 			r.Modules[name] = strings.Fields(value)
+		case "ERROR":
+			r.Err = rest
 		case "DISABLED":
 			r.Disabled = append(r.Disabled, name)
 		case "FOUND":

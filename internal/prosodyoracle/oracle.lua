@@ -11,28 +11,51 @@
 -- "HOST\tname\tlocal|component" and "MODULES\tname\tm1 m2 ..." (the
 -- component module first, then the set in Prosody's hash order); per host
 -- it leaves out (enabled = false), "DISABLED\tname"; per module named in any
--- set, "FOUND\tmodule\tpath" ("" when found nowhere).
+-- set, "FOUND\tmodule\tpath" ("" when found nowhere); "ERROR\tmessage" when
+-- configmanager refuses the file. What the config prints goes to stderr, as
+-- modhost sends it there too.
 package.path = "/usr/lib/prosody/?.lua;" .. package.path
 package.cpath = "/usr/lib/prosody/?.so;" .. package.cpath
 
--- What /usr/bin/prosody defines before anything else.
+local config_file = arg[1]
+
+-- What /usr/bin/prosody defines before anything else; CFG_CONFIGDIR is the
+-- config's folder, as util.startup's read_config makes it for --config.
 CFG_SOURCEDIR = "/usr/lib/prosody"
-CFG_CONFIGDIR = "/etc/prosody"
+CFG_CONFIGDIR = config_file:match("^(.*)[\\/][^\\/]*$") or "."
 CFG_PLUGINDIR = os.getenv("ORACLE_PLUGINDIR") or "/usr/lib/prosody/modules/"
 CFG_DATADIR = os.getenv("ORACLE_DATADIR") or "/var/lib/prosody"
 
+-- The globals Prosody's startup has set when it reads the config
+-- (init_global_state: prosody, hosts, bare_sessions, full_sessions, log,
+-- prosody.events, paths, platform), then read_config's, with the values
+-- modhost gives them. process_type is modhost's: the oracle answers what
+-- Prosody's configmanager makes of a file in the environment modhost offers;
+-- under the server it is "prosody", and blocks a config guards with it run
+-- there and are skipped by modhost, on purpose.
 local startup = require "util.startup"
-startup.init_global_state() -- _G.prosody, prosody.events, hosts, platform
+startup.init_global_state()
+prosody.process_type = "modhost"
+prosody.config_loaded = false
+prosody.config_file = config_file
 prosody.incoming_s2s = {} -- hostmanager wants core.s2smanager otherwise
+
+local report = print -- the oracle's own lines, on stdout
+function print(...)
+	local parts = table.pack(...)
+	for i = 1, parts.n do parts[i] = tostring(parts[i]); end
+	io.stderr:write(table.concat(parts, "\t", 1, parts.n), "\n")
+end
+function io.write(...) return io.stderr:write(...); end
 
 -- modulemanager only needs the module API to build modules, which this
 -- oracle never does; the real one wants a running server.
 package.preload["core.moduleapi"] = function () return {}; end
 
 local configmanager = require "core.configmanager"
-local ok, _, err = configmanager.load(arg[1])
+local ok, _, err = configmanager.load(config_file)
 if not ok then
-	print("ERROR", err)
+	report("ERROR", err)
 	return
 end
 -- As startup.prosody() does once the config is read: plugin_paths, then the
@@ -47,7 +70,7 @@ local pluginloader = require "util.pluginloader" -- reads CFG_PLUGINDIR now
 for name, options in pairs(configmanager.getconfig()) do
 	local own = {}
 	for k, v in pairs(options) do own[k] = v; end
-	print("OPTIONS", name, json.encode(own))
+	report("OPTIONS", name, json.encode(own))
 end
 
 -- Every load attempt asks the host's module map whether the module is there
@@ -73,17 +96,17 @@ for name in pairs(configmanager.getconfig()) do
 	if name ~= "*" then
 		local host = prosody.hosts[name]
 		if host then
-			print("HOST", name, host.type)
-			print("MODULES", name, table.concat(attempted[name], " "))
+			report("HOST", name, host.type)
+			report("MODULES", name, table.concat(attempted[name], " "))
 			for _, module_name in ipairs(attempted[name]) do
 				if found[module_name] == nil then
 					local content, path = pluginloader.load_resource(module_name)
 					found[module_name] = content and path or ""
-					print("FOUND", module_name, found[module_name])
+					report("FOUND", module_name, found[module_name])
 				end
 			end
 		else
-			print("DISABLED", name)
+			report("DISABLED", name)
 		end
 	end
 end

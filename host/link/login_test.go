@@ -1,0 +1,119 @@
+package link_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modhost/modhost/host/xmpp/component"
+	"github.com/modhost/modhost/internal/testkit"
+	"github.com/modhost/modhost/internal/xmpptest"
+)
+
+// Logins while the web app is slow, over the link, in both modes. What a
+// resource shows is what its roster query was answered plus the pushes
+// that follow; in delegated mode modhost gives the answer, in server-held
+// mode the server does, from what modhost wrote.
+
+// waitView reads pushes on c, applied to first, until they show want. It
+// returns the other stanzas it read meanwhile.
+func (e *linkEnv) waitView(c *xmpptest.Client, first []xmpptest.RosterItem, want string, d time.Duration) (others []xmpptest.Element) {
+	e.t.Helper()
+	view := first
+	testkit.Eventually(e.t, d, func() (bool, string) {
+		for _, el := range c.Collect(200 * time.Millisecond) {
+			if isPush(el) {
+				view = xmpptest.ApplyPushes(view, xmpptest.RosterItems(el))
+			} else {
+				others = append(others, el)
+			}
+		}
+		got := canonical(view)
+		return got == want, c.JID() + " shows:\n" + got + "\nwant:\n" + want
+	})
+	return others
+}
+
+// storedThenChanged stores alice's roster with a refresh (no client
+// online), then changes it at the web app without telling modhost and
+// makes every fetch take delay. It returns the roster the web app now
+// serves, as lines.
+func (e *linkEnv) storedThenChanged(delay time.Duration) string {
+	e.t.Helper()
+	e.refresh(`["alice"]`)
+	e.waitServerRoster("alice", aliceLines)
+	e.backend.Set("alice", `{"bob@example.com":{"name":"Robert","groups":{"Work":true}},"dave@example.com":{}}`)
+	e.backend.SetDelay(delay)
+	return lines(line("bob@example.com", "Robert", "both", "Work"), line("dave@example.com", "", "both"))
+}
+
+// Two and five resources of one user logging in together while the web
+// app takes 1.5 s, after a change it never notified: every resource ends
+// with the web app's roster, the burst costs one fetch, and the server's
+// roster follows.
+func TestLinkResourcesLoggingInTogetherDuringASlowFetchEndWithTheNewRoster(t *testing.T) {
+	for _, n := range []int{2, 5} {
+		t.Run(fmt.Sprintf("%d resources", n), func(t *testing.T) {
+			forBothModes(t, func(t *testing.T, mode component.RosterMode) {
+				e := newLinkEnvWith(t, mode, map[string]string{"alice": aliceRoster}, linkSetup{fetchTimeout: 5 * time.Second})
+				want := e.storedThenChanged(1500 * time.Millisecond)
+				time.Sleep(1200 * time.Millisecond) // past the window in which a login shares a fetch just back
+				fetchesBefore := len(e.backend.Hits("/contacts/alice"))
+				var wg sync.WaitGroup
+				for i := range n {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						c := e.dial("alice", fmt.Sprintf("r%d", i))
+						first, err := c.Roster(e.ctx)
+						if err != nil {
+							t.Errorf("roster of %s: %v", c.JID(), err)
+							return
+						}
+						if err := c.SendPresence(e.ctx, "", ""); err != nil {
+							t.Error(err)
+							return
+						}
+						e.waitView(c, first, want, 10*time.Second)
+					}()
+				}
+				wg.Wait()
+				if got := len(e.backend.Hits("/contacts/alice")) - fetchesBefore; got != 1 {
+					t.Errorf("%d logins together fetched %d times, want once", n, got)
+				}
+				e.waitServerRoster("alice", want)
+			})
+		})
+	}
+}
+
+// A web app that takes longer than the login timeout (3 s) holds a login
+// no longer than that: the client is answered with the roster known
+// before, and the web app's answer follows as pushes when it lands.
+func TestLinkHangingWebAppHoldsALoginOnlyForTheLoginTimeout(t *testing.T) {
+	forBothModes(t, func(t *testing.T, mode component.RosterMode) {
+		e := newLinkEnvWith(t, mode, map[string]string{"alice": aliceRoster}, linkSetup{fetchTimeout: 10 * time.Second})
+		e.logs.expect(`Roster of alice not fetched at login: no answer within the login timeout`)
+		want := e.storedThenChanged(5 * time.Second)
+		time.Sleep(1200 * time.Millisecond)
+		c := e.dial("alice", "laptop")
+		start := time.Now()
+		first, err := c.Roster(e.ctx)
+		took := time.Since(start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took > 4500*time.Millisecond {
+			t.Errorf("the roster query was answered after %v; the login timeout is 3 s and the web app takes 5 s", took)
+		}
+		if got := canonical(first); got != aliceLines {
+			t.Errorf("answered before the web app with:\n%s\nwant the roster known before:\n%s", got, aliceLines)
+		}
+		if err := c.SendPresence(e.ctx, "", ""); err != nil {
+			t.Fatal(err)
+		}
+		e.waitView(c, first, want, 10*time.Second)
+		e.waitServerRoster("alice", want)
+	})
+}
