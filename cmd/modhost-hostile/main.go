@@ -59,7 +59,8 @@ type target struct {
 	dir     string
 	backend *backend
 	logPath string
-	exited  chan error
+	exited  chan struct{} // closed when the process has ended
+	waitErr error         // what Wait said, once exited is closed
 }
 
 const secret = "s3cret"
@@ -189,8 +190,8 @@ VirtualHost "example.com"
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	tg := &target{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), dir: dir, backend: b, logPath: out.Name(), exited: make(chan error, 1)}
-	go func() { tg.exited <- cmd.Wait(); out.Close() }()
+	tg := &target{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), dir: dir, backend: b, logPath: out.Name(), exited: make(chan struct{})}
+	go func() { tg.waitErr = cmd.Wait(); out.Close(); close(tg.exited) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get(tg.base + "/metrics"); err == nil {
@@ -200,8 +201,8 @@ VirtualHost "example.com"
 			}
 		}
 		select {
-		case err := <-tg.exited:
-			return nil, fmt.Errorf("modhost exited at start (%v); see %s", err, out.Name())
+		case <-tg.exited:
+			return nil, fmt.Errorf("modhost exited at start (%v); see %s", tg.waitErr, out.Name())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -363,7 +364,8 @@ func (tg *target) sigterm() string {
 	start := time.Now()
 	_ = tg.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-tg.exited:
+	case <-tg.exited:
+		err := tg.waitErr
 		code := 0
 		if tg.cmd.ProcessState != nil {
 			code = tg.cmd.ProcessState.ExitCode()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -165,8 +166,10 @@ func TestCheckFindsInstalledCommunityModules(t *testing.T) {
 		if !strings.Contains(out, ", "+m) {
 			t.Errorf("mod_%s not reported as server-side:\n%s", m, out)
 		}
-		if found := "module=" + m + " found=" + res.Found[m] + "\n"; !strings.Contains(errs, found) {
-			t.Errorf("-v log lacks %q (where Prosody finds it):\n%s", found, errs)
+		// The log is in Prosody's console format: "host:module  level\tmessage key=value".
+		line := regexp.MustCompile(`(?m)^x\.example:` + m + ` +info\t.* found=` + regexp.QuoteMeta(res.Found[m]) + `$`)
+		if !line.MatchString(errs) {
+			t.Errorf("-v log lacks a line for mod_%s found at %s (where Prosody finds it):\n%s", m, res.Found[m], errs)
 		}
 	}
 }

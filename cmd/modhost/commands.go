@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/modhost/modhost/host"
+	"github.com/modhost/modhost/host/config"
 	"github.com/modhost/modhost/host/link"
 	"github.com/modhost/modhost/lua"
 	"github.com/modhost/modhost/lua/busted"
@@ -69,7 +70,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	var logged bytes.Buffer
 	quiet := slog.New(slog.DiscardHandler)
 	if *verbose {
-		quiet = slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		quiet = slog.New(config.ConsoleHandler(&logged, slog.LevelInfo))
 	}
 	rt, err := host.New(host.Options{ConfigFile: *cfg, NoListen: true, Stderr: stderr, Logger: quiet,
 		Prosody: host.ProsodyWithPluginDir(*prosodyDir)})

@@ -317,3 +317,12 @@ func sinkHandler(out *destination, r sinkRule) slog.Handler {
 	}
 	return newProsodyHandler(out, r.timestamps, r.sourceWidth)
 }
+
+// ConsoleHandler writes records at level and up to w in the line format of
+// Prosody's console sink (source column, level, message; no timestamps),
+// for commands that log before or without a config's log option.
+func ConsoleHandler(w io.Writer, level slog.Leveler) slog.Handler {
+	h := newProsodyHandler(&destination{w: w}, "", consoleSourceWidth)
+	h.level = level
+	return h
+}

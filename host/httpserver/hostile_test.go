@@ -202,7 +202,10 @@ func TestQueuedRequestsAreBoundedInNumberAndBytes(t *testing.T) {
 	var wg sync.WaitGroup
 	post := func(size int) {
 		wg.Add(1)
-		go func() { defer wg.Done(); do(t, client, "POST", base+"/app/wait", strings.NewReader(strings.Repeat("x", size)), nil) }()
+		go func() {
+			defer wg.Done()
+			do(t, client, "POST", base+"/app/wait", strings.NewReader(strings.Repeat("x", size)), nil)
+		}()
 		<-entered
 	}
 	post(2000) // alone, over the byte bound: admitted

@@ -201,7 +201,6 @@ func (h *luaHandler) ServeRoute(w http.ResponseWriter, r *http.Request, rest str
 	// body) at once, and its job, when its turn comes, does nothing.
 	var held atomic.Pointer[requestSnapshot]
 	held.Store(req)
-	req = nil
 	ctx := r.Context()
 	if !h.loop.Post(func(L *glua.LState) {
 		started(ctx)

@@ -486,7 +486,6 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, e *entry, re
 		defer t.release()
 		reqCtx = context.WithValue(reqCtx, ticketKey{}, t)
 	}
-	body = nil
 	r = r.WithContext(reqCtx)
 
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HandlerDeadline)
