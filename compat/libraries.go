@@ -46,6 +46,7 @@ var goLibraries = map[string]glua.LGFunction{
 	"util.pposix":      openUtilPposix,
 	"lfs":              openLFS,
 	"util.hmac":        openUtilHMAC,
+	"util.strbitop":    openUtilStrbitop,
 }
 
 // loopLibraries need modhost's running loop (timers, I/O on its goroutine).
