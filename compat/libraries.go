@@ -47,6 +47,7 @@ var goLibraries = map[string]glua.LGFunction{
 	"lfs":              openLFS,
 	"util.hmac":        openUtilHMAC,
 	"util.strbitop":    openUtilStrbitop,
+	"util.table":       openUtilTable,
 }
 
 // loopLibraries need modhost's running loop (timers, I/O on its goroutine).
