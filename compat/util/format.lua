@@ -21,7 +21,7 @@ local unpack = table.unpack or unpack; -- luacheck: ignore 113/unpack
 local pack = require "util.table".pack;
 local utf8_valid = require "util.encodings".utf8.valid;
 local debug_form = require "util.serialization".new("debug");
-local math_type = math.type;
+local math_type = math.type; -- luacheck: ignore 143 (Lua 5.3+, which modhost adds)
 
 local integer_only = { c = true, d = true, i = true, o = true, u = true, x = true, X = true };
 local unsigned_only = { o = true, u = true, x = true, X = true };

@@ -32,7 +32,7 @@
 local type, next, pairs, tostring, getmetatable, error, pcall = type, next, pairs, tostring, getmetatable, error, pcall;
 local s_format, s_rep = string.format, string.rep;
 local t_concat = table.concat;
-local math_type = math.type;
+local math_type = math.type; -- luacheck: ignore 143 (Lua 5.3+, which modhost adds)
 local huge = math.huge;
 
 local hex_encode = require "util.hex".encode;
