@@ -1,8 +1,8 @@
 // Package compat holds modhost's implementations of the libraries Prosody 0.12
 // plugins require by name (util.stanza, util.jid, net.http, cjson, lfs, …),
-// one file per library: Lua sources under util/ (loaded as written), Go ones
-// in files named after the library (util_json.go for util.json, net_http.go
-// for net.http). compat/spec/ holds their busted spec suite, which also runs
+// one file per library: Lua sources under util/ and socket/ (loaded as
+// written), Go ones in files named after the library (util_json.go for
+// util.json, net_http.go for net.http). compat/spec/ holds their busted spec suite, which also runs
 // against Prosody's own libraries. Prosody's core.* modules live with the
 // runtime (host/core), and plugins' own Go halves in their plugin's folder;
 // exports.go is the small API those halves use.
@@ -20,7 +20,7 @@ import (
 	"github.com/modhost/modhost/lua"
 )
 
-//go:embed util
+//go:embed util socket
 var sources embed.FS
 
 // goLibraries are the libraries implemented in Go, by their require name.
@@ -45,6 +45,9 @@ var goLibraries = map[string]glua.LGFunction{
 	"util.json":        openUtilJSON,
 	"util.pposix":      openUtilPposix,
 	"lfs":              openLFS,
+	"util.hmac":        openUtilHMAC,
+	"util.strbitop":    openUtilStrbitop,
+	"util.table":       openUtilTable,
 }
 
 // loopLibraries need modhost's running loop (timers, I/O on its goroutine).
