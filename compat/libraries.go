@@ -45,6 +45,7 @@ var goLibraries = map[string]glua.LGFunction{
 	"util.json":        openUtilJSON,
 	"util.pposix":      openUtilPposix,
 	"lfs":              openLFS,
+	"util.datamanager": openUtilDatamanager,
 }
 
 // loopLibraries need modhost's running loop (timers, I/O on its goroutine).
