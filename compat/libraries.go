@@ -46,6 +46,7 @@ var goLibraries = map[string]glua.LGFunction{
 	"util.pposix":      openUtilPposix,
 	"lfs":              openLFS,
 	"util.datamanager": openUtilDatamanager,
+	"modhost.xmlsax":   openXMLParser,
 }
 
 // loopLibraries need modhost's running loop (timers, I/O on its goroutine).
