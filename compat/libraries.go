@@ -20,7 +20,7 @@ import (
 	"github.com/modhost/modhost/lua"
 )
 
-//go:embed util
+//go:embed util net
 var sources embed.FS
 
 // goLibraries are the libraries implemented in Go, by their require name.
