@@ -37,6 +37,18 @@ describe("util.dbuffer", function ()
 		assert.is_nil(b:read());
 	end);
 
+	it("read_chunk reads from the first chunk only", function ()
+		local b = dbuffer.new();
+		assert.same({}, { b:read_chunk() });
+		b:write("abc");
+		b:write("de");
+		assert.same({ "ab", 2 }, { b:read_chunk(2) });
+		assert.same({ "c", 1 }, { b:read_chunk() });
+		assert.same({ "de", 2 }, { b:read_chunk(10) });
+		assert.same({}, { b:read_chunk() });
+		assert.equal(0, b:length());
+	end);
+
 	it("read(0)", function ()
 		local b = dbuffer.new();
 		assert.is_nil(b:read(0));

@@ -4,7 +4,8 @@
 --
 -- new(max_size, max_chunks) (nil when max_size <= 0): write(data) appends
 -- (nil when it would pass max_size); read(n) takes n bytes (nil when fewer
--- are buffered), read() the rest of the first chunk; read_until(s) takes up
+-- are buffered), read() the rest of the first chunk; read_chunk(n) up to n
+-- bytes of the first chunk and their count; read_until(s) takes up
 -- to and including the next s (found within one chunk); discard(n) drops n
 -- bytes; sub(i, j) and byte(i, j) look without taking, with string.sub's
 -- and string.byte's indices; length() / len(); collapse(n) joins chunks
@@ -102,6 +103,12 @@ local function take(self, n)
 		n = n - got;
 	until n <= 0;
 	return pieces;
+end
+
+-- read_chunk(n): up to n bytes (all it holds when n is nil) from the first
+-- chunk only, and how many; nothing when empty.
+function methods:read_chunk(n)
+	return take_front(self, n);
 end
 
 function methods:read(n)
