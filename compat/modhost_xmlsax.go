@@ -163,11 +163,6 @@ func (p *xmlParser) call(L *glua.LState, name string, args ...glua.LValue) {
 	L.Call(1+len(args), 0)
 }
 
-func (p *xmlParser) hasHandler(name string) bool {
-	_, ok := p.handlers.RawGetString(name).(*glua.LFunction)
-	return ok
-}
-
 // take drops n bytes of input, the event about to be reported.
 func (p *xmlParser) take(n int) {
 	p.buf = p.buf[n:]
@@ -216,20 +211,20 @@ func (p *xmlParser) step(L *glua.LState) (bool, string) {
 	if len(b) < 2 {
 		return false, ""
 	}
-	switch {
-	case b[1] == '?':
+	switch b[1] {
+	case '?':
 		end := bytes.Index(b, []byte("?>"))
 		if end < 0 {
 			return false, ""
 		}
 		return true, p.procInst(L, string(b[2:end]), end+2)
-	case b[1] == '/':
+	case '/':
 		end := bytes.IndexByte(b, '>')
 		if end < 0 {
 			return false, ""
 		}
 		return true, p.endTag(L, string(b[2:end]), end+1)
-	case b[1] == '!':
+	case '!':
 		switch {
 		case prefixOf(b, "<!--") || prefixOf(b, "<![CDATA[") || prefixOf(b, "<!DOCTYPE"):
 			return false, ""

@@ -384,7 +384,7 @@ func appendFile(p, data string) (int64, error) {
 		_, err = f.WriteString(data)
 		if err != nil {
 			// do not leave half an item: blank out what was written
-			f.WriteAt([]byte(strings.Repeat(" ", len(data))), pos)
+			_, _ = f.WriteAt([]byte(strings.Repeat(" ", len(data))), pos)
 		}
 	}
 	if cerr := f.Close(); err == nil {
@@ -600,6 +600,12 @@ func errnoText(err error) string {
 	return msg
 }
 
+// serializeError is a value serializeLua cannot write, in Prosody's words
+// (which callers may match on).
+type serializeError string
+
+func (e serializeError) Error() string { return string(e) }
+
 // serializeLua writes v as a Lua expression that evaluates to an equal
 // value: nil, booleans, numbers, strings and tables of them (a table may
 // occur only once: no shared or looping references).
@@ -622,12 +628,12 @@ func writeLuaValue(b *strings.Builder, v glua.LValue, seen map[*glua.LTable]bool
 		b.WriteString(luaQuote(string(v)))
 	case *glua.LTable:
 		if seen[v] {
-			return errors.New("Can't serialize table: table has multiple references")
+			return serializeError("Can't serialize table: table has multiple references")
 		}
 		seen[v] = true
 		return writeLuaTable(b, v, seen, depth)
 	default:
-		return fmt.Errorf("Can't serialize %s", v.Type().String())
+		return serializeError("Can't serialize " + v.Type().String())
 	}
 	return nil
 }

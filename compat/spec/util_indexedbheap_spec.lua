@@ -98,11 +98,11 @@ describe("util.indexedbheap", function ()
 					live[id] = nil;
 				end
 			else
-				for id in pairs(live) do
+				local id = next(live);
+				if id then
 					local p = rand(1000);
 					h:reprioritize(id, p);
 					live[id] = p;
-					break;
 				end
 			end
 		end

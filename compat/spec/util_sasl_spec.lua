@@ -191,7 +191,7 @@ describe("util.sasl", function ()
 	describe("ANONYMOUS", function ()
 		it("makes up a lower-case username the profile accepts", function ()
 			local tries = 0;
-			local s = sasl.new("example.com", { anonymous = function (_, username, realm)
+			local s = sasl.new("example.com", { anonymous = function (_, _, realm)
 				assert.equal("example.com", realm);
 				tries = tries + 1;
 				return tries == 2;

@@ -45,7 +45,7 @@ local function sift_down(self, k)
 		if child < n and priorities[child + 1] < priorities[child] then
 			child = child + 1;
 		end
-		if not (priorities[child] < p) then break; end
+		if priorities[child] >= p then break; end
 		place(self, k, priorities[child], ids[child]);
 		k = child;
 	end

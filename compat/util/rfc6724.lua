@@ -37,7 +37,7 @@ local function source(dest, candidates)
 		if a == dest then return true; elseif b == dest then return false; end
 		-- Rule 2: an appropriate scope
 		if a.scope < b.scope then
-			return not (a.scope < dest.scope);
+			return a.scope >= dest.scope;
 		elseif a.scope > b.scope then
 			return b.scope < dest.scope;
 		end
