@@ -20,7 +20,7 @@ import (
 	"github.com/modhost/modhost/lua"
 )
 
-//go:embed util socket
+//go:embed util socket net
 var sources embed.FS
 
 // goLibraries are the libraries implemented in Go, by their require name.
@@ -48,6 +48,8 @@ var goLibraries = map[string]glua.LGFunction{
 	"util.hmac":        openUtilHMAC,
 	"util.strbitop":    openUtilStrbitop,
 	"util.table":       openUtilTable,
+	"util.datamanager": openUtilDatamanager,
+	"modhost.xmlsax":   openXMLParser,
 }
 
 // loopLibraries need modhost's running loop (timers, I/O on its goroutine).
