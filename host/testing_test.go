@@ -32,7 +32,7 @@ func TestTestingLibraryLogsSpecsIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sum.OK() || sum.Passed != 4 {
+	if !sum.OK() || sum.Passed != 7 {
 		t.Fatalf("spec run %+v:\n%s", sum, out.String())
 	}
 }
