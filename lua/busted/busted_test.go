@@ -3,6 +3,7 @@ package busted_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"regexp"
@@ -286,5 +287,31 @@ func TestPortableSuitesCountTheSameUnderBusted(t *testing.T) {
 				t.Error("busted ran nothing; the comparison proves nothing")
 			}
 		})
+	}
+}
+
+func TestJSONOutputListsEveryResult(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := busted.Main([]string{"-o", "json", "testdata/fail", "testdata/pending"}, newLoop, &stdout, &stderr)
+	if code != busted.ExitFailed {
+		t.Errorf("exit %d, want %d (failures)", code, busted.ExitFailed)
+	}
+	var doc busted.JSONReport
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout.String())
+	}
+	if doc.Passed != 2 || doc.Failed != 4 || doc.Pending != 3 || len(doc.Results) != 9 {
+		t.Errorf("report = %+v, want 2 passed, 4 failed, 3 pending, 9 results", doc)
+	}
+	first := doc.Results[0]
+	if first.Status != "failure" || first.Name != "failing equal" || !strings.HasPrefix(first.DefinedAt, "testdata/fail/") || first.Message == "" {
+		t.Errorf("first result = %+v", first)
+	}
+}
+
+func TestUnknownOutputFormatIsAUsageError(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := busted.Main([]string{"-o", "xml", "testdata/pass"}, newLoop, &stdout, &stderr); code != busted.ExitUsage {
+		t.Errorf("exit %d, want %d\n%s", code, busted.ExitUsage, stderr.String())
 	}
 }

@@ -53,6 +53,10 @@ type Options struct {
 	Out io.Writer
 	// Verbose prints one line per test instead of one character.
 	Verbose bool
+	// Output is the report's format: "" or "plain" (busted's plain
+	// terminal layout), or "json" (one document with every result, for
+	// tools: see report.go).
+	Output string
 }
 
 // DefaultTimeout is how long a test may wait before it is reported as an error.
@@ -112,7 +116,11 @@ func Run(ctx context.Context, loop *lua.Loop, opts Options) (Summary, error) {
 		exclude = []string{DefaultExcludeTag}
 	}
 
+	if opts.Output != "" && opts.Output != "plain" && opts.Output != "json" {
+		return Summary{}, fmt.Errorf("unknown output format %q (plain or json)", opts.Output)
+	}
 	rep := newReporter(out, opts.Verbose)
+	rep.json = opts.Output == "json"
 	finished := make(chan error, 1)
 	start := func(L *glua.LState) error {
 		// Specs run where busted runs them, with no server startup having
