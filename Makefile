@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/modhost
 
-.PHONY: run test build deps unit spec spec-prosody spec-examples fuzz fuzz-short bench bench-roster soak lint hostile
+.PHONY: run test build deps unit spec spec-prosody spec-diff spec-examples fuzz fuzz-short bench bench-roster soak lint hostile
 
 build:
 	$(GO) build -o $(BIN) ./cmd/modhost
@@ -26,8 +26,7 @@ run:
 test: deps build
 	$(GO) vet ./...
 	$(MAKE) --no-print-directory lint
-	$(BIN) test compat/spec
-	scripts/spec-prosody
+	GO=$(GO) scripts/spec-diff
 	$(BIN) check --config examples/prosody.cfg.lua >/dev/null
 	$(BIN) test --config examples/plugins/spec/test.cfg.lua examples/plugins/spec
 	$(MAKE) --no-print-directory fuzz-short
@@ -49,6 +48,11 @@ spec: build
 # The compat specs against Prosody 0.12's own libraries, under Debian's busted.
 spec-prosody: deps
 	scripts/spec-prosody
+
+# The differential run: the compat specs under modhost and under Prosody's
+# libraries (busted, Lua 5.4), compared test by test, names and outcomes.
+spec-diff: deps build
+	GO=$(GO) scripts/spec-diff
 
 # The example hook plugins' specs, run by modhost itself with their config.
 spec-examples: build

@@ -264,8 +264,13 @@ func (rt *Runtime) HTTPURLs() []string {
 }
 
 func (rt *Runtime) boot(L *glua.LState) error {
-	// As Prosody's startup does: promise executors run in a later loop turn.
+	// As Prosody's startup does: promise executors run in a later loop
+	// turn, so does a runner's return to ready, and async.sleep waits on
+	// util.timer.
 	if err := compat.DeferPromiseTicks(L); err != nil {
+		return err
+	}
+	if err := compat.ServerAsync(L); err != nil {
 		return err
 	}
 	compat.SetHTTPDefaults(L, rt.httpClientDefaults())

@@ -130,6 +130,11 @@ func protoCacheOf(L *glua.LState) *protoCache {
 //     loop's hidden locals, sized by the loop variables instead of by three.
 //     A loop whose expression list is not a single call or `...` becomes
 //     `do local (for f), (for s), (for c) = <exprs>; for x in (for f), (for s), (for c) do ... end end`.
+//   - `x = (f(x))` (a single target, a parenthesised call) calls the wrong
+//     value, or crashes the VM: the compiler puts the function into x's
+//     register before evaluating the arguments that read x. It becomes
+//     `do local (assign 1) = (f(x)); x = (assign 1) end`; `local y = (f(x))`
+//     compiles right.
 //   - `{ "a", x = f() }` also stores f()'s results at t[2], t[3]...: when the
 //     last field is keyed, the constructor still flushes "all values up to
 //     the top" as if it were a positional call. A keyed field keeps one value
@@ -148,6 +153,9 @@ func rewriteStmt(s ast.Stmt) ast.Stmt {
 		rewriteExprs(s.Rhs)
 		if len(s.Lhs) > 1 {
 			return multipleAssignment(s)
+		}
+		if len(s.Rhs) == 1 && isAdjustedCall(s.Rhs[0]) {
+			return assignmentThroughLocal(s)
 		}
 	case *ast.LocalAssignStmt:
 		rewriteExprs(s.Exprs)
@@ -298,6 +306,25 @@ func multipleAssignment(s *ast.AssignStmt) ast.Stmt {
 		block = append(block, assign)
 	}
 	do := &ast.DoBlockStmt{Stmts: block}
+	at.place(do)
+	return do
+}
+
+// isAdjustedCall reports whether e is a parenthesised call: `(f(x))`.
+func isAdjustedCall(e ast.Expr) bool {
+	call, ok := e.(*ast.FuncCallExpr)
+	return ok && call.AdjustRet
+}
+
+// assignmentThroughLocal rewrites `x = (f(x))` (see rewriteBlock).
+func assignmentThroughLocal(s *ast.AssignStmt) ast.Stmt {
+	at := positionOf(s)
+	name := "(assign 1)"
+	decl := &ast.LocalAssignStmt{Names: []string{name}, Exprs: s.Rhs}
+	at.place(decl)
+	assign := &ast.AssignStmt{Lhs: s.Lhs, Rhs: []ast.Expr{at.ident(name)}}
+	at.place(assign)
+	do := &ast.DoBlockStmt{Stmts: []ast.Stmt{decl, assign}}
 	at.place(do)
 	return do
 }

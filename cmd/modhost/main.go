@@ -22,7 +22,7 @@ commands:
   run    --config FILE   load a prosody.cfg.lua and run its plugins until stopped
   check  --config FILE [-v]
                          show, per host, which modules load, are skipped, disabled or missing
-  test   [--config FILE] [--filter P] [--pattern P] [-v] [paths...]
+  test   [--config FILE] [--filter P] [--pattern P] [-v] [-o json] [paths...]
                          run busted-style specs (default folder: spec)
   prosody-snippet --config FILE [--server prosody|ejabberd|both] [--plugins-dir DIR]
                          print the XMPP server's side of the component link
