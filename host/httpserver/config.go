@@ -56,7 +56,7 @@ type Config struct {
 	// MaxQueuedRequests and MaxQueuedBytes bound the requests of Queued
 	// routes waiting for the Lua loop, and their bodies' bytes
 	// (http_max_queued_requests, http_max_queued_bytes); more get 503 with
-	// Retry-After. Defaults 256 and 64 MiB; negative means unlimited.
+	// Retry-After. Defaults 2048 and 64 MiB; negative means unlimited.
 	MaxQueuedRequests int
 	MaxQueuedBytes    int64
 	// DefaultHost (http_default_host) answers requests whose Host header
@@ -137,7 +137,7 @@ func (cfg Config) withDefaults() Config {
 		cfg.MaxConcurrentPerClient = 32
 	}
 	if cfg.MaxQueuedRequests == 0 {
-		cfg.MaxQueuedRequests = 256
+		cfg.MaxQueuedRequests = 2048
 	}
 	if cfg.MaxQueuedBytes == 0 {
 		cfg.MaxQueuedBytes = 64 << 20
