@@ -34,6 +34,7 @@ func (rt *Runtime) nativeLibrary() lua.Library {
 			"user_exists":      rt.luaUserExists,
 			"http_mount":       rt.luaHTTPMount,
 			"http_unmount":     rt.luaHTTPUnmount,
+			"http_url":         rt.luaHTTPURL,
 			"link_send":        rt.luaLinkSend,
 			"metric":           rt.luaMetric,
 			"metrics_render":   rt.luaMetricsRender,

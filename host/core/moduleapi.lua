@@ -379,6 +379,13 @@ function api:get_directory()
 	return nil;
 end
 
+-- The URL of this module's HTTP app (mod_http's module:http_url): the app
+-- name defaults to the module's name without "http_".
+function api:http_url(app_name, default_path)
+	app_name = app_name or (self.name:gsub("^http_", ""));
+	return native.http_url(self.host, self.name, app_name, default_path);
+end
+
 function api:load_resource(path, mode)
 	return io.open(resolve_path(self:get_directory(), path), mode);
 end

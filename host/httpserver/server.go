@@ -326,6 +326,9 @@ func (s *Server) Addrs() []net.Addr {
 	return out
 }
 
+// Started reports whether Start has run and opened listeners.
+func (s *Server) Started() bool { return s.srv != nil }
+
 // URLs returns a base URL per listener, e.g. "https://127.0.0.1:5281".
 func (s *Server) URLs() []string {
 	var out []string
