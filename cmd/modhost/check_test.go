@@ -109,12 +109,12 @@ func TestCheckWarnsAboutStorageDriversModhostLacks(t *testing.T) {
 
 func TestCheckSaysWhatBrokenModulesMiss(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "mod_needs_sasl.lua"), []byte("local x = 1\nlocal sasl = require \"util.sasl\"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "mod_needs_poll.lua"), []byte("local x = 1\nlocal poll = require \"util.poll\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg := writeConfig(t, "plugin_paths = { \""+dir+"\" }\nVirtualHost \"x.example\"\n\tmodules_enabled = { \"needs_sasl\" }\n")
+	cfg := writeConfig(t, "plugin_paths = { \""+dir+"\" }\nVirtualHost \"x.example\"\n\tmodules_enabled = { \"needs_poll\" }\n")
 	code, out, _ := check(t, "--config", cfg, "--prosody-plugin-dir", "none")
-	want := "BROKEN:      needs_sasl: " + filepath.Join(dir, "mod_needs_sasl.lua") + `:2: require "util.sasl": Prosody's library util.sasl is not available in modhost` + "\n"
+	want := "BROKEN:      needs_poll: " + filepath.Join(dir, "mod_needs_poll.lua") + `:2: require "util.poll": Prosody's library util.poll is not available in modhost` + "\n"
 	if code != 1 || !strings.Contains(out, want) {
 		t.Errorf("exit %d; report lacks %q:\n%s", code, want, out)
 	}
