@@ -83,6 +83,7 @@ func NewLoop(opts Options) *Loop {
 	ud.Value = l
 	L.G.Registry.RawSetString("modhost.loop", ud)
 	OpenVersionGaps(L)
+	OpenPatterns(L)
 	OpenLoaders(L)
 	Preload(L, opts.Libraries)
 	l.state = L
