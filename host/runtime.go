@@ -209,7 +209,7 @@ func (rt *Runtime) Start(ctx context.Context) (Report, error) {
 	if rt.opts.TestingLibrary {
 		libs = append(libs, rt.testingLibrary())
 	}
-	rt.loop = lua.NewLoop(lua.Options{Libraries: libs, Logger: rt.log, ObserveWait: func(d time.Duration) {
+	rt.loop = lua.NewLoop(lua.Options{Libraries: libs, Logger: rt.log, JobBudget: rt.jobBudget(), ObserveWait: func(d time.Duration) {
 		rt.metrics.loopWait.Observe(d.Seconds())
 	}})
 	rt.metrics.watchLoop(rt.loop)

@@ -220,7 +220,28 @@ func (h *luaHandler) ServeRoute(w http.ResponseWriter, r *http.Request, rest str
 	case <-ctx.Done():
 		// The server answers 504 (or the client has gone).
 		held.Store(nil)
+	case <-h.loop.Done():
+		// The loop closed before it could answer (it dropped its queue
+		// at the end of a shutdown).
+		held.Store(nil)
+		select {
+		case a := <-answers:
+			writeAnswer(w, a)
+		default:
+			writeError(w, http.StatusServiceUnavailable, "plugin runtime is shutting down")
+		}
 	}
+}
+
+// failure is the answer to a handler that raised an error: 500, or 504
+// when the error is the loop's watchdog interrupting the job (the handler
+// ran past lua_job_timeout or modhost is shutting down), as for a handler
+// that misses the request deadline.
+func (h *luaHandler) failure() luaAnswer {
+	if berr := h.loop.Interrupted(); berr != nil {
+		return luaAnswer{status: http.StatusGatewayTimeout, isError: true, message: "handler interrupted: " + berr.Error()}
+	}
+	return luaAnswer{status: http.StatusInternalServerError, isError: true, message: "internal server error"}
 }
 
 // run calls the dispatcher on the loop goroutine.
@@ -246,7 +267,7 @@ func (h *luaHandler) run(L *glua.LState, req *requestSnapshot, rest string, deli
 	})
 	fail := L.NewFunction(func(L *glua.LState) int {
 		h.log.Error("error in HTTP handler", "route", h.route, "error", L.CheckString(1), "traceback", L.OptString(2, ""))
-		deliver(luaAnswer{status: http.StatusInternalServerError, isError: true, message: "internal server error"})
+		deliver(h.failure())
 		return 0
 	})
 	restArg := glua.LValue(glua.LNil)
@@ -256,7 +277,7 @@ func (h *luaHandler) run(L *glua.LState, req *requestSnapshot, rest string, deli
 	_, err := lua.Call(L, h.serve, 0, h.fn, requestTable(L, req), restArg, answer, answerError, fail)
 	if err != nil {
 		h.log.Error("error dispatching HTTP request", "route", h.route, "error", lua.ErrorMessage(err), "traceback", lua.Traceback(err))
-		deliver(luaAnswer{status: http.StatusInternalServerError, isError: true, message: "internal server error"})
+		deliver(h.failure())
 	}
 }
 
