@@ -308,7 +308,10 @@ func describeStack(th *glua.LState) (where, module, traceback string) {
 				continue
 			}
 			name := "?"
-			if dbg.Name != "" {
+			switch {
+			case strings.HasPrefix(dbg.Name, "<"):
+				name = dbg.Name // gopher-lua's <file:line> for an anonymous function
+			case dbg.Name != "":
 				name = "'" + dbg.Name + "'"
 			}
 			if fn.IsG {
@@ -323,7 +326,7 @@ func describeStack(th *glua.LState) (where, module, traceback string) {
 				module = moduleOfEnv(fn.Env)
 			}
 			switch {
-			case dbg.What == "main":
+			case dbg.What == "main" && dbg.LineDefined == 0:
 				lines = append(lines, "\t"+at+": in main chunk")
 			case dbg.Name != "":
 				lines = append(lines, "\t"+at+": in function "+name)
