@@ -75,6 +75,11 @@ func compileCached(L *glua.LState, src, chunkname string) (*glua.FunctionProto, 
 	h.Write([]byte(chunkname))
 	h.Write([]byte{0})
 	h.Write([]byte(src))
+	compile := Compile
+	if limitsConcat(L) {
+		compile = compileCheckingConcats
+		h.Write([]byte{0, 1})
+	}
 	var key [sha256.Size]byte
 	h.Sum(key[:0])
 
@@ -84,7 +89,7 @@ func compileCached(L *glua.LState, src, chunkname string) (*glua.FunctionProto, 
 	if ok {
 		return proto, nil
 	}
-	proto, err := Compile(src, chunkname)
+	proto, err := compile(src, chunkname)
 	if err != nil {
 		return nil, err
 	}

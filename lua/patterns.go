@@ -221,7 +221,11 @@ func strGsub(L *glua.LState) int {
 	if L.Get(4) != glua.LNil {
 		limit = max(L.CheckInt(4), 0)
 	}
-	maxLen := stringLimitOf(L)
+	lim := limitsOf(L) // a state with LimitStrings: bound the result
+	maxLen := 0
+	if lim != nil {
+		maxLen = lim.MaxLen
+	}
 	interrupt := interruptOf(L)
 	mt := compilePattern(L, pattern).Matcher(bytesOf(s), 0, interrupt)
 	var out strings.Builder
@@ -259,6 +263,9 @@ func strGsub(L *glua.LState) int {
 			L.RaiseError("string.gsub: result longer than %d bytes", maxLen)
 		}
 		out.WriteString(s[prev:])
+		if lim != nil {
+			lim.build(L, "string.gsub", out.Len())
+		}
 		L.Push(glua.LString(out.String()))
 	}
 	L.Push(glua.LNumber(n))
@@ -337,6 +344,3 @@ func expandReplacement(L *glua.LState, s string, md *pm.MatchData, repl string) 
 	}
 	return b.String()
 }
-
-// stringLimitOf is the longest string gsub may build in L (0: no limit).
-func stringLimitOf(L *glua.LState) int { return 0 }

@@ -18,6 +18,13 @@ import (
 // overflowed.
 const maxIncludeDepth = 16
 
+// maxBuiltStrings bounds the bytes of all the strings a config builds (with
+// .., table.concat, string.rep, string.format, string.gsub); no one string
+// may be longer than maxFileSize, what the config may read from one file.
+// Go cannot recover from running out of memory, and one line of a config
+// can ask for terabytes before the time bound bites.
+const maxBuiltStrings = 256 << 20
+
 // loader is the state of one Load: the Lua state running the files and the
 // sections they have declared so far, with their options still as Lua values.
 type loader struct {
@@ -64,6 +71,10 @@ func run(ctx context.Context, src []byte, filename string, opts Options) (cfg *C
 	defer L.Close()
 	ld := &loader{L: L, ctx: ctx, main: filename, sections: map[string]*pending{}, opts: opts}
 	ld.globals = ld.openGlobals()
+	// Go-side string work is bounded like the config's own code: patterns
+	// stop with ctx, long strings are refused before they are built.
+	lua.OpenPatterns(L)
+	lua.LimitStrings(L, lua.StringLimits{MaxLen: maxFileSize, MaxTotal: maxBuiltStrings})
 	ld.errMeta = L.NewTable()
 	ld.errMeta.RawSetString("__tostring", L.NewFunction(func(L *glua.LState) int {
 		L.Push(glua.LString(L.CheckUserData(1).Value.(*Error).Error()))
@@ -145,7 +156,7 @@ func (ld *loader) protectedCall(fn *glua.LFunction, file string) error {
 		e = &Error{File: file, Msg: lua.ErrorMessage(err)}
 	}
 	if ctxErr := ld.ctx.Err(); ctxErr != nil {
-		e.Msg = fmt.Sprintf("config still running when stopped (an endless loop?): %v", ctxErr)
+		e.Msg = fmt.Sprintf("config still running when stopped (an endless loop, or a pattern that backtracks for ever?): %v", ctxErr)
 	}
 	return e
 }
