@@ -86,6 +86,8 @@ type Runtime struct {
 
 	stopOnce sync.Once
 	report   Report
+
+	stopBudget time.Duration // lua.Options.StopBudget (tests shorten it)
 }
 
 type sinkBox struct{ s StanzaSink }
@@ -209,7 +211,7 @@ func (rt *Runtime) Start(ctx context.Context) (Report, error) {
 	if rt.opts.TestingLibrary {
 		libs = append(libs, rt.testingLibrary())
 	}
-	rt.loop = lua.NewLoop(lua.Options{Libraries: libs, Logger: rt.log, JobBudget: rt.jobBudget(), ObserveWait: func(d time.Duration) {
+	rt.loop = lua.NewLoop(lua.Options{Libraries: libs, Logger: rt.log, JobBudget: rt.jobBudget(), StopBudget: rt.stopBudget, ObserveWait: func(d time.Duration) {
 		rt.metrics.loopWait.Observe(d.Seconds())
 	}})
 	rt.metrics.watchLoop(rt.loop)
@@ -423,22 +425,32 @@ func eventBus(L *glua.LState, host string) (glua.LValue, error) {
 }
 
 // Stop unloads every module (module.unload runs), stops the loop and closes
-// log files. It is safe to call more than once.
+// log files, within ctx whatever the loop is doing (shutdown.go): it
+// returns an error saying what did not end cleanly (a module whose unload
+// failed, unloads or a loop that did not finish in time). It is safe to
+// call more than once.
 func (rt *Runtime) Stop(ctx context.Context) error {
 	var err error
 	rt.stopOnce.Do(func() {
+		if rt.loop != nil {
+			// From now on no job runs longer than lua.StopJobBudget: a
+			// handler stuck in the loop is interrupted and the drain ends.
+			rt.loop.Shutdown()
+		}
 		rt.stopLinks(ctx)
 		if rt.http != nil && !rt.opts.NoListen {
-			if herr := rt.http.Shutdown(ctx); herr != nil {
+			drain, cancel := drainContext(ctx)
+			if herr := rt.http.Shutdown(drain); herr != nil {
 				rt.log.Warn("HTTP shutdown", "error", herr)
 			}
+			cancel()
 		}
 		if rt.loop != nil {
-			err = rt.loop.Do(ctx, func(L *glua.LState) error {
-				_, err := lua.DoChunk(L, `require "core.modulemanager".unload_all()`, "shutdown", 0)
-				return err
-			})
-			rt.loop.Close(compat.CloseHTTPClients)
+			err = rt.stopLoop(ctx)
+		}
+		if err != nil {
+			// Logged here, while log files are still open.
+			rt.log.Error("shutdown was not clean: " + err.Error())
 		}
 		if rt.logCloser != nil {
 			rt.logCloser.Close()

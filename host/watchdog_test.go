@@ -135,3 +135,112 @@ func TestTimerAndEventOverLuaJobTimeoutAreInterrupted(t *testing.T) {
 		t.Errorf("JobsInterrupted = %d, want 2", n)
 	}
 }
+
+// stuckPlugin spins for ever in a timer and, if told to, in module.unload.
+const stuckPlugin = `module:hook("start-timer", function ()
+	module:add_timer(0, function ()
+		while true do end
+	end);
+end);
+if module:get_option_boolean("stuck_unload", false) then
+	function module.unload()
+		while true do end
+	end
+end
+`
+
+// stoppingRuntime starts a runtime whose loop has no job budget
+// (lua_job_timeout = 0) and a 300 ms stop budget, with the stuck plugin,
+// and makes its loop spin in a timer.
+func stoppingRuntime(t *testing.T, logs io.Writer, stuckUnload bool) *Runtime {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "mod_stuck.lua"), []byte(stuckPlugin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	flag := "false"
+	if stuckUnload {
+		flag = "true"
+	}
+	rt, err := New(Options{
+		ConfigName: filepath.Join(dir, "test.cfg.lua"),
+		ConfigSource: `lua_job_timeout = 0
+http_ports = { 0 }
+http_interfaces = { "127.0.0.1" }
+plugin_paths = { "` + dir + `" }
+stuck_unload = ` + flag + `
+VirtualHost "x.example"
+	modules_enabled = { "stuck" }
+`,
+		Logger: slog.New(slog.NewTextHandler(logs, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.files.root = t.TempDir()
+	rt.stopBudget = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if report, err := rt.Start(ctx); err != nil || !report.OK() {
+		t.Fatalf("start: %v %+v", err, report)
+	}
+	fire(t, rt, "x.example", "start-timer", nil)
+	time.Sleep(100 * time.Millisecond) // the timer is spinning now
+	return rt
+}
+
+// Stop ends within its bound while the loop spins, with no job budget at
+// all: the spinning job is interrupted, the unloads run, and a clean unload
+// makes a clean stop.
+func TestStopWhileTheLoopSpins(t *testing.T) {
+	var logs testkit.SyncBuffer
+	rt := stoppingRuntime(t, &logs, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	err := rt.Stop(ctx)
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("Stop took %v", took)
+	}
+	if err != nil {
+		t.Errorf("Stop = %v, want nil (the unloads were clean)", err)
+	}
+	if !strings.Contains(logs.String(), "job interrupted: modhost is shutting down") || !strings.Contains(logs.String(), "in x.example:stuck") {
+		t.Errorf("the interruption is not logged:\n%s", logs.String())
+	}
+}
+
+// A module.unload that never returns is interrupted too, and Stop says
+// which module did not unload cleanly.
+func TestStopReportsAModuleThatDidNotUnloadCleanly(t *testing.T) {
+	var logs testkit.SyncBuffer
+	rt := stoppingRuntime(t, &logs, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	err := rt.Stop(ctx)
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("Stop took %v", took)
+	}
+	if err == nil || !strings.Contains(err.Error(), "modules did not unload cleanly: x.example:stuck: ") ||
+		!strings.Contains(err.Error(), "mod_stuck.lua:8: job interrupted: modhost is shutting down") {
+		t.Errorf("Stop = %v, want the module that did not unload cleanly", err)
+	}
+}
+
+// When ctx ends first (a tiny bound), Stop still returns at once after it,
+// saying what did not finish.
+func TestStopWithinATinyBound(t *testing.T) {
+	var logs testkit.SyncBuffer
+	rt := stoppingRuntime(t, &logs, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := rt.Stop(ctx)
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("Stop took %v", took)
+	}
+	if err == nil || !strings.Contains(err.Error(), "did not finish in time") {
+		t.Errorf("Stop = %v, want the unloads not finished in time", err)
+	}
+}

@@ -307,6 +307,11 @@ func describeStack(th *glua.LState) (where, module, traceback string) {
 			if err != nil || !isFn {
 				continue
 			}
+			if dbg.Name == "main chunk" || dbg.Name == "corountine" {
+				// gopher-lua's names for the first frame of a call from
+				// Go and of a coroutine: not names the code gave.
+				dbg.Name = ""
+			}
 			name := "?"
 			switch {
 			case strings.HasPrefix(dbg.Name, "<"):

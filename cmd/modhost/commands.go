@@ -205,14 +205,7 @@ func cmdRun(args []string, stderr io.Writer) int {
 		log.Error("some modules are missing or broken; running without them (see `modhost check`)")
 	}
 	<-ctx.Done()
-	log.Info("shutting down: unloading modules and draining HTTP")
-	stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := rt.Stop(stopCtx); err != nil {
-		log.Error("shutdown", "error", err)
-		return 1
-	}
-	return 0
+	return shutdown(rt, log, stop)
 }
 
 // cmdTest runs specs inside a runtime: the given config's hosts and

@@ -129,15 +129,19 @@ function load(host, name)
 	return env, err, kind;
 end
 
-local function unload(host, name)
+-- do_unload is unload, plus the error of the module's own unload method if
+-- it raised one (the module is unloaded anyway, as in Prosody).
+local function do_unload(host, name)
 	local map = modulemap[host];
 	local env = map and map[name];
 	if not env then return nil, "module-not-loaded"; end
 	local instance = env.module;
+	local unload_err;
 	if has_method(env, "unload") then
 		local ok, err = call_method(env, "unload");
 		if not ok then
-			log("error", "Error unloading module '%s' on '%s': %s", name, host, tostring(err));
+			unload_err = tostring(err);
+			log("error", "Error unloading module '%s' on '%s': %s", name, host, unload_err);
 		end
 	end
 	for object, by_event in pairs(instance.event_handlers) do
@@ -161,7 +165,12 @@ local function unload(host, name)
 	map[name] = nil;
 	local target = hosts[host] and hosts[host].events or prosody.events;
 	target.fire_event("module-unloaded", { module = name, host = host });
-	return true;
+	return true, nil, unload_err;
+end
+
+local function unload(host, name)
+	local ok, err = do_unload(host, name);
+	return ok, err;
 end
 
 local function get_module(host, name)
@@ -204,8 +213,10 @@ local function get_items(key, host)
 end
 
 -- Unload everything, hosts first, in reverse order of loading as far as
--- known, then the global modules.
+-- known, then the global modules. Returns "host:module: error" for each
+-- module whose unload method failed (modhost exits non-zero for them).
 local function unload_all()
+	local failed = {};
 	local hostnames = {};
 	for host in pairs(modulemap) do
 		if host ~= "*" then hostnames[#hostnames + 1] = host; end
@@ -217,9 +228,13 @@ local function unload_all()
 		for name in pairs(modulemap[host]) do names[#names + 1] = name; end
 		table.sort(names);
 		for _, name in ipairs(names) do
-			unload(host, name);
+			local _, _, unload_err = do_unload(host, name);
+			if unload_err then
+				failed[#failed + 1] = host .. ":" .. name .. ": " .. (unload_err:match("^[^\n]*") or unload_err);
+			end
 		end
 	end
+	return failed;
 end
 
 return {
