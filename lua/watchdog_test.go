@@ -77,14 +77,14 @@ func pluginChunk(L *glua.LState, name, src string) error {
 
 // doWithin runs a job and fails the test if Do has not returned within
 // limit (an endless job would otherwise hang the test).
-func doWithin(t *testing.T, l *Loop, limit time.Duration, fn func(L *glua.LState) error) (error, time.Duration) {
+func doWithin(t *testing.T, l *Loop, limit time.Duration, fn func(L *glua.LState) error) (time.Duration, error) {
 	t.Helper()
 	start := time.Now()
 	err := l.Do(ctxFor(t, limit), fn)
 	if errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("job still running after %v", limit)
 	}
-	return err, time.Since(start)
+	return time.Since(start), err
 }
 
 // A job that loops for ever is interrupted at its budget with an error at
@@ -92,7 +92,7 @@ func doWithin(t *testing.T, l *Loop, limit time.Duration, fn func(L *glua.LState
 // job runs.
 func TestJobOverItsBudgetIsInterrupted(t *testing.T) {
 	l, logs := budgetLoop(t, Options{})
-	err, took := doWithin(t, l, 5*time.Second, func(L *glua.LState) error {
+	took, err := doWithin(t, l, 5*time.Second, func(L *glua.LState) error {
 		return pluginChunk(L, "spin", `
 local function spin()
 	local n = 0
@@ -112,7 +112,7 @@ spin()`)
 			t.Errorf("log lacks %q:\n%s", want, logs.String())
 		}
 	}
-	if err, _ := doWithin(t, l, time.Second, func(L *glua.LState) error {
+	if _, err := doWithin(t, l, time.Second, func(L *glua.LState) error {
 		_, err := DoChunk(L, `return 1 + 1`, "next", 1)
 		return err
 	}); err != nil {
@@ -128,7 +128,7 @@ spin()`)
 // coroutines (made in earlier jobs) still run.
 func TestInterruptionKillsOnlyTheRunningCoroutine(t *testing.T) {
 	l, _ := budgetLoop(t, Options{})
-	err, _ := doWithin(t, l, time.Second, func(L *glua.LState) error {
+	_, err := doWithin(t, l, time.Second, func(L *glua.LState) error {
 		_, err := DoChunk(L, `
 			idle = coroutine.create(function () while true do coroutine.yield("alive") end end)
 			assert(coroutine.resume(idle))`, "setup", 0)
@@ -148,7 +148,7 @@ func TestInterruptionKillsOnlyTheRunningCoroutine(t *testing.T) {
 			return ok, msg, "wrapped"`, "wrapped"},
 	} {
 		var got []glua.LValue
-		err, _ = doWithin(t, l, 5*time.Second, func(L *glua.LState) error {
+		_, err = doWithin(t, l, 5*time.Second, func(L *glua.LState) error {
 			var err error
 			got, err = DoChunk(L, tt.src, tt.name, 3)
 			return err
@@ -160,7 +160,7 @@ func TestInterruptionKillsOnlyTheRunningCoroutine(t *testing.T) {
 			t.Errorf("%s: %v, %v, %v; want false, the budget error at line 2, %s", tt.name, got[0], got[1], got[2], tt.status)
 		}
 	}
-	err, _ = doWithin(t, l, time.Second, func(L *glua.LState) error {
+	_, err = doWithin(t, l, time.Second, func(L *glua.LState) error {
 		rets, err := DoChunk(L, `return coroutine.resume(idle)`, "later", 2)
 		if err == nil && (rets[0] != glua.LTrue || rets[1].String() != "alive") {
 			err = errors.New("idle coroutine: " + rets[0].String() + " " + rets[1].String())
@@ -176,7 +176,7 @@ func TestInterruptionKillsOnlyTheRunningCoroutine(t *testing.T) {
 // grace period later: every instruction then raises until it returns.
 func TestJobThatCatchesTheInterruptionIsStopped(t *testing.T) {
 	l, logs := budgetLoop(t, Options{})
-	err, took := doWithin(t, l, 5*time.Second, func(L *glua.LState) error {
+	took, err := doWithin(t, l, 5*time.Second, func(L *glua.LState) error {
 		_, err := DoChunk(L, `
 			caught = 0
 			while true do
@@ -199,7 +199,7 @@ func TestJobThatCatchesTheInterruptionIsStopped(t *testing.T) {
 // A pattern that backtracks for ever, in Go, is interrupted too.
 func TestCatastrophicPatternInAJobIsInterrupted(t *testing.T) {
 	l, logs := budgetLoop(t, Options{})
-	err, took := doWithin(t, l, 5*time.Second, func(L *glua.LState) error {
+	took, err := doWithin(t, l, 5*time.Second, func(L *glua.LState) error {
 		return pluginChunk(L, "pattern", `local s = ("a"):rep(5000)
 return s:find(".-.-.-.-.-x")`)
 	})
@@ -340,5 +340,63 @@ func TestDoFirstRunsBeforeTheQueue(t *testing.T) {
 	defer mu.Unlock()
 	if strings.Join(order, ",") != "first,queued" {
 		t.Errorf("order %v", order)
+	}
+}
+
+// smallJob is a job's worth of ordinary Lua: a loop over a table.
+const smallJob = `local t = {} for i = 1, 100 do t[i] = i * 2 end
+local s = 0 for i = 1, #t do s = s + t[i] end return s`
+
+// What the watchdog costs the VM: gopher-lua checks a state's context
+// before every instruction once it has one (go test -run '^$' -bench
+// VMContext ./lua/).
+func BenchmarkVMContext(b *testing.B) {
+	for _, tt := range []struct {
+		name string
+		set  func(L *glua.LState)
+	}{
+		{"none", func(*glua.LState) {}},
+		{"interrupter", func(L *glua.LState) { L.SetContext(&interrupter{done: make(chan struct{})}) }},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			L := glua.NewState()
+			defer L.Close()
+			tt.set(L)
+			fn, err := L.LoadString(smallJob)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				L.Push(fn)
+				L.Call(0, 1)
+				L.Pop(1)
+			}
+		})
+	}
+}
+
+// A small job through the loop, waited for: the whole per-job cost with the
+// watchdog's bookkeeping (go test -run '^$' -bench LoopJob ./lua/).
+func BenchmarkLoopJob(b *testing.B) {
+	l := NewLoop(Options{Logger: slog.New(slog.NewTextHandler(&logBuffer{}, nil))})
+	defer l.Close(nil)
+	var fn *glua.LFunction
+	if err := l.Do(context.Background(), func(L *glua.LState) error {
+		var err error
+		fn, err = Load(L, smallJob, "job")
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := l.Do(ctx, func(L *glua.LState) error {
+			_, err := Call(L, fn, 1)
+			return err
+		}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
