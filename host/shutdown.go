@@ -50,7 +50,9 @@ func (rt *Runtime) stopLoop(ctx context.Context) error {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		problems = append(problems, "the module unloads did not finish in time")
 	case errors.Is(err, lua.ErrClosed):
-		problems = append(problems, "the module unloads did not run: the Lua loop had closed")
+		// Whoever closed the loop first (modhost test's spec runner)
+		// chose not to unload: nothing left to do here.
+		return nil
 	case err != nil:
 		problems = append(problems, "the module unloads failed: "+firstLine(lua.ErrorMessage(err)))
 	}
