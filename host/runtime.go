@@ -353,6 +353,7 @@ func (rt *Runtime) loadModules(L *glua.LState) Report {
 				rt.log.Info("skipping server-side module (the XMPP server runs it)", "host", h.Name, "module", name, "found", where)
 				continue
 			}
+			rt.loop.RenewBudget() // each module's load has lua_job_timeout to itself
 			rets, err := lua.Call(L, load, 3, glua.LString(h.Name), glua.LString(name))
 			if err != nil {
 				hr.Broken = append(hr.Broken, ModuleError{Name: name, Error: inWords(lua.ErrorMessage(err), rt.search.source)})

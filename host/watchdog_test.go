@@ -244,3 +244,43 @@ func TestStopWithinATinyBound(t *testing.T) {
 		t.Errorf("Stop = %v, want the unloads not finished in time", err)
 	}
 }
+
+// Start loads every module in one job; each load has the budget to
+// itself, so slow loads that each fit it do not add up to a failure, and
+// one that does not fit is reported broken without stopping the others.
+func TestEachModuleLoadHasItsOwnBudget(t *testing.T) {
+	dir := t.TempDir()
+	slow := `local now = require "util.time".now
+local t = now()
+while now() - t < 0.15 do end
+`
+	for _, name := range []string{"slow1", "slow2", "slow3"} {
+		if err := os.WriteFile(filepath.Join(dir, "mod_"+name+".lua"), []byte(slow), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "mod_endless.lua"), []byte("while true do end\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs testkit.SyncBuffer
+	_, report := startWith(t, Options{
+		ConfigName: filepath.Join(dir, "test.cfg.lua"),
+		ConfigSource: `lua_job_timeout = 0.2
+plugin_paths = { "` + dir + `" }
+VirtualHost "x.example"
+	modules_enabled = { "slow1", "endless", "slow2", "slow3" }
+`,
+		NoListen: true,
+		Logger:   slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	var loaded []string
+	for _, m := range report.Hosts[0].Loaded {
+		loaded = append(loaded, m.Name)
+	}
+	if strings.Join(loaded, ",") != "slow1,slow2,slow3" {
+		t.Errorf("loaded %v, want slow1, slow2, slow3", loaded)
+	}
+	if b := report.Hosts[0].Broken; len(b) != 1 || b[0].Name != "endless" || !strings.Contains(b[0].Error, "job over its 200ms budget") {
+		t.Errorf("broken = %+v, want endless over its budget", b)
+	}
+}

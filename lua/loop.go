@@ -55,7 +55,8 @@ type Loop struct {
 	budget      time.Duration
 	stopBudget  time.Duration
 	intr        *interrupter
-	jobState    atomic.Uint64 // job number << 2 | jobRunning | jobInterrupted
+	jobState    atomic.Uint64 // jobSeq << 2 | jobRunning | jobInterrupted
+	jobSeq      uint64        // numbers jobs and renewed budgets; loop goroutine only
 	interrupted atomic.Uint64
 	stopAt      atomic.Int64 // UnixNano of Shutdown, 0 before
 
@@ -291,6 +292,7 @@ func (l *Loop) runUrgent() {
 }
 
 func (l *Loop) runJob(fn func(*glua.LState)) {
+	l.jobs.Add(1)
 	l.beginJob()
 	defer l.endJob()
 	defer func() {

@@ -191,13 +191,26 @@ func (l *Loop) Interrupted() *BudgetError {
 func (l *Loop) JobsInterrupted() uint64 { return l.interrupted.Load() }
 
 func (l *Loop) beginJob() {
-	l.jobState.Store(l.jobs.Add(1)<<2 | jobRunning)
+	l.jobSeq++
+	l.jobState.Store(l.jobSeq<<2 | jobRunning)
 }
 
 func (l *Loop) endJob() {
-	if l.jobState.Swap(l.jobs.Load()<<2)&jobInterrupted != 0 {
+	if l.jobState.Swap(l.jobSeq<<2)&jobInterrupted != 0 {
 		l.intr.reset()
 	}
+}
+
+// RenewBudget gives the running job a new budget, as if a job ended and
+// another began: for a job made of independent steps, such as Start loading
+// every module (each load gets the budget; one that was interrupted stays
+// failed). It must be called on the loop goroutine.
+func (l *Loop) RenewBudget() {
+	if l.jobState.Load()&jobRunning == 0 {
+		return
+	}
+	l.endJob()
+	l.beginJob()
 }
 
 // watch is the watchdog goroutine.

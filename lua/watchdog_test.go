@@ -400,3 +400,27 @@ func BenchmarkLoopJob(b *testing.B) {
 		}
 	}
 }
+
+// RenewBudget gives each step of a job its own budget.
+func TestRenewBudgetGivesEachStepItsOwnBudget(t *testing.T) {
+	l, _ := budgetLoop(t, Options{})
+	_, err := doWithin(t, l, 5*time.Second, func(L *glua.LState) error {
+		L.SetGlobal("now", L.NewFunction(func(L *glua.LState) int {
+			L.Push(glua.LNumber(float64(time.Now().UnixNano()) / 1e9))
+			return 1
+		}))
+		for i := 0; i < 3; i++ {
+			l.RenewBudget()
+			if _, err := DoChunk(L, `local t = now() while now() - t < 0.15 do end`, "step", 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("three 150 ms steps with a 200 ms budget each: %v", err)
+	}
+	if n := l.JobsRun(); n != 1 {
+		t.Errorf("JobsRun = %d, want 1", n)
+	}
+}
