@@ -102,8 +102,8 @@ func (c *interrupter) Done() <-chan struct{}       { return c.done }
 func (c *interrupter) Value(any) any               { return nil }
 
 // AfterFunc keeps context.WithCancel (which gopher-lua's NewThread calls for
-// every coroutine) from starting a goroutine per coroutine to watch this
-// context: coroutines get this context itself, not the child.
+// a thread made while its creator has a context: a coroutine made from Go)
+// from starting a goroutine per thread to watch this context.
 func (c *interrupter) AfterFunc(func()) func() bool { return func() bool { return true } }
 
 // Err is called by the VM (and the pattern functions) once Done is closed,
@@ -380,8 +380,8 @@ func moduleOfEnv(env *glua.LTable) string {
 }
 
 // adoptCoroutines makes coroutine.create and coroutine.wrap give every new
-// coroutine the interrupter itself as its context (gopher-lua gives it a
-// child of the creator's, which the interrupter never cancels).
+// coroutine the interrupter itself as its context (gopher-lua would give it
+// a child of the creator's, which the interrupter never cancels).
 func (l *Loop) adoptCoroutines(L *glua.LState) {
 	co, ok := L.GetGlobal("coroutine").(*glua.LTable)
 	if !ok {
@@ -393,6 +393,13 @@ func (l *Loop) adoptCoroutines(L *glua.LState) {
 			return
 		}
 		co.RawSetString(name, L.NewFunction(func(L *glua.LState) int {
+			// Without a context on the creator, NewThread makes no child
+			// context: context.WithCancel would cost an allocation per
+			// coroutine and, if the interruption fired just then, call
+			// Err and use it up without raising it.
+			if ctx := L.RemoveContext(); ctx != nil {
+				defer L.SetContext(ctx)
+			}
 			n := orig.GFunction(L)
 			if th := thread(L.Get(-1)); th != nil {
 				th.SetContext(l.intr)

@@ -142,6 +142,10 @@ func TestInterruptionKillsOnlyTheRunningCoroutine(t *testing.T) {
 			local co = coroutine.create(function () while true do end end)
 			local ok, msg = coroutine.resume(co)
 			return ok, msg, coroutine.status(co)`, "dead"},
+		{"nested", `
+			local inner = coroutine.wrap(function () return coroutine.resume(coroutine.create(function () while true do end end)) end)
+			local ok, msg = inner()
+			return ok, msg, "nested"`, "nested"},
 		{"wrap", `
 			local w = coroutine.wrap(function () while true do end end)
 			local ok, msg = pcall(w)
