@@ -9,7 +9,9 @@ import (
 // jobBudget reads lua_job_timeout (seconds, global): how long one job on
 // the Lua loop (an HTTP handler's turn, a timer, an event, a module load)
 // may run before it is interrupted. Default lua.DefaultJobBudget; 0 turns
-// the budget off (the shutdown still interrupts jobs).
+// the watchdog off: Lua runs without the VM's check before every
+// instruction, and nothing interrupts a stuck job, not even at shutdown
+// (modhost then exits 1 at the shutdown bound, saying the loop is stuck).
 func (rt *Runtime) jobBudget() time.Duration {
 	v, set := rt.cfg.Global.Options["lua_job_timeout"]
 	if !set {

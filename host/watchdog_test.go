@@ -149,9 +149,9 @@ if module:get_option_boolean("stuck_unload", false) then
 end
 `
 
-// stoppingRuntime starts a runtime whose loop has no job budget
-// (lua_job_timeout = 0) and a 300 ms stop budget, with the stuck plugin,
-// and makes its loop spin in a timer.
+// stoppingRuntime starts a runtime whose loop has an hour's job budget
+// and a 300 ms stop budget, with the stuck plugin, and makes its loop spin
+// in a timer.
 func stoppingRuntime(t *testing.T, logs io.Writer, stuckUnload bool) *Runtime {
 	t.Helper()
 	dir := t.TempDir()
@@ -164,7 +164,7 @@ func stoppingRuntime(t *testing.T, logs io.Writer, stuckUnload bool) *Runtime {
 	}
 	rt, err := New(Options{
 		ConfigName: filepath.Join(dir, "test.cfg.lua"),
-		ConfigSource: `lua_job_timeout = 0
+		ConfigSource: `lua_job_timeout = 3600
 http_ports = { 0 }
 http_interfaces = { "127.0.0.1" }
 plugin_paths = { "` + dir + `" }
@@ -189,8 +189,8 @@ VirtualHost "x.example"
 	return rt
 }
 
-// Stop ends within its bound while the loop spins, with no job budget at
-// all: the spinning job is interrupted, the unloads run, and a clean unload
+// Stop ends within its bound while the loop spins, whatever the job
+// budget: the spinning job is interrupted, the unloads run, and a clean unload
 // makes a clean stop.
 func TestStopWhileTheLoopSpins(t *testing.T) {
 	var logs testkit.SyncBuffer

@@ -24,8 +24,11 @@ type Options struct {
 	// queue depth alone does not show.
 	ObserveWait func(wait time.Duration)
 	// JobBudget bounds how long one job may run before the watchdog
-	// interrupts it (see watchdog.go): 0 means DefaultJobBudget, a negative
-	// value no budget (jobs are still interrupted once Shutdown is called).
+	// interrupts it (see watchdog.go): 0 means DefaultJobBudget. A negative
+	// value turns the watchdog off: the state gets no context, so the VM
+	// skips its check before every instruction (Lua runs faster, see
+	// BenchmarkVMContext), and no job is ever interrupted, not even after
+	// Shutdown (CloseContext then reports ErrStuck for a stuck job).
 	JobBudget time.Duration
 	// StopBudget is how long jobs may run once Shutdown is called (0:
 	// StopJobBudget).
@@ -114,15 +117,19 @@ func NewLoop(opts Options) *Loop {
 	ud.Value = l
 	L.G.Registry.RawSetString("modhost.loop", ud)
 	l.intr = &interrupter{loop: l, done: make(chan struct{})}
-	L.SetContext(l.intr)
-	l.adoptCoroutines(L)
+	if l.budget > 0 {
+		L.SetContext(l.intr)
+		l.adoptCoroutines(L)
+	}
 	OpenVersionGaps(L)
 	OpenPatterns(L)
 	OpenLoaders(L)
 	Preload(L, opts.Libraries)
 	l.state = L
 	go l.run()
-	go l.watch()
+	if l.budget > 0 {
+		go l.watch()
+	}
 	return l
 }
 
@@ -313,9 +320,9 @@ func (l *Loop) Close(final func(L *glua.LState)) {
 }
 
 // Shutdown starts the end of the loop's life: from now on a job is
-// interrupted once it has run StopJobBudget past the call (or past its own
-// start, if later), or at the end of its own budget if that comes first,
-// whatever the job budget is; the job running now included.
+// interrupted once it has run StopBudget past the call (or past its own
+// start, if later), or at the end of its own budget if that comes first;
+// the job running now included. (Not with the watchdog off.)
 func (l *Loop) Shutdown() {
 	l.stopAt.CompareAndSwap(0, time.Now().UnixNano())
 }

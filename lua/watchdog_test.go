@@ -239,10 +239,10 @@ func TestInterruptedReportsTheBudgetError(t *testing.T) {
 	})
 }
 
-// After Shutdown every job has at most the stop budget, even with no job
-// budget at all.
-func TestShutdownInterruptsJobsWithoutABudget(t *testing.T) {
-	l, _ := budgetLoop(t, Options{JobBudget: -1, StopBudget: 300 * time.Millisecond})
+// After Shutdown every job has at most the stop budget, however long its
+// own budget is.
+func TestShutdownInterruptsJobsWithALongBudget(t *testing.T) {
+	l, _ := budgetLoop(t, Options{JobBudget: time.Hour, StopBudget: 300 * time.Millisecond})
 	started := make(chan struct{})
 	result := make(chan error, 1)
 	l.Post(func(L *glua.LState) {
@@ -251,10 +251,10 @@ func TestShutdownInterruptsJobsWithoutABudget(t *testing.T) {
 		result <- err
 	})
 	<-started
-	time.Sleep(400 * time.Millisecond) // no budget: still running
+	time.Sleep(400 * time.Millisecond) // an hour's budget: still running
 	select {
 	case err := <-result:
-		t.Fatalf("job without budget ended before Shutdown: %v", err)
+		t.Fatalf("job ended before Shutdown: %v", err)
 	default:
 	}
 	l.Shutdown()
@@ -271,7 +271,7 @@ func TestShutdownInterruptsJobsWithoutABudget(t *testing.T) {
 // CloseContext bounds the close: queued jobs are dropped and the running
 // one interrupted when its context ends.
 func TestCloseContextDropsTheQueueWhenItsTimeIsUp(t *testing.T) {
-	l := NewLoop(Options{JobBudget: -1, Logger: slog.New(slog.NewTextHandler(&logBuffer{}, nil))})
+	l := NewLoop(Options{JobBudget: time.Hour, Logger: slog.New(slog.NewTextHandler(&logBuffer{}, nil))})
 	started := make(chan struct{})
 	l.Post(func(L *glua.LState) {
 		close(started)
@@ -306,6 +306,39 @@ func TestCloseContextReportsAJobStuckInGo(t *testing.T) {
 	l.Post(func(*glua.LState) { close(started); <-release })
 	<-started
 	err := l.CloseContext(ctxFor(t, 50*time.Millisecond), nil)
+	close(release)
+	if !errors.Is(err, ErrStuck) {
+		t.Fatalf("CloseContext = %v, want ErrStuck", err)
+	}
+	<-l.Done()
+}
+
+// With the watchdog off the state has no context (the VM skips its check)
+// and nothing interrupts a job: CloseContext says the loop is stuck.
+func TestWatchdogOff(t *testing.T) {
+	l := NewLoop(Options{JobBudget: -1, Logger: slog.New(slog.NewTextHandler(&logBuffer{}, nil))})
+	started := make(chan struct{})
+	release := make(chan struct{})
+	l.Post(func(L *glua.LState) {
+		if L.Context() != nil {
+			t.Error("the state has a context with the watchdog off")
+		}
+		close(started)
+		L.SetGlobal("released", L.NewFunction(func(L *glua.LState) int {
+			select {
+			case <-release:
+				L.Push(glua.LTrue)
+			default:
+				L.Push(glua.LFalse)
+			}
+			return 1
+		}))
+		_, _ = DoChunk(L, `while not released() do end`, "spin", 0)
+	})
+	<-started
+	time.Sleep(100 * time.Millisecond)
+	l.Shutdown()
+	err := l.CloseContext(ctxFor(t, 100*time.Millisecond), nil)
 	close(release)
 	if !errors.Is(err, ErrStuck) {
 		t.Fatalf("CloseContext = %v, want ErrStuck", err)

@@ -16,8 +16,8 @@ import (
 	"github.com/modhost/modhost/internal/testkit"
 )
 
-// stuckPlugin's handler and unload never return. With lua_job_timeout = 0
-// nothing but the shutdown interrupts them.
+// stuckPlugin's handler and unload never return. With an hour's
+// lua_job_timeout nothing but the shutdown interrupts them.
 const stuckPlugin = `module:provides("http", {
 	route = {
 		["GET /spin"] = function ()
@@ -47,7 +47,7 @@ func runStuck(t *testing.T) *running {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "run.cfg.lua")
-	if err := os.WriteFile(cfg, []byte(`lua_job_timeout = 0
+	if err := os.WriteFile(cfg, []byte(`lua_job_timeout = 3600
 http_ports = { 0 }
 http_interfaces = { "127.0.0.1" }
 plugin_paths = { "`+dir+`" }
