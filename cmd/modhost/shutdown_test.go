@@ -63,7 +63,7 @@ VirtualHost "x.example"
 	}
 	go func() { r.done <- r.cmd.Wait() }()
 	t.Cleanup(func() { _ = r.cmd.Process.Kill() }) // if the test failed before it exited
-	listening := regexp.MustCompile(`"HTTP listening" url=(http://\S+)`)
+	listening := regexp.MustCompile(`HTTP listening"? url=(http://[0-9.:]+)`)
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(r.logs.String(), "host ready") || r.url == "" {
 		if m := listening.FindStringSubmatch(r.logs.String()); m != nil {
