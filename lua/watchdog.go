@@ -85,7 +85,7 @@ type interrupter struct {
 	mu     sync.Mutex
 	phase  interruptPhase
 	err    *BudgetError
-	fired  time.Time // when the first interruption was raised
+	fired  time.Time // when the watchdog closed done
 	logged bool
 }
 
