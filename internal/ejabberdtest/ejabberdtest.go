@@ -1,0 +1,533 @@
+// Package ejabberdtest starts a real ejabberd (Debian's 23.01) for tests: a
+// private temp folder holding a generated ejabberd.yml, the Mnesia spool and
+// the log; free loopback ports for c2s, the component listener, the HTTP API
+// and the Erlang distribution; a node name and cookie of its own.
+//
+// The Erlang VM is run directly (not through ejabberdctl, which as root
+// switches to the ejabberd user and reads /etc/ejabberd): the distribution
+// listens on a port of its own without epmd (-erl_epmd_port, -start_epmd
+// false), so tests neither collide with each other nor touch a system epmd or
+// ejabberd. The node is stopped by its pid.
+package ejabberdtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Where Debian's packages put the Erlang runtime and ejabberd's applications.
+const (
+	Erl     = "/usr/bin/erl"
+	LibsDir = "/usr/lib/x86_64-linux-gnu" // ERL_LIBS: ejabberd-23.01 and its dependencies
+	AppDir  = LibsDir + "/ejabberd-23.01"
+)
+
+// installHint is what a developer runs to get the tests' dependencies.
+const installHint = "make deps (or: apt-get install ejabberd)"
+
+// Options say what the test needs from the server.
+type Options struct {
+	// Host is the one virtual host ejabberd serves. Default "example.com".
+	Host string
+	// Users maps usernames to passwords, registered once the server runs.
+	Users map[string]string
+	// Components maps component JIDs to passwords for an ejabberd_service
+	// listener the harness declares on ComponentPort.
+	Components map[string]string
+	// Config is YAML that the harness's ejabberd.yml includes
+	// (include_config_file): ejabberd appends its lists (listen) and merges
+	// its maps (modules, acl, access_rules, api_permissions) into the
+	// harness's. Placeholders {{COMPONENT_PORT}}, {{HTTP_PORT}}, {{DIR}}.
+	Config string
+	// ConfigFor, when set, builds Config once the ports are known.
+	ConfigFor func(s *Server) string
+	// APIFromConfig: Config itself declares the mod_http_api listener on
+	// HTTPPort and its api_permissions (the snippet under test); the harness
+	// declares neither, and registers Users through ejabberd_ctl instead.
+	APIFromConfig bool
+	// StartTimeout bounds the wait for the server. Default 30s.
+	StartTimeout time.Duration
+	// LogLevel is ejabberd's loglevel. Default "info".
+	LogLevel string
+}
+
+// Server is one running (or stopped) ejabberd owned by a test.
+type Server struct {
+	Host          string
+	Dir           string
+	ConfigPath    string // the harness's ejabberd.yml
+	IncludePath   string // Options.Config, as included by ConfigPath
+	LogPath       string
+	SpoolPath     string // the Mnesia directory
+	Node          string // the Erlang node name, unique per server
+	Cookie        string
+	C2SPort       int
+	ComponentPort int
+	HTTPPort      int
+	DistPort      int           // the Erlang distribution's listening port
+	StartedIn     time.Duration // how long the last start took, up to serving
+	StoppedIn     time.Duration // how long the last Stop took
+
+	opts Options
+	// hasService says whether a component listener is declared, so
+	// ComponentPort is expected to open.
+	hasService bool
+	ctlCalls   atomic.Uint64
+	cmd        *exec.Cmd
+	exited     chan struct{}
+	waitErr    error
+}
+
+// Available reports whether Erlang and ejabberd are installed here.
+func Available() bool {
+	for _, p := range []string{Erl, AppDir} {
+		if _, err := os.Stat(p); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Require skips the test when ejabberd is missing, except under CI=true
+// where a missing ejabberd is a failure. Under -short every test that needs
+// ejabberd is skipped.
+func Require(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a real ejabberd: not in the -short loop (make unit); make test runs it")
+	}
+	if Available() {
+		return
+	}
+	if fatal, msg := whenMissing(os.Getenv("CI")); fatal {
+		t.Fatal(msg)
+	} else {
+		t.Skip(msg)
+	}
+}
+
+func whenMissing(ci string) (fatal bool, msg string) {
+	if ci == "true" {
+		return true, fmt.Sprintf("ejabberd not installed at %s (CI=true: not skipping); install with: %s", AppDir, installHint)
+	}
+	return false, fmt.Sprintf("ejabberd not installed at %s; install with: %s", AppDir, installHint)
+}
+
+// Start writes the config, starts ejabberd, waits until it serves and
+// registers the Users. The server is stopped when the test ends; if the test
+// failed, ejabberd's log is attached to its output.
+func Start(t testing.TB, opts Options) *Server {
+	t.Helper()
+	Require(t)
+	s, err := prepare(t.TempDir(), opts)
+	if err != nil {
+		t.Fatalf("ejabberdtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Errorf("ejabberdtest: stop: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("ejabberd log (%s):\n%s", s.LogPath, s.Log())
+		}
+	})
+	if err := s.start(); err != nil {
+		t.Fatalf("ejabberdtest: %v", err)
+	}
+	for _, u := range sortedKeys(opts.Users) {
+		if err := s.Register(u, opts.Users[u]); err != nil {
+			t.Fatalf("ejabberdtest: %v", err)
+		}
+	}
+	return s
+}
+
+func prepare(dir string, opts Options) (*Server, error) {
+	if opts.Host == "" {
+		opts.Host = "example.com"
+	}
+	if opts.StartTimeout == 0 {
+		opts.StartTimeout = 30 * time.Second
+	}
+	if opts.LogLevel == "" {
+		opts.LogLevel = "info"
+	}
+	tag := make([]byte, 8)
+	if _, err := rand.Read(tag); err != nil {
+		return nil, err
+	}
+	cookie := make([]byte, 16)
+	if _, err := rand.Read(cookie); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		Host:        opts.Host,
+		Dir:         dir,
+		ConfigPath:  filepath.Join(dir, "ejabberd.yml"),
+		IncludePath: filepath.Join(dir, "included.yml"),
+		LogPath:     filepath.Join(dir, "log", "ejabberd.log"),
+		SpoolPath:   filepath.Join(dir, "spool"),
+		Node:        "modhosttest-" + hex.EncodeToString(tag) + "@localhost",
+		Cookie:      hex.EncodeToString(cookie),
+		opts:        opts,
+	}
+	ports, err := freePorts(4)
+	if err != nil {
+		return nil, err
+	}
+	s.C2SPort, s.ComponentPort, s.HTTPPort, s.DistPort = ports[0], ports[1], ports[2], ports[3]
+	for _, d := range []string{s.SpoolPath, filepath.Dir(s.LogPath)} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	included := opts.Config
+	if opts.ConfigFor != nil {
+		included = opts.ConfigFor(s)
+	}
+	included = strings.NewReplacer(
+		"{{COMPONENT_PORT}}", strconv.Itoa(s.ComponentPort),
+		"{{HTTP_PORT}}", strconv.Itoa(s.HTTPPort),
+		"{{DIR}}", s.Dir,
+	).Replace(included)
+	s.hasService = len(opts.Components) > 0 || strings.Contains(included, "ejabberd_service")
+	if err := os.WriteFile(s.IncludePath, []byte(included+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write included config: %w", err)
+	}
+	if err := os.WriteFile(s.ConfigPath, []byte(s.config()), 0o600); err != nil {
+		return nil, fmt.Errorf("write config: %w", err)
+	}
+	return s, nil
+}
+
+// config renders the harness's ejabberd.yml. Strings are written as YAML
+// double-quoted scalars (Go's quoting is a subset for ordinary text).
+func (s *Server) config() string {
+	q := strconv.Quote
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# generated by modhost's ejabberdtest for one test\n")
+	fmt.Fprintf(&b, "loglevel: %s\n", s.opts.LogLevel)
+	fmt.Fprintf(&b, "hosts:\n  - %s\n", q(s.Host))
+	// No TLS anywhere: clients log in with SASL over plain TCP on loopback.
+	fmt.Fprintf(&b, "auth_method: internal\nauth_password_format: scram\n")
+	fmt.Fprintf(&b, "listen:\n")
+	fmt.Fprintf(&b, "  -\n    port: %d\n    ip: \"127.0.0.1\"\n    module: ejabberd_c2s\n    starttls_required: false\n", s.C2SPort)
+	if len(s.opts.Components) > 0 {
+		fmt.Fprintf(&b, "  -\n    port: %d\n    ip: \"127.0.0.1\"\n    module: ejabberd_service\n    hosts:\n", s.ComponentPort)
+		for _, jid := range sortedKeys(s.opts.Components) {
+			fmt.Fprintf(&b, "      %s:\n        password: %s\n", q(jid), q(s.opts.Components[jid]))
+		}
+	}
+	if !s.opts.APIFromConfig {
+		fmt.Fprintf(&b, "  -\n    port: %d\n    ip: \"127.0.0.1\"\n    module: ejabberd_http\n    request_handlers:\n      /api: mod_http_api\n", s.HTTPPort)
+	}
+	fmt.Fprintf(&b, "api_permissions:\n")
+	// ejabberd_ctl needs the node's cookie, which only this test knows.
+	fmt.Fprintf(&b, "  \"ejabberdtest ctl\":\n    from:\n      - ejabberd_ctl\n    who: all\n    what: \"*\"\n")
+	if !s.opts.APIFromConfig {
+		fmt.Fprintf(&b, "  \"ejabberdtest api\":\n    from:\n      - mod_http_api\n    who:\n      ip: 127.0.0.1/8\n    what: \"*\"\n")
+	}
+	fmt.Fprintf(&b, "modules:\n  mod_roster: {}\n  mod_disco: {}\n  mod_admin_extra: {}\n")
+	fmt.Fprintf(&b, "include_config_file:\n  - %s\n", q(s.IncludePath))
+	return b.String()
+}
+
+// C2SAddr is the client listener's address.
+func (s *Server) C2SAddr() string { return loopback(s.C2SPort) }
+
+// ComponentAddr is the XEP-0114 listener's address.
+func (s *Server) ComponentAddr() string { return loopback(s.ComponentPort) }
+
+// APIURL is the URL of mod_http_api's command.
+func (s *Server) APIURL(command string) string {
+	return "http://" + loopback(s.HTTPPort) + "/api/" + command
+}
+
+func loopback(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+
+// Log is ejabberd's log so far.
+func (s *Server) Log() string {
+	b, err := os.ReadFile(s.LogPath)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	return string(b)
+}
+
+// Pid is the running node's process id (the beam.smp), 0 when stopped.
+func (s *Server) Pid() int {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
+// API calls a mod_http_api command with args as its JSON body and returns
+// the HTTP status and the raw body.
+func (s *Server) API(ctx context.Context, command string, args any) (int, []byte, error) {
+	body, err := json.Marshal(args)
+	if err != nil {
+		return 0, nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.APIURL(command), bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, out, err
+}
+
+// Register creates an account on Host: over the HTTP API (about a
+// millisecond), or through ejabberd_ctl when the API is the Config's.
+func (s *Server) Register(user, pass string) error {
+	if s.opts.APIFromConfig {
+		if _, err := s.Ctl("register", user, s.Host, pass); err != nil {
+			return fmt.Errorf("register %s@%s: %w", user, s.Host, err)
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	code, body, err := s.API(ctx, "register", map[string]string{"user": user, "host": s.Host, "password": pass})
+	if err != nil {
+		return fmt.Errorf("register %s@%s: %w", user, s.Host, err)
+	}
+	if code != http.StatusOK {
+		return fmt.Errorf("register %s@%s: HTTP %d %s", user, s.Host, code, body)
+	}
+	return nil
+}
+
+// Ctl runs an ejabberdctl command against this node, the way ejabberdctl
+// does (a hidden Erlang node running ejabberd_ctl) but with this server's
+// cookie and distribution port, as the current user. About 0.7 s a call.
+func (s *Server) Ctl(args ...string) (string, error) {
+	if s.cmd == nil {
+		return "", errors.New("ejabberd is not running")
+	}
+	name := fmt.Sprintf("ctl%d-%s", s.ctlCalls.Add(1), s.Node)
+	argv := []string{
+		"-sname", name, "-hidden", "-noinput", "-setcookie", s.Cookie,
+		"-erl_epmd_port", strconv.Itoa(s.DistPort), "-start_epmd", "false", "-dist_listen", "false",
+		"-s", "ejabberd_ctl", "-extra", s.Node,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, Erl, append(argv, args...)...)
+	cmd.Dir = s.Dir
+	cmd.Env = s.env()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("ejabberdctl %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+// env is the environment of every Erlang process of this server: ejabberd's
+// applications on the code path, our config and log, a HOME of our own (erl
+// would otherwise create ~/.erlang.cookie), nothing from the caller's Erlang.
+func (s *Server) env() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "ERL_") || strings.HasPrefix(kv, "EJABBERD_") || strings.HasPrefix(kv, "HOME=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env,
+		"HOME="+s.Dir,
+		"ERL_LIBS="+LibsDir,
+		"ERL_CRASH_DUMP="+filepath.Join(s.Dir, "erl_crash.dump"),
+		"ERL_CRASH_DUMP_BYTES=0",
+		"EJABBERD_CONFIG_PATH="+s.ConfigPath,
+		"EJABBERD_LOG_PATH="+s.LogPath,
+	)
+}
+
+// start runs the node on our config and waits until the API says started.
+func (s *Server) start() error {
+	begin := time.Now()
+	out, err := os.OpenFile(filepath.Join(s.Dir, "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open stdout log: %w", err)
+	}
+	argv := []string{
+		"-sname", s.Node, "-setcookie", s.Cookie, "-noinput",
+		"-erl_epmd_port", strconv.Itoa(s.DistPort), "-start_epmd", "false",
+		"-kernel", "inet_dist_use_interface", "{127,0,0,1}",
+		"+K", "true",
+		"-mnesia", "dir", strconv.Quote(s.SpoolPath),
+		"-s", "ejabberd",
+	}
+	cmd := exec.Command(Erl, argv...)
+	cmd.Dir = s.Dir
+	cmd.Env = s.env()
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		out.Close()
+		return fmt.Errorf("start %s: %w", Erl, err)
+	}
+	s.cmd = cmd
+	s.exited = make(chan struct{})
+	go func() {
+		s.waitErr = cmd.Wait()
+		out.Close()
+		close(s.exited)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.StartTimeout)
+	defer cancel()
+	if err := s.waitStarted(ctx); err != nil {
+		_ = s.Stop()
+		return err
+	}
+	addrs := []string{s.C2SAddr()}
+	if s.hasService {
+		addrs = append(addrs, s.ComponentAddr())
+	}
+	for _, addr := range addrs {
+		if err := s.waitPort(ctx, addr); err != nil {
+			_ = s.Stop()
+			return err
+		}
+	}
+	s.StartedIn = time.Since(begin)
+	return nil
+}
+
+// waitStarted polls the API's status command (any HTTP answer on HTTPPort
+// means the listeners run, which ejabberd starts last).
+func (s *Server) waitStarted(ctx context.Context) error {
+	for {
+		attempt, cancel := context.WithTimeout(ctx, time.Second)
+		code, _, err := s.API(attempt, "status", struct{}{})
+		cancel()
+		if err == nil && code != 0 {
+			return nil
+		}
+		select {
+		case <-s.exited:
+			return fmt.Errorf("ejabberd exited before serving (%v); output:\n%s", s.waitErr, s.stdout())
+		case <-ctx.Done():
+			return fmt.Errorf("wait for ejabberd's API on %d: %w", s.HTTPPort, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Server) waitPort(ctx context.Context, addr string) error {
+	var d net.Dialer
+	for {
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+		select {
+		case <-s.exited:
+			return fmt.Errorf("ejabberd exited before %s accepted (%v); output:\n%s", addr, s.waitErr, s.stdout())
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %s: %w", addr, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Server) stdout() string {
+	b, _ := os.ReadFile(filepath.Join(s.Dir, "stdout.log"))
+	return string(b)
+}
+
+// Stop ends the node: SIGTERM (the VM's init:stop: ejabberd stops its
+// modules and Mnesia closes its files), then SIGKILL after 15 seconds.
+// Stopping a stopped server does nothing.
+func (s *Server) Stop() error {
+	if s.cmd == nil {
+		return nil
+	}
+	defer func() { s.cmd = nil }()
+	select {
+	case <-s.exited:
+		return nil
+	default:
+	}
+	begin := time.Now()
+	defer func() { s.StoppedIn = time.Since(begin) }()
+	// Only our own process group (the VM and its port programs) is signalled.
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-s.exited:
+		return nil
+	case <-time.After(15 * time.Second):
+	}
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	select {
+	case <-s.exited:
+		return errors.New("ejabberd ignored SIGTERM for 15s and was killed")
+	case <-time.After(5 * time.Second):
+		return errors.New("ejabberd did not exit after SIGKILL")
+	}
+}
+
+// Restart stops the node and starts it again on the same ports and spool.
+func (s *Server) Restart() error {
+	if err := s.Stop(); err != nil {
+		return fmt.Errorf("restart: %w", err)
+	}
+	if err := s.start(); err != nil {
+		return fmt.Errorf("restart: %w", err)
+	}
+	return nil
+}
+
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var listeners []net.Listener
+	defer func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("pick a free port: %w", err)
+		}
+		listeners = append(listeners, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
