@@ -98,7 +98,11 @@ func cmdProsodySnippet(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "modhost prosody-snippet: no host in %s has component_client = { host = ...; port = ...; jid = ...; secret = ... }\n", *cfgPath)
 		return 1
 	}
-	fmt.Fprintf(stdout, "-- Then write modhost's plugins where plugin_paths points:\n--   modhost export-plugins %s\n", strconv.Quote(dir))
+	// Only Prosody loads modhost's plugins; ejabberd's YAML must stay free
+	// of Lua comments so it can be saved and included as printed.
+	if servers[0] == "prosody" {
+		fmt.Fprintf(stdout, "-- Then write modhost's plugins where plugin_paths points:\n--   modhost export-plugins %s\n", strconv.Quote(dir))
+	}
 	return 0
 }
 

@@ -151,6 +151,14 @@ func TestProsodySnippetForALinkedHost(t *testing.T) {
 			t.Errorf("snippet lacks %q:\n%s", want, out.String())
 		}
 	}
+	// ejabberd alone: YAML only, with no Lua comment a YAML parser would choke on.
+	out.Reset()
+	if code := run([]string{"prosody-snippet", "--config", cfg, "--server", "ejabberd"}, &out, &errs); code != 0 {
+		t.Fatalf("ejabberd: exit %d: %s", code, errs.String())
+	}
+	if strings.Contains(out.String(), "--") || !strings.Contains(out.String(), "mod_privilege:") {
+		t.Errorf("ejabberd snippet mixes in Lua or lacks mod_privilege:\n%s", out.String())
+	}
 	exported := filepath.Join(dir, "plugins")
 	out.Reset()
 	if code := run([]string{"export-plugins", exported}, &out, &errs); code != 0 {

@@ -35,6 +35,7 @@ type SnippetOptions struct {
 	Component  string // modhost's component JID, e.g. roster.example.com
 	Secret     string // the shared component secret
 	Port       int    // the server's component port; default 5347
+	APIPort    int    // ejabberd: the loopback port of its HTTP API; default 5281
 	Mode       RosterMode
 	PluginsDir string // modhost's plugins folder, for Prosody's plugin_paths
 }
@@ -51,6 +52,9 @@ func Snippet(o SnippetOptions) (string, error) {
 	}
 	if o.Port == 0 {
 		o.Port = 5347
+	}
+	if o.APIPort == 0 {
+		o.APIPort = 5281
 	}
 	if o.Secret == "" {
 		o.Secret = "CHANGE-ME"
@@ -109,27 +113,50 @@ func prosodySnippet(o SnippetOptions) string {
 	return b.String()
 }
 
+// EjabberdAPICommands are the mod_http_api commands the ejabberd snippet's
+// api_permissions grant modhost: rosters written and read through ejabberd's
+// own admin commands (privileged roster sets fail on 23.01), sessions listed.
+var EjabberdAPICommands = []string{
+	"add_rosteritem", "delete_rosteritem", "get_roster",
+	"connected_users", "user_resources", "user_sessions_info", "status",
+}
+
+// ejabberdSnippet is YAML for ejabberd 23.01, to merge into ejabberd.yml or to
+// name in its include_config_file. 23.01's mod_privilege implements
+// urn:xmpp:privilege:1: only roster, message and presence are options (an iq
+// key is a fatal config error), so modhost cannot push roster changes from
+// the user's JID there.
 func ejabberdSnippet(o SnippetOptions) string {
 	y := strconv.Quote // YAML double-quoted scalars accept Go's escapes for ordinary text
 	var b strings.Builder
-	fmt.Fprintf(&b, "# ejabberd: link modhost (%s rosters) as component %s of %s.\n", o.Mode, o.Component, o.Host)
-	fmt.Fprintf(&b, "# Merge into ejabberd.yml. ejabberd cannot load modhost's Lua\n")
-	fmt.Fprintf(&b, "# block_subscriptions plugin: clients can still change subscriptions.\n\n")
-	fmt.Fprintf(&b, "listen:\n  -\n    port: %d\n    ip: \"127.0.0.1\"\n    module: ejabberd_service\n", o.Port)
-	fmt.Fprintf(&b, "    hosts:\n      %s:\n        password: %s\n\n", y(o.Component), y(o.Secret))
+	fmt.Fprintf(&b, "# ejabberd 23.01: link modhost (%s rosters) as component %s of %s.\n", o.Mode, o.Component, o.Host)
+	fmt.Fprintf(&b, "# Merge into ejabberd.yml, or save as a file named in its include_config_file.\n")
+	fmt.Fprintf(&b, "# ejabberd cannot load modhost's Lua block_subscriptions plugin: clients\n")
+	fmt.Fprintf(&b, "# can still change subscriptions.\n\n")
+	fmt.Fprintf(&b, "listen:\n")
+	fmt.Fprintf(&b, "  # modhost's XEP-0114 link\n")
+	fmt.Fprintf(&b, "  -\n    port: %d\n    ip: \"127.0.0.1\"\n    module: ejabberd_service\n", o.Port)
+	fmt.Fprintf(&b, "    hosts:\n      %s:\n        password: %s\n", y(o.Component), y(o.Secret))
+	fmt.Fprintf(&b, "  # ejabberd's admin API (mod_http_api), for modhost only: loopback\n")
+	fmt.Fprintf(&b, "  -\n    port: %d\n    ip: \"127.0.0.1\"\n    module: ejabberd_http\n", o.APIPort)
+	fmt.Fprintf(&b, "    request_handlers:\n      /api: mod_http_api\n\n")
 	fmt.Fprintf(&b, "acl:\n  modhost:\n    server: %s\n\n", y(o.Component))
 	fmt.Fprintf(&b, "access_rules:\n  modhost:\n    allow: modhost\n\n")
-	fmt.Fprintf(&b, "modules:\n  mod_privilege:\n")
+	fmt.Fprintf(&b, "api_permissions:\n  \"modhost\":\n    from:\n      - mod_http_api\n")
+	fmt.Fprintf(&b, "    who:\n      ip: 127.0.0.1/8\n    what:\n")
+	for _, c := range EjabberdAPICommands {
+		fmt.Fprintf(&b, "      - %s\n", c)
+	}
+	fmt.Fprintf(&b, "\nmodules:\n")
+	// Not declared here: included next to Debian's ejabberd.yml, which has it,
+	// a second mod_admin_extra is a fatal "Duplicated option".
+	fmt.Fprintf(&b, "  # and mod_admin_extra: {} (Debian's ejabberd.yml has it): it provides the\n")
+	fmt.Fprintf(&b, "  # roster and session commands above. Declared twice, ejabberd does not start.\n")
+	fmt.Fprintf(&b, "  mod_privilege:\n")
 	fmt.Fprintf(&b, "    roster:\n      both: modhost\n")
 	fmt.Fprintf(&b, "    presence:\n      managed_entity: modhost\n")
 	if o.Mode == Delegated {
-		fmt.Fprintf(&b, "    iq:   # needs a mod_privilege with the iq option\n      \"jabber:iq:roster\":\n        both: modhost\n")
 		fmt.Fprintf(&b, "  mod_delegation:\n    namespaces:\n      \"jabber:iq:roster\":\n        access: modhost\n")
-	}
-	fmt.Fprintf(&b, "\n# ejabberd before 19.x took these as options of the ejabberd_service listener:\n")
-	fmt.Fprintf(&b, "#    privilege_access:\n#      roster: \"both\"\n#      presence: \"managed_entity\"\n")
-	if o.Mode == Delegated {
-		fmt.Fprintf(&b, "#    delegations:\n#      \"jabber:iq:roster\":\n#        filtering: []\n")
 	}
 	return b.String()
 }

@@ -48,9 +48,11 @@ func TestSnippet(t *testing.T) {
 			"module: ejabberd_service", `"roster.example.com":`, `password: "s\"e\\cret"`,
 			"mod_privilege:", "both: modhost", "managed_entity: modhost",
 			"mod_delegation:", `"jabber:iq:roster":`, "access: modhost",
-			"#    privilege_access:", "#    delegations:",
+			"module: ejabberd_http", "/api: mod_http_api", "port: 5281\n", "ip: 127.0.0.1/8",
+			"# and mod_admin_extra: {}", "- add_rosteritem\n",
 		},
-		wantNot: []string{"block_subscriptions:", "VirtualHost"},
+		// 23.01 refuses an iq option in mod_privilege; no Lua comments.
+		wantNot: []string{"block_subscriptions:", "VirtualHost", "\n    iq:", "--", "privilege_access", "\"*\""},
 	}, {
 		name:    "ejabberd, server-held rosters",
 		server:  "ejabberd",
