@@ -73,7 +73,7 @@ func startProsody(t *testing.T, mode RosterMode, users map[string]string) *proso
 
 // startLink runs a Client on s until the test ends or stop is called, and
 // waits for its first connection.
-func startLink(t *testing.T, s *prosodytest.Server, cfg Config) (l *Client, rec *recorder, states chan State, stop func()) {
+func startLink(t *testing.T, s interface{ ComponentAddr() string }, cfg Config) (l *Client, rec *recorder, states chan State, stop func()) {
 	t.Helper()
 	cfg.Addr, cfg.JID, cfg.Secret = s.ComponentAddr(), testComponent, testSecret
 	rec = newRecorder()
