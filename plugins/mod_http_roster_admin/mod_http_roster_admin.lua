@@ -71,6 +71,9 @@ local login_timeout = module:get_option_number("http_roster_admin_login_timeout"
 local request_deadline = module:get_option_number("http_roster_admin_deadline", 20);
 local max_concurrent = module:get_option_number("http_roster_admin_max_concurrent", 16);
 local max_body_size = module:get_option_number("http_roster_admin_max_body", 1024 * 1024);
+-- An answer with more contacts is a failed fetch: a roster is applied, stored
+-- and pushed in one go on the server's loop, so its size bounds that pause.
+local max_contacts = module:get_option_number("http_roster_admin_max_contacts", 10000);
 local secret = module:get_option_string("http_roster_admin_secret");
 -- Linked to an XMPP server (modhost's component_client), the server keeps
 -- offline users' rosters too: refresh them by default. Inside Prosody the
@@ -79,6 +82,7 @@ local refresh_offline = module:get_option_boolean("http_roster_admin_refresh_off
 	module:get_option("component_client") ~= nil);
 
 if max_concurrent < 1 then max_concurrent = 1; end
+max_contacts = math.max(1, math.floor(max_contacts));
 
 -- Metrics, through module:metric only: Prosody's mod_http_openmetrics and
 -- modhost's http_openmetrics serve them as prosody_mod_http_roster_admin__*.
@@ -90,7 +94,7 @@ local fetch_duration = module:metric("histogram", "fetch_duration", "seconds",
 	"Time taken by roster fetches from the web application, failed ones included.", {},
 	{ buckets = { 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 } }):with_labels();
 local fetch_errors = module:metric("counter", "fetch_errors", "",
-	"Failed roster fetches by kind: status, invalid_json, not_object, invalid_roster, timeout, refused, closed, connection, rejected_by_hook, hook_failed.",
+	"Failed roster fetches by kind: status, invalid_json, not_object, invalid_roster, too_many_contacts, timeout, refused, closed, connection, rejected_by_hook, hook_failed.",
 	{ "kind" });
 
 -- The kind of a failed connection, from net.http's reason.
@@ -105,6 +109,7 @@ end
 local function roster_error_kind(reason)
 	if reason:match("^answer is not a JSON object") then return "not_object"; end
 	if reason:match("^answer is not valid JSON") then return "invalid_json"; end
+	if reason:match("^answer has %d+ contacts, more than") then return "too_many_contacts"; end
 	return "invalid_roster";
 end
 
@@ -265,6 +270,11 @@ local function parse_roster(username, body)
 	if type(data) ~= "table" or data == json.null or not is_object(data) then
 		return nil, "answer is not valid JSON (" .. tostring(err) .. ")";
 	end
+	local count = 0;
+	for _ in pairs(data) do count = count + 1; end
+	if count > max_contacts then
+		return nil, string.format("answer has %d contacts, more than http_roster_admin_max_contacts (%d)", count, max_contacts);
+	end
 	local self_jid = username .. "@" .. host;
 	local roster, entries = {}, {};
 	for contact, entry in pairs(data) do
@@ -327,13 +337,20 @@ end
 
 -- Fetches are callbacks, not coroutines, so the HTTP handlers never depend on
 -- an async context. At most max_concurrent run at once; the rest queue.
-local running_fetches, queued_fetches = 0, {};
+-- The queue is a list read from queue_head on: table.remove(list, 1) would
+-- shift every fetch still queued, n² for a request naming n users.
+local running_fetches = 0;
+local queued_fetches, queue_head, queue_tail = {}, 1, 0;
 
 local start_fetch; -- forward declaration: finishing one fetch starts the next
 
 local function next_fetch()
-	if running_fetches < max_concurrent and #queued_fetches > 0 then
-		local queued = table.remove(queued_fetches, 1);
+	if running_fetches < max_concurrent and queue_head <= queue_tail then
+		local queued = queued_fetches[queue_head];
+		queued_fetches[queue_head], queue_head = nil, queue_head + 1;
+		if queue_head > queue_tail then -- empty: start a fresh list
+			queued_fetches, queue_head, queue_tail = {}, 1, 0;
+		end
 		start_fetch(queued.username, queued.done, queued.on_sent);
 	end
 end
@@ -400,7 +417,7 @@ function start_fetch(username, done, on_sent)
 		end
 		if finished then return; end
 		if native and type(body) == "string" then
-			return native.parse(body, username .. "@" .. host, json.null, json_array_mt, fetched_hooked(), on_roster);
+			return native.parse(body, username .. "@" .. host, json.null, json_array_mt, fetched_hooked(), on_roster, max_contacts);
 		end
 		on_roster(parse_roster(username, body));
 	end
@@ -444,7 +461,8 @@ local function fetch_roster(username, done, on_sent)
 	if running_fetches < max_concurrent then
 		start_fetch(username, finished, on_sent);
 	else
-		table.insert(queued_fetches, { username = username, done = finished, on_sent = on_sent });
+		queue_tail = queue_tail + 1;
+		queued_fetches[queue_tail] = { username = username, done = finished, on_sent = on_sent };
 	end
 end
 

@@ -1,6 +1,8 @@
 package rosteradmin
 
 import (
+	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -21,12 +23,13 @@ import (
 // answers and compares what they make of them, and FuzzRosterReaderWays
 // compares this reader's two ways of reading (scan and general decode).
 //
-//	parse(body, self_jid, null, array_mt, with_entries, callback)
+//	parse(body, self_jid, null, array_mt, with_entries, callback [, max_contacts])
 //	  Reads body on a goroutine of its own, off the Lua loop, and calls
 //	  callback(roster, entries) or callback(nil, reason) back on the loop.
 //	  null and array_mt are util.json's null sentinel and array metatable,
 //	  so entries are what util.json.decode would have returned; without
-//	  with_entries, entries is nil (nobody will read them).
+//	  with_entries, entries is nil (nobody will read them). An answer with
+//	  more than max_contacts contacts (if given) fails.
 //	diff(current, wanted) → added, removed, changed
 //	  Lists of contact JIDs, as the plugin's diff_roster.
 //
@@ -68,12 +71,13 @@ func (r *rosterReader) parse(L *glua.LState) int {
 	arrayMT := L.Get(4)
 	withEntries := L.ToBool(5)
 	callback := L.CheckFunction(6)
+	maxContacts := int(min(float64(L.OptNumber(7, 0)), math.MaxInt32))
 	loop := lua.LoopOf(L)
 	if loop == nil {
 		L.RaiseError("modhost.roster_admin.parse needs the runtime's loop")
 	}
 	go func() {
-		roster, entries, reason := r.read(body, self, null, arrayMT, withEntries)
+		roster, entries, reason := r.read(body, self, null, arrayMT, withEntries, maxContacts)
 		loop.Post(func(L *glua.LState) {
 			if reason != "" {
 				loop.CallLogged(L, "roster_admin.parse callback", callback, 0, glua.LNil, glua.LString(reason))
@@ -102,8 +106,9 @@ func (r *rosterReader) parse(L *glua.LState) int {
 // read turns the application's answer into roster items and the decoded
 // entries by the same JIDs, or says what in it the contract does not allow,
 // in the words of the plugin's Lua parse_roster. It runs off the loop: the
-// tables it builds are not seen by Lua until it returns.
-func (r *rosterReader) read(body, self string, null *glua.LTable, arrayMT glua.LValue, withEntries bool) (any, *glua.LTable, string) {
+// tables it builds are not seen by Lua until it returns. maxContacts > 0
+// bounds the contacts an answer may have.
+func (r *rosterReader) read(body, self string, null *glua.LTable, arrayMT glua.LValue, withEntries bool, maxContacts int) (any, *glua.LTable, string) {
 	if !startsWithLuaSpaceThen(body, '{') {
 		return nil, nil, "answer is not a JSON object"
 	}
@@ -114,6 +119,9 @@ func (r *rosterReader) read(body, self string, null *glua.LTable, arrayMT glua.L
 		return nil, nil, "answer uses the reserved keys __array or __hash"
 	}
 	if contacts, ok := scanRoster(body); ok && !r.generalOnly {
+		if problem := tooManyContacts(len(contacts), maxContacts); problem != "" {
+			return nil, nil, problem
+		}
 		return r.build(contacts, self, null, arrayMT, withEntries)
 	}
 	value, fail := compat.DecodeJSON(nil, body, null, arrayMT)
@@ -123,6 +131,9 @@ func (r *rosterReader) read(body, self string, null *glua.LTable, arrayMT glua.L
 			fail = glua.LNil
 		}
 		return nil, nil, "answer is not valid JSON (" + luaToString(fail) + ")"
+	}
+	if problem := tooManyContacts(countKeys(data), maxContacts); problem != "" {
+		return nil, nil, problem
 	}
 	roster := compat.NewTable(0, countKeys(data))
 	var entries *glua.LTable
@@ -176,6 +187,15 @@ func (r *rosterReader) read(body, self string, null *glua.LTable, arrayMT glua.L
 		}
 	}
 	return roster, entries, ""
+}
+
+// tooManyContacts is the plugin's failure for an answer of n contacts
+// (distinct members of its object) when at most max are allowed, or "".
+func tooManyContacts(n, max int) string {
+	if max <= 0 || n <= max {
+		return ""
+	}
+	return fmt.Sprintf("answer has %d contacts, more than http_roster_admin_max_contacts (%d)", n, max)
 }
 
 // build is read's second half for an answer scanRoster could read: the same
