@@ -31,3 +31,7 @@ func PrepJID(j string) (prepped string, hasResource, ok bool) {
 	}
 	return p.join(), p.hasResource, true
 }
+
+// Nodeprep prepares s as util.encodings.stringprep.nodeprep does (not
+// strict); ok is false when nodeprep refuses it.
+func Nodeprep(s string) (prepped string, ok bool) { return nodeprepProfile.prepare(s, false) }

@@ -241,3 +241,60 @@ VirtualHost "example.com"
 		})
 	}
 }
+
+// Refresh bodies that are valid JSON however much whitespace comes first
+// are read (a megabyte of it answered 500 "pattern/input too complex"), and
+// nesting beyond util.json's limit is a 400 saying so, not a 500 (issue
+// 13, point 5). Both readers, default limits.
+func TestRosterAdminRefreshBodiesOfWhitespaceAndNesting(t *testing.T) {
+	b := testkit.NewBackend(t, nil)
+	rt, _ := limitsRuntime(t, b, "")
+	spaces := strings.Repeat(" ", 1_048_000)
+	deep := strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000)
+	for _, native := range []bool{true, false} {
+		vhost := readerHost(native)
+		t.Run(vhost, func(t *testing.T) {
+			if code, reply := postRefresh(t, rt, vhost, spaces+"[]"); code != 200 || reply["status"] != "ok" || reply["updated"] != 0.0 {
+				t.Fatalf("1,048,000 spaces then []: %d %v", code, reply)
+			}
+			if code, reply := postRefresh(t, rt, vhost, spaces+`["nobody-online"]`); code != 200 || reply["updated"] != 1.0 {
+				t.Fatalf(`1,048,000 spaces then ["nobody-online"]: %d %v`, code, reply)
+			}
+			if code, reply := postRefresh(t, rt, vhost, spaces); code != 400 || !strings.HasPrefix(fmt.Sprint(reply["message"]), "missing body") {
+				t.Fatalf("1,048,000 spaces: %d %v", code, reply)
+			}
+			code, reply := postRefresh(t, rt, vhost, deep)
+			if want := "body is not valid JSON (nesting too deep): expected a JSON array of usernames"; code != 400 || reply["message"] != want {
+				t.Fatalf("nesting 100,000 deep: %d %v, want 400 %q", code, reply, want)
+			}
+		})
+	}
+}
+
+// Ten megabytes of whitespace before a valid roster: both readers apply it
+// (the Lua reader failed with "pattern/input too complex", reported as a
+// timeout, where the native one read it; issue 13, point 7).
+func TestRosterAdminAnswerAfterTenMegabytesOfWhitespace(t *testing.T) {
+	b := testkit.NewBackend(t, nil)
+	rt, _ := limitsRuntime(t, b, "\thttp_roster_admin_refresh_offline = true\n")
+	answer := strings.Repeat(" \n\t\r", 10<<20/4) + `{"romeo@example.net":{"name":"Romeo","groups":["Friends"]}}`
+	for _, native := range []bool{true, false} {
+		vhost := readerHost(native)
+		t.Run(vhost, func(t *testing.T) {
+			user := "spaced-" + strings.Split(vhost, ".")[0]
+			b.Set(user, answer)
+			if code, reply := postRefresh(t, rt, vhost, `["`+user+`"]`); code != 200 || reply["updated"] != 1.0 {
+				t.Fatalf("answer after 10 MB of whitespace: %d %v", code, reply)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			s, err := rt.Login(ctx, vhost, user, "r")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if jids := rosterJIDs(t, s); !slices.Equal(jids, []string{"romeo@example.net"}) {
+				t.Fatalf("roster: %v", jids)
+			}
+		})
+	}
+}

@@ -182,6 +182,16 @@ end
 
 -- Reading what the application answers ------------------------------------------
 
+-- json.decode, with an error it raises (nesting too deep) returned instead,
+-- without the position it was raised at: modhost's native reader reports
+-- the same words.
+local function decode_json(text)
+	local ok, data, err = pcall(json.decode, text);
+	if ok then return data, err; end
+	err = tostring(data):gsub("^.-:%d+: ", ""):gsub("^json%.decode: ", "");
+	return nil, err;
+end
+
 -- util.json gives decoded arrays this metatable (util.array's), which is the
 -- only way to tell `[]` from `{}` once decoded. nil if a JSON library does
 -- not mark arrays; the checks below then fall back on the array part.
@@ -264,9 +274,7 @@ local function parse_roster(username, body)
 			or (body:find('"__hash"', 1, true) and body:find('[{,]%s*"__hash"%s*:')) then
 		return nil, "answer uses the reserved keys __array or __hash";
 	end
-	-- A decoder may raise (nesting too deep) instead of returning an error.
-	local decoded, data, err = pcall(json.decode, body);
-	if not decoded then data, err = nil, data; end
+	local data, err = decode_json(body);
 	if type(data) ~= "table" or data == json.null or not is_object(data) then
 		return nil, "answer is not valid JSON (" .. tostring(err) .. ")";
 	end
@@ -870,7 +878,7 @@ local function parse_usernames(body)
 	if not utf8_valid(body) then -- JSON is UTF-8 (RFC 8259 §8.1)
 		return nil, "body is not UTF-8: expected a JSON array of usernames";
 	end
-	local data, err = json.decode(body);
+	local data, err = decode_json(body);
 	if data == nil then
 		return nil, "body is not valid JSON (" .. tostring(err) .. "): expected a JSON array of usernames";
 	end
@@ -914,9 +922,27 @@ local function guarded(handler)
 end
 
 local function refresh_many(event)
+	local body, response = event.request.body, event.response;
+	if native and native.parse_usernames and type(body) == "string" then
+		-- Read off the loop (modhost): a body may be a megabyte of anything.
+		native.parse_usernames(body, max_body_size, json.null, json_array_mt, function (usernames, invalid, refused)
+			local ok, err = pcall(function ()
+				if not usernames then return refuse(response, 400, invalid); end
+				for _, element in ipairs(refused) do
+					module:log("debug", "Not refreshing %q: not a valid username", element);
+				end
+				return refresh_and_answer(response, usernames, invalid);
+			end);
+			if not ok then
+				module:log("error", "Refresh request failed: %s", tostring(err));
+				refuse(response, 500, "internal error");
+			end
+		end);
+		return true;
+	end
 	-- On success the second value is the count of invalid usernames; on
 	-- failure, what was wrong with the body.
-	local usernames, invalid = parse_usernames(event.request.body);
+	local usernames, invalid = parse_usernames(body);
 	if not usernames then
 		return refuse(event.response, 400, invalid);
 	end

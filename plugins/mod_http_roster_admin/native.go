@@ -32,6 +32,10 @@ import (
 //	  more than max_contacts contacts (if given) fails.
 //	diff(current, wanted) → added, removed, changed
 //	  Lists of contact JIDs, as the plugin's diff_roster.
+//	parse_usernames(body, max_body, null, array_mt, callback)
+//	  Reads a refresh request's body, as the plugin's parse_usernames, on a
+//	  goroutine of its own, and calls callback(usernames, invalid_count,
+//	  invalid_strings) or callback(nil, reason) back on the loop.
 //
 // Not a Prosody library: plugins other than the roster admin have no reason
 // to require it.
@@ -40,6 +44,7 @@ func openModhostRoster(L *glua.LState) int {
 	mod := L.NewTable()
 	mod.RawSetString("parse", L.NewFunction(r.parse))
 	mod.RawSetString("diff", L.NewFunction(diffRosters))
+	mod.RawSetString("parse_usernames", L.NewFunction(parseUsernamesAsync))
 	L.Push(mod)
 	return 1
 }
@@ -196,6 +201,84 @@ func tooManyContacts(n, max int) string {
 		return ""
 	}
 	return fmt.Sprintf("answer has %d contacts, more than http_roster_admin_max_contacts (%d)", n, max)
+}
+
+// parseUsernamesAsync is parse_usernames: the decode of a body of up to
+// http_roster_admin_max_body (a megabyte of whitespace, or of nesting, is
+// still a valid or a refused body) and the nodeprep of every name stay off
+// the loop.
+func parseUsernamesAsync(L *glua.LState) int {
+	body := L.CheckString(1)
+	maxBody := L.CheckNumber(2)
+	null := L.CheckTable(3)
+	arrayMT := L.Get(4)
+	callback := L.CheckFunction(5)
+	loop := lua.LoopOf(L)
+	if loop == nil {
+		L.RaiseError("modhost.roster_admin.parse_usernames needs the runtime's loop")
+	}
+	go func() {
+		usernames, invalid, reason := parseUsernames(body, maxBody, null, arrayMT)
+		loop.Post(func(L *glua.LState) {
+			if reason != "" {
+				loop.CallLogged(L, "roster_admin.parse_usernames callback", callback, 0, glua.LNil, glua.LString(reason))
+				return
+			}
+			names := L.CreateTable(len(usernames), 0)
+			for _, u := range usernames {
+				names.Append(glua.LString(u))
+			}
+			refused := L.CreateTable(len(invalid), 0)
+			for _, s := range invalid {
+				refused.Append(glua.LString(s))
+			}
+			loop.CallLogged(L, "roster_admin.parse_usernames callback", callback, 0, names, glua.LNumber(len(invalid)), refused)
+		})
+	}()
+	return 0
+}
+
+// parseUsernames is the plugin's parse_usernames: the distinct usernames
+// the body names, prepped, and the distinct strings in it that are not
+// usernames; or what is wrong with the body, in the plugin's words.
+func parseUsernames(body string, maxBody glua.LNumber, null *glua.LTable, arrayMT glua.LValue) (usernames, invalid []string, reason string) {
+	const expected = ": expected a JSON array of usernames"
+	if strings.TrimLeft(body, " \t\n\v\f\r") == "" {
+		return nil, nil, "missing body" + expected
+	}
+	if glua.LNumber(len(body)) > maxBody {
+		return nil, nil, "body larger than " + maxBody.String() + " bytes"
+	}
+	if !utf8.ValidString(body) {
+		return nil, nil, "body is not UTF-8" + expected
+	}
+	value, fail := compat.DecodeJSON(nil, body, null, arrayMT)
+	if fail != nil {
+		return nil, nil, "body is not valid JSON (" + luaToString(fail) + ")" + expected
+	}
+	data, ok := value.(*glua.LTable)
+	if !ok || !startsWithLuaSpaceThen(body, '[') {
+		return nil, nil, "body must be a JSON array of usernames"
+	}
+	seen, seenInvalid := map[string]bool{}, map[string]bool{}
+	for i := 1; i <= data.Len(); i++ {
+		element, ok := data.RawGetInt(i).(glua.LString)
+		if !ok {
+			return nil, nil, fmt.Sprintf("element %d is not a string", i)
+		}
+		username, ok := compat.Nodeprep(string(element))
+		switch {
+		case !ok || username == "":
+			if !seenInvalid[string(element)] {
+				seenInvalid[string(element)] = true
+				invalid = append(invalid, string(element))
+			}
+		case !seen[username]:
+			seen[username] = true
+			usernames = append(usernames, username)
+		}
+	}
+	return usernames, invalid, ""
 }
 
 // build is read's second half for an answer scanRoster could read: the same
