@@ -78,6 +78,7 @@ func benchmarkRefreshLarge(b *testing.B, contacts int, native bool) {
 	}))
 	b.Cleanup(backend.Close)
 	rt := runtimetest.Start(b, fmt.Sprintf(`
+http_request_deadline = 3000
 VirtualHost "example.com"
 	modules_enabled = { "http_roster_admin" }
 	storage = { roster = %q }
