@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/modhost
 
-.PHONY: run test build deps unit spec spec-prosody spec-examples fuzz fuzz-short bench bench-roster bench-contacts soak lint
+.PHONY: run test build deps unit spec spec-prosody spec-diff spec-examples fuzz fuzz-short bench bench-roster bench-contacts soak lint hostile
 
 build:
 	$(GO) build -o $(BIN) ./cmd/modhost
@@ -26,8 +26,7 @@ run:
 test: deps build
 	$(GO) vet ./...
 	$(MAKE) --no-print-directory lint
-	$(BIN) test compat/spec
-	scripts/spec-prosody
+	GO=$(GO) scripts/spec-diff
 	$(BIN) check --config examples/prosody.cfg.lua >/dev/null
 	$(BIN) test --config examples/plugins/spec/test.cfg.lua examples/plugins/spec
 	$(MAKE) --no-print-directory fuzz-short
@@ -49,6 +48,11 @@ spec: build
 # The compat specs against Prosody 0.12's own libraries, under Debian's busted.
 spec-prosody: deps
 	scripts/spec-prosody
+
+# The differential run: the compat specs under modhost and under Prosody's
+# libraries (busted, Lua 5.4), compared test by test, names and outcomes.
+spec-diff: deps build
+	GO=$(GO) scripts/spec-diff
 
 # The example hook plugins' specs, run by modhost itself with their config.
 spec-examples: build
@@ -101,6 +105,15 @@ bench-roster:
 # must be linear in contacts. Sizes: BENCH_CONTACTS=1000,4000.
 bench-contacts:
 	MODHOST_BENCH_CONTACTS=$(BENCH_CONTACTS) $(GO) test -run '^$$' -bench BenchmarkRefreshLarge -benchtime 1x -benchmem -timeout 60m ./plugins/mod_http_roster_admin/
+
+# The hostile probe, not part of `make test` (minutes, figures rather than
+# assertions; each bound it exercises has its own test): a real modhost on
+# loopback against slow, huge, smuggled and abandoned requests, hostile
+# bodies and web app answers, handlers that never return and a SIGTERM while
+# busy; per probe the answer, time, RSS and goroutines before and after.
+hostile: build
+	$(GO) build -o bin/modhost-hostile ./cmd/modhost-hostile
+	bin/modhost-hostile $(HOSTILE_FLAGS)
 
 # The soak, not part of `make test`: SOAK_TIME (a Go duration) of mixed
 # logins, logouts and refreshes on one standalone runtime

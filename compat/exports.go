@@ -32,6 +32,13 @@ func PrepJID(j string) (prepped string, hasResource, ok bool) {
 	return p.join(), p.hasResource, true
 }
 
+// Nameprep prepares a domain name as util.encodings.stringprep.nameprep does
+// (RFC 3491 with ICU's Unicode 3.2 tables; not strict): "Straße.example"
+// becomes "strasse.example". ok is false where Prosody's returns nil.
+func Nameprep(name string) (prepared string, ok bool) {
+	return nameprepProfile.prepare(name, false)
+}
+
 // Nodeprep prepares s as util.encodings.stringprep.nodeprep does (not
 // strict); ok is false when nodeprep refuses it.
 func Nodeprep(s string) (prepped string, ok bool) { return nodeprepProfile.prepare(s, false) }

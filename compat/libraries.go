@@ -1,8 +1,8 @@
 // Package compat holds modhost's implementations of the libraries Prosody 0.12
 // plugins require by name (util.stanza, util.jid, net.http, cjson, lfs, …),
-// one file per library: Lua sources under util/ (loaded as written), Go ones
-// in files named after the library (util_json.go for util.json, net_http.go
-// for net.http). compat/spec/ holds their busted spec suite, which also runs
+// one file per library: Lua sources under util/ and socket/ (loaded as
+// written), Go ones in files named after the library (util_json.go for
+// util.json, net_http.go for net.http). compat/spec/ holds their busted spec suite, which also runs
 // against Prosody's own libraries. Prosody's core.* modules live with the
 // runtime (host/core), and plugins' own Go halves in their plugin's folder;
 // exports.go is the small API those halves use.
@@ -20,7 +20,7 @@ import (
 	"github.com/modhost/modhost/lua"
 )
 
-//go:embed util
+//go:embed util socket net
 var sources embed.FS
 
 // goLibraries are the libraries implemented in Go, by their require name.
@@ -43,7 +43,39 @@ var goLibraries = map[string]glua.LGFunction{
 	"util.hashes":      openUtilHashes,
 	"util.jid":         openUtilJID,
 	"util.json":        openUtilJSON,
+	"util.pposix":      openUtilPposix,
 	"lfs":              openLFS,
+	"util.hmac":        openUtilHMAC,
+	"util.strbitop":    openUtilStrbitop,
+	"util.table":       openUtilTable,
+	"util.datamanager": openUtilDatamanager,
+	"modhost.xmlsax":   openXMLParser,
+}
+
+// loopLibraries need modhost's running loop (timers, I/O on its goroutine).
+var loopLibraries = map[string]bool{
+	"modhost.loop": true,
+	"net.http":     true,
+	"util.timer":   true,
+	"util.async":   true,
+}
+
+// StandaloneLibraries are the libraries for a Lua state that has no loop,
+// the config loader's: every library of Libraries, except that requiring
+// one that needs the loop (net.http, util.timer, util.async, modhost.loop)
+// raises an error saying so instead of failing later.
+func StandaloneLibraries() []lua.Library {
+	libs := Libraries()
+	for i, lib := range libs {
+		if loopLibraries[lib.Name] {
+			name := lib.Name
+			libs[i] = lua.Library{Name: name, Open: func(L *glua.LState) int {
+				L.RaiseError("%s needs modhost's running loop and cannot be used while the config is read", name)
+				return 0
+			}}
+		}
+	}
+	return libs
 }
 
 // Libraries returns every library in this package, Lua and Go, sorted by name.

@@ -7,10 +7,9 @@ import (
 )
 
 // openModhostLoop pushes the modhost.loop library: Lua's handle on the loop
-// that runs it. post(fn) runs fn as a later loop job of its own, so code that
-// finishes asynchronous work (util.async's done) can continue a coroutine
-// without doing it deep inside its caller's stack. It is not a Prosody
-// library; Prosody-portable code reaches it only through util.async.
+// that runs it. post(fn) runs fn as a later loop job of its own, for code
+// that must not run deep inside its caller's stack. It is not a Prosody
+// library; Prosody-portable code never needs it.
 func openModhostLoop(L *glua.LState) int {
 	mod := L.NewTable()
 	mod.RawSetString("post", L.NewFunction(loopPost))

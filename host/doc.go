@@ -12,6 +12,13 @@
 //	result, err := rt.FireEvent(ctx, "example.com", "my-event", map[string]any{"x": 1})
 //	rt.Stop(ctx)
 //
+// Every job on the loop has a budget (lua_job_timeout, 5 s by default):
+// over it, the job is interrupted with a Lua error at its line, logged with
+// the plugin (host:module) and a traceback, and the loop goes on; an HTTP
+// handler's request gets 504. Stop ends within its context whatever the
+// loop is doing and returns an error saying what did not end cleanly (a
+// module whose unload failed, work that did not finish in time).
+//
 // Runtime.Login binds a standalone session, a user logged in without an XMPP
 // server: Session.Send, Roster and Next act as its client; it keeps what it
 // is sent until Session.Forget.

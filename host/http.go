@@ -1,7 +1,12 @@
 package host
 
 import (
+	"cmp"
 	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
 
 	"path/filepath"
 	"time"
@@ -54,6 +59,15 @@ func (rt *Runtime) httpConfig() (httpserver.Config, error) {
 	}
 	if n, ok := g["http_max_requests_per_client"].(float64); ok {
 		c.MaxConcurrentPerClient = int(n)
+	}
+	if n, ok := g["http_request_body_timeout"].(float64); ok && n > 0 {
+		c.BodyTimeout = time.Duration(n * float64(time.Second))
+	}
+	if n, ok := g["http_max_queued_requests"].(float64); ok {
+		c.MaxQueuedRequests = int(n)
+	}
+	if n, ok := g["http_max_queued_bytes"].(float64); ok {
+		c.MaxQueuedBytes = int64(n)
 	}
 	if origins, ok := g["access_control_allow_origins"]; ok {
 		cors := &httpserver.CORSConfig{AllowOrigins: stringList(origins)}
@@ -118,22 +132,9 @@ func (rt *Runtime) luaHTTPMount(L *glua.LState) int {
 		L.Push(glua.LString("http item has no route table"))
 		return 2
 	}
-	paths := map[string]any{}
-	if g, ok := rt.cfg.Global.Options["http_paths"].(map[string]any); ok {
-		for k, v := range g {
-			paths[k] = v
-		}
-	}
-	if s := rt.cfg.Host(host); s != nil {
-		if h, ok := s.Options["http_paths"].(map[string]any); ok {
-			for k, v := range h {
-				paths[k] = v
-			}
-		}
-	}
 	itemName, _ := item.RawGetString("name").(glua.LString)
 	defaultPath, _ := item.RawGetString("default_path").(glua.LString)
-	base := httpserver.BasePath(moduleName, string(itemName), string(defaultPath), paths, host)
+	base := httpserver.BasePath(moduleName, string(itemName), string(defaultPath), rt.httpPaths(host), host)
 	owner := host + ":" + moduleName
 	rs, err := httpserver.LuaRoutes(rt.loop, L, routes, owner)
 	if err != nil {
@@ -165,6 +166,107 @@ func (rt *Runtime) luaHTTPMount(L *glua.LState) int {
 	L.Push(glua.LNumber(rt.mountSeq))
 	L.Push(glua.LString(base))
 	return 2
+}
+
+// httpPaths is the http_paths option of host: the global table, with the
+// host's entries over it, as mod_http reads it.
+func (rt *Runtime) httpPaths(host string) map[string]any {
+	paths := map[string]any{}
+	if g, ok := rt.cfg.Global.Options["http_paths"].(map[string]any); ok {
+		for k, v := range g {
+			paths[k] = v
+		}
+	}
+	if s := rt.cfg.Host(host); s != nil {
+		if h, ok := s.Options["http_paths"].(map[string]any); ok {
+			for k, v := range h {
+				paths[k] = v
+			}
+		}
+	}
+	return paths
+}
+
+// luaHTTPURL is native.http_url(host, module, app, default_path): the URL
+// at which module's app is reached, as Prosody's module:http_url() gives
+// it. With http_external_url (the host's, else the global one) it is that
+// URL's scheme, host, port and path followed by the app's path; else the
+// scheme and port modhost serves HTTP on (https first, as Prosody), the
+// host's http_host or the host itself (a global module: http_default_host,
+// else the interface), and the app's path. Without any HTTP port it is
+// Prosody's "http://disabled.invalid/".
+func (rt *Runtime) luaHTTPURL(L *glua.LState) int {
+	host, moduleName := L.CheckString(1), L.CheckString(2)
+	app, defaultPath := L.OptString(3, ""), L.OptString(4, "")
+	base := httpserver.BasePath(moduleName, app, defaultPath, rt.httpPaths(host), host)
+	str := func(name string) string {
+		v, _ := rt.cfg.Get(host, name)
+		s, _ := v.(string)
+		return s
+	}
+	if ext := str("http_external_url"); ext != "" {
+		if u, err := url.Parse(ext); err == nil && u.Scheme != "" && u.Host != "" {
+			if p := u.Port(); (u.Scheme == "http" && p == "80") || (u.Scheme == "https" && p == "443") {
+				u.Host = u.Hostname()
+			}
+			u.Path = strings.TrimSuffix(u.Path, "/") + base
+			u.RawPath, u.RawQuery, u.Fragment = "", "", ""
+			L.Push(glua.LString(u.String()))
+			return 1
+		}
+	}
+	scheme, port := rt.httpListenerFor()
+	if port == "" {
+		L.Push(glua.LString("http://disabled.invalid/"))
+		return 1
+	}
+	name := str("http_host")
+	if name == "" {
+		name = host
+		if host == "*" {
+			name = cmp.Or(str("http_default_host"), "localhost")
+		}
+	}
+	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		L.Push(glua.LString(scheme + "://" + name + base))
+	} else {
+		L.Push(glua.LString(scheme + "://" + net.JoinHostPort(name, port) + base))
+	}
+	return 1
+}
+
+// httpListenerFor picks the scheme and port module:http_url names: an
+// https listener first, else an http one; before the server listens (a
+// module asking while it loads), the configured ports.
+func (rt *Runtime) httpListenerFor() (scheme, port string) {
+	var fallback [2]string
+	for _, u := range rt.HTTPURLs() {
+		s, hostport, _ := strings.Cut(u, "://")
+		_, p, _ := net.SplitHostPort(hostport)
+		if s == "https" {
+			return s, p
+		}
+		if fallback[0] == "" {
+			fallback = [2]string{s, p}
+		}
+	}
+	if fallback[0] != "" {
+		return fallback[0], fallback[1]
+	}
+	if rt.http != nil && rt.http.Started() {
+		return "", ""
+	}
+	cfg, err := rt.httpConfig()
+	if err != nil {
+		return "", ""
+	}
+	if len(cfg.HTTPPorts) > 0 {
+		return "http", strconv.Itoa(cfg.HTTPPorts[0])
+	}
+	if cfg.HTTPPorts == nil {
+		return "http", "5280"
+	}
+	return "", ""
 }
 
 // luaHTTPUnmount is native.http_unmount(id).

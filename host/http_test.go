@@ -2,9 +2,12 @@ package host
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -160,5 +163,67 @@ VirtualHost "b.example"
 	// a.example has no routes left: it is served by the default, now b.example.
 	if got := get("a.example"); got != "b.example" {
 		t.Errorf("a.example after unloading its web answered %q, want b.example's routes", got)
+	}
+}
+
+// module:http_url() names where the module's app is reached, as mod_http's
+// does: the served scheme, host and port, or http_external_url; the app's
+// path follows http_paths. While the module loads, before the server
+// listens, the configured port is named.
+func TestModuleHTTPURL(t *testing.T) {
+	dir := t.TempDir()
+	plugin := `
+module:depends("http");
+module:provides("http", { name = "urlapp"; route = { ["GET /"] = function () return module:http_url(); end } });
+at_load = at_load or {};
+at_load[module.host] = module:http_url();
+module:hook("test/http-url", function () return at_load[module.host]; end);
+`
+	if err := os.WriteFile(filepath.Join(dir, "mod_urlapp.lua"), []byte(plugin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rt, report := startWith(t, Options{ConfigName: filepath.Join(dir, "test.cfg.lua"), ConfigSource: fmt.Sprintf(`
+plugin_paths = { %q }
+http_ports = { 0 }
+http_interfaces = { "127.0.0.1" }
+VirtualHost "a.example"
+	modules_enabled = { "urlapp" }
+VirtualHost "b.example"
+	modules_enabled = { "urlapp" }
+	http_external_url = "https://xmpp.example.net:443/base/"
+VirtualHost "c.example"
+	modules_enabled = { "urlapp" }
+	http_host = "www.example"
+	http_paths = { urlapp = "/u/$host" }
+`, dir)})
+	if !report.OK() {
+		t.Fatalf("report: %+v", report)
+	}
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(rt.HTTPURLs()[0], "http://"))
+	for _, tc := range []struct{ host, requestHost, path, want string }{
+		{"a.example", "a.example", "/urlapp", "http://a.example:" + port + "/urlapp"},
+		{"b.example", "b.example", "/urlapp", "https://xmpp.example.net/base/urlapp"},
+		{"c.example", "www.example", "/u/c.example", "http://www.example:" + port + "/u/c.example"},
+	} {
+		host, want := tc.host, tc.want
+		req, _ := http.NewRequest("GET", rt.HTTPURLs()[0]+tc.path, nil)
+		req.Host = tc.requestHost
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != want {
+			t.Errorf("%s: module:http_url() = %q (%d), want %q", host, body, resp.StatusCode, want)
+		}
+		got, err := rt.FireEvent(context.Background(), host, "test/http-url", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// While loading, the port is the configured one (0 here).
+		if wantLoad := strings.Replace(want, ":"+port, ":0", 1); got != wantLoad {
+			t.Errorf("%s: at load module:http_url() = %v, want %q", host, got, wantLoad)
+		}
 	}
 }

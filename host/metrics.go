@@ -74,6 +74,10 @@ func (m *runtimeMetrics) watchLoop(loop *lua.Loop) {
 			Name: "modhost_lua_job_panics_total",
 			Help: "Jobs that panicked in Go (the loop carried on).",
 		}, func() float64 { return float64(loop.JobPanics()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "modhost_lua_jobs_interrupted_total",
+			Help: "Jobs the Lua loop's watchdog interrupted (over lua_job_timeout, or still running at shutdown).",
+		}, func() float64 { return float64(loop.JobsInterrupted()) }),
 	)
 }
 

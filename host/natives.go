@@ -3,11 +3,11 @@ package host
 import (
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
 
+	"github.com/modhost/modhost/host/config"
 	"github.com/modhost/modhost/lua"
 )
 
@@ -35,6 +35,7 @@ func (rt *Runtime) nativeLibrary() lua.Library {
 			"user_exists":      rt.luaUserExists,
 			"http_mount":       rt.luaHTTPMount,
 			"http_unmount":     rt.luaHTTPUnmount,
+			"http_url":         rt.luaHTTPURL,
 			"link_send":        rt.luaLinkSend,
 			"metric":           rt.luaMetric,
 			"metrics_render":   rt.luaMetricsRender,
@@ -73,29 +74,58 @@ func (rt *Runtime) luaConfigAll(L *glua.LState) int {
 	return 1
 }
 
-// find_module(name) → source, path | nil, "searched paths"
+// find_module(name) → source, path | nil, message, kind: "builtin" for a
+// module modhost provides itself (nothing to load), "server-side" for one
+// only the XMPP server can run (wherever it is found), "missing", or
+// "broken" for a file that cannot be read.
 func (rt *Runtime) luaFindModule(L *glua.LState) int {
 	name := L.CheckString(1)
-	src, where, searched, err := rt.search.find(name)
-	if err != nil {
+	fail := func(msg, kind string) int {
 		L.Push(glua.LNil)
-		if where != "" {
-			L.Push(glua.LString(err.Error()))
-		} else {
-			L.Push(glua.LString(strings.Join(searched, ", ")))
+		L.Push(glua.LString(msg))
+		L.Push(glua.LString(kind))
+		return 3
+	}
+	if builtInModules[name] {
+		return fail("mod_"+name+" is built into modhost", "builtin")
+	}
+	if config.IsServerSide(name) {
+		msg := "mod_" + name + " is server-side: the XMPP server runs it, not modhost"
+		if where := rt.search.locate(name); where != "" {
+			msg += " (found at " + where + ")"
 		}
-		return 2
+		return fail(msg, "server-side")
+	}
+	src, where, _, err := rt.search.find(name)
+	if err != nil {
+		if where != "" {
+			return fail(err.Error(), "broken")
+		}
+		return fail("searched "+rt.search.describe(rt.search.layoutNames(name)), "missing")
 	}
 	L.Push(glua.LString(src))
 	L.Push(glua.LString(where))
 	return 2
 }
 
+// builtInModules are Prosody modules whose work modhost does itself: its
+// HTTP server is mod_http and answers errors as mod_http_errors would, its
+// JSON-file store is mod_storage_internal. Prosody's copies need the
+// server's internals. A module that depends on one gets an empty module in
+// its place.
+var builtInModules = map[string]bool{"http": true, "http_errors": true, "storage_internal": true}
+
+// find_lib(plugin, name) → source, path | nil, "where it searched"
 func (rt *Runtime) luaFindLib(L *glua.LState) int {
-	src, where, tries := rt.search.findLib(L.CheckString(1), L.CheckString(2))
+	plugin, lib := L.CheckString(1), L.CheckString(2)
+	src, where, err := rt.search.findLib(plugin, lib)
 	if src == nil {
 		L.Push(glua.LNil)
-		L.Push(glua.LString(strings.Join(tries, ", ")))
+		if where != "" {
+			L.Push(glua.LString(err.Error()))
+		} else {
+			L.Push(glua.LString(rt.search.describe([]string{lib + ".lib.lua", lib + ".lua"})))
+		}
 		return 2
 	}
 	L.Push(glua.LString(src))

@@ -40,9 +40,14 @@ type Options struct {
 	// PluginPaths are searched after the config's plugin_paths and before
 	// the bundled plugins.
 	PluginPaths []string
+	// Prosody is the installed Prosody whose folders modules are searched
+	// in, as Prosody searches them (see moduleSearch): nil finds it with
+	// DetectProsody; an empty ProsodyInstall searches none.
+	Prosody *ProsodyInstall
 	// Logger overrides the config's log option.
 	Logger *slog.Logger
-	// Stderr receives console logs (default os.Stderr).
+	// Stderr receives console logs and what the config prints (default
+	// os.Stderr).
 	Stderr io.Writer
 	// Sink receives stanzas for which modhost has no local session.
 	Sink StanzaSink
@@ -81,6 +86,8 @@ type Runtime struct {
 
 	stopOnce sync.Once
 	report   Report
+
+	stopBudget time.Duration // lua.Options.StopBudget (tests shorten it)
 }
 
 type sinkBox struct{ s StanzaSink }
@@ -88,25 +95,29 @@ type sinkBox struct{ s StanzaSink }
 // New loads the config and prepares the runtime; nothing runs until Start.
 // A config error is returned as *config.Error (file:line: message).
 func New(opts Options) (*Runtime, error) {
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
 	var cfg *config.Config
 	var err error
+	// What the config prints goes to Stderr: stdout is for reports.
+	loadOpts := config.Options{Print: opts.Stderr}
+	ctx, cancel := context.WithTimeout(context.Background(), config.DefaultTimeout)
+	defer cancel()
 	switch {
 	case opts.ConfigFile != "":
-		cfg, err = config.Load(opts.ConfigFile)
+		cfg, err = config.LoadWith(ctx, opts.ConfigFile, loadOpts)
 	case opts.ConfigSource != "":
 		name := opts.ConfigName
 		if name == "" {
 			name = "config.cfg.lua"
 		}
-		cfg, err = config.Parse([]byte(opts.ConfigSource), name)
+		cfg, err = config.ParseWith(ctx, []byte(opts.ConfigSource), name, loadOpts)
 	default:
 		return nil, errors.New("no config: set Options.ConfigFile or Options.ConfigSource")
 	}
 	if err != nil {
 		return nil, err
-	}
-	if opts.Stderr == nil {
-		opts.Stderr = os.Stderr
 	}
 	rt := &Runtime{opts: opts, cfg: cfg, metrics: newRuntimeMetrics()}
 	if opts.Logger != nil {
@@ -117,11 +128,9 @@ func New(opts Options) (*Runtime, error) {
 			return nil, fmt.Errorf("log option: %w", err)
 		}
 	}
-	for _, w := range cfg.Warnings {
-		rt.log.Warn(w)
-	}
+	cfg.LogTo(rt.log)
 	configDir := filepath.Dir(cfg.Path)
-	var dirs []string
+	var dirs, optionDirs []string
 	for _, p := range stringList(cfg.Global.Options["plugin_paths"]) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(configDir, p)
@@ -132,9 +141,18 @@ func New(opts Options) (*Runtime, error) {
 		if abs, err := filepath.Abs(p); err == nil {
 			p = abs
 		}
-		dirs = append(dirs, p)
+		optionDirs = append(optionDirs, p)
 	}
-	rt.search = newModuleSearch(dirs)
+	install := opts.Prosody
+	if install == nil {
+		install = DetectProsody()
+	}
+	var luaVersion string
+	if install != nil {
+		luaVersion = install.LuaVersion
+	}
+	rt.search = newModuleSearch(searchFolders(installerFolder(cfg.Global.Options["installer_plugin_path"], install),
+		dirs, optionDirs, install), luaVersion)
 	dataPath, _ := cfg.Global.Options["data_path"].(string)
 	if dataPath == "" {
 		dataPath = "data"
@@ -193,7 +211,7 @@ func (rt *Runtime) Start(ctx context.Context) (Report, error) {
 	if rt.opts.TestingLibrary {
 		libs = append(libs, rt.testingLibrary())
 	}
-	rt.loop = lua.NewLoop(lua.Options{Libraries: libs, Logger: rt.log, ObserveWait: func(d time.Duration) {
+	rt.loop = lua.NewLoop(lua.Options{Libraries: libs, Logger: rt.log, JobBudget: rt.jobBudget(), StopBudget: rt.stopBudget, ObserveWait: func(d time.Duration) {
 		rt.metrics.loopWait.Observe(d.Seconds())
 	}})
 	rt.metrics.watchLoop(rt.loop)
@@ -207,6 +225,7 @@ func (rt *Runtime) Start(ctx context.Context) (Report, error) {
 			return err
 		}
 		report = rt.loadModules(L)
+		report.Warnings = append(append(report.Warnings, rt.cfg.Warnings...), rt.storageWarnings(L)...)
 		return nil
 	})
 	if err != nil {
@@ -214,6 +233,9 @@ func (rt *Runtime) Start(ctx context.Context) (Report, error) {
 		return report, fmt.Errorf("start: %w", err)
 	}
 	rt.report = report
+	for _, w := range report.Warnings[len(rt.cfg.Warnings):] {
+		rt.log.Warn(w) // the config's own were logged by New
+	}
 	if !rt.opts.NoListen {
 		if err := rt.startLinks(ctx); err != nil {
 			rt.Stop(context.Background())
@@ -244,8 +266,13 @@ func (rt *Runtime) HTTPURLs() []string {
 }
 
 func (rt *Runtime) boot(L *glua.LState) error {
-	// As Prosody's startup does: promise executors run in a later loop turn.
+	// As Prosody's startup does: promise executors run in a later loop
+	// turn, so does a runner's return to ready, and async.sleep waits on
+	// util.timer.
 	if err := compat.DeferPromiseTicks(L); err != nil {
+		return err
+	}
+	if err := compat.ServerAsync(L); err != nil {
 		return err
 	}
 	compat.SetHTTPDefaults(L, rt.httpClientDefaults())
@@ -275,7 +302,8 @@ func (rt *Runtime) boot(L *glua.LState) error {
 }
 
 // loadModules loads each enabled host's module set, deciding for each
-// module whether it is server-side (skipped), found, or missing.
+// module whether it is server-side (skipped wherever it is found), built in,
+// found, or missing. Disabled hosts are listed, with nothing loaded.
 func (rt *Runtime) loadModules(L *glua.LState) Report {
 	var report Report
 	mm, err := lua.DoChunk(L, `return require "core.modulemanager"`, "boot", 1)
@@ -283,12 +311,27 @@ func (rt *Runtime) loadModules(L *glua.LState) Report {
 		rt.log.Error("core.modulemanager failed to load", "error", err)
 		return report
 	}
-	load := L.GetField(mm[0], "load")
+	load, getModule := L.GetField(mm[0], "load"), L.GetField(mm[0], "get_module")
+	// fileOf is where a loaded module came from: its file, or builtIn.
+	fileOf := func(env glua.LValue) string {
+		path := ""
+		if t, ok := env.(*glua.LTable); ok {
+			if m, ok := L.GetField(t, "module").(*glua.LTable); ok {
+				path = glua.LVAsString(L.GetField(m, "path"))
+			}
+		}
+		if path == "" {
+			return builtIn
+		}
+		return path
+	}
 	for _, h := range rt.cfg.Hosts {
+		hr := HostReport{Name: h.Name, Component: h.Kind == config.Component}
 		if !rt.cfg.HostEnabled(h.Name) {
+			hr.HostDisabled = true
+			report.Hosts = append(report.Hosts, hr)
 			continue
 		}
-		hr := HostReport{Name: h.Name, Component: h.Kind == config.Component}
 		set := rt.cfg.Modules(h.Name)
 		hr.Disabled = append(hr.Disabled, set.Disabled...)
 		names := set.Enabled
@@ -301,43 +344,51 @@ func (rt *Runtime) loadModules(L *glua.LState) Report {
 					hr.Broken = append(hr.Broken, ModuleError{Name: name, Error: err.Error()})
 					continue
 				}
-				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: "(built in)"})
+				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: builtIn})
 				continue
 			}
 			if config.IsServerSide(name) {
-				if _, _, _, err := rt.search.find(name); err != nil {
-					hr.Skipped = append(hr.Skipped, name)
-					rt.log.Info("skipping server-side module (the XMPP server runs it)", "host", h.Name, "module", name)
-					continue
-				}
+				where := rt.search.locate(name)
+				hr.Skipped = append(hr.Skipped, SkippedModule{Name: name, File: where})
+				rt.log.Info("skipping server-side module (the XMPP server runs it)", "host", h.Name, "module", name, "found", where)
+				continue
 			}
+			rt.loop.RenewBudget() // each module's load has lua_job_timeout to itself
 			rets, err := lua.Call(L, load, 3, glua.LString(h.Name), glua.LString(name))
 			if err != nil {
-				hr.Broken = append(hr.Broken, ModuleError{Name: name, Error: lua.ErrorMessage(err)})
+				hr.Broken = append(hr.Broken, ModuleError{Name: name, Error: inWords(lua.ErrorMessage(err), rt.search.source)})
 				continue
 			}
 			switch {
 			case rets[0] != glua.LNil:
-				env := rets[0].(*glua.LTable)
-				path := ""
-				if m, ok := L.GetField(env, "module").(*glua.LTable); ok {
-					path = glua.LVAsString(L.GetField(m, "path"))
-				}
-				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: path})
+				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: fileOf(rets[0])})
 			case glua.LVAsString(rets[2]) == "missing":
 				_, _, searched, _ := rt.search.find(name)
-				hr.Missing = append(hr.Missing, MissingModule{Name: name, Searched: searched})
-				rt.log.Error("module not found", "host", h.Name, "module", name, "searched", searched)
+				hr.Missing = append(hr.Missing, MissingModule{Name: name, Searched: searched,
+					Folders: rt.search.folderNames(), Layouts: rt.search.layoutNames(name)})
+				rt.log.Error("module not found", "host", h.Name, "module", name, "searched", rt.search.describe(rt.search.layoutNames(name)))
 			case glua.LVAsString(rets[1]) == "module-already-loaded" || glua.LVAsString(rets[1]) == "global-module-already-loaded":
-				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: "(already loaded)"})
+				// Loaded already, as another module's dependency.
+				file := "(already loaded)"
+				for _, on := range []string{h.Name, "*"} {
+					if env, err := lua.Call(L, getModule, 1, glua.LString(on), glua.LString(name)); err == nil && env[0] != glua.LNil {
+						file = fileOf(env[0])
+						break
+					}
+				}
+				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: file})
 			default:
-				hr.Broken = append(hr.Broken, ModuleError{Name: name, Error: glua.LVAsString(rets[1])})
+				hr.Broken = append(hr.Broken, ModuleError{Name: name, Error: inWords(glua.LVAsString(rets[1]), rt.search.source)})
 			}
 		}
 		report.Hosts = append(report.Hosts, hr)
 	}
 	return report
 }
+
+// builtIn is the File of a module modhost provides itself (http,
+// http_errors, storage_internal, http_openmetrics).
+const builtIn = "(built in)"
 
 // FireEvent fires a named event on a host's event bus ("*" for the global
 // bus) with data converted by lua.FromGo, and returns the first non-nil
@@ -375,22 +426,32 @@ func eventBus(L *glua.LState, host string) (glua.LValue, error) {
 }
 
 // Stop unloads every module (module.unload runs), stops the loop and closes
-// log files. It is safe to call more than once.
+// log files, within ctx whatever the loop is doing (shutdown.go): it
+// returns an error saying what did not end cleanly (a module whose unload
+// failed, unloads or a loop that did not finish in time). It is safe to
+// call more than once.
 func (rt *Runtime) Stop(ctx context.Context) error {
 	var err error
 	rt.stopOnce.Do(func() {
+		if rt.loop != nil {
+			// From now on no job runs longer than lua.StopJobBudget: a
+			// handler stuck in the loop is interrupted and the drain ends.
+			rt.loop.Shutdown()
+		}
 		rt.stopLinks(ctx)
 		if rt.http != nil && !rt.opts.NoListen {
-			if herr := rt.http.Shutdown(ctx); herr != nil {
+			drain, cancel := drainContext(ctx)
+			if herr := rt.http.Shutdown(drain); herr != nil {
 				rt.log.Warn("HTTP shutdown", "error", herr)
 			}
+			cancel()
 		}
 		if rt.loop != nil {
-			err = rt.loop.Do(ctx, func(L *glua.LState) error {
-				_, err := lua.DoChunk(L, `require "core.modulemanager".unload_all()`, "shutdown", 0)
-				return err
-			})
-			rt.loop.Close(compat.CloseHTTPClients)
+			err = rt.stopLoop(ctx)
+		}
+		if err != nil {
+			// Logged here, while log files are still open.
+			rt.log.Error("shutdown was not clean: " + err.Error())
 		}
 		if rt.logCloser != nil {
 			rt.logCloser.Close()
@@ -402,29 +463,50 @@ func (rt *Runtime) Stop(ctx context.Context) error {
 // Report says, per host, what happened to each module.
 type Report struct {
 	Hosts []HostReport
+	// Warnings are what does not stop a start but will fail later or
+	// differs from Prosody: the config's (duplicate options, …) and every
+	// storage driver modhost cannot open, with the hosts and stores it
+	// affects.
+	Warnings []string
 }
 
 // HostReport is one host's part of a Report.
 type HostReport struct {
 	Name      string
 	Component bool
-	Loaded    []LoadedModule
-	Skipped   []string // server-side modules: the XMPP server runs them
-	Disabled  []string
-	Missing   []MissingModule
-	Broken    []ModuleError
+	// HostDisabled is a host whose enabled option is false: Prosody does
+	// not activate it, and nothing is loaded there.
+	HostDisabled bool
+	Loaded       []LoadedModule
+	Skipped      []SkippedModule // server-side modules: the XMPP server runs them
+	Disabled     []string        // named by modules_disabled
+	Missing      []MissingModule
+	Broken       []ModuleError
 }
 
-// LoadedModule names a loaded module and the file it came from.
+// LoadedModule names a loaded module and the file it came from ("(built
+// in)" for what modhost provides itself).
 type LoadedModule struct{ Name, File string }
+
+// SkippedModule is a server-side module and the file the search finds it
+// in ("" when it is in none of the folders: the XMPP server may still have
+// it).
+type SkippedModule struct{ Name, File string }
 
 // MissingModule is a module found in no searched path.
 type MissingModule struct {
-	Name     string
+	Name string
+	// Searched is every file tried, in order.
 	Searched []string
+	// Folders are the folders searched, in order, each with why it is
+	// searched ("/usr/lib/prosody/modules (the installed Prosody's)"), and
+	// Layouts the names tried in each (mod_x.lua, mod_x/mod_x.lua, …).
+	Folders, Layouts []string
 }
 
-// ModuleError is a module that failed to load or initialise.
+// ModuleError is a module that failed to load or initialise; Error is one
+// line, file:line first, saying in words what was missing (the full
+// message and traceback are logged).
 type ModuleError struct{ Name, Error string }
 
 // OK reports whether every module was found and loaded.

@@ -7,15 +7,28 @@
 --   session.sent                      -- every stanza the host sent this client, in order
 --   session:logout();
 --
--- login, roster and logout wait (util.async) for the host to finish, as a
--- client would: call them from a spec's test or hook, which runs in an async
--- runner. Sessions go through host/sessions.lua, the same code the Go
--- embedding API (Runtime.Login) uses, so plugins see a real login.
+-- login, roster, wait_for and logout wait (util.async) for the host to
+-- finish, as a client would. A spec runs where busted runs it, on the main
+-- thread, where nothing can wait; a test or hook that waits says so by
+-- wrapping its function in testing.async:
+--
+--   it("logs in", testing.async(function ()
+--       local alice = testing.login("example.com", "alice");
+--       …
+--   end));
+--
+-- testing.async(fn) runs fn in a util.async runner while the loop goes on
+-- (net.http answers, util.timer tasks, logins), bounded by `modhost test
+-- --timeout`; util.async's waiter and wait_for work inside it too.
+--
+-- Sessions go through host/sessions.lua, the same code the Go embedding API
+-- (Runtime.Login) uses, so plugins see a real login.
 
 local sessions = ...;
 local async = require "util.async";
 local st = require "util.stanza";
 local new_id = require "util.id".short;
+local timer = require "util.timer";
 
 local testing = {};
 
@@ -24,8 +37,26 @@ session_methods.__index = session_methods;
 
 local function must_wait(what)
 	if not async.ready() then
-		error("modhost.testing." .. what .. " waits: call it inside a spec's test or hook", 3);
+		error("modhost.testing." .. what .. " waits: call it inside a function wrapped by modhost.testing.async (it(\"…\", testing.async(function () … end)))", 3);
 	end
+end
+
+-- async(fn) marks a spec function (a test body, a hook) as one that waits:
+-- `modhost test` runs it in a util.async runner and lets the loop run
+-- meanwhile. While it runs, util.async.sleep waits on util.timer, as in a
+-- server (outside, as under busted, sleep has no schedule function). Only
+-- under `modhost test`.
+local server_scheduler = {
+	before = function () async.set_schedule_function(timer.add_task); end;
+	after = function () async.set_schedule_function(nil); end;
+};
+
+function testing.async(fn)
+	local ok, spec_runner = pcall(require, "modhost.busted");
+	if not ok or type(spec_runner) ~= "table" then
+		error("modhost.testing.async: only under `modhost test`", 2);
+	end
+	return spec_runner.async(fn, server_scheduler);
 end
 
 -- Called for every stanza the host sends to the client.

@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func TestTestingLibraryLogsSpecsIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sum.OK() || sum.Passed != 4 {
+	if !sum.OK() || sum.Passed != 7 {
 		t.Fatalf("spec run %+v:\n%s", sum, out.String())
 	}
 }
@@ -47,5 +48,25 @@ func TestTestingLibraryOnlyWhenAskedFor(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "modhost.testing") {
 		t.Fatalf("require without Options.TestingLibrary = %v, want a module-not-found error", err)
+	}
+}
+
+// The compat specs of the host's core libraries (core.configmanager, …)
+// need a runtime; compat's own test runs the rest.
+func TestCoreSpecsPassOnARuntime(t *testing.T) {
+	rt := startTesting(t, false)
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	files, err := filepath.Glob("../compat/spec/core_*_spec.lua")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no core specs found (%v)", err)
+	}
+	sum, err := busted.Run(ctx, rt.Loop(), busted.Options{Paths: files, Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sum.OK() {
+		t.Errorf("core specs: %+v\n%s", sum, out.String())
 	}
 }

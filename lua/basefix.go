@@ -22,14 +22,10 @@ import (
 //     size of the largest stanza it ever sent;
 //   - error(msg, level) names the line of the function level levels up
 //     (gopher-lua's is one level short: level 2 names error's caller);
-//   - string.find, match, gmatch and gsub match as Lua's lstrlib.c does
-//     (strmatch.go): gopher-lua's matcher recurses once per repetition, so
-//     "^%s*{" fails on a megabyte of spaces ("pattern/input too complex");
 //   - debug.traceback(msg) returns a msg that is not a string or number
 //     untouched (Lua 5.2+), so error objects (tables) survive xpcall
 //     handlers that add a traceback.
 func fixBaseFunctions(L *glua.LState) {
-	fixStringMatching(L)
 	if pairs, ok := L.GetGlobal("pairs").(*glua.LFunction); ok && len(pairs.Upvalues) == 1 {
 		L.SetGlobal("pairs", L.NewFunction(withMetamethod("__pairs", pairs, glua.LNil)))
 	}

@@ -2,6 +2,7 @@ package lua
 
 import (
 	"crypto/sha256"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,7 +21,9 @@ import (
 // errors and tracebacks stay those of the source.
 //
 // A syntax error comes back as a *glua.ApiError of type ApiErrorSyntax whose
-// Cause is the parser's or compiler's error, as L.Load returns it.
+// Cause is the parser's or compiler's error, as L.Load returns it, or a
+// *NewerSyntaxError (wrapping the parser's) when the parser stopped at
+// syntax Lua 5.3 or 5.4 added.
 func Load(L *glua.LState, src, chunkname string) (*glua.LFunction, error) {
 	proto, err := compileCached(L, src, chunkname)
 	if err != nil {
@@ -34,6 +37,12 @@ func Load(L *glua.LState, src, chunkname string) (*glua.LFunction, error) {
 func Compile(src, chunkname string) (*glua.FunctionProto, error) {
 	chunk, err := parse.Parse(strings.NewReader(src), chunkname)
 	if err != nil {
+		var perr *parse.Error
+		if errors.As(err, &perr) {
+			if hint := newerSyntax(perr, src, chunkname); hint != nil {
+				return nil, &glua.ApiError{Type: glua.ApiErrorSyntax, Object: glua.LString(hint.Error()), Cause: hint}
+			}
+		}
 		return nil, &glua.ApiError{Type: glua.ApiErrorSyntax, Object: glua.LString(err.Error()), Cause: err}
 	}
 	chunk = rewriteBlock(chunk)
@@ -66,6 +75,11 @@ func compileCached(L *glua.LState, src, chunkname string) (*glua.FunctionProto, 
 	h.Write([]byte(chunkname))
 	h.Write([]byte{0})
 	h.Write([]byte(src))
+	compile := Compile
+	if limitsConcat(L) {
+		compile = compileCheckingConcats
+		h.Write([]byte{0, 1})
+	}
 	var key [sha256.Size]byte
 	h.Sum(key[:0])
 
@@ -75,7 +89,7 @@ func compileCached(L *glua.LState, src, chunkname string) (*glua.FunctionProto, 
 	if ok {
 		return proto, nil
 	}
-	proto, err := Compile(src, chunkname)
+	proto, err := compile(src, chunkname)
 	if err != nil {
 		return nil, err
 	}
@@ -121,6 +135,11 @@ func protoCacheOf(L *glua.LState) *protoCache {
 //     loop's hidden locals, sized by the loop variables instead of by three.
 //     A loop whose expression list is not a single call or `...` becomes
 //     `do local (for f), (for s), (for c) = <exprs>; for x in (for f), (for s), (for c) do ... end end`.
+//   - `x = (f(x))` (a single target, a parenthesised call) calls the wrong
+//     value, or crashes the VM: the compiler puts the function into x's
+//     register before evaluating the arguments that read x. It becomes
+//     `do local (assign 1) = (f(x)); x = (assign 1) end`; `local y = (f(x))`
+//     compiles right.
 //   - `{ "a", x = f() }` also stores f()'s results at t[2], t[3]...: when the
 //     last field is keyed, the constructor still flushes "all values up to
 //     the top" as if it were a positional call. A keyed field keeps one value
@@ -139,6 +158,9 @@ func rewriteStmt(s ast.Stmt) ast.Stmt {
 		rewriteExprs(s.Rhs)
 		if len(s.Lhs) > 1 {
 			return multipleAssignment(s)
+		}
+		if len(s.Rhs) == 1 && isAdjustedCall(s.Rhs[0]) {
+			return assignmentThroughLocal(s)
 		}
 	case *ast.LocalAssignStmt:
 		rewriteExprs(s.Exprs)
@@ -289,6 +311,25 @@ func multipleAssignment(s *ast.AssignStmt) ast.Stmt {
 		block = append(block, assign)
 	}
 	do := &ast.DoBlockStmt{Stmts: block}
+	at.place(do)
+	return do
+}
+
+// isAdjustedCall reports whether e is a parenthesised call: `(f(x))`.
+func isAdjustedCall(e ast.Expr) bool {
+	call, ok := e.(*ast.FuncCallExpr)
+	return ok && call.AdjustRet
+}
+
+// assignmentThroughLocal rewrites `x = (f(x))` (see rewriteBlock).
+func assignmentThroughLocal(s *ast.AssignStmt) ast.Stmt {
+	at := positionOf(s)
+	name := "(assign 1)"
+	decl := &ast.LocalAssignStmt{Names: []string{name}, Exprs: s.Rhs}
+	at.place(decl)
+	assign := &ast.AssignStmt{Lhs: s.Lhs, Rhs: []ast.Expr{at.ident(name)}}
+	at.place(assign)
+	do := &ast.DoBlockStmt{Stmts: []ast.Stmt{decl, assign}}
 	at.place(do)
 	return do
 }

@@ -67,6 +67,12 @@ var compilerDefects = []struct {
 		local function two() return 7, 8 end
 		local t = { "a", ["k"] = two() }
 		assert(t.k == 7 and t[2] == nil, "t[2]=" .. tostring(t[2]))`},
+	{"local assigned a parenthesised call that reads it", `
+		local function f(path) path = (path:gsub("x", "")); return path end
+		assert(f("axb") == "ab", "got " .. tostring(f("axb")))`},
+	{"parameter assigned a parenthesised function call on it", `
+		local function f(s) s = (string.upper(s)); return s end
+		assert(f("ab") == "AB")`},
 	{"keyed vararg last in a constructor stays keyed", `
 		local function build(...) return { "a", x = ... } end
 		local t = build(5, 6)
@@ -299,7 +305,7 @@ func TestLuaLoadersUseLoad(t *testing.T) {
 
 func TestLibrarySourcesCompileThroughLoad(t *testing.T) {
 	L := newFixedState(t)
-	preload(L, []Library{{Name: "swapper", Source: "local a, b = 1, 2\na, b = b, a\nreturn { a = a, b = b }"}})
+	Preload(L, []Library{{Name: "swapper", Source: "local a, b = 1, 2\na, b = b, a\nreturn { a = a, b = b }"}})
 	rets, err := DoChunk(L, "local m = require 'swapper'; return m.a * 10 + m.b", "main.lua", 1)
 	if err != nil {
 		t.Fatal(err)

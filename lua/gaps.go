@@ -1,7 +1,6 @@
 package lua
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -9,15 +8,15 @@ import (
 	"unicode/utf8"
 
 	glua "github.com/yuin/gopher-lua"
-	"github.com/yuin/gopher-lua/parse"
 )
 
 // OpenVersionGaps fills in what Lua 5.2–5.4 code commonly uses and gopher-lua
 // (Lua 5.1) lacks: table.pack/table.unpack/table.move, math.type and
 // math.tointeger, rawlen, load of a string chunk with an environment, the
 // utf8 library, bit32 (which util.bitcompat returns, as Prosody's does),
-// Lua-style string.format("%q") and an infinite math.huge. Operators added to the 5.3 syntax (//, &, |,
-// ~, <<, >>) cannot be provided; see SyntaxHint.
+// Lua-style string.format("%q") and an infinite math.huge. Syntax added in
+// Lua 5.3 and 5.4 (//, &, |, ~, <<, >>, <const>, <close>) cannot be
+// provided; see SyntaxHint.
 //
 // gopher-lua has one number type, so math.type calls every whole number
 // (within ±2^63) "integer" and others "float": 1.0 is an integer here.
@@ -276,42 +275,6 @@ func luaQuote(L *glua.LState, n int) string {
 	b.WriteByte('"')
 	return b.String()
 }
-
-// SyntaxHint explains a parse failure caused by an operator that Lua 5.3
-// added (//, &, |, ~, <<, >>), which gopher-lua (Lua 5.1) does not know and
-// reports only as a syntax error near its first character. Other errors are
-// returned unchanged.
-func SyntaxHint(err error) error {
-	var perr *parse.Error
-	if ae, ok := err.(*glua.ApiError); ok { // ApiError keeps its cause without Unwrap
-		perr, _ = ae.Cause.(*parse.Error)
-	} else {
-		errors.As(err, &perr)
-	}
-	if perr == nil {
-		return err
-	}
-	operators := map[string]string{"/": "//", "&": "&", "|": "|", "~": "~", "<": "<<", ">": ">>"}
-	op, ok := operators[perr.Token]
-	if !ok {
-		return err
-	}
-	return &syntaxHintError{op: op, line: perr.Pos.Line, source: perr.Pos.Source, err: err}
-}
-
-type syntaxHintError struct {
-	op     string
-	line   int
-	source string
-	err    error
-}
-
-func (e *syntaxHintError) Error() string {
-	return fmt.Sprintf("%s:%d: Lua 5.3 operator %s is not supported by modhost's Lua 5.1 VM; use bit32/util.bitcompat or math.floor (%s)",
-		strings.TrimPrefix(e.source, "@"), e.line, e.op, strings.TrimSpace(ErrorMessage(e.err)))
-}
-
-func (e *syntaxHintError) Unwrap() error { return e.err }
 
 // utf8 library (Lua 5.3/5.4), strict decoding: surrogates, overlong forms
 // and code points above U+10FFFF are invalid.

@@ -1,6 +1,8 @@
 package lua
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -68,36 +70,41 @@ func TestVersionGapsBehaveAsLua52Plus(t *testing.T) {
 	}
 }
 
-func TestSyntaxHintNamesLua53Operators(t *testing.T) {
+func TestSyntaxHintNamesLua53And54Constructs(t *testing.T) {
 	tests := []struct {
-		src, op string
-		line    int
+		src, construct, instead string
+		line                    int
 	}{
-		{"local a = 7 // 2", "//", 1},
-		{"local a = 1 & 2", "&", 1},
-		{"local a = 1 | 2", "|", 1},
-		{"local a = ~1", "~", 1},
-		{"local a = 1 ~ 2", "~", 1},
-		{"local a = 1 << 2", "<<", 1},
-		{"local a = 1\nlocal b = a >> 3", ">>", 2},
+		{"local a = 7 // 2", "operator // (floor division)", "math.floor(a / b)", 1},
+		{"local a = {\n  b = 7 //2,\n}", "operator // (floor division)", "math.floor(a / b)", 2},
+		{"local a = 1 & 2", "operator & (bitwise and)", "bit32.band(a, b)", 1},
+		{"local a = 1 | 2", "operator | (bitwise or)", "bit32.bor(a, b)", 1},
+		{"local a = ~1", "unary operator ~ (bitwise not)", "bit32.bnot(a)", 1},
+		{"return ~1", "unary operator ~ (bitwise not)", "bit32.bnot(a)", 1},
+		{"local a = 1 ~ 2", "operator ~ (bitwise exclusive or)", "bit32.bxor(a, b)", 1},
+		{"local a = f() ~ 2", "operator ~ (bitwise exclusive or)", "bit32.bxor(a, b)", 1},
+		{"local a = 1 << 2", "operator << (shift left)", "bit32.lshift(a, n)", 1},
+		{"local a = 1\r\nlocal b = a >> 3", "operator >> (shift right)", "bit32.rshift(a, n)", 2},
+		{"\tlocal x <const> = 5", "attribute <const>", "a plain local", 1},
+		{"local f < close > = io.open('x')", "attribute <close>", "a plain local and close", 1},
 	}
 	for _, tt := range tests {
-		t.Run(tt.op, func(t *testing.T) {
+		t.Run(tt.src, func(t *testing.T) {
 			L := newGapsState(t)
-			_, err := L.Load(strings.NewReader(tt.src), "@mod_x.lua")
+			_, err := Load(L, tt.src, "@mod_x.lua")
 			if err == nil {
 				t.Fatal("expected a syntax error")
 			}
-			msg := SyntaxHint(err).Error()
-			want := "Lua 5.3 operator " + tt.op + " is not supported by modhost's Lua 5.1 VM; use bit32/util.bitcompat or math.floor"
-			if !strings.Contains(msg, want) {
-				t.Errorf("message %q lacks %q", msg, want)
+			var hint *NewerSyntaxError
+			if !errors.As(SyntaxHint(err), &hint) {
+				t.Fatalf("SyntaxHint(%v) is not a *NewerSyntaxError", err)
 			}
-			if !strings.HasPrefix(msg, "mod_x.lua:"+string(rune('0'+tt.line))+":") {
-				t.Errorf("message %q does not start with the file and line %d", msg, tt.line)
+			if !strings.Contains(hint.Construct, tt.construct) || !strings.HasPrefix(hint.Instead, tt.instead) || hint.File != "mod_x.lua" || hint.Line != tt.line {
+				t.Errorf("hint = %+v, want %q, %q at mod_x.lua:%d", hint, tt.construct, tt.instead, tt.line)
 			}
-			if !strings.Contains(msg, "near") {
-				t.Errorf("message %q lacks the original error", msg)
+			want := fmt.Sprintf("mod_x.lua:%d: Lua 5.", tt.line)
+			if msg := err.Error(); !strings.HasPrefix(msg, want) || !strings.Contains(msg, "is not supported by modhost's Lua 5.1 VM; instead write "+tt.instead) {
+				t.Errorf("message %q does not read %q… construct … instead write %s…", msg, want, tt.instead)
 			}
 		})
 	}
@@ -105,12 +112,19 @@ func TestSyntaxHintNamesLua53Operators(t *testing.T) {
 
 func TestSyntaxHintLeavesOtherErrorsAlone(t *testing.T) {
 	L := newGapsState(t)
-	_, err := L.Load(strings.NewReader("if a then"), "@x.lua")
-	if err == nil {
-		t.Fatal("expected a syntax error")
-	}
-	if got := SyntaxHint(err); got != err {
-		t.Errorf("SyntaxHint changed %v into %v", err, got)
+	for _, src := range []string{
+		"if a then",
+		"x = 1 < < 2",         // not 5.3 syntax either
+		"// a comment from C", // a line starting with // is no division
+		"x = a > = b",
+	} {
+		_, err := Load(L, src, "@x.lua")
+		if err == nil {
+			t.Fatalf("%s: expected a syntax error", src)
+		}
+		if got := SyntaxHint(err); got != err {
+			t.Errorf("%s: SyntaxHint changed %v into %v", src, err, got)
+		}
 	}
 	if got := SyntaxHint(nil); got != nil {
 		t.Errorf("SyntaxHint(nil) = %v", got)

@@ -2,6 +2,7 @@ package lua
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -22,6 +23,16 @@ type Options struct {
 	// with how long the job waited in the queue: the loop's latency, which a
 	// queue depth alone does not show.
 	ObserveWait func(wait time.Duration)
+	// JobBudget bounds how long one job may run before the watchdog
+	// interrupts it (see watchdog.go): 0 means DefaultJobBudget. A negative
+	// value turns the watchdog off: the state gets no context, so the VM
+	// skips its check before every instruction (Lua runs faster, see
+	// BenchmarkVMContext), and no job is ever interrupted, not even after
+	// Shutdown (CloseContext then reports ErrStuck for a stuck job).
+	JobBudget time.Duration
+	// StopBudget is how long jobs may run once Shutdown is called (0:
+	// StopJobBudget).
+	StopBudget time.Duration
 }
 
 // Loop owns one Lua state and the goroutine that runs it. Everything that
@@ -42,6 +53,19 @@ type Loop struct {
 	depth  atomic.Int64
 	jobs   atomic.Uint64
 	panics atomic.Uint64
+
+	// The watchdog's side (watchdog.go).
+	budget      time.Duration
+	stopBudget  time.Duration
+	intr        *interrupter
+	jobState    atomic.Uint64 // jobSeq << 2 | jobRunning | jobInterrupted
+	jobSeq      uint64        // numbers jobs and renewed budgets; loop goroutine only
+	interrupted atomic.Uint64
+	stopAt      atomic.Int64 // UnixNano of Shutdown, 0 before
+
+	urgent    []job       // run before the queue (DoFirst); under mu
+	hasUrgent atomic.Bool // len(urgent) > 0
+	abandon   atomic.Bool // CloseContext gave up: drop what is queued
 }
 
 // job is a queued function and when it was queued.
@@ -58,13 +82,23 @@ func NewLoop(opts Options) *Loop {
 		logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	budget := opts.JobBudget
+	if budget == 0 {
+		budget = DefaultJobBudget
+	}
+	stopBudget := opts.StopBudget
+	if stopBudget <= 0 {
+		stopBudget = StopJobBudget
+	}
 	l := &Loop{
-		observe: opts.ObserveWait,
-		log:     logger,
-		ctx:     ctx,
-		cancel:  cancel,
-		wake:    make(chan struct{}, 1),
-		stopped: make(chan struct{}),
+		budget:     budget,
+		stopBudget: stopBudget,
+		observe:    opts.ObserveWait,
+		log:        logger,
+		ctx:        ctx,
+		cancel:     cancel,
+		wake:       make(chan struct{}, 1),
+		stopped:    make(chan struct{}),
 	}
 	L := glua.NewState(glua.Options{
 		IncludeGoStackTrace: false,
@@ -82,11 +116,20 @@ func NewLoop(opts Options) *Loop {
 	ud := L.NewUserData()
 	ud.Value = l
 	L.G.Registry.RawSetString("modhost.loop", ud)
+	l.intr = &interrupter{loop: l, done: make(chan struct{})}
+	if l.budget > 0 {
+		L.SetContext(l.intr)
+		l.adoptCoroutines(L)
+	}
 	OpenVersionGaps(L)
+	OpenPatterns(L)
 	OpenLoaders(L)
-	preload(L, opts.Libraries)
+	Preload(L, opts.Libraries)
 	l.state = L
 	go l.run()
+	if l.budget > 0 {
+		go l.watch()
+	}
 	return l
 }
 
@@ -160,6 +203,38 @@ func (l *Loop) Do(ctx context.Context, fn func(L *glua.LState) error) error {
 	}
 }
 
+// DoFirst is Do for work that must not wait behind the queue (the module
+// unloads at shutdown): fn runs as soon as the job running now returns.
+func (l *Loop) DoFirst(ctx context.Context, fn func(L *glua.LState) error) error {
+	done := make(chan error, 1)
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	l.urgent = append(l.urgent, job{fn: func(L *glua.LState) { done <- fn(L) }, queued: time.Now()})
+	l.hasUrgent.Store(true)
+	l.mu.Unlock()
+	l.depth.Add(1)
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-l.stopped:
+		select {
+		case err := <-done:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
+}
+
 // After runs fn on the loop after d. The returned stop function cancels it if
 // it has not started and reports whether it did.
 func (l *Loop) After(d time.Duration, fn func(L *glua.LState)) (stop func() bool) {
@@ -178,12 +253,25 @@ func (l *Loop) run() {
 		l.queue = nil
 		closed := l.closed
 		l.mu.Unlock()
-		for _, j := range batch {
+		l.runUrgent()
+		for i, j := range batch {
+			if l.abandon.Load() {
+				l.depth.Add(-int64(len(batch) - i))
+				break
+			}
 			l.depth.Add(-1)
 			if l.observe != nil {
 				l.observe(time.Since(j.queued))
 			}
 			l.runJob(j.fn)
+			l.runUrgent()
+		}
+		if l.abandon.Load() {
+			l.mu.Lock()
+			l.depth.Add(-int64(len(l.queue) + len(l.urgent)))
+			l.queue, l.urgent = nil, nil
+			l.mu.Unlock()
+			return
 		}
 		if len(batch) > 0 {
 			continue
@@ -195,7 +283,25 @@ func (l *Loop) run() {
 	}
 }
 
+// runUrgent runs the jobs DoFirst queued.
+func (l *Loop) runUrgent() {
+	for l.hasUrgent.Load() && !l.abandon.Load() {
+		l.mu.Lock()
+		urgent := l.urgent
+		l.urgent = nil
+		l.hasUrgent.Store(false)
+		l.mu.Unlock()
+		for _, j := range urgent {
+			l.depth.Add(-1)
+			l.runJob(j.fn)
+		}
+	}
+}
+
 func (l *Loop) runJob(fn func(*glua.LState)) {
+	l.jobs.Add(1)
+	l.beginJob()
+	defer l.endJob()
 	defer func() {
 		if r := recover(); r != nil {
 			l.panics.Add(1)
@@ -204,18 +310,39 @@ func (l *Loop) runJob(fn func(*glua.LState)) {
 			l.state.SetTop(0)
 		}
 	}()
-	l.jobs.Add(1)
 	fn(l.state)
 }
 
 // Close stops accepting work, runs what is queued, then closes the Lua state.
 // final, if non-nil, runs on the loop as the last job (for module unloads).
 func (l *Loop) Close(final func(L *glua.LState)) {
-	if final != nil {
-		l.Post(final)
-	}
+	_ = l.CloseContext(context.Background(), final)
+}
+
+// Shutdown starts the end of the loop's life: from now on a job is
+// interrupted once it has run StopBudget past the call (or past its own
+// start, if later), or at the end of its own budget if that comes first;
+// the job running now included. (Not with the watchdog off.)
+func (l *Loop) Shutdown() {
+	l.stopAt.CompareAndSwap(0, time.Now().UnixNano())
+}
+
+// ErrStuck is returned by CloseContext when the loop did not stop in time.
+var ErrStuck = errors.New("the Lua loop did not stop: a job is stuck where it cannot be interrupted (in Go code)")
+
+// CloseContext is Close bounded by ctx: when ctx ends before the queue is
+// done, what is still queued is dropped (Do and DoFirst callers get
+// ErrClosed) and the running job is interrupted at its next Lua
+// instruction; the loop then has waitStuck to return. If it does not (a job
+// stuck in Go code), CloseContext returns ErrStuck and leaves the Lua state
+// open, since the loop goroutine still uses it.
+func (l *Loop) CloseContext(ctx context.Context, final func(L *glua.LState)) error {
 	l.mu.Lock()
 	already := l.closed
+	if !already && final != nil {
+		l.queue = append(l.queue, job{fn: final, queued: time.Now()})
+		l.depth.Add(1)
+	}
 	l.closed = true
 	l.mu.Unlock()
 	if !already {
@@ -224,12 +351,28 @@ func (l *Loop) Close(final func(L *glua.LState)) {
 		default:
 		}
 	}
-	<-l.stopped
+	select {
+	case <-l.stopped:
+	case <-ctx.Done():
+		l.abandon.Store(true)
+		l.interruptNow()
+		select {
+		case <-l.stopped:
+		case <-time.After(waitStuck):
+			l.cancel()
+			return ErrStuck
+		}
+	}
 	l.cancel()
 	if !already {
 		l.state.Close()
 	}
+	return nil
 }
+
+// waitStuck is how long CloseContext waits for an interrupted job to return
+// once its context has ended.
+const waitStuck = 500 * time.Millisecond
 
 // Done is closed when the loop goroutine has exited.
 func (l *Loop) Done() <-chan struct{} { return l.stopped }

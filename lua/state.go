@@ -17,8 +17,10 @@ type Library struct {
 	Open      glua.LGFunction
 }
 
-// preload registers libs in package.preload so require loads them on first use.
-func preload(L *glua.LState, libs []Library) {
+// Preload registers libs in package.preload so require loads them on first
+// use. NewLoop does it for its Libraries; a state of one's own (the config
+// loader's) calls it directly.
+func Preload(L *glua.LState, libs []Library) {
 	for _, lib := range libs {
 		lib := lib
 		if lib.Open != nil {

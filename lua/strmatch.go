@@ -1,13 +1,12 @@
 package lua
 
 import (
-	"strings"
-
 	glua "github.com/yuin/gopher-lua"
 )
 
-// Lua patterns as Lua 5.1's lstrlib.c matches them, for string.find,
-// string.match, string.gmatch and string.gsub.
+// Lua patterns as Lua 5.1's lstrlib.c matches them: the engine behind
+// OpenPatterns' string.find, string.match, string.gmatch and string.gsub
+// (patterns.go).
 //
 // gopher-lua compiles a pattern into instructions for a recursive machine
 // that takes one Go call per repetition of an item: `%s*` over n bytes is n
@@ -37,6 +36,24 @@ type matchState struct {
 	level int
 	depth int
 	capt  [patMaxCaptures]struct{ init, len int }
+	// interrupt, if set, is checked every patCheckEvery steps (items
+	// matched, repetitions counted, positions tried): a pattern that
+	// backtracks for ever stops with the state's context, as a loop does.
+	interrupt func() error
+	steps     int
+}
+
+// patCheckEvery is how many steps go between two looks at the context
+// (a few microseconds of matching).
+const patCheckEvery = 4096
+
+func (ms *matchState) tick() {
+	ms.steps++
+	if ms.steps%patCheckEvery == 0 && ms.interrupt != nil {
+		if err := ms.interrupt(); err != nil {
+			ms.L.RaiseError("%s", err.Error())
+		}
+	}
 }
 
 func (ms *matchState) errorf(format string, args ...any) {
@@ -205,6 +222,7 @@ func (ms *matchState) maxExpand(s, p, ep int) int {
 	i := 0 // how many repetitions the item matches at most
 	for ms.singleMatch(s+i, p, ep) {
 		i++
+		ms.tick()
 	}
 	// Try the rest with the most repetitions first, one fewer each time.
 	for ; i >= 0; i-- {
@@ -267,6 +285,7 @@ func (ms *matchState) match(s, p int) int {
 	if ms.depth > patMaxRecursion {
 		ms.errorf("pattern too complex")
 	}
+	ms.tick()
 	res := ms.doMatch(s, p)
 	ms.depth-- // not restored by an error: the state is dropped then
 	return res
@@ -330,6 +349,7 @@ func (ms *matchState) doMatch(s, p int) int {
 			}
 		}
 		// A single-char class, perhaps followed by a repetition.
+		ms.tick()
 		ep := ms.classEnd(p)
 		m := ms.singleMatch(s, p, ep)
 		var rep byte
@@ -392,195 +412,4 @@ func (ms *matchState) pushCaptures(s, e int) int {
 		ms.L.Push(ms.capture(i, s, e))
 	}
 	return n
-}
-
-// startIndex is Lua 5.1's posrelat(init) - 1 clamped to 0..len.
-func startIndex(init, length int) int {
-	if init < 0 {
-		init = length + init + 1
-	}
-	init--
-	return max(0, min(init, length))
-}
-
-func strFindAux(L *glua.LState, find bool) int {
-	src := L.CheckString(1)
-	pat := L.CheckString(2)
-	init := startIndex(L.OptInt(3, 1), len(src))
-	if find && (glua.LVAsBool(L.Get(4)) || !strings.ContainsAny(pat, patSpecials)) {
-		if at := strings.Index(src[init:], pat); at >= 0 { // a plain search
-			L.Push(glua.LNumber(init + at + 1))
-			L.Push(glua.LNumber(init + at + len(pat)))
-			return 2
-		}
-		L.Push(glua.LNil)
-		return 1
-	}
-	anchor := strings.HasPrefix(pat, "^")
-	if anchor {
-		pat = pat[1:]
-	}
-	ms := &matchState{L: L, src: src, pat: pat}
-	for s := init; ; s++ {
-		ms.level = 0
-		if e := ms.match(s, 0); e >= 0 {
-			if find {
-				L.Push(glua.LNumber(s + 1))
-				L.Push(glua.LNumber(e))
-				return ms.pushCaptures(-1, 0) + 2
-			}
-			return ms.pushCaptures(s, e)
-		}
-		if s >= len(src) || anchor {
-			break
-		}
-	}
-	L.Push(glua.LNil)
-	return 1
-}
-
-func strFind(L *glua.LState) int  { return strFindAux(L, true) }
-func strMatch(L *glua.LState) int { return strFindAux(L, false) }
-
-func strGmatch(L *glua.LState) int {
-	src := L.CheckString(1)
-	pat := L.CheckString(2)
-	pos := 0
-	L.Push(L.NewFunction(func(L *glua.LState) int {
-		ms := &matchState{L: L, src: src, pat: pat}
-		for s := pos; s <= len(src); s++ {
-			ms.level = 0
-			if e := ms.match(s, 0); e >= 0 {
-				pos = e
-				if e == s { // an empty match: go on one position further
-					pos++
-				}
-				return ms.pushCaptures(s, e)
-			}
-		}
-		pos = len(src) + 1
-		return 0
-	}))
-	return 1
-}
-
-func strGsub(L *glua.LState) int {
-	src := L.CheckString(1)
-	pat := L.CheckString(2)
-	repl := L.Get(3)
-	switch repl.Type() {
-	case glua.LTNumber, glua.LTString, glua.LTFunction, glua.LTTable:
-	default:
-		L.ArgError(3, "string/function/table expected")
-	}
-	maxN := L.OptInt(4, len(src)+1)
-	anchor := strings.HasPrefix(pat, "^")
-	if anchor {
-		pat = pat[1:]
-	}
-	ms := &matchState{L: L, src: src, pat: pat}
-	var b strings.Builder
-	n := 0
-	s := 0
-	for n < maxN {
-		ms.level = 0
-		e := ms.match(s, 0)
-		if e >= 0 {
-			n++
-			ms.addValue(&b, repl, s, e)
-		}
-		switch {
-		case e > s: // a non-empty match: skip it
-			s = e
-		case s < len(src):
-			b.WriteByte(src[s])
-			s++
-		default:
-			s = len(src) + 1
-		}
-		if s > len(src) || anchor {
-			break
-		}
-	}
-	if s <= len(src) {
-		b.WriteString(src[s:])
-	}
-	L.Push(glua.LString(b.String()))
-	L.Push(glua.LNumber(n))
-	return 2
-}
-
-// addValue appends what replaces the match from s to e.
-func (ms *matchState) addValue(b *strings.Builder, repl glua.LValue, s, e int) {
-	L := ms.L
-	var v glua.LValue
-	switch r := repl.(type) {
-	case glua.LString, glua.LNumber:
-		ms.addString(b, glua.LVAsString(r), s, e)
-		return
-	case *glua.LFunction:
-		top := L.GetTop()
-		L.Push(r)
-		n := ms.pushCaptures(s, e)
-		L.Call(n, 1)
-		v = L.Get(-1)
-		L.SetTop(top)
-	case *glua.LTable:
-		v = L.GetTable(r, ms.capture(0, s, e))
-	}
-	switch v := v.(type) {
-	case glua.LString:
-		b.WriteString(string(v))
-	case glua.LNumber:
-		b.WriteString(v.String())
-	default:
-		if !glua.LVAsBool(v) { // nil or false: keep the original text
-			b.WriteString(ms.src[s:e])
-			return
-		}
-		L.RaiseError("invalid replacement value (a %s)", v.Type().String())
-	}
-}
-
-// addString appends a replacement string with %0-%9 expanded; % before
-// anything else gives that character (Lua 5.1).
-func (ms *matchState) addString(b *strings.Builder, news string, s, e int) {
-	for i := 0; i < len(news); i++ {
-		if news[i] != patEsc {
-			b.WriteByte(news[i])
-			continue
-		}
-		i++        // skip the escape
-		var c byte // past the end: C's terminating zero
-		if i < len(news) {
-			c = news[i]
-		}
-		switch {
-		case c < '0' || c > '9':
-			b.WriteByte(c)
-		case c == '0':
-			b.WriteString(ms.src[s:e])
-		default:
-			switch v := ms.capture(int(c-'1'), s, e).(type) {
-			case glua.LString:
-				b.WriteString(string(v))
-			case glua.LNumber:
-				b.WriteString(v.String())
-			}
-		}
-	}
-}
-
-// fixStringMatching replaces string.find, match, gmatch and gsub with the
-// matcher above.
-func fixStringMatching(L *glua.LState) {
-	str, ok := L.GetGlobal("string").(*glua.LTable)
-	if !ok {
-		return
-	}
-	for name, fn := range map[string]glua.LGFunction{
-		"find": strFind, "match": strMatch, "gmatch": strGmatch, "gsub": strGsub,
-	} {
-		str.RawSetString(name, L.NewFunction(fn))
-	}
 }

@@ -26,7 +26,7 @@ func BenchmarkStringMatching(b *testing.B) {
 				L := glua.NewState()
 				defer L.Close()
 				if fixed {
-					fixStringMatching(L)
+					OpenPatterns(L)
 				}
 				fn, err := L.LoadString(tc.src)
 				if err != nil {

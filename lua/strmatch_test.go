@@ -22,6 +22,7 @@ func casesInModhost(t *testing.T, n int) []string {
 	L := glua.NewState()
 	defer L.Close()
 	OpenVersionGaps(L)
+	OpenPatterns(L)
 	L.SetGlobal("CASES", glua.LNumber(n))
 	rets, err := DoChunk(L, string(src), "strmatch_cases.lua", 1)
 	if err != nil {
@@ -66,6 +67,7 @@ func TestStringMatchingLongRunsAreLinear(t *testing.T) {
 	L := glua.NewState()
 	defer L.Close()
 	OpenVersionGaps(L)
+	OpenPatterns(L)
 	L.SetGlobal("body", glua.LString(strings.Repeat(" \n", 5<<20)+"{}"))
 	start := time.Now()
 	_, err := DoChunk(L, `

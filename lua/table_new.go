@@ -10,7 +10,7 @@ import glua "github.com/yuin/gopher-lua"
 // as for LuaJIT, so it stays portable to Prosody.
 func openTableNew(L *glua.LState) {
 	if _, ok := L.GetGlobal("package").(*glua.LTable); !ok {
-		return // a restricted state (the config file's) has no require
+		return // a state opened without the package library has no require
 	}
 	L.PreloadModule("table.new", func(L *glua.LState) int {
 		L.Push(L.NewFunction(func(L *glua.LState) int {

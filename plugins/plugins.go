@@ -1,8 +1,9 @@
 // Package plugins holds the plugins bundled with modhost, one folder each
 // (mod_NAME/mod_NAME.lua beside its README, tests and, where it has one, its
 // Go half), embedded into the binary so that it runs with nothing but its
-// config file. They are searched after the config's plugin_paths, as Prosody
-// searches its own plugins folder last.
+// config file. They are searched after the config's plugin_paths and just
+// before the installed Prosody's own folder, which Prosody searches last
+// (host/module_search.go).
 package plugins
 
 import (

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/modhost/modhost/host"
+	"github.com/modhost/modhost/host/config"
 	"github.com/modhost/modhost/host/link"
 	"github.com/modhost/modhost/lua"
 	"github.com/modhost/modhost/lua/busted"
@@ -22,6 +24,13 @@ import (
 
 func configFlag(fs *flag.FlagSet) *string {
 	return fs.String("config", envOr("MODHOST_CONFIG", ""), "the prosody.cfg.lua to load (env MODHOST_CONFIG)")
+}
+
+// prosodyFlag names the installed Prosody's plugin folder, searched after
+// the bundled plugins; "" detects it, "none" searches none.
+func prosodyFlag(fs *flag.FlagSet) *string {
+	return fs.String("prosody-plugin-dir", envOr("MODHOST_PROSODY_PLUGIN_DIR", ""),
+		"the installed Prosody's plugin folder(s), ';'-separated, searched after the bundled plugins; \"none\" for none; default: found from the prosody launcher (env MODHOST_PROSODY_PLUGIN_DIR)")
 }
 
 func envOr(name, def string) string {
@@ -46,6 +55,8 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) bool {
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	cfg := configFlag(fs)
+	prosodyDir := prosodyFlag(fs)
+	verbose := fs.Bool("v", false, "also print the log lines of loading (info and up), after the report")
 	if !parseFlags(fs, args, stderr) {
 		return 2
 	}
@@ -53,9 +64,16 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "modhost check: --config FILE is required")
 		return 2
 	}
-	// The report says what the info lines would; keep the log to warnings.
-	quiet := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rt, err := host.New(host.Options{ConfigFile: *cfg, NoListen: true, Stderr: stderr, Logger: quiet})
+	// The report comes first and alone: what loading logs (every module
+	// skipped, each failure with its traceback) is the report's matter,
+	// kept for -v and printed after it.
+	var logged bytes.Buffer
+	quiet := slog.New(slog.DiscardHandler)
+	if *verbose {
+		quiet = slog.New(config.ConsoleHandler(&logged, slog.LevelInfo))
+	}
+	rt, err := host.New(host.Options{ConfigFile: *cfg, NoListen: true, Stderr: stderr, Logger: quiet,
+		Prosody: host.ProsodyWithPluginDir(*prosodyDir)})
 	if err != nil {
 		fmt.Fprintf(stderr, "modhost: %v\n", err)
 		return 1
@@ -63,7 +81,12 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	report, err := rt.Start(ctx)
-	defer rt.Stop(context.Background())
+	rt.Stop(context.Background())
+	defer func() {
+		if *verbose && logged.Len() > 0 {
+			fmt.Fprintf(stderr, "\nlog while loading:\n%s", logged.Bytes())
+		}
+	}()
 	if err != nil {
 		fmt.Fprintf(stderr, "modhost: %v\n", err)
 		return 1
@@ -73,10 +96,17 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "\nproblems found: fix the missing or broken modules above (or disable them with modules_disabled)")
 		return 1
 	}
+	if len(report.Warnings) > 0 {
+		fmt.Fprintln(stdout, "\nconfig OK, with the warnings above")
+		return 0
+	}
 	fmt.Fprintln(stdout, "\nconfig OK")
 	return 0
 }
 
+// printReport prints check's report: per host what is loaded (and from
+// where), skipped as server-side, disabled, missing (with every folder
+// searched) or broken (file:line and what was missing), then the warnings.
 func printReport(w io.Writer, report host.Report) {
 	for i, h := range report.Hosts {
 		if i > 0 {
@@ -87,6 +117,10 @@ func printReport(w io.Writer, report host.Report) {
 			kind = "Component"
 		}
 		fmt.Fprintf(w, "%s %q\n", kind, h.Name)
+		if h.HostDisabled {
+			fmt.Fprintln(w, "  disabled:    the whole host (enabled = false): Prosody does not activate it, nothing is loaded")
+			continue
+		}
 		if len(h.Loaded) == 0 {
 			fmt.Fprintln(w, "  loaded:      (none)")
 		}
@@ -94,19 +128,29 @@ func printReport(w io.Writer, report host.Report) {
 			fmt.Fprintf(w, "  loaded:      %-24s %s\n", m.Name, m.File)
 		}
 		if len(h.Skipped) > 0 {
-			fmt.Fprintf(w, "  server-side: %s (skipped: the XMPP server runs these)\n", strings.Join(h.Skipped, ", "))
+			names := make([]string, 0, len(h.Skipped))
+			for _, m := range h.Skipped {
+				names = append(names, m.Name)
+			}
+			fmt.Fprintf(w, "  server-side: %s (skipped: the XMPP server runs these)\n", strings.Join(names, ", "))
 		}
 		if len(h.Disabled) > 0 {
 			fmt.Fprintf(w, "  disabled:    %s\n", strings.Join(h.Disabled, ", "))
 		}
 		for _, m := range h.Missing {
-			fmt.Fprintf(w, "  MISSING:     %s, searched:\n", m.Name)
-			for _, p := range m.Searched {
-				fmt.Fprintf(w, "                 %s\n", p)
+			fmt.Fprintf(w, "  MISSING:     %s: none of %s in:\n", m.Name, strings.Join(m.Layouts, ", "))
+			for _, f := range m.Folders {
+				fmt.Fprintf(w, "                 %s\n", f)
 			}
 		}
 		for _, m := range h.Broken {
 			fmt.Fprintf(w, "  BROKEN:      %s: %s\n", m.Name, firstLine(m.Error))
+		}
+	}
+	if len(report.Warnings) > 0 {
+		fmt.Fprintln(w)
+		for _, warning := range report.Warnings {
+			fmt.Fprintf(w, "warning: %s\n", strings.ReplaceAll(warning, "\n", "\n         "))
 		}
 	}
 }
@@ -121,6 +165,7 @@ func firstLine(s string) string {
 func cmdRun(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	cfg := configFlag(fs)
+	prosodyDir := prosodyFlag(fs)
 	lf := addLinkFlags(fs)
 	if !parseFlags(fs, args, stderr) {
 		return 2
@@ -129,7 +174,7 @@ func cmdRun(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "modhost run: --config FILE is required")
 		return 2
 	}
-	rt, err := host.New(host.Options{ConfigFile: *cfg, Stderr: stderr, Link: link.Options{
+	rt, err := host.New(host.Options{ConfigFile: *cfg, Stderr: stderr, Prosody: host.ProsodyWithPluginDir(*prosodyDir), Link: link.Options{
 		Addr: *lf.addr, JID: *lf.jid, Secret: *lf.secret, SecretFile: *lf.secretFile}})
 	if err != nil {
 		fmt.Fprintf(stderr, "modhost: %v\n", err)
@@ -146,6 +191,10 @@ func cmdRun(args []string, stderr io.Writer) int {
 		return 1
 	}
 	for _, h := range report.Hosts {
+		if h.HostDisabled {
+			log.Info("host disabled (enabled = false): nothing loaded", "host", h.Name)
+			continue
+		}
 		names := make([]string, 0, len(h.Loaded))
 		for _, m := range h.Loaded {
 			names = append(names, m.Name)
@@ -156,14 +205,7 @@ func cmdRun(args []string, stderr io.Writer) int {
 		log.Error("some modules are missing or broken; running without them (see `modhost check`)")
 	}
 	<-ctx.Done()
-	log.Info("shutting down: unloading modules and draining HTTP")
-	stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := rt.Stop(stopCtx); err != nil {
-		log.Error("shutdown", "error", err)
-		return 1
-	}
-	return 0
+	return shutdown(rt, log, stop)
 }
 
 // cmdTest runs specs inside a runtime: the given config's hosts and

@@ -20,8 +20,9 @@ const usage = `usage: modhost <command> [flags]
 
 commands:
   run    --config FILE   load a prosody.cfg.lua and run its plugins until stopped
-  check  --config FILE   show, per host, which modules load, are skipped, disabled or missing
-  test   [--config FILE] [--filter P] [--pattern P] [-v] [paths...]
+  check  --config FILE [-v]
+                         show, per host, which modules load, are skipped, disabled or missing
+  test   [--config FILE] [--filter P] [--pattern P] [-v] [-o json] [paths...]
                          run busted-style specs (default folder: spec)
   prosody-snippet --config FILE [--server prosody|ejabberd|both] [--plugins-dir DIR]
                          print the XMPP server's side of the component link
@@ -31,6 +32,10 @@ commands:
 run flags for the XMPP link (override the host's component_client option):
   --component-addr, --component-jid, --component-secret, --component-secret-file
   (env MODHOST_COMPONENT_ADDR, _JID, _SECRET, _SECRET_FILE)
+
+run and check: --prosody-plugin-dir DIR|none (env MODHOST_PROSODY_PLUGIN_DIR)
+  the installed Prosody's plugin folder, searched after the bundled plugins
+  (default: found from the prosody launcher, else /usr/lib/prosody/modules)
 `
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -54,15 +56,45 @@ func TestCheckReportsMissingModulesAndConfigErrors(t *testing.T) {
 	}
 }
 
+// The binary, built once for the tests that run it (in a folder TestMain
+// removes).
+var (
+	buildOnce sync.Once
+	binDir    string
+	binPath   string
+	binErr    error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+func modhostBinary(t *testing.T) string {
+	t.Helper()
+	testkit.SkipInShort(t, "binary-building")
+	buildOnce.Do(func() {
+		binDir, binErr = os.MkdirTemp("", "modhost-bin-")
+		if binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "modhost")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
 func TestRunStopsCleanlyOnSIGTERM(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
+	bin := modhostBinary(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "modhost")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
 	cfg := filepath.Join(dir, "run.cfg.lua")
 	if err := os.WriteFile(cfg, []byte("http_ports = { 0 }\nhttp_interfaces = { \"127.0.0.1\" }\nstorage = \"memory\"\nVirtualHost \"x.example\"\n\tmodules_enabled = { \"http_roster_admin\" }\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -1,16 +1,8 @@
 local async = require "util.async";
 
--- Under modhost, done() posts the wake of a waiting runner to the Lua loop;
--- Prosody resumes it at once. settle() lets posted wakes run, so the same
--- assertions hold in both: it is a no-op without modhost's loop.
-local has_loop, modhost_loop = pcall(require, "modhost.loop");
-local function settle()
-	if not has_loop then return; end
-	local wait, done = async.waiter();
-	modhost_loop.post(done);
-	wait();
-end
-
+-- Prosody's util.async, as a spec sees it: no server startup has set a
+-- next_tick or a schedule function, the last done() resumes the waiting
+-- runner inside the call, and a spec's body runs outside any coroutine.
 -- A stand-in promise with just what wait_for uses, settled by hand.
 local function manual_promise()
 	local p = { handlers = {} };
@@ -78,12 +70,10 @@ describe("util.async", function ()
 			assert.equal(1, queued);
 
 			done_fn();
-			settle();
 			assert.same({ "before a", "after a", "before b" }, log);
 			assert.equal("waiting", r.state);
 
 			done_fn();
-			settle();
 			assert.same({ "before a", "after a", "before b", "after b" }, log);
 			assert.equal("ready", r.state);
 			assert.same({ "waiting", "ready" }, states);
@@ -113,10 +103,8 @@ describe("util.async", function ()
 			r:run(true);
 			dones();
 			dones();
-			settle();
 			assert.is_false(finished);
 			dones();
-			settle();
 			assert.is_true(finished);
 		end);
 
@@ -168,10 +156,91 @@ describe("util.async", function ()
 			r:run(true);
 			assert.equal("waiting", r.state);
 			done_fn();
-			settle();
 			assert.equal(1, #errors);
 			assert.matches("late failure", tostring(errors[1]));
 			assert.equal("ready", r.state);
+		end);
+
+		it("resumes the waiting runner inside done(), and is ready when done() returns", function ()
+			local log, done_fn = {}, nil;
+			local r = async.runner(function ()
+				local wait, done = async.waiter();
+				done_fn = done;
+				wait();
+				table.insert(log, "resumed");
+			end);
+			r:run(true);
+			assert.same({}, log);
+			done_fn();
+			assert.same({ "resumed" }, log);
+			assert.equal("ready", r.state);
+		end);
+
+		it("calls the error watcher, then the ready watcher, for an error raised after a wait", function ()
+			local order, done_fn = {}, nil;
+			local r = async.runner(function ()
+				local wait, done = async.waiter();
+				done_fn = done;
+				wait();
+				error({ code = "after" });
+			end, {
+				waiting = function () table.insert(order, "waiting"); end;
+				ready = function () table.insert(order, "ready"); end;
+				error = function (_, err) table.insert(order, "error " .. err.code); end;
+			});
+			r:run(true);
+			done_fn();
+			assert.same({ "waiting", "error after", "ready" }, order);
+		end);
+
+		it("does not call the watchers when done() comes before wait()", function ()
+			local calls = 0;
+			local count = function () calls = calls + 1; end;
+			local r = async.runner(function ()
+				local wait, done = async.waiter();
+				done();
+				wait();
+			end, { ready = count, waiting = count, error = count });
+			r:run(true);
+			assert.equal(0, calls);
+		end);
+
+		it("keeps waiting runners apart: done() of one leaves the other waiting", function ()
+			local dones = {};
+			local function waiting_runner(name)
+				return async.runner(function ()
+					local wait, done = async.waiter();
+					dones[name] = done;
+					wait();
+				end);
+			end
+			local a, b = waiting_runner("a"), waiting_runner("b");
+			a:run(true);
+			b:run(true);
+			dones.b();
+			assert.equal("waiting", a.state);
+			assert.equal("ready", b.state);
+			dones.a();
+			assert.equal("ready", a.state);
+		end);
+
+		it("raises from done() called once too often, once the runner has gone on", function ()
+			local done_fn;
+			local r = async.runner(function ()
+				local wait, done = async.waiter(2);
+				done_fn = done;
+				wait();
+			end);
+			r:run(true);
+			done_fn();
+			assert.equal("waiting", r.state);
+			done_fn();
+			assert.equal("ready", r.state);
+			assert.has_error(done_fn);
+		end);
+
+		it("raises from waiter() outside any coroutine", function ()
+			assert.has_error(function () async.waiter(); end);
 		end);
 
 		it("re-raises errors when no error watcher is set", function ()
@@ -196,9 +265,7 @@ describe("util.async", function ()
 			assert.is_true(inside);
 		end);
 
-		-- modhost runs each test body inside a runner of its own, so only
-		-- under plain busted is a test body outside any runner.
-		it("is false outside any runner #prosody_only", function ()
+		it("is false in a spec's body, which runs outside any coroutine", function ()
 			assert.is_false(async.ready());
 		end);
 	end);
@@ -209,7 +276,6 @@ describe("util.async", function ()
 			async.runner(function () got = { async.wait_for(p) }; end):run(true);
 			assert.is_nil(got);
 			p:settle(true, "value");
-			settle();
 			assert.same({ "value" }, got);
 		end);
 
@@ -217,13 +283,22 @@ describe("util.async", function ()
 			local p, got = manual_promise(), nil;
 			async.runner(function () got = { async.wait_for(p) }; end):run(true);
 			p:settle(false, "no way");
-			settle();
 			assert.same({ nil, "no way" }, got);
 		end);
 	end);
 
 	describe("sleep", function ()
 		after_each(function () async.set_schedule_function(nil); end);
+
+		it("fails without a schedule function, as nothing could wake it", function ()
+			local errors = {};
+			local r = async.runner(function () async.sleep(1); end, {
+				error = function (_, err) table.insert(errors, err); end;
+			});
+			r:run(true);
+			assert.equal(1, #errors);
+			assert.equal("ready", r.state);
+		end);
 
 		it("waits through the schedule function", function ()
 			local scheduled, woke = {}, false;
@@ -235,8 +310,39 @@ describe("util.async", function ()
 			assert.equal(2, scheduled[1].seconds);
 			assert.is_false(woke);
 			scheduled[1].callback();
-			settle();
 			assert.is_true(woke);
+		end);
+	end);
+
+	describe("set_nexttick", function ()
+		-- The library's default is a plain call; Prosody's set_nexttick(nil)
+		-- leaves no next_tick at all, so put a plain call back explicitly.
+		after_each(function () async.set_nexttick(function (f) f(); end); end);
+
+		it("defers a resumed runner's return to ready to the next tick", function ()
+			local ticks, done_fn, finished = {}, nil, false;
+			async.set_nexttick(function (f) table.insert(ticks, f); end);
+			local r = async.runner(function ()
+				local wait, done = async.waiter();
+				done_fn = done;
+				wait();
+				finished = true;
+			end);
+			r:run(true);
+			assert.equal(0, #ticks);
+			done_fn();
+			assert.is_true(finished);
+			assert.equal("waiting", r.state);
+			assert.equal(1, #ticks);
+			ticks[1]();
+			assert.equal("ready", r.state);
+		end);
+
+		it("is not used by a runner that never waited", function ()
+			local ticks = 0;
+			async.set_nexttick(function (f) ticks = ticks + 1; f(); end);
+			async.runner(function () end):run(true);
+			assert.equal(0, ticks);
 		end);
 	end);
 
@@ -252,7 +358,6 @@ describe("util.async", function ()
 			end);
 			assert.is_false(finished);
 			done_fn();
-			settle();
 			assert.is_true(finished);
 		end);
 	end);
@@ -276,11 +381,8 @@ describe("util.async", function ()
 			worker("b"):run(true);
 			assert.same({ "a in" }, log);
 			release.a();
-			settle();
-			settle();
 			assert.same({ "a in", "a out", "b in" }, log);
 			release.b();
-			settle();
 			assert.same({ "a in", "a out", "b in", "b out" }, log);
 		end);
 	end);

@@ -211,6 +211,27 @@ describe("util.promise", function ()
 		end);
 	end);
 
+	describe("handlers", function ()
+		it("may be callable tables, spies among them", function ()
+			local seen = {};
+			local handler = setmetatable({}, { __call = function (_, v) seen[#seen + 1] = v; return v .. "!"; end });
+			local result;
+			promise.resolve("a"):next(handler):next(function (v) result = v; end);
+			promise.reject("b"):next(nil, handler);
+			local cb = spy.new(function () end);
+			promise.resolve("c"):next(cb);
+			assert.same({ "a", "b" }, seen);
+			assert.equal("a!", result);
+			assert.spy(cb).was_called(1);
+		end);
+
+		it("false means none, as nil does", function ()
+			local result;
+			promise.resolve("through"):next(false):next(function (v) result = v; end);
+			assert.equal("through", result);
+		end);
+	end);
+
 	describe("set_nexttick", function ()
 		after_each(function ()
 			promise.set_nexttick(function (f) f(); end);

@@ -352,6 +352,22 @@ describe("util.stanza", function ()
 			assert.are.equal(0, #s.tags);
 		end);
 
+		it("maptags raises \"Invalid stanza\" when an entry of tags is not among the children", function ()
+			local s = st.stanza("a"):tag("b"):up():text("t");
+			s.tags[1] = st.stanza("b"); -- looks the same, is another table
+			local called = false;
+			assert.has_error_match(function ()
+				s:maptags(function () called = true; end);
+			end, "Invalid stanza");
+			assert.is_false(called);
+		end);
+
+		it("remove_children raises the same on such a stanza", function ()
+			local s = st.stanza("a"):tag("b"):up();
+			s.tags[1] = st.clone(s.tags[1]);
+			assert.has_error_match(function () s:remove_children("b"); end, "Invalid stanza");
+		end);
+
 		it("remove_children drops by name and the stanza's own namespace by default", function ()
 			local s = st.stanza("a", { xmlns = "urn:a" })
 				:tag("x", { xmlns = "urn:a" }):up()

@@ -6,11 +6,13 @@
 -- pair: wait() suspends the runner until done() has been called as many times
 -- as asked for. Watchers (ready, waiting, error) hear about state changes.
 --
--- One difference from Prosody, on purpose: done() does not resume the waiting
--- coroutine inside the caller's stack. Under modhost the wake is posted to the
--- Lua loop (through modhost.loop), so the resumed code runs as its own loop job
--- and never inside whatever called done(). Without modhost.loop (plain Lua) it
--- resumes at once, as Prosody does.
+-- As in Prosody, the last done() resumes the waiting coroutine at once,
+-- inside done()'s caller. When the work item then finishes, putting the
+-- runner back to "ready" and going on with its queue goes through next_tick:
+-- a plain call by default (as under busted), one loop turn later in a server
+-- (Prosody's startup, and modhost's runtime, set_nexttick to a zero timer).
+-- sleep() needs a schedule function the same way: without one it fails, as
+-- Prosody's does; a server installs util.timer's add_task.
 
 local coroutine, setmetatable, table = coroutine, setmetatable, table;
 local pcall, error, type, tostring = pcall, error, type, tostring;
@@ -55,32 +57,12 @@ local function log(level, fmt, ...)
 	end
 end
 
--- How a wake is delivered: posted to modhost's loop when there is one.
-local post;
-local function deliver(fn)
-	if post == nil then
-		local ok, loop = pcall(require, "modhost.loop");
-		post = ok and type(loop) == "table" and loop.post or false;
-	end
-	if post then
-		post(fn);
-	else
-		fn();
-	end
-end
-
-local next_tick = function (fn) fn(); end
-local schedule_task; -- set_schedule_function, else util.timer.add_task
+local function run_now(fn) fn(); end
+local next_tick = run_now;
+local schedule_task; -- set_schedule_function; sleep() fails without one
 
 local runner_methods = {};
 local runner_mt = { __index = runner_methods };
-
-local function notify(r, watcher_name, ...)
-	local watcher = r.watchers[watcher_name];
-	if watcher then
-		return watcher(r, ...);
-	end
-end
 
 -- The body of every runner coroutine: take an item, process it, report back.
 local function worker(r)
@@ -95,6 +77,17 @@ local function start_thread(r)
 	local thread = coroutine.create(worker);
 	resume(r, thread, r); -- runs up to the first yield, waiting for an item
 	return thread;
+end
+
+-- A watcher called from a wake (not from run()) must not throw into done()'s
+-- caller: its error is logged, as Prosody does.
+local function call_watcher_logged(r, name, ...)
+	local watcher = r.watchers[name];
+	if not watcher then return; end
+	local ok, err = pcall(watcher, r, ...);
+	if not ok then
+		r:log("error", "error in the %s watcher: %s", name, tostring(err));
+	end
 end
 
 -- wake continues a coroutine whose waiter is done; r is the runner that
@@ -113,8 +106,8 @@ local function wake(thread, r)
 	end
 	if not ok then
 		r.thread = nil;
+		call_watcher_logged(r, "error", state);
 		r.state = "ready";
-		notify(r, "error", state);
 		r:run();
 	elseif state == "ready" then
 		next_tick(function ()
@@ -131,14 +124,14 @@ local function waiter(count, allow_many)
 	local remaining = count or 1;
 	local suspended = false;
 	local function wait()
-		if remaining <= 0 then return; end
+		if remaining == 0 then return; end
 		suspended = true;
 		coroutine.yield("wait");
 	end
 	local function done()
 		remaining = remaining - 1;
 		if remaining == 0 and suspended then
-			deliver(function () wake(thread, owner); end);
+			wake(thread, owner);
 		elseif remaining < 0 and not allow_many then
 			error("done() called more often than the waiter was created for", 2);
 		end
@@ -163,7 +156,7 @@ local function guarder()
 			local q = queues[id];
 			local following = q and table.remove(q, 1);
 			if following then
-				deliver(function () wake(following[1], following[2]); end);
+				wake(following[1], following[2]);
 			else
 				queues[id] = nil;
 			end
@@ -178,12 +171,12 @@ local function guarder()
 end
 
 local function sleep(seconds)
-	local wait, done = waiter();
 	local schedule = schedule_task;
 	if not schedule then
-		schedule = require "util.timer".add_task;
+		error("util.async.sleep needs a schedule function (util.async.set_schedule_function); none is set", 2);
 	end
-	schedule(seconds, function () done(); end);
+	local wait, done = waiter();
+	schedule(seconds, done);
 	wait();
 end
 
@@ -222,6 +215,8 @@ end
 
 -- run queues input (if any) and processes the queue until it is empty or the
 -- runner has to wait. Returns true, the state and how many items are queued.
+-- An item that raises goes to the error watcher (which is called directly:
+-- the default one re-raises out of run), and the queue goes on.
 function runner_methods:run(input)
 	local queue = self.queue;
 	if input ~= nil then
@@ -251,13 +246,15 @@ function runner_methods:run(input)
 	end
 	self.state = state;
 	if err ~= nil then
-		notify(self, "error", err);
+		local watcher = self.watchers.error;
+		if watcher then watcher(self, err); end
 		if queue[1] ~= nil then
 			return self:run();
 		end
 	elseif state ~= self.notified_state then
 		self.notified_state = state;
-		notify(self, state);
+		local watcher = self.watchers[state];
+		if watcher then watcher(self); end
 	end
 	return true, self.state, #queue;
 end
@@ -275,11 +272,13 @@ function runner_methods:onready(f) self.watchers.ready = f; return self; end
 function runner_methods:onwaiting(f) self.watchers.waiting = f; return self; end
 function runner_methods:onerror(f) self.watchers.error = f; return self; end
 
+-- ready is true inside a coroutine (a runner's), where waiting is possible.
 local function ready()
-	return pcall(current_thread);
+	return (pcall(current_thread));
 end
 
 -- once runs func in a runner of its own (for one-off work that may wait).
+-- Not in Prosody 0.12's util.async (it came later); modhost offers it.
 local function once(func)
 	local r = runner(function () func(); end);
 	return r:run(true);
@@ -294,6 +293,7 @@ return {
 	wait = wait_for; -- older name still used by some plugins
 	sleep = sleep;
 	once = once;
-	set_nexttick = function (f) next_tick = f; end;
+	-- nil puts the defaults back: next_tick a plain call, no schedule function.
+	set_nexttick = function (f) next_tick = f or run_now; end;
 	set_schedule_function = function (f) schedule_task = f; end;
 };

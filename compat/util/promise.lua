@@ -47,8 +47,10 @@ end
 -- reaction returns the function to run when a promise settles: it feeds the
 -- handler's outcome into the chained promise, or passes the value through
 -- (`passthrough` is that promise's resolve or reject) when there is none.
+-- Any value but nil and false is a handler and gets called, as in
+-- Prosody: a callable table (a spy, say) is one too.
 local function reaction(handler, passthrough, resolve, reject)
-	if type(handler) ~= "function" then
+	if not handler then
 		return passthrough;
 	end
 	return function (value)

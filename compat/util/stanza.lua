@@ -294,6 +294,9 @@ end
 
 -- maptags replaces each element child by what callback returns for it, or
 -- removes it when callback returns nil; text children stay where they are.
+-- A stanza whose tags list names an element that is not among its children
+-- (someone replaced an entry of .tags) is broken: maptags raises "Invalid
+-- stanza state", as Prosody's does, and leaves the stanza as it was.
 function stanza_mt:maptags(callback)
 	local tags = self.tags;
 	local kept_nodes, kept_tags = {}, {};
@@ -306,6 +309,9 @@ function stanza_mt:maptags(callback)
 			if node ~= nil then kept_tags[#kept_tags + 1] = node; end
 		end
 		if node ~= nil then kept_nodes[#kept_nodes + 1] = node; end
+	end
+	if tags[t] ~= nil then
+		error("Invalid stanza state: an entry of its tags is not one of its children", 2);
 	end
 	for i = #self, 1, -1 do self[i] = nil; end
 	for i = #tags, 1, -1 do tags[i] = nil; end

@@ -3,14 +3,17 @@
 //
 // The file is Lua. As Prosody does, it is executed, not parsed: global
 // assignments become options of the section being declared, VirtualHost,
-// Component and Include are functions. It runs in its own short-lived
-// gopher-lua state with a restricted environment (no writes through io or os,
-// no require, bounded running time), never in modhost's main loop.
+// Component and Include are functions, and other names read fall back to
+// the global environment (Lua's library, require, prosody, _G). It runs in
+// its own short-lived gopher-lua state with a bounded running time, never in
+// modhost's main loop.
 package config
 
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"time"
 )
@@ -68,8 +71,22 @@ type Config struct {
 	// Warnings are what Prosody would log while loading but not refuse,
 	// "FILE:LINE: Duplicate option 'x'" for instance.
 	Warnings []string
+	// Logs are the lines the config logged with log(level, message, ...).
+	Logs []LogLine
 
 	byName map[string]*Section
+}
+
+// Options change how a config runs. The zero value is what Load and Parse use.
+type Options struct {
+	// Print receives what the config prints with print and io.write;
+	// os.Stderr when nil. Prosody prints to standard output, which modhost
+	// keeps for its reports (modhost check, prosody-snippet).
+	Print io.Writer
+
+	// sealed takes away what reaches outside the process (commands, writes,
+	// standard input): FuzzParse runs arbitrary input.
+	sealed bool
 }
 
 // Load reads and runs the config file at path, with DefaultTimeout.
@@ -81,11 +98,16 @@ func Load(path string) (*Config, error) {
 
 // LoadContext is Load with the running time of the config bounded by ctx.
 func LoadContext(ctx context.Context, path string) (*Config, error) {
+	return LoadWith(ctx, path, Options{})
+}
+
+// LoadWith is LoadContext with options.
+func LoadWith(ctx context.Context, path string, opts Options) (*Config, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load config: %w", err)
 	}
-	return ParseContext(ctx, src, path)
+	return ParseWith(ctx, src, path, opts)
 }
 
 // Parse runs src as the config file filename, with DefaultTimeout. filename
@@ -101,7 +123,27 @@ func Parse(src []byte, filename string) (*Config, error) {
 // Errors in the config (syntax or runtime, in the file or one it includes)
 // are *Error.
 func ParseContext(ctx context.Context, src []byte, filename string) (*Config, error) {
-	return run(ctx, src, filename)
+	return ParseWith(ctx, src, filename, Options{})
+}
+
+// ParseWith is ParseContext with options.
+func ParseWith(ctx context.Context, src []byte, filename string, opts Options) (*Config, error) {
+	if opts.Print == nil {
+		opts.Print = os.Stderr
+	}
+	return run(ctx, src, filename, opts)
+}
+
+// LogTo logs what loading the config had to say once a logger exists: the
+// warnings, then what the config logged itself, both with source "config".
+func (c *Config) LogTo(logger *slog.Logger) {
+	for _, w := range c.Warnings {
+		logger.Warn(w, "source", "config")
+	}
+	for _, l := range c.Logs {
+		i, _ := levelIndex(l.Level)
+		logger.Log(context.Background(), slogLevels[i], l.Message, "source", "config")
+	}
 }
 
 // Host returns the section named name ("*" for the global one), or nil.

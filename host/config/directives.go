@@ -13,9 +13,10 @@ import (
 // newEnv builds the environment one config file runs in, as Prosody 0.12's
 // parser does: the section directives and helpers are fields of it, an
 // assignment to any other name sets an option of the current section, and
-// reading any other name gives ENV_X → $X, else the restricted library.
-// Reading an option back by name therefore gives nil in 0.12, unless the name
-// is also a library global (Prosody falls through to its _G the same way).
+// reading any other name gives ENV_X → $X, else the global of that name
+// (rawget(_G, name) in Prosody). Reading an option back by name therefore
+// gives nil in 0.12, unless the name is also a global; _G.x = v sets a
+// global, which later reads of x see, and no option.
 func (ld *loader) newEnv(file string) *glua.LTable {
 	L := ld.L
 	sc := &scope{file: file, current: "*", seen: map[string]bool{}}
@@ -37,7 +38,7 @@ func (ld *loader) newEnv(file string) *glua.LTable {
 	env.RawSetString("host", env.RawGetString("VirtualHost"))
 	env.RawSetString("component", env.RawGetString("Component"))
 	env.RawSetString("include", env.RawGetString("Include"))
-	env.RawSetString("Lua", ld.library)
+	env.RawSetString("Lua", ld.globals)
 
 	mt := L.NewTable()
 	mt.RawSetString("__index", L.NewFunction(func(L *glua.LState) int {
@@ -50,7 +51,7 @@ func (ld *loader) newEnv(file string) *glua.LTable {
 			L.Push(glua.LNil)
 			return 1
 		}
-		L.Push(ld.library.RawGet(key))
+		L.Push(ld.globals.RawGet(key))
 		return 1
 	}))
 	mt.RawSetString("__newindex", L.NewFunction(func(L *glua.LState) int {

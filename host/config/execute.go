@@ -18,6 +18,13 @@ import (
 // overflowed.
 const maxIncludeDepth = 16
 
+// maxBuiltStrings bounds the bytes of all the strings a config builds (with
+// .., table.concat, string.rep, string.format, string.gsub); no one string
+// may be longer than maxFileSize, what the config may read from one file.
+// Go cannot recover from running out of memory, and one line of a config
+// can ask for terabytes before the time bound bites.
+const maxBuiltStrings = 256 << 20
+
 // loader is the state of one Load: the Lua state running the files and the
 // sections they have declared so far, with their options still as Lua values.
 type loader struct {
@@ -29,8 +36,10 @@ type loader struct {
 	files    []string   // chunk names run so far, to find positions in messages
 	depth    int
 	warnings []string
-	library  *glua.LTable // what names not set by the config resolve to
+	globals  *glua.LTable // what names not set by the config resolve to: _G
 	errMeta  *glua.LTable // metatable of the userdata carrying an *Error
+	opts     Options
+	logs     []LogLine
 }
 
 // pending is a section while the config runs.
@@ -47,7 +56,7 @@ type scope struct {
 	seen    map[string]bool // "host/option" already set in this file
 }
 
-func run(ctx context.Context, src []byte, filename string) (cfg *Config, err error) {
+func run(ctx context.Context, src []byte, filename string, opts Options) (cfg *Config, err error) {
 	if filename == "" {
 		filename = "prosody.cfg.lua"
 	}
@@ -60,8 +69,12 @@ func run(ctx context.Context, src []byte, filename string) (cfg *Config, err err
 	}()
 	L := glua.NewState(glua.Options{SkipOpenLibs: true})
 	defer L.Close()
-	ld := &loader{L: L, ctx: ctx, main: filename, sections: map[string]*pending{}}
-	ld.library = openLibrary(L)
+	ld := &loader{L: L, ctx: ctx, main: filename, sections: map[string]*pending{}, opts: opts}
+	ld.globals = ld.openGlobals()
+	// Go-side string work is bounded like the config's own code: patterns
+	// stop with ctx, long strings are refused before they are built.
+	lua.OpenPatterns(L)
+	lua.LimitStrings(L, lua.StringLimits{MaxLen: maxFileSize, MaxTotal: maxBuiltStrings})
 	ld.errMeta = L.NewTable()
 	ld.errMeta.RawSetString("__tostring", L.NewFunction(func(L *glua.LState) int {
 		L.Push(glua.LString(L.CheckUserData(1).Value.(*Error).Error()))
@@ -94,6 +107,12 @@ func (ld *loader) compile(src []byte, filename string) (*glua.LFunction, *Error)
 }
 
 func syntaxError(err error, src []byte, filename string) *Error {
+	// Lua 5.3/5.4 syntax gets the message plugins get: the construct and
+	// what to write instead.
+	var newer *lua.NewerSyntaxError
+	if errors.As(lua.SyntaxHint(err), &newer) {
+		return &Error{File: filename, Line: newer.Line, Msg: newer.Message()}
+	}
 	var api *glua.ApiError
 	if errors.As(err, &api) {
 		if pe, ok := api.Cause.(*parse.Error); ok {
@@ -137,7 +156,7 @@ func (ld *loader) protectedCall(fn *glua.LFunction, file string) error {
 		e = &Error{File: file, Msg: lua.ErrorMessage(err)}
 	}
 	if ctxErr := ld.ctx.Err(); ctxErr != nil {
-		e.Msg = fmt.Sprintf("config still running when stopped (an endless loop?): %v", ctxErr)
+		e.Msg = fmt.Sprintf("config still running when stopped (an endless loop, or a pattern that backtracks for ever?): %v", ctxErr)
 	}
 	return e
 }
@@ -248,7 +267,7 @@ func (ld *loader) set(host string, key, value glua.LValue) {
 
 // finish converts what the config set into the Go view.
 func (ld *loader) finish() *Config {
-	cfg := &Config{Path: ld.main, byName: map[string]*Section{}, Warnings: ld.warnings}
+	cfg := &Config{Path: ld.main, byName: map[string]*Section{}, Warnings: ld.warnings, Logs: ld.logs}
 	global := ld.sections["*"]
 	for _, p := range ld.order {
 		s := p.section

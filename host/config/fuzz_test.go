@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,7 +12,8 @@ import (
 
 // FuzzParse feeds arbitrary config files to the loader: whatever the input,
 // it must return a *Config or an *Error, within a bounded time, without
-// panicking.
+// panicking. The loader is sealed: arbitrary input must not run commands,
+// change files or wait for standard input.
 func FuzzParse(f *testing.F) {
 	seeds, err := filepath.Glob("testdata/fuzzseed/*.lua")
 	if err != nil {
@@ -29,7 +31,7 @@ func FuzzParse(f *testing.F) {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		c, err := ParseContext(ctx, src, filepath.Join(dir, "fuzz.cfg.lua"))
+		c, err := ParseWith(ctx, src, filepath.Join(dir, "fuzz.cfg.lua"), Options{Print: io.Discard, sealed: true})
 		if elapsed := time.Since(start); elapsed > 5*time.Second {
 			t.Fatalf("took %v", elapsed)
 		}

@@ -18,9 +18,9 @@ import (
 // Relative paths resolve against the folder of the file that calls them, as
 // Include does.
 
-// runScript runs a Lua file with the restricted library and returns what it
-// returns. Prosody runs it with its whole global table through dofile; here
-// globals it sets stay in its own table and do not become options.
+// runScript runs a Lua file and returns what it returns. As Prosody's
+// dofile does, it runs with the global table: globals it sets are globals
+// the config can read afterwards, not options.
 func (ld *loader) runScript(sc *scope) glua.LGFunction {
 	return func(L *glua.LState) int {
 		path := resolvePath(dirOf(sc.file), L.CheckString(1))
@@ -32,11 +32,6 @@ func (ld *loader) runScript(sc *scope) glua.LGFunction {
 		if serr != nil {
 			L.Error(ld.errorValue(serr), 0)
 		}
-		env := L.NewTable()
-		meta := L.NewTable()
-		meta.RawSetString("__index", ld.library)
-		env.Metatable = meta
-		fn.Env = env
 		top := L.GetTop()
 		L.Push(fn)
 		L.Call(0, glua.MultRet)

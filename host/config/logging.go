@@ -29,6 +29,9 @@ func levelIndex(name string) (int, bool) {
 	return 0, false
 }
 
+// slogLevels are slog's levels for Prosody's, indexed like levelNames.
+var slogLevels = [4]slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError}
+
 // slogIndex maps a slog level onto Prosody's: below Info is debug, and so on.
 func slogIndex(l slog.Level) int {
 	switch {
@@ -53,10 +56,23 @@ func from(min int) levelSet {
 
 // sinkRule is one log destination of the config.
 type sinkRule struct {
-	to         string // "console" or "file"
-	filename   string
-	levels     levelSet
-	timestamps bool
+	to          string // "console" or "file"
+	filename    string
+	levels      levelSet
+	timestamps  string // strftime format starting each line, "" for none
+	format      string // FormatProsody, FormatJSON or FormatLogfmt
+	sourceWidth int    // the column the source is padded to; -1: a tab after it
+}
+
+// consoleRule and fileRule are a console and a file sink with Prosody's
+// defaults: the console pads the source and has no timestamps, files have
+// them and a tab after the source.
+func consoleRule(levels levelSet) sinkRule {
+	return sinkRule{to: "console", levels: levels, sourceWidth: consoleSourceWidth}
+}
+
+func fileRule(filename string, levels levelSet) sinkRule {
+	return sinkRule{to: "file", filename: filename, levels: levels, timestamps: defaultTimestamp, sourceWidth: -1}
 }
 
 // Logger builds the logger the config's global log option describes, in
@@ -68,6 +84,13 @@ type sinkRule struct {
 //	log = { { levels = { min = "info" }, to = "file", filename = "x.log" },
 //	        { levels = { "error" }, to = "console" }, "*console" }
 //
+// Lines have Prosody's format (see prosodyHandler): files start them with
+// Prosody's timestamp ("Dec 01 23:39:33 "), the console pads the source to
+// 20 columns and has none; a rule's timestamps (true, false or an os.date
+// format) and source_width change that, as in Prosody. The global
+// log_format = "json" (or "logfmt") option, or a rule's format field, writes
+// slog's JSON (or key=value text) instead.
+//
 // "console" and "stdout" sinks write to stderr (modhost keeps stdout
 // quiet); "*syslog" and to = "syslog" go to the console too, with a warning.
 // Files are opened for appending, relative to the config's folder. Without
@@ -76,14 +99,19 @@ type sinkRule struct {
 func (c *Config) Logger(stderr io.Writer) (*slog.Logger, io.Closer, error) {
 	value := c.Global.Options["log"]
 	debug, _ := c.Global.Options["debug"].(bool)
+	format, err := formatOption(c.Global.Options["log_format"], "log_format")
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", c.Path, err)
+	}
 	rules, warnings, err := logRules(value, debug)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: log option: %w", c.Path, err)
 	}
 	files := openFiles{}
+	console := &destination{w: stderr}
 	var sinks []sink
 	for _, r := range rules {
-		w := stderr
+		out := console
 		if r.to == "file" {
 			path := r.filename
 			if !filepath.IsAbs(path) {
@@ -94,9 +122,12 @@ func (c *Config) Logger(stderr io.Writer) (*slog.Logger, io.Closer, error) {
 				files.Close()
 				return nil, nil, fmt.Errorf("%s: log option: %w", c.Path, err)
 			}
-			w = f
+			out = f
 		}
-		sinks = append(sinks, sink{levels: r.levels, handler: textHandler(w, r.timestamps)})
+		if r.format == "" {
+			r.format = format
+		}
+		sinks = append(sinks, sink{levels: r.levels, handler: sinkHandler(out, r)})
 	}
 	logger := slog.New(&fanout{sinks: sinks})
 	for _, w := range warnings {
@@ -105,17 +136,23 @@ func (c *Config) Logger(stderr io.Writer) (*slog.Logger, io.Closer, error) {
 	return logger, files, nil
 }
 
-func textHandler(w io.Writer, timestamps bool) slog.Handler {
-	opts := &slog.HandlerOptions{Level: slog.LevelDebug - 4} // the fan-out filters
-	if !timestamps {
-		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
-			if len(groups) == 0 && a.Key == slog.TimeKey {
-				return slog.Attr{}
-			}
-			return a
-		}
+// formatOption reads log_format, or a sink rule's format field.
+func formatOption(v any, what string) (string, error) {
+	switch v {
+	case nil, FormatProsody:
+		return FormatProsody, nil
+	case FormatJSON, FormatLogfmt:
+		return v.(string), nil
 	}
-	return slog.NewTextHandler(w, opts)
+	return "", fmt.Errorf("%s = %s: want %q (the default), %q or %q", what, luaQuote(v), FormatProsody, FormatJSON, FormatLogfmt)
+}
+
+// luaQuote shows an option value as the config wrote it.
+func luaQuote(v any) string {
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprint(v)
 }
 
 // logRules reads the log option into sink rules, as loggingmanager does:
@@ -129,10 +166,10 @@ func logRules(value any, debug bool) (rules []sinkRule, warnings []string, err e
 	star := func(name string, levels levelSet) {
 		switch name {
 		case "console", "stdout":
-			rules = append(rules, sinkRule{to: "console", levels: levels})
+			rules = append(rules, consoleRule(levels))
 		case "syslog":
 			warnings = append(warnings, "log: modhost has no syslog sink; logging to the console instead")
-			rules = append(rules, sinkRule{to: "console", levels: levels})
+			rules = append(rules, consoleRule(levels))
 		case "nowhere":
 		default:
 			warnings = append(warnings, fmt.Sprintf("log: unknown sink *%s ignored", name))
@@ -140,12 +177,12 @@ func logRules(value any, debug bool) (rules []sinkRule, warnings []string, err e
 	}
 	switch v := value.(type) {
 	case nil:
-		return []sinkRule{{to: "console", levels: from(defaultMin)}}, nil, nil
+		return []sinkRule{consoleRule(from(defaultMin))}, nil, nil
 	case string:
 		if name, ok := strings.CutPrefix(v, "*"); ok {
 			star(name, from(0))
 		} else {
-			rules = append(rules, sinkRule{to: "file", filename: v, levels: from(defaultMin), timestamps: true})
+			rules = append(rules, fileRule(v, from(defaultMin)))
 		}
 		return rules, warnings, nil
 	case map[string]any, []any:
@@ -157,7 +194,7 @@ func logRules(value any, debug bool) (rules []sinkRule, warnings []string, err e
 			if name, ok := strings.CutPrefix(target, "*"); ok {
 				star(name, from(i))
 			} else {
-				rules = append(rules, sinkRule{to: "file", filename: target, levels: from(i), timestamps: true})
+				rules = append(rules, fileRule(target, from(i)))
 			}
 		}
 		for i, entry := range list(v) {
@@ -184,34 +221,58 @@ func logRules(value any, debug bool) (rules []sinkRule, warnings []string, err e
 	return nil, nil, fmt.Errorf("expected a string or a table, got %T", value)
 }
 
-// sinkRuleOf reads { to = …, levels = …, filename = …, timestamps = … }.
+// sinkRuleOf reads { to = …, levels = …, filename = …, timestamps = …,
+// source_width = …, format = … }.
 func sinkRuleOf(e map[string]any) (*sinkRule, string, error) {
 	levels, err := levelsOf(e["levels"])
 	if err != nil {
 		return nil, "", err
 	}
-	r := &sinkRule{levels: levels}
+	var r sinkRule
+	warning := ""
 	switch to, _ := e["to"].(string); to {
 	case "console", "stdout":
-		r.to = "console"
-		r.timestamps = e["timestamps"] != nil && e["timestamps"] != false
+		r = consoleRule(levels)
 	case "file":
-		r.to = "file"
-		r.filename, _ = e["filename"].(string)
-		if r.filename == "" {
+		filename, _ := e["filename"].(string)
+		if filename == "" {
 			return nil, "", errors.New(`to = "file" needs a filename`)
 		}
-		r.timestamps = e["timestamps"] != false
+		r = fileRule(filename, levels)
 	case "syslog":
-		r.to = "console"
-		return r, "log: modhost has no syslog sink; logging to the console instead", nil
+		r = consoleRule(levels)
+		warning = "log: modhost has no syslog sink; logging to the console instead"
 	case "nowhere":
 		return nil, "", nil
 	default:
 		// Prosody ignores sink types nobody registered (a module may add one).
 		return nil, fmt.Sprintf("log: sink type %q ignored", to), nil
 	}
-	return r, "", nil
+	// As Prosody's file sink reads them: true (or nothing, for files) is
+	// the default timestamp, false none, a string an os.date format.
+	switch ts := e["timestamps"].(type) {
+	case bool:
+		r.timestamps = ""
+		if ts {
+			r.timestamps = defaultTimestamp
+		}
+	case string:
+		r.timestamps = ts + " "
+	}
+	switch w := e["source_width"].(type) {
+	case float64:
+		r.sourceWidth = max(int(w), 0)
+	case bool:
+		if !w {
+			r.sourceWidth = -1
+		}
+	}
+	if f, ok := e["format"]; ok {
+		if r.format, err = formatOption(f, "format"); err != nil {
+			return nil, "", err
+		}
+	}
+	return &r, warning, nil
 }
 
 // levelsOf reads a levels criterion: nil (all), a level name, a list of
@@ -330,18 +391,18 @@ func (f *fanout) each(fn func(slog.Handler) slog.Handler) slog.Handler {
 }
 
 // openFiles opens each log file once, however many rules name it.
-type openFiles map[string]*os.File
+type openFiles map[string]*destination
 
-func (o openFiles) open(path string) (*os.File, error) {
-	if f := o[path]; f != nil {
-		return f, nil
+func (o openFiles) open(path string) (*destination, error) {
+	if d := o[path]; d != nil {
+		return d, nil
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("open log file: %w", err)
 	}
-	o[path] = f
-	return f, nil
+	o[path] = &destination{w: f}
+	return o[path], nil
 }
 
 func (o openFiles) Close() error {
@@ -352,7 +413,7 @@ func (o openFiles) Close() error {
 	sort.Strings(paths)
 	var errs []error
 	for _, p := range paths {
-		errs = append(errs, o[p].Close())
+		errs = append(errs, o[p].w.(*os.File).Close())
 		delete(o, p)
 	}
 	return errors.Join(errs...)

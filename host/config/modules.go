@@ -16,9 +16,9 @@ type ModuleSet struct {
 	// been enabled. A caller can say "x: disabled by modules_disabled".
 	Disabled []string
 	// ComponentModule is the component's own module, which Prosody loads
-	// before the others ("muc" for Component "x" "muc"); "" for a
-	// VirtualHost and for a plain (external) Component, whose module
-	// mod_component is the XMPP server's end of XEP-0114.
+	// before the others: "muc" for Component "x" "muc", "component" for a
+	// plain (external) Component (mod_component, the XMPP server's end of
+	// XEP-0114, which is server-side); "" for a VirtualHost.
 	ComponentModule string
 }
 
@@ -134,9 +134,7 @@ func (c *Config) Modules(host string) ModuleSet {
 	}
 
 	var set ModuleSet
-	if cm, _ := componentModule.(string); cm != "component" {
-		set.ComponentModule = cm
-	}
+	set.ComponentModule, _ = componentModule.(string)
 	set.Enabled = firstAppearances(member, autoloadModules(), g.enabled, hostEnabled)
 	notEnabled := map[string]bool{}
 	for _, list := range [][]string{g.disabled, hostDisabled} {

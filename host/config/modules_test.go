@@ -1,16 +1,12 @@
 package config
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
-	"sort"
-	"strings"
 	"testing"
+
+	"github.com/modhost/modhost/internal/prosodyoracle"
 )
 
 // Expectations below are derived by hand from Prosody 0.12's
@@ -25,7 +21,7 @@ import (
 // and component_inheritable = tls saslauth dialback iq s2s s2s_bidi smacks
 // server_contact_info. Where lua5.4 and Prosody are installed, the same
 // configs are also run through Prosody's own configmanager and
-// modulemanager (testdata/prosody_oracle.lua) and the sets compared.
+// modulemanager (internal/prosodyoracle) and the sets compared.
 var moduleCases = []struct {
 	name  string
 	src   string
@@ -77,19 +73,19 @@ var moduleCases = []struct {
 		want: ModuleSet{Enabled: []string{"iq", "s2s", "tls", "saslauth", "smacks", "muc_mam"}, ComponentModule: "muc"},
 	},
 	{
-		name: "a plain Component has no module of its own for modhost",
+		name: "a plain Component gets Prosody's component module first",
 		src:  "modules_enabled = { \"dialback\" }\nComponent \"ext\"\ncomponent_secret = \"x\"",
 		host: "ext",
 		// Prosody loads mod_component first (the server's end of XEP-0114);
 		// the set is {iq, s2s, dialback}.
-		want: ModuleSet{Enabled: []string{"iq", "s2s", "dialback"}},
+		want: ModuleSet{Enabled: []string{"iq", "s2s", "dialback"}, ComponentModule: "component"},
 	},
 	{
 		name: "a globally disabled module is listed for a component too",
 		src:  "modules_disabled = { \"s2s\", \"roster\" }\nComponent \"ext\"",
 		host: "ext",
 		// ({iq, s2s, ...} − {s2s, roster}) ∩ inheritable = {iq}.
-		want: ModuleSet{Enabled: []string{"iq"}, Disabled: []string{"s2s", "roster"}},
+		want: ModuleSet{Enabled: []string{"iq"}, Disabled: []string{"s2s", "roster"}, ComponentModule: "component"},
 	},
 	{
 		name: "vcard is dropped when vcard_legacy is enabled too",
@@ -145,61 +141,28 @@ func TestModulesFollowProsodysArithmetic(t *testing.T) {
 	}
 }
 
-// oracle runs testdata/prosody_oracle.lua on file, or skips the test when
-// Prosody 0.12 or lua5.4 is missing.
-func oracle(t *testing.T, file string) (options map[string]map[string]any, modules map[string][]string) {
-	t.Helper()
-	lua, err := exec.LookPath("lua5.4")
-	if err != nil {
-		t.Skip("lua5.4 not installed")
-	}
-	if _, err := os.Stat("/usr/lib/prosody/core/modulemanager.lua"); err != nil {
-		t.Skip("Prosody not installed")
-	}
-	script, err := filepath.Abs("testdata/prosody_oracle.lua")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(lua, script, file).CombinedOutput()
-	if err != nil {
-		t.Fatalf("oracle: %v\n%s", err, out)
-	}
-	options, modules = map[string]map[string]any{}, map[string][]string{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		kind, rest, _ := strings.Cut(sc.Text(), "\t")
-		name, value, _ := strings.Cut(rest, "\t")
-		switch kind {
-		case "OPTIONS":
-			var m map[string]any
-			if err := json.Unmarshal([]byte(value), &m); err != nil {
-				t.Fatalf("oracle options %q: %v", value, err)
-			}
-			options[name] = m
-		case "MODULES":
-			modules[name] = strings.Fields(value)
-		default:
-			t.Fatalf("oracle: %s", sc.Text())
-		}
-	}
-	return options, modules
-}
+// debianConfig is the config Debian's prosody package installs; the
+// comparison runs on it unchanged when it is there (always under CI, where
+// make deps installs prosody).
+const debianConfig = "/etc/prosody/prosody.cfg.lua"
 
-// jsonShape passes v through JSON, as the oracle's output was.
-func jsonShape(t *testing.T, v any) any {
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out any
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
+// TestModulesAndOptionsMatchProsodyItself runs every config of the module
+// corpus (internal/prosodyoracle/corpus), the module cases above, the
+// examples and Debian's installed config through Prosody 0.12's own
+// configmanager, hostmanager and modulemanager, and compares (matchOracle):
+// the same options per section, the same hosts activated (of the same
+// kind), the same hosts left out, the same modules per host.
 func TestModulesAndOptionsMatchProsodyItself(t *testing.T) {
+	prosodyoracle.Require(t)
 	configs := map[string]string{"example": "../../examples/prosody.cfg.lua"}
+	for _, f := range prosodyoracle.CorpusConfigs(t) {
+		configs["corpus/"+filepath.Base(f)] = f
+	}
+	if _, err := os.Stat(debianConfig); err == nil {
+		configs["debian"] = debianConfig
+	} else if os.Getenv("CI") == "true" {
+		t.Errorf("%s missing under CI=true (make deps installs prosody)", debianConfig)
+	}
 	dir := t.TempDir()
 	for i, tt := range moduleCases {
 		path := filepath.Join(dir, "case"+string(rune('a'+i))+".cfg.lua")
@@ -218,41 +181,12 @@ func TestModulesAndOptionsMatchProsodyItself(t *testing.T) {
 	configs["includes"] = filepath.Join(includes, "main.cfg.lua")
 	for name, path := range configs {
 		t.Run(name, func(t *testing.T) {
-			wantOptions, wantModules := oracle(t, path)
+			want := runOracle(t, path)
 			c, err := Load(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for section, want := range wantOptions {
-				s := c.Host(section)
-				if s == nil {
-					t.Errorf("section %q missing", section)
-					continue
-				}
-				if got := jsonShape(t, s.Options); !reflect.DeepEqual(got, jsonShape(t, want)) {
-					t.Errorf("options of %q = %v, Prosody has %v", section, got, want)
-				}
-			}
-			for host, attempted := range wantModules {
-				if !c.HostEnabled(host) {
-					continue // Prosody's hostmanager would not activate it
-				}
-				set := c.Modules(host)
-				want := attempted
-				if cm, _ := c.Get(host, "component_module"); cm != nil {
-					if attempted[0] != cm {
-						t.Errorf("%s: Prosody loads %s first, component_module is %v", host, attempted[0], cm)
-					}
-					want = attempted[1:]
-				}
-				got := append([]string(nil), set.Enabled...)
-				want = append([]string(nil), want...)
-				sort.Strings(got)
-				sort.Strings(want)
-				if !reflect.DeepEqual(got, want) {
-					t.Errorf("%s: modules %v, Prosody loads %v", host, got, want)
-				}
-			}
+			matchOracle(t, c, want)
 		})
 	}
 }

@@ -1,11 +1,14 @@
 package config
 
 // IsServerSide reports whether module is one of the modules Prosody 0.12
-// ships that only make sense inside an XMPP server. modhost recognises them
-// in a config and skips them, with a log line, instead of failing to find
-// them.
+// ships, or Debian's prosody-modules installs beside them, that only make
+// sense inside an XMPP server. modhost skips them wherever they are found,
+// with a log line, and never loads them.
 func IsServerSide(module string) bool {
-	_, ok := serverSideModules()[module]
+	if _, ok := serverSideModules()[module]; ok {
+		return true
+	}
+	_, ok := communityServerSideModules()[module]
 	return ok
 }
 
@@ -61,6 +64,72 @@ func serverSideModules() map[string]struct{} {
 		// the server process
 		"posix", "windows", "unknown", "admin_shell", "admin_socket",
 		"admin_telnet", "stanza_debug", "scansion_record",
+	}
+	set := make(map[string]struct{}, len(names))
+	for _, n := range names {
+		set[n] = struct{}{}
+	}
+	return set
+}
+
+// communityServerSideModules lists, from the community modules Debian's
+// prosody-modules (0.0~hg20230223) installs into Prosody's own folder, those
+// that are server-side by the rule of serverSideModules:
+//
+//   - streams, negotiation and session state: c2s_conn_throttle,
+//     s2s_idle_timeout, s2s_smacks_timeout, sasl2*, sasl_oauthbearer,
+//     client_certs, csi_battery_saver, filter_chatstates, throttle_presence,
+//     onions, host_guard, and the listener net_dovecotauth;
+//   - accounts and authentication: auth_*, register_json, register_redirect,
+//     register_web, invites_api, invites_page, invites_register_web,
+//     support_contact, lastlog, lastlog2, log_auth, list_inactive,
+//     measure_active_users;
+//   - stanzas addressed to the server's users, domains or services:
+//     block_strangers, blocking, bob, broadcast, carbons_adhoc,
+//     carbons_copies, cloud_notify, default_bookmarks, delegation and
+//     privilege (the server's end of XEP-0355/0356), firewall, ipcheck,
+//     privacy_lists, private_adhoc, mam_adhoc, adhoc_blacklist, require_otr,
+//     seclabels, stanza_counter, turncredentials (external service discovery
+//     asked of the domain, as turn_external), http_upload and
+//     http_upload_external (slots asked for over XMPP), unified_push, vjud,
+//     watch_spam_reports, pastebin (it rewrites messages);
+//   - HTTP views of what only the server holds (its sessions, PEP, archives,
+//     counters): atom, http_pep_avatar, http_muc_log, muc_log, muc_log_http,
+//     webpresence, server_status;
+//   - MUC and pubsub internals: muc_moderation, muc_restrict_media, muc_rtbl,
+//     ping_muc, track_muc_joins, vcard_muc, pubsub_feeds, pubsub_mqtt,
+//     pubsub_subscription, pubsub_text_interface;
+//   - the server process: reload_modules, migrate_http_upload.
+//
+// Not server-side, so loaded when enabled: http_libjs and register_apps
+// (HTTP pages only) and storage_ldap (storage a plugin opens). A community
+// module not listed here (another version's, or one of the operator's own)
+// is loaded like any plugin; one that fails is BROKEN, with its error.
+func communityServerSideModules() map[string]struct{} {
+	names := []string{
+		// streams, negotiation and session state
+		"c2s_conn_throttle", "s2s_idle_timeout", "s2s_smacks_timeout", "sasl2", "sasl2_bind2",
+		"sasl2_fast", "sasl2_sm", "sasl_oauthbearer", "client_certs", "csi_battery_saver",
+		"filter_chatstates", "throttle_presence", "onions", "host_guard", "net_dovecotauth",
+		// accounts and authentication
+		"auth_ccert", "auth_cyrus", "auth_dovecot", "auth_ha1", "auth_ldap2", "auth_oauthbearer",
+		"auth_sql", "register_json", "register_redirect", "register_web", "invites_api",
+		"invites_page", "invites_register_web", "support_contact", "lastlog", "lastlog2",
+		"log_auth", "list_inactive", "measure_active_users",
+		// stanzas for the server's users, domains and services
+		"block_strangers", "blocking", "bob", "broadcast", "carbons_adhoc", "carbons_copies",
+		"cloud_notify", "default_bookmarks", "delegation", "privilege", "firewall", "ipcheck",
+		"privacy_lists", "private_adhoc", "mam_adhoc", "adhoc_blacklist", "require_otr",
+		"seclabels", "stanza_counter", "turncredentials", "http_upload", "http_upload_external",
+		"unified_push", "vjud", "watch_spam_reports", "pastebin",
+		// HTTP views of what only the server holds
+		"atom", "http_pep_avatar", "http_muc_log", "muc_log", "muc_log_http", "webpresence",
+		"server_status",
+		// MUC and pubsub internals
+		"muc_moderation", "muc_restrict_media", "muc_rtbl", "ping_muc", "track_muc_joins",
+		"vcard_muc", "pubsub_feeds", "pubsub_mqtt", "pubsub_subscription", "pubsub_text_interface",
+		// the server process
+		"reload_modules", "migrate_http_upload",
 	}
 	set := make(map[string]struct{}, len(names))
 	for _, n := range names {

@@ -1,30 +1,88 @@
--- core.configmanager: read access to the loaded configuration.
+-- core.configmanager: the loaded configuration, as Prosody 0.12's
+-- configmanager presents it to plugins.
 --
 -- The config file itself is executed by modhost's Go loader; this library
--- answers lookups from its result, with Prosody's inheritance: a host's own
--- value, else the global section's.
+-- builds, on first use, the table Prosody keeps: one table of options per
+-- section ("*" is the global one), where a host's table falls back to the
+-- global section and an unknown host reads the global section. get, rawget,
+-- set and getconfig work on that table as Prosody's do, so a value set at
+-- run time is what later get calls (and module:get_option) return. It is
+-- what Lua sees: the Go host's own settings (storage paths, the HTTP
+-- server, …) stay as the file said.
 
 local native = require "modhost.native";
+local setmetatable, rawget, rawset, pairs = setmetatable, rawget, rawset, pairs;
 
-local function get(host, key)
-	if key == nil then
-		-- Prosody 0.12 accepts get(host, section, key) from old code.
-		return nil;
+local config; -- section name → options; built by sections()
+local host_mt = { __index = function (_, key) return config["*"][key]; end };
+local config_mt = { __index = function (t) return rawget(t, "*"); end };
+
+local function sections()
+	if config then return config; end
+	local all = native.config_all() or {};
+	local built = setmetatable({ ["*"] = all["*"] or {} }, config_mt);
+	for name, options in pairs(all) do
+		if name ~= "*" then
+			rawset(built, name, setmetatable(options, host_mt));
+		end
 	end
-	return native.config_get(host or "*", key);
+	config = built;
+	return config;
 end
 
-local function rawget_option(host, key)
-	return native.config_rawget(host or "*", key);
+-- Old code passes "core" as the key and the real key after it.
+local function get(host, key, old_key)
+	if key == "core" then key = old_key; end
+	return sections()[host][key];
+end
+
+-- rawget reads only the section's own value: no fallback to "*".
+local function rawget_option(host, key, old_key)
+	if key == "core" then key = old_key; end
+	local section = rawget(sections(), host);
+	if section then
+		return rawget(section, key);
+	end
+end
+
+-- set needs a section and a key (it returns false without); a section not
+-- in the file is created, falling back to the global one like the others.
+local function set(host, key, value, old_value)
+	if key == "core" then key, value = value, old_value; end
+	if not host or not key then
+		return false;
+	end
+	local all = sections();
+	local section = rawget(all, host);
+	if not section then
+		section = setmetatable({}, host_mt);
+		rawset(all, host, section);
+	end
+	section[key] = value;
+	return true;
 end
 
 local function getconfig()
-	return native.config_all();
+	return sections();
+end
+
+-- resolve_relative_path(parent, path): an absolute path as it is, else
+-- path (a leading ./ dropped) under parent (trailing slashes dropped).
+-- Prosody keeps it here for older plugins.
+local function resolve_relative_path(parent_path, path)
+	if not path then return path; end
+	parent_path = (parent_path:gsub("/+$", ""));
+	path = (path:gsub("^%./+", ""));
+	if path:sub(1, 1) == "/" then
+		return path;
+	end
+	return parent_path .. "/" .. path;
 end
 
 return {
 	get = get;
 	rawget = rawget_option;
+	set = set;
 	getconfig = getconfig;
-	set = function () return nil, "modhost does not change the configuration at run time"; end;
+	resolve_relative_path = resolve_relative_path;
 };

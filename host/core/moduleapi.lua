@@ -115,10 +115,12 @@ function api:wrap_global(event, handler)
 	return self:wrap_object_event(prosody.events, event, handler);
 end
 
--- module:require loads NAME.lib.lua from the module's own folder or the
--- plugin paths, in the module's environment.
+-- module:require loads NAME.lib.lua (else NAME.lua), searched as Prosody's
+-- pluginloader searches it: the module's own layouts in every plugin
+-- folder, then those of a plugin named NAME; it runs in the module's
+-- environment.
 function api:require(lib)
-	local source, where = native.find_lib(self.path or "", lib);
+	local source, where = native.find_lib(self.name, lib);
 	if not source then
 		error("Failed to load plugin library '" .. lib .. "', error: not found (searched " .. where .. ")", 2);
 	end
@@ -134,7 +136,7 @@ function api:depends(name)
 	local modulemanager = require "core.modulemanager";
 	local disabled = self:get_option_inherited_set("modules_disabled", {});
 	if disabled:contains(name) then
-		error("Dependency on disabled module mod_" .. name);
+		error("Dependency on disabled module mod_" .. name, 2);
 	end
 	self.dependencies = self.dependencies or {};
 	local mod = modulemanager.get_module(self.host, name) or modulemanager.get_module("*", name);
@@ -145,7 +147,7 @@ function api:depends(name)
 		local err;
 		mod, err = modulemanager.load(self.host, name);
 		if not mod then
-			error(("Unable to load required module, mod_%s: %s"):format(name, tostring(err)));
+			error(("Unable to load required module, mod_%s: %s"):format(name, tostring(err)), 2);
 		end
 	end
 	self.dependencies[name] = true;
@@ -375,6 +377,13 @@ function api:get_directory()
 	if self.resource_path then return self.resource_path; end
 	if self.path then return (self.path:gsub("/[^/]*$", "")); end
 	return nil;
+end
+
+-- The URL of this module's HTTP app (mod_http's module:http_url): the app
+-- name defaults to the module's name without "http_".
+function api:http_url(app_name, default_path)
+	app_name = app_name or (self.name:gsub("^http_", ""));
+	return native.http_url(self.host, self.name, app_name, default_path);
 end
 
 function api:load_resource(path, mode)

@@ -73,12 +73,20 @@ local function load_on(host, name)
 	local env = setmetatable({ module = instance }, { __index = _G });
 	instance.environment = env;
 
-	local source, path_or_searched = native.find_module(name);
-	if not source then
-		return nil, "module not found; searched " .. path_or_searched, "missing";
+	local source, path_or_err, kind = native.find_module(name);
+	if kind == "builtin" then
+		-- modhost does this module's work itself (mod_http: its HTTP server);
+		-- an empty module stands in for it, so that depends() works.
+		map[name] = env;
+		return env;
+	elseif not source then
+		if kind == "missing" then
+			return nil, "module not found; " .. path_or_err, "missing";
+		end
+		return nil, path_or_err, kind;
 	end
-	instance.path = path_or_searched;
-	local chunk, err = native.load_chunk(source, path_or_searched);
+	instance.path = path_or_err;
+	local chunk, err = native.load_chunk(source, path_or_err);
 	if not chunk then
 		log("error", "Unable to load module '%s': %s", name, err);
 		return nil, err, "broken";
@@ -121,15 +129,19 @@ function load(host, name)
 	return env, err, kind;
 end
 
-local function unload(host, name)
+-- do_unload is unload, plus the error of the module's own unload method if
+-- it raised one (the module is unloaded anyway, as in Prosody).
+local function do_unload(host, name)
 	local map = modulemap[host];
 	local env = map and map[name];
 	if not env then return nil, "module-not-loaded"; end
 	local instance = env.module;
+	local unload_err;
 	if has_method(env, "unload") then
 		local ok, err = call_method(env, "unload");
 		if not ok then
-			log("error", "Error unloading module '%s' on '%s': %s", name, host, tostring(err));
+			unload_err = tostring(err);
+			log("error", "Error unloading module '%s' on '%s': %s", name, host, unload_err);
 		end
 	end
 	for object, by_event in pairs(instance.event_handlers) do
@@ -153,7 +165,12 @@ local function unload(host, name)
 	map[name] = nil;
 	local target = hosts[host] and hosts[host].events or prosody.events;
 	target.fire_event("module-unloaded", { module = name, host = host });
-	return true;
+	return true, nil, unload_err;
+end
+
+local function unload(host, name)
+	local ok, err = do_unload(host, name);
+	return ok, err;
 end
 
 local function get_module(host, name)
@@ -196,8 +213,10 @@ local function get_items(key, host)
 end
 
 -- Unload everything, hosts first, in reverse order of loading as far as
--- known, then the global modules.
+-- known, then the global modules. Returns "host:module: error" for each
+-- module whose unload method failed (modhost exits non-zero for them).
 local function unload_all()
+	local failed = {};
 	local hostnames = {};
 	for host in pairs(modulemap) do
 		if host ~= "*" then hostnames[#hostnames + 1] = host; end
@@ -209,9 +228,13 @@ local function unload_all()
 		for name in pairs(modulemap[host]) do names[#names + 1] = name; end
 		table.sort(names);
 		for _, name in ipairs(names) do
-			unload(host, name);
+			local _, _, unload_err = do_unload(host, name);
+			if unload_err then
+				failed[#failed + 1] = host .. ":" .. name .. ": " .. (unload_err:match("^[^\n]*") or unload_err);
+			end
 		end
 	end
+	return failed;
 end
 
 return {

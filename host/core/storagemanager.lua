@@ -157,14 +157,23 @@ local function driver_name_for(host, store)
 	return name or config.get(host, "default_storage") or "internal";
 end
 
+-- load_driver finds or loads driver name on host: the driver, or nil, the
+-- error loading mod_storage_NAME gave and its kind ("missing", "broken",
+-- "server-side").
+local function load_driver(host, name)
+	local driver = find_provider(host, name);
+	if driver then return driver; end
+	local _, err, kind = modulemanager.load(host, "storage_" .. name);
+	driver = find_provider(host, name);
+	if driver then return driver; end
+	if name == "internal" then return internal_for(host); end
+	return nil, err, kind;
+end
+
 local function get_driver(host, store)
 	local name = driver_name_for(host, store);
-	local driver = find_provider(host, name);
+	local driver, err = load_driver(host, name);
 	if driver then return driver, name; end
-	local _, err = modulemanager.load(host, "storage_" .. name);
-	driver = find_provider(host, name);
-	if driver then return driver, name; end
-	if name == "internal" then return internal_for(host), name; end
 	return nil, ("storage driver '%s' (for store '%s' on %s) is not available in modhost: use \"memory\" or \"internal\" (%s)")
 		:format(name, store, host, tostring(err));
 end
@@ -206,5 +215,6 @@ end
 return {
 	open = open;
 	get_driver = get_driver;
+	load_driver = load_driver;
 	driver_name = driver_name_for;
 };

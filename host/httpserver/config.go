@@ -43,9 +43,22 @@ type Config struct {
 	// CORS adds CORS headers and answers preflight requests for mounted
 	// routes. nil (the default) means no CORS headers at all.
 	CORS *CORSConfig
-	// MaxConcurrentPerClient bounds in-flight requests per client IP; more
-	// get 429. Default 32; negative means unlimited.
+	// BodyTimeout bounds the reading of a request body, much more tightly
+	// than handlers (http_request_body_timeout): a body not received in
+	// time gets 408 and the connection closes. Default 10s.
+	BodyTimeout time.Duration
+	// MaxConcurrentPerClient bounds the requests per client IP whose body
+	// has arrived and that wait for their handler (a client still sending
+	// its body holds no slot); more get 429. Default 32; negative means
+	// unlimited. The client is the peer's address unless TrustedProxies
+	// was set: then it is the address the proxies forwarded.
 	MaxConcurrentPerClient int
+	// MaxQueuedRequests and MaxQueuedBytes bound the requests of Queued
+	// routes waiting for the Lua loop, and their bodies' bytes
+	// (http_max_queued_requests, http_max_queued_bytes); more get 503 with
+	// Retry-After. Defaults 2048 and 64 MiB; negative means unlimited.
+	MaxQueuedRequests int
+	MaxQueuedBytes    int64
 	// DefaultHost (http_default_host) answers requests whose Host header
 	// names no host with routes, and requests to an IP address. "", or a
 	// host without routes, means the first host that mounted routes (Prosody
@@ -54,8 +67,12 @@ type Config struct {
 	// TrustedProxies (trusted_proxies) are IPs or CIDRs whose
 	// X-Forwarded-For and X-Forwarded-Proto are believed when computing a
 	// request's client IP and whether it is secure. nil means
-	// {"127.0.0.1", "::1"}, as in Prosody.
+	// {"127.0.0.1", "::1"}, as in Prosody, for request.ip and secure; the
+	// per-client limit then keys on the peer, since any local process
+	// can claim any X-Forwarded-For.
 	TrustedProxies []string
+	// trustedByDefault is set by withDefaults when TrustedProxies was nil.
+	trustedByDefault bool
 	// Observe, if set, is called after every request with the owner of the
 	// route that answered it ("" when no route did: 404, 405, 429, a bad
 	// path), the status sent and how long it took. It runs on the request's
@@ -113,11 +130,21 @@ func (cfg Config) withDefaults() Config {
 	if cfg.MaxHeaderBytes <= 0 {
 		cfg.MaxHeaderBytes = 64 << 10
 	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = 10 * time.Second
+	}
 	if cfg.MaxConcurrentPerClient == 0 {
 		cfg.MaxConcurrentPerClient = 32
 	}
+	if cfg.MaxQueuedRequests == 0 {
+		cfg.MaxQueuedRequests = 2048
+	}
+	if cfg.MaxQueuedBytes == 0 {
+		cfg.MaxQueuedBytes = 64 << 20
+	}
 	if cfg.TrustedProxies == nil {
 		cfg.TrustedProxies = []string{"127.0.0.1", "::1"}
+		cfg.trustedByDefault = true
 	}
 	if cfg.CORS != nil {
 		c := *cfg.CORS

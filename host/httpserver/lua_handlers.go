@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	glua "github.com/yuin/gopher-lua"
 
@@ -88,7 +89,7 @@ func LuaRoutes(loop *lua.Loop, L *glua.LState, routes *glua.LTable, owner string
 			route:    string(key),
 			wildcard: isFunc && strings.HasSuffix(path, "/*"),
 		}
-		out = append(out, keyed{method + " " + path, Route{Method: method, Path: path, Handler: h.ServeRoute}})
+		out = append(out, keyed{method + " " + path, Route{Method: method, Path: path, Handler: h.ServeRoute, Queued: true}})
 	})
 	// Table order is random; a stable order keeps conflict errors stable.
 	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
@@ -146,8 +147,10 @@ type requestSnapshot struct {
 }
 
 func snapshot(r *http.Request) (*requestSnapshot, error) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
+	// One copy, straight into the string Lua gets (the server has read the
+	// body already).
+	var body strings.Builder
+	if _, err := io.Copy(&body, r.Body); err != nil {
 		return nil, fmt.Errorf("read request body: %w", err)
 	}
 	s := &requestSnapshot{
@@ -155,7 +158,7 @@ func snapshot(r *http.Request) (*requestSnapshot, error) {
 		path:        Path(r),
 		rawPath:     r.URL.EscapedPath(),
 		query:       r.URL.RawQuery,
-		body:        string(body),
+		body:        body.String(),
 		ip:          ClientIP(r),
 		secure:      Secure(r),
 		httpVersion: fmt.Sprintf("%d.%d", r.ProtoMajor, r.ProtoMinor),
@@ -193,16 +196,52 @@ func (h *luaHandler) ServeRoute(w http.ResponseWriter, r *http.Request, rest str
 		once.Do(func() { answers <- a; sent = true })
 		return sent
 	}
-	if !h.loop.Post(func(L *glua.LState) { h.run(L, req, rest, deliver) }) {
+	// The queued job holds the request only through held: a request whose
+	// client has gone or whose deadline passed lets go of it (and of its
+	// body) at once, and its job, when its turn comes, does nothing.
+	var held atomic.Pointer[requestSnapshot]
+	held.Store(req)
+	ctx := r.Context()
+	if !h.loop.Post(func(L *glua.LState) {
+		started(ctx)
+		req := held.Swap(nil)
+		if req == nil || ctx.Err() != nil {
+			h.log.Debug("HTTP request dropped before its handler ran: the client went away or its deadline passed", "route", h.route)
+			return
+		}
+		h.run(L, req, rest, deliver)
+	}) {
 		writeError(w, http.StatusServiceUnavailable, "plugin runtime is shutting down")
 		return
 	}
 	select {
 	case a := <-answers:
 		writeAnswer(w, a)
-	case <-r.Context().Done():
+	case <-ctx.Done():
 		// The server answers 504 (or the client has gone).
+		held.Store(nil)
+	case <-h.loop.Done():
+		// The loop closed before it could answer (it dropped its queue
+		// at the end of a shutdown).
+		held.Store(nil)
+		select {
+		case a := <-answers:
+			writeAnswer(w, a)
+		default:
+			writeError(w, http.StatusServiceUnavailable, "plugin runtime is shutting down")
+		}
 	}
+}
+
+// failure is the answer to a handler that raised an error: 500, or 504
+// when the error is the loop's watchdog interrupting the job (the handler
+// ran past lua_job_timeout or modhost is shutting down), as for a handler
+// that misses the request deadline.
+func (h *luaHandler) failure() luaAnswer {
+	if berr := h.loop.Interrupted(); berr != nil {
+		return luaAnswer{status: http.StatusGatewayTimeout, isError: true, message: "handler interrupted: " + berr.Error()}
+	}
+	return luaAnswer{status: http.StatusInternalServerError, isError: true, message: "internal server error"}
 }
 
 // run calls the dispatcher on the loop goroutine.
@@ -228,7 +267,7 @@ func (h *luaHandler) run(L *glua.LState, req *requestSnapshot, rest string, deli
 	})
 	fail := L.NewFunction(func(L *glua.LState) int {
 		h.log.Error("error in HTTP handler", "route", h.route, "error", L.CheckString(1), "traceback", L.OptString(2, ""))
-		deliver(luaAnswer{status: http.StatusInternalServerError, isError: true, message: "internal server error"})
+		deliver(h.failure())
 		return 0
 	})
 	restArg := glua.LValue(glua.LNil)
@@ -238,7 +277,7 @@ func (h *luaHandler) run(L *glua.LState, req *requestSnapshot, rest string, deli
 	_, err := lua.Call(L, h.serve, 0, h.fn, requestTable(L, req), restArg, answer, answerError, fail)
 	if err != nil {
 		h.log.Error("error dispatching HTTP request", "route", h.route, "error", lua.ErrorMessage(err), "traceback", lua.Traceback(err))
-		deliver(luaAnswer{status: http.StatusInternalServerError, isError: true, message: "internal server error"})
+		deliver(h.failure())
 	}
 }
 

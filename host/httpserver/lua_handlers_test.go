@@ -288,3 +288,52 @@ func TestLuaErrorIsLoggedWithTracebackNotShownToClient(t *testing.T) {
 		}
 	}
 }
+
+// A handler that loops for ever is interrupted by the loop's watchdog: its
+// request gets a JSON 504 saying so, the error is logged with the route,
+// and the loop serves the next request.
+func TestLuaHandlerOverItsJobBudgetAnswers504(t *testing.T) {
+	var logs testkit.SyncBuffer
+	loop := lua.NewLoop(lua.Options{JobBudget: 200 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	t.Cleanup(func() { loop.Close(nil) })
+	s, base := startServer(t, testConfig())
+	var routes []Route
+	err := loop.Do(context.Background(), func(L *glua.LState) error {
+		rets, err := lua.DoChunk(L, `
+			return {
+				["GET /spin"] = function()
+					while true do end
+				end;
+				["GET /fine"] = function() return "fine" end;
+			}`, "mod_http_spin.lua", 1)
+		if err != nil {
+			return err
+		}
+		routes, err = LuaRoutes(loop, L, rets[0].(*glua.LTable), "http_spin")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustMount(t, s, "/app", routes)
+	start := time.Now()
+	r := do(t, nil, "GET", base+"/app/spin", nil, nil)
+	if r.status != http.StatusGatewayTimeout {
+		t.Fatalf("status = %d (%s), want 504", r.status, r.body)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("answered after %v", took)
+	}
+	if msg := jsonError(t, r); !strings.Contains(msg, "job over its 200ms budget (lua_job_timeout)") {
+		t.Errorf("error = %q", msg)
+	}
+	if r := do(t, nil, "GET", base+"/app/fine", nil, nil); r.status != 200 || r.body != "fine" {
+		t.Errorf("next request: %d %q", r.status, r.body)
+	}
+	out := logs.String()
+	for _, want := range []string{"error in HTTP handler", "route=\"GET /spin\"", "mod_http_spin.lua:4: job over its 200ms budget", "where=mod_http_spin.lua:4"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+}

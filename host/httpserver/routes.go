@@ -23,6 +23,10 @@ type Route struct {
 	// trailing "/*" captures the rest of the path.
 	Path    string
 	Handler Handler
+	// Queued says the handler's work waits in a queue (the Lua loop): the
+	// server bounds how many such requests, and how many body bytes, wait
+	// at once (Config.MaxQueuedRequests, MaxQueuedBytes).
+	Queued bool
 }
 
 // anyMethod is the httprouter tree of routes registered for every method.
@@ -35,6 +39,7 @@ type entry struct {
 	owner    string
 	handler  Handler
 	redirect bool // Prosody's implicit "/x" → "/x/" redirect
+	queued   bool // Route.Queued
 }
 
 func (e *entry) wildcard() bool { return strings.HasSuffix(e.path, "/*") }
@@ -114,7 +119,7 @@ func buildTable(mounts []*mountEntry, serve func(http.ResponseWriter, *http.Requ
 			if r.Handler == nil {
 				return nil, fmt.Errorf("mount %s for %s: route %s %s has no handler", m.base, m.owner, method, full)
 			}
-			e := &entry{method: method, path: full, owner: m.owner, handler: r.Handler}
+			e := &entry{method: method, path: full, owner: m.owner, handler: r.Handler, queued: r.Queued}
 			if err := add(e); err != nil {
 				return nil, err
 			}

@@ -43,6 +43,7 @@ type Server struct {
 
 	clientsMu sync.Mutex
 	inFlight  map[string]int
+	queue     *loopQueue
 
 	srv       *http.Server
 	listeners []net.Listener
@@ -63,6 +64,7 @@ func New(cfg Config, log *slog.Logger) *Server {
 		log = slog.Default()
 	}
 	s := &Server{cfg: cfg.withDefaults(), log: log, inFlight: map[string]int{}}
+	s.queue = &loopQueue{maxJobs: s.cfg.MaxQueuedRequests, maxBytes: s.cfg.MaxQueuedBytes}
 	for _, p := range s.cfg.TrustedProxies {
 		if n := parseIPOrCIDR(p); n != nil {
 			s.trusted = append(s.trusted, n)
@@ -324,6 +326,9 @@ func (s *Server) Addrs() []net.Addr {
 	return out
 }
 
+// Started reports whether Start has run and opened listeners.
+func (s *Server) Started() bool { return s.srv != nil }
+
 // URLs returns a base URL per listener, e.g. "https://127.0.0.1:5281".
 func (s *Server) URLs() []string {
 	var out []string
@@ -375,11 +380,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	if !s.enter(client) {
-		writeError(rec, http.StatusTooManyRequests, "too many concurrent requests from this client")
-		return
+	if len(r.TransferEncoding) > 0 {
+		// net/http drops the Content-Length of a chunked request before
+		// any handler sees it, so one that carried both (a smuggling
+		// attempt, RFC 9112 §6.3) cannot be told apart: every chunked
+		// request's connection ends with its answer.
+		rec.Header().Set("Connection", "close")
 	}
-	defer s.leave(client)
 
 	path, ok := cleanPath(r.URL.Path)
 	if !ok {
@@ -454,16 +461,35 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, e *entry, re
 		s.tooLarge(w, r)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxBody+1))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "reading request body: "+err.Error())
-		return
-	}
-	if int64(len(body)) > s.cfg.MaxBody {
-		s.tooLarge(w, r)
+	body, ok := s.readBody(w, r)
+	if !ok {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
+
+	// Only a request whose body has arrived counts against its client's
+	// limit: one still sending it waits on the network, not on modhost.
+	client := s.limitKey(r)
+	if !s.enter(client) {
+		writeError(w, http.StatusTooManyRequests, "too many concurrent requests from this client")
+		return
+	}
+	defer s.leave(client)
+	reqCtx := r.Context()
+	if e.queued {
+		t, ok := s.queue.admit(int64(len(body)))
+		if !ok {
+			jobs, bytes := s.queue.depth()
+			s.log.Warn("HTTP request refused: the plugin runtime's queue is full", "owner", e.owner, "path", requestPath(r),
+				"queued", jobs, "queued_bytes", bytes)
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusServiceUnavailable, "the plugin runtime is busy; retry shortly")
+			return
+		}
+		defer t.release()
+		reqCtx = context.WithValue(reqCtx, ticketKey{}, t)
+	}
+	r = r.WithContext(reqCtx)
 
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HandlerDeadline)
 	defer cancel()
@@ -490,6 +516,44 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, e *entry, re
 		s.log.Warn("HTTP handler missed its deadline", "owner", e.owner, "route", e.method+" "+e.path, "deadline", s.cfg.HandlerDeadline)
 		writeError(w, http.StatusGatewayTimeout, fmt.Sprintf("handler did not answer within %s", s.cfg.HandlerDeadline))
 	}
+}
+
+// readBody reads the request body within BodyTimeout. On failure it has
+// answered (408 or 400, no internals) and closed the connection.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
+	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxBody+1))
+	if err == nil && int64(len(body)) > s.cfg.MaxBody {
+		s.tooLarge(w, r)
+		return nil, false
+	}
+	if err != nil {
+		w.Header().Set("Connection", "close")
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			s.log.Debug("request body not received in time", "path", requestPath(r), "timeout", s.cfg.BodyTimeout, "received", len(body))
+			writeError(w, http.StatusRequestTimeout, fmt.Sprintf("request body not received within %s", s.cfg.BodyTimeout))
+		} else {
+			s.log.Debug("request body unreadable", "path", requestPath(r), "error", err)
+			writeError(w, http.StatusBadRequest, "request body incomplete or malformed")
+		}
+		return nil, false
+	}
+	// The next request on the connection gets the server's own timeouts.
+	_ = rc.SetReadDeadline(time.Time{})
+	return body, true
+}
+
+// limitKey is who a request counts against for MaxConcurrentPerClient:
+// the address proxies forwarded when the operator named the proxies, else
+// the peer (with the default loopback proxies any local process could
+// claim any address and escape the limit).
+func (s *Server) limitKey(r *http.Request) string {
+	if s.cfg.trustedByDefault {
+		return hostOnly(r.RemoteAddr)
+	}
+	return ClientIP(r)
 }
 
 func (s *Server) enter(client string) bool {
@@ -613,6 +677,9 @@ type statusRecorder struct {
 	bytes  int
 	wrote  bool
 }
+
+// Unwrap lets http.ResponseController reach the connection.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (r *statusRecorder) WriteHeader(code int) {
 	if !r.wrote {

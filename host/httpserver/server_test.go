@@ -46,6 +46,7 @@ func startServer(t *testing.T, cfg Config) (*Server, string) {
 		defer cancel()
 		_ = s.Shutdown(ctx) // best effort at cleanup
 	})
+	servers.Store(s.URLs()[0], s)
 	return s, s.URLs()[0]
 }
 

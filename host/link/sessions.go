@@ -191,6 +191,10 @@ func (b *bridge) replyDelegated(d *component.DelegatedIQ, answer *xmpp.Element) 
 	}
 }
 
+// replyHold bounds how long a delegated roster result waits for the sets
+// mirroring it to be answered before it is sent anyway.
+const replyHold = 2 * time.Second
+
 // sessionSend is session.send for a linked session: replies to delegated
 // IQs are wrapped back, roster pushes go as privileged IQs from the user's
 // bare JID, and anything else the server would refuse is dropped (a
@@ -202,14 +206,23 @@ func (b *bridge) sessionSend(L *glua.LState, s *linkedSession, full string, st *
 		return
 	}
 	typ := attrOf(e, "type")
+	wrote := false
 	if e.Name == "iq" && (typ == "result" || typ == "set") && isRosterPush(e) {
 		if user, _, ok := b.userOf(full); ok {
+			before := b.writes.queued()
 			b.mirrorTold(user, e, typ)
+			wrote = b.writes.queued() != before
 		}
 	}
 	if e.Name == "iq" && (typ == "result" || typ == "error") {
 		if d, ok := s.pending[attrOf(e, "id")]; ok {
 			delete(s.pending, attrOf(e, "id"))
+			if wrote {
+				// The client's initial presence follows this answer: the
+				// server must hold the contacts by then to route it.
+				b.writes.after(replyHold, func() { b.replyDelegated(d, e) })
+				return
+			}
 			b.replyDelegated(d, e)
 			return
 		}

@@ -18,23 +18,56 @@ import (
 // never lands the other way round. It never blocks the loop.
 type writeQueue struct {
 	mu      sync.Mutex
-	pending []*xmpp.Element
+	pending []queuedWrite
+	count   int // sets ever queued
 	wake    chan struct{}
+}
+
+// queuedWrite is a roster set, or (then) what must follow the sets queued
+// before it.
+type queuedWrite struct {
+	iq   *xmpp.Element
+	then func()
 }
 
 func newWriteQueue() *writeQueue { return &writeQueue{wake: make(chan struct{}, 1)} }
 
 func (q *writeQueue) push(iq *xmpp.Element) {
 	q.mu.Lock()
-	q.pending = append(q.pending, iq)
+	q.pending = append(q.pending, queuedWrite{iq: iq})
+	q.count++
 	q.mu.Unlock()
+	q.signal()
+}
+
+// after runs fn once the sets queued before it have been answered, or
+// after wait at the latest (a server that does not answer, a link that
+// dropped), whichever comes first; fn runs once, on another goroutine.
+func (q *writeQueue) after(wait time.Duration, fn func()) {
+	var once sync.Once
+	run := func() { once.Do(fn) }
+	time.AfterFunc(wait, run)
+	q.mu.Lock()
+	q.pending = append(q.pending, queuedWrite{then: run})
+	q.mu.Unlock()
+	q.signal()
+}
+
+// queued is how many sets were ever queued: a change says a call queued some.
+func (q *writeQueue) queued() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.count
+}
+
+func (q *writeQueue) signal() {
 	select {
 	case q.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (q *writeQueue) take() []*xmpp.Element {
+func (q *writeQueue) take() []queuedWrite {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	out := q.pending
@@ -58,7 +91,12 @@ func (b *bridge) writeRosters(ctx context.Context) {
 			return
 		case <-b.writes.wake:
 		}
-		for _, iq := range b.writes.take() {
+		for _, w := range b.writes.take() {
+			if w.then != nil {
+				w.then()
+				continue
+			}
+			iq := w.iq
 			wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 			reply, err := b.link.SendIQ(wctx, iq)
 			cancel()

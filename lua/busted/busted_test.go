@@ -3,6 +3,7 @@ package busted_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"regexp"
@@ -51,13 +52,13 @@ func TestRunCountsEachOutcome(t *testing.T) {
 		{"errors in tests, hooks, describe bodies and loading", busted.Options{Paths: []string{"testdata/errors"}}, busted.Summary{Passed: 1, Errors: 5}},
 		{"pending tests", busted.Options{Paths: []string{"testdata/pending"}}, busted.Summary{Passed: 1, Pending: 3}},
 		{"insulate and expose", busted.Options{Paths: []string{"testdata/insulate"}}, busted.Summary{Passed: 8}},
-		{"tests that wait on the loop", busted.Options{Paths: []string{"testdata/async"}}, busted.Summary{Passed: 2, Failed: 1}},
+		{"tests that wait on the loop", busted.Options{Paths: []string{"testdata/async"}}, busted.Summary{Passed: 4, Failed: 1}},
 		{"a test that never finishes times out", busted.Options{Paths: []string{"testdata/timeout"}, Timeout: 200 * time.Millisecond}, busted.Summary{Passed: 1, Errors: 1}},
 		{"filter keeps matching names", busted.Options{Paths: []string{"testdata/pass"}, Filter: "spies"}, busted.Summary{Passed: 1}},
 		{"filter is a Lua pattern", busted.Options{Paths: []string{"testdata/pass"}, Filter: "^hooks "}, busted.Summary{Passed: 2}},
 		{"filter-out drops matching names", busted.Options{Paths: []string{"testdata/pass"}, FilterOut: "^hooks"}, busted.Summary{Passed: 6}},
-		{"excluded tags are skipped", busted.Options{Paths: []string{"testdata/portable"}, ExcludeTags: []string{"skipme"}}, busted.Summary{Passed: 7, Failed: 3, Errors: 1, Pending: 2}},
-		{"tags are not excluded unless asked", busted.Options{Paths: []string{"testdata/portable"}, ExcludeTags: []string{}}, busted.Summary{Passed: 7, Failed: 3, Errors: 2, Pending: 2}},
+		{"excluded tags are skipped", busted.Options{Paths: []string{"testdata/portable"}, ExcludeTags: []string{"skipme"}}, busted.Summary{Passed: 11, Failed: 4, Errors: 1, Pending: 2}},
+		{"tags are not excluded unless asked", busted.Options{Paths: []string{"testdata/portable"}, ExcludeTags: []string{}}, busted.Summary{Passed: 11, Failed: 4, Errors: 2, Pending: 2}},
 		{"pattern picks the files in folders", busted.Options{Paths: []string{"testdata/pass"}, Pattern: "_returns_spec"}, busted.Summary{Passed: 1}},
 		{"a file named directly runs whatever its name", busted.Options{Paths: []string{"testdata/pass/stub_returns_spec.lua"}, Pattern: "_nomatch"}, busted.Summary{Passed: 1}},
 	}
@@ -92,7 +93,7 @@ func TestReportShowsNameSpecLineAndLuassertMessage(t *testing.T) {
 
 func TestReportPointsAtSpecLineAfterAWait(t *testing.T) {
 	_, out := run(t, busted.Options{Paths: []string{"testdata/async"}})
-	want := "testdata/async/waiting_spec.lua:27: Expected objects to be equal.\nPassed in:\n(string) 'actual'\n"
+	want := "testdata/async/waiting_spec.lua:30: Expected objects to be equal.\nPassed in:\n(string) 'actual'\n"
 	if !strings.Contains(out, want) {
 		t.Errorf("output lacks %q\noutput:\n%s", want, out)
 	}
@@ -219,10 +220,10 @@ func TestRunNeedsNoCompatLibraries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Without util.async nothing can wait: the async suite fails to load
-	// its requires, the rest passes.
-	if sum.Passed != 8 || sum.Failed != 0 || sum.Errors != 1 {
-		t.Errorf("summary = %+v, want 8 passed and the async file as 1 error\n%s", sum, out.String())
+	// Without util.async the async suite's two files fail to load their
+	// requires; the rest passes.
+	if sum.Passed != 8 || sum.Failed != 0 || sum.Errors != 2 {
+		t.Errorf("summary = %+v, want 8 passed and the two async files as 2 errors\n%s", sum, out.String())
 	}
 }
 
@@ -286,5 +287,31 @@ func TestPortableSuitesCountTheSameUnderBusted(t *testing.T) {
 				t.Error("busted ran nothing; the comparison proves nothing")
 			}
 		})
+	}
+}
+
+func TestJSONOutputListsEveryResult(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := busted.Main([]string{"-o", "json", "testdata/fail", "testdata/pending"}, newLoop, &stdout, &stderr)
+	if code != busted.ExitFailed {
+		t.Errorf("exit %d, want %d (failures)", code, busted.ExitFailed)
+	}
+	var doc busted.JSONReport
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout.String())
+	}
+	if doc.Passed != 2 || doc.Failed != 4 || doc.Pending != 3 || len(doc.Results) != 9 {
+		t.Errorf("report = %+v, want 2 passed, 4 failed, 3 pending, 9 results", doc)
+	}
+	first := doc.Results[0]
+	if first.Status != "failure" || first.Name != "failing equal" || !strings.HasPrefix(first.DefinedAt, "testdata/fail/") || first.Message == "" {
+		t.Errorf("first result = %+v", first)
+	}
+}
+
+func TestUnknownOutputFormatIsAUsageError(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := busted.Main([]string{"-o", "xml", "testdata/pass"}, newLoop, &stdout, &stderr); code != busted.ExitUsage {
+		t.Errorf("exit %d, want %d\n%s", code, busted.ExitUsage, stderr.String())
 	}
 }

@@ -253,6 +253,23 @@ define({ "unique" }, 3, function (negated, list, deep)
 	return ok, "Expected object to be unique:\n" .. format(list);
 end);
 
+-- holes: assert.array(t).has.holes([length]) / .has.no.holes(): a nil
+-- among t[1..length] (length: the largest integer key when not given).
+define({ "holes" }, 3, function (negated, list, length)
+	if length == nil then
+		length = 0;
+		for k in pairs(list) do
+			if type(k) == "number" and k == math.floor(k) and k > length then length = k; end
+		end
+	end
+	local hole;
+	for i = 1, length do
+		if list[i] == nil then hole = i; break; end
+	end
+	if negated then return hole ~= nil, "Expected array to not have holes, hole found at position: " .. tostring(hole); end
+	return hole ~= nil, "Expected array to have holes, but none was found.";
+end);
+
 define({ "truthy" }, 2, function (negated, v)
 	if negated then return not not v, "Expected to not be truthy, but value was:\n" .. format(v); end
 	return not not v, "Expected to be truthy, but value was:\n" .. format(v);
@@ -407,7 +424,10 @@ local function assertion_function(chain, name)
 end
 
 -- resolve turns one key (maybe "is_not_nil") into a chain or an assertion.
+-- Keys are read in lower case, as luassert does (assert.Function, …).
 local function resolve(chain, key)
+	key = string.lower(key);
+	if key == "" then return chain; end
 	if assertions[key] then
 		return assertion_function(chain, key);
 	end
@@ -416,13 +436,17 @@ local function resolve(chain, key)
 	if flip ~= nil then
 		return new_chain(negated ~= flip, subject, has_subject);
 	end
-	local head, rest = string.match(key, "^([%a]+)_(.+)$");
+	local head, rest = string.match(key, "^([%a]+)_(.*)$");
 	if head and modifiers[head] ~= nil then
 		local next_chain = new_chain(negated ~= modifiers[head], subject, has_subject);
 		return resolve(next_chain, rest);
 	end
 	return nil;
 end
+
+-- A chain of modifiers only, called (assert.is_(v), assert.is(v)), checks
+-- nothing and passes, as in luassert.
+chain_mt.__call = function (chain) return chain; end;
 
 chain_mt.__index = function (chain, key)
 	local found = resolve(chain, key);
@@ -452,6 +476,7 @@ setmetatable(assert_table, {
 });
 
 function assert_table.spy(s) return new_chain(false, s, true); end
+function assert_table.array(t) return new_chain(false, t, true); end
 assert_table.stub = assert_table.spy;
 
 -- assert:set_parameter("TableFormatLevel", n) as in luassert; other

@@ -37,6 +37,8 @@ func Main(args []string, newLoop func() *lua.Loop, stdout, stderr io.Writer) int
 	fs.DurationVar(&opts.Timeout, "timeout", DefaultTimeout, "how long one test may wait")
 	fs.BoolVar(&opts.Verbose, "v", false, "print each test's name and outcome")
 	fs.BoolVar(&opts.Verbose, "verbose", false, "same as -v")
+	fs.StringVar(&opts.Output, "o", "plain", "report `format`: plain, or json (every test's name, status, place and message)")
+	fs.StringVar(&opts.Output, "output", "plain", "same as -o")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: modhost test [flags] [spec files or folders]")
 		fs.PrintDefaults()
@@ -66,6 +68,10 @@ func Main(args []string, newLoop func() *lua.Loop, stdout, stderr io.Writer) int
 		if t = strings.TrimPrefix(strings.TrimSpace(t), "#"); t != "" {
 			opts.ExcludeTags = append(opts.ExcludeTags, t)
 		}
+	}
+	if opts.Output != "plain" && opts.Output != "json" {
+		fmt.Fprintf(stderr, "modhost test: unknown output format %q (plain or json)\n", opts.Output)
+		return ExitUsage
 	}
 	if _, err := specFiles(opts.Paths, opts.Pattern); err != nil {
 		fmt.Fprintln(stderr, "modhost test:", err)

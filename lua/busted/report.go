@@ -1,6 +1,7 @@
 package busted
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -22,12 +23,40 @@ type result struct {
 //	N passed, N failed
 //
 // The last line stands alone so CI can match ^\d+ passed, \d+ failed$.
+//
+// With json set it prints nothing while the run goes, and at the end one
+// JSON document (a JSONReport): every result in the order it was reported.
 type reporter struct {
 	out      io.Writer
 	verbose  bool
+	json     bool
 	summary  Summary
 	problems []result
 	pendings []result
+	all      []JSONResult
+}
+
+// JSONReport is what `modhost test -o json` prints: every test (and every
+// error outside a test: a file that does not load, a describe body or a
+// setup that breaks) in the order reported, and the counts.
+type JSONReport struct {
+	Results []JSONResult `json:"results"`
+	Passed  int          `json:"passed"`
+	Failed  int          `json:"failed"`
+	Errors  int          `json:"errors"`
+	Pending int          `json:"pending"`
+}
+
+// JSONResult is one outcome. Status is success, failure, error or pending;
+// Name the full name (describe names and the test's, space-separated, as
+// busted prints them); DefinedAt where the test was declared (file:line);
+// Where the file:line a failure or error was raised at, when known.
+type JSONResult struct {
+	Status    string `json:"status"`
+	Name      string `json:"name"`
+	DefinedAt string `json:"defined_at,omitempty"`
+	Where     string `json:"where,omitempty"`
+	Message   string `json:"message,omitempty"`
 }
 
 func newReporter(out io.Writer, verbose bool) *reporter {
@@ -64,6 +93,10 @@ func (r *reporter) add(res result) {
 		r.summary.Errors++
 		r.problems = append(r.problems, res)
 	}
+	if r.json {
+		r.all = append(r.all, JSONResult{Status: res.status, Name: res.name, DefinedAt: res.definedAt, Where: res.where, Message: res.message})
+		return
+	}
 	mark, word, _ := marks(res.status)
 	if r.verbose {
 		fmt.Fprintf(r.out, "%-7s %s\n", word, res.name)
@@ -73,6 +106,16 @@ func (r *reporter) add(res result) {
 }
 
 func (r *reporter) close() {
+	if r.json {
+		doc := JSONReport{Results: r.all, Passed: r.summary.Passed, Failed: r.summary.Failed, Errors: r.summary.Errors, Pending: r.summary.Pending}
+		if doc.Results == nil {
+			doc.Results = []JSONResult{}
+		}
+		enc := json.NewEncoder(r.out)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(doc) // a failed write has nowhere to be reported
+		return
+	}
 	if !r.verbose && r.summary.Ran() > 0 {
 		fmt.Fprintln(r.out)
 	}

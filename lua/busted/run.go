@@ -53,6 +53,10 @@ type Options struct {
 	Out io.Writer
 	// Verbose prints one line per test instead of one character.
 	Verbose bool
+	// Output is the report's format: "" or "plain" (busted's plain
+	// terminal layout), or "json" (one document with every result, for
+	// tools: see report.go).
+	Output string
 }
 
 // DefaultTimeout is how long a test may wait before it is reported as an error.
@@ -74,14 +78,22 @@ func (s Summary) Ran() int { return s.Passed + s.Failed + s.Errors + s.Pending }
 // nothing failed or errored.
 func (s Summary) OK() bool { return s.Failed == 0 && s.Errors == 0 && s.Ran() > 0 }
 
+// prosodyWorld puts util.promise and util.async back as Prosody's libraries
+// are under busted, with no server startup having configured them:
+// executors and a runner's return to ready run at once, and async.sleep
+// has no schedule function (modhost's runtime, like Prosody's startup,
+// installs loop-backed ones). Only where the state has the libraries.
+const prosodyWorld = `local ok, promise = pcall(require, "util.promise")
+if ok and type(promise) == "table" and promise.set_nexttick then promise.set_nexttick(nil) end
+local ok2, async = pcall(require, "util.async")
+if ok2 and type(async) == "table" and async.set_nexttick then
+	async.set_nexttick(nil)
+	if async.set_schedule_function then async.set_schedule_function(nil) end
+end`
+
 // Run runs the specs of opts on loop and reports to opts.Out. The returned
 // error means the run itself could not happen (a missing path, a closed
 // loop, ctx done); test failures are in the Summary.
-// resetPromiseTicks gives util.promise back its own next_tick, where the
-// state has the library at all.
-const resetPromiseTicks = `local ok, promise = pcall(require, "util.promise")
-if ok and type(promise) == "table" and promise.set_nexttick then promise.set_nexttick(nil) end`
-
 func Run(ctx context.Context, loop *lua.Loop, opts Options) (Summary, error) {
 	out := opts.Out
 	if out == nil {
@@ -104,15 +116,18 @@ func Run(ctx context.Context, loop *lua.Loop, opts Options) (Summary, error) {
 		exclude = []string{DefaultExcludeTag}
 	}
 
+	if opts.Output != "" && opts.Output != "plain" && opts.Output != "json" {
+		return Summary{}, fmt.Errorf("unknown output format %q (plain or json)", opts.Output)
+	}
 	rep := newReporter(out, opts.Verbose)
+	rep.json = opts.Output == "json"
 	finished := make(chan error, 1)
 	start := func(L *glua.LState) error {
 		// Specs run where busted runs them, with no server startup having
-		// given util.promise a scheduler: executors run at once, as
-		// Prosody's library does under busted. (A server's startup defers
-		// them to the next loop turn; modhost's runtime does too.)
-		if _, err := lua.DoChunk(L, resetPromiseTicks, "busted", 0); err != nil {
-			return fmt.Errorf("reset util.promise's scheduler: %w", err)
+		// given util.promise and util.async a scheduler (a server's
+		// startup defers to the next loop turn; modhost's runtime does too).
+		if _, err := lua.DoChunk(L, prosodyWorld, "busted", 0); err != nil {
+			return fmt.Errorf("reset util.promise and util.async to their defaults: %w", err)
 		}
 		assertMod, err := lua.DoChunk(L, luassertSource, "busted/luassert.lua", 1)
 		if err != nil {

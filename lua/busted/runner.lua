@@ -5,13 +5,19 @@
 --   host.after(seconds, fn)  run fn on the loop later; returns a cancel function
 --   host.finish(err)         the run is over (err: the runner itself broke)
 --
--- The suite walks in one driver coroutine. Every spec function (a describe
--- body, a hook, a test) runs in a coroutine of its own — through a
--- util.async runner when util.async is available — because gopher-lua cannot
--- yield across pcall. When that function waits (util.async waiter, wait_for,
--- sleep), the driver yields too, which ends the current loop job; the runner's
--- ready/error watcher posts the driver's continuation, so the completions the
--- test waits for can run on the loop in the meantime.
+-- The suite walks in one driver coroutine, but every spec function (a
+-- describe body, a hook, a test) runs where busted runs it: on the main
+-- thread, outside any coroutine, so util.async.ready() is false there and
+-- nothing can wait, as under busted. The driver hands each function to the
+-- main thread (resume_driver calls it and resumes the driver with the
+-- outcome).
+--
+-- A spec that needs the loop to run while it waits (a login, a net.http
+-- answer, a timer) says so: it passes a function wrapped by
+-- require("modhost.busted").async (re-exported as modhost.testing.async).
+-- That function runs in a util.async runner; when it waits, the driver
+-- yields too, which ends the current loop job, and the runner's ready/error
+-- watcher posts the driver's continuation once the function finishes.
 
 local host, options, files, luassert = ...;
 
@@ -44,42 +50,65 @@ local function driver_broke(err)
 	host.finish();
 end
 
-local function resume_driver()
-	local ok, err = coroutine.resume(driver);
-	if not ok then
-		driver_broke(err);
+-- A request from the driver to run a spec function on the main thread.
+local call_mt = {};
+
+-- resume_driver runs the driver until it parks (waiting for an async spec
+-- function) or ends, calling on the main thread the functions it hands out.
+local function resume_driver(...)
+	local ok, request = coroutine.resume(driver, ...);
+	while true do
+		if not ok then
+			driver_broke(request);
+			return;
+		end
+		if coroutine.status(driver) == "dead" or getmetatable(request) ~= call_mt then
+			return;
+		end
+		ok, request = coroutine.resume(driver, pcall(request.fn));
 	end
 end
 
 local pending_mt = {};
 
--- settle runs fn to completion, waiting (by yielding the driver) while it
--- waits. It returns true, or false and the error.
-local function settle(fn)
+-- The functions spec code wrapped with async(): wrapper → function.
+local async_wrapped = {};
+
+-- async marks fn as one that may wait: the runner runs it in a util.async
+-- runner and lets the loop go on while it waits. hooks.before() runs just
+-- before fn and hooks.after() once it has finished, failed or timed out
+-- (modhost.testing gives the function a server's scheduler that way).
+-- Called directly (not by the runner), the wrapper just calls fn.
+local function async_wrap(fn, hooks)
+	if type(fn) ~= "function" then
+		error("async: a function is needed, got " .. type(fn), 2);
+	end
+	if not async then
+		error("async: util.async is not available, so nothing could wait", 2);
+	end
+	local wrapper = function (...) return fn(...); end;
+	async_wrapped[wrapper] = { fn = fn, hooks = hooks or {} };
+	return wrapper;
+end
+
+-- settle_waiting runs fn to completion in a util.async runner, waiting (by
+-- yielding the driver) while it waits. It returns true, or false and the
+-- error.
+local function settle_waiting(wrapped)
+	local fn, hooks = wrapped.fn, wrapped.hooks;
 	local outcome, parked = nil, false;
 	local function finished(ok, err)
 		if outcome then return; end
 		outcome = { ok, err };
 		if parked then host.post(resume_driver); end
 	end
-	if async then
-		local r = async.runner(function () fn(); end, {
-			error = function (_, err) finished(false, err); end;
-			ready = function () finished(true); end;
-		});
-		r:run(true);
-		if not outcome and r.state == "ready" then outcome = { true }; end
-	else
-		local co = coroutine.create(fn);
-		local ok, err = coroutine.resume(co);
-		if not ok then
-			outcome = { false, err };
-		elseif coroutine.status(co) ~= "dead" then
-			outcome = { false, "the test yielded, but util.async is not loaded, so nothing can resume it" };
-		else
-			outcome = { true };
-		end
-	end
+	if hooks.before then hooks.before(); end
+	local r = async.runner(function () fn(); end, {
+		error = function (_, err) finished(false, err); end;
+		ready = function () finished(true); end;
+	});
+	r:run(true);
+	if not outcome and r.state == "ready" then outcome = { true }; end
 	if not outcome then
 		parked = true;
 		local cancel = host.after(timeout, function ()
@@ -88,7 +117,18 @@ local function settle(fn)
 		coroutine.yield();
 		cancel();
 	end
+	if hooks.after then hooks.after(); end
 	return outcome[1], outcome[2];
+end
+
+-- settle runs a spec function: on the main thread, or (wrapped by async)
+-- in a runner that may wait. It returns true, or false and the error.
+local function settle(fn)
+	local wrapped = async_wrapped[fn];
+	if wrapped then
+		return settle_waiting(wrapped);
+	end
+	return coroutine.yield(setmetatable({ fn = fn }, call_mt));
 end
 
 ---------------------------------------------------------------------------
@@ -170,6 +210,10 @@ dsl.finally = function (fn)
 	if not running_test then error("finally must be called inside a test", 2); end
 	table.insert(running_test.finally, fn);
 end;
+-- busted's randomize(bool) turns shuffling on or off for a block; this
+-- runner always runs tests in the order they are declared (busted's
+-- default), so it has nothing to do.
+dsl.randomize = function () end;
 dsl.assert = luassert.assert;
 dsl.spy = luassert.spy;
 dsl.stub = luassert.stub;
@@ -423,6 +467,11 @@ local function run_all()
 	restore_table(package.loaded, saved.loaded, {});
 	host.finish();
 end
+
+-- Spec code reaches async() as require "modhost.busted" (and through
+-- modhost.testing.async). Set before the run's snapshot, so it survives
+-- every file's insulation.
+package.loaded["modhost.busted"] = { async = async_wrap };
 
 driver = coroutine.create(run_all);
 resume_driver();

@@ -24,6 +24,7 @@ func writeWWW(t *testing.T) string {
 		"notes.txt":         "plain notes",
 		"style.css":         "body{}",
 		"sub/inner.json":    `{"ok":true}`,
+		"%41.txt":           "literal name",
 		"../outside/secret": "do not serve",
 	})
 	return www
@@ -63,8 +64,13 @@ func checkHTTPFiles(t *testing.T, base func(host string) string) {
 		{"", "/files/missing.txt", "", "", 404},
 		{"", "/files/sub", "", "", 301},
 		{"", "/files/sub/", "", "", 403},
-		{"", "/files/%252e%252e/outside/secret", "", "", 400},
-		{"", "/files/sub/%252e%252e/%252e%252e/outside/secret", "", "", 400},
+		{"", "/files/%2e%2e/outside/secret", "", "", 400},
+		{"", "/files/sub/%2e%2e/%2e%2e/outside/secret", "", "", 400},
+		// Decoded once, by the server: %252e%252e is a folder named %2e%2e
+		// and %2541.txt the file %41.txt.
+		{"", "/files/%252e%252e/outside/secret", "", "", 404},
+		{"", "/files/%2541.txt", "text/plain", "literal name", 200},
+		{"", "/files/%256eotes.txt", "", "", 404},
 		{"list.example.com", "/files/", "text/html", "", 200},
 		{"list.example.com", "/files/sub/", "text/html", "", 200},
 	}
@@ -107,7 +113,7 @@ func checkHTTPFiles(t *testing.T, base func(host string) string) {
 // listsOnly checks a directory listing names exactly that folder's entries.
 func listsOnly(page, path string) bool {
 	want := map[string][]string{
-		"/files/":     {"index.html", "notes.txt", "style.css", "sub/"},
+		"/files/":     {"%2541.txt", "index.html", "notes.txt", "style.css", "sub/"},
 		"/files/sub/": {"inner.json"},
 	}[path]
 	for _, name := range want {

@@ -6,9 +6,10 @@
 -- mime_types_file (default /etc/mime.types), extensions beyond the built-in
 -- ones. Mounted at /files unless http_paths says otherwise.
 --
--- A path is decoded component by component; a component holding '/' or NUL,
--- or '..' climbing above the folder, is refused with 400, so nothing outside
--- http_files_dir can be read.
+-- The path is the one the HTTP server decoded, once (not again, unlike
+-- Prosody's net.http.files); a component holding NUL, or '..' climbing above
+-- the folder, is refused with 400, so nothing outside http_files_dir can be
+-- read.
 
 local has_lfs, lfs = pcall(require, "lfs");
 
@@ -52,16 +53,14 @@ local function content_type_of(path)
 	return content_types[ext];
 end
 
-local function unescape(s)
-	return (s:gsub("%%(%x%x)", function (hex) return string.char(tonumber(hex, 16)); end));
-end
-
 -- The request path as a list of safe components, or nil if it is not safe.
 local function safe_components(path)
 	local parts = {};
+	-- The server has percent-decoded the path once; decoding again (as
+	-- Prosody's net.http.files does) would let %2541.txt name A.txt and
+	-- walk past a proxy's rules for A.txt.
 	for part in path:gmatch("[^/]+") do
-		part = unescape(part);
-		if part:find("[/%z]") then return nil; end
+		if part:find("%z") then return nil; end
 		if part == ".." then
 			if #parts == 0 then return nil; end
 			table.remove(parts);
@@ -87,6 +86,13 @@ local function html_escape(s)
 	return (s:gsub("[<>&\"']", { ["<"] = "&lt;", [">"] = "&gt;", ["&"] = "&amp;", ["\""] = "&quot;", ["'"] = "&#39;" }));
 end
 
+-- A name as a relative URL: percent-encoded, so that a browser asks for
+-- this very file ("%41.txt" is not "A.txt"), and a name holding ':' is not
+-- read as a scheme.
+local function href_of(name)
+	return (name:gsub("[^A-Za-z0-9%-%._~/]", function (c) return ("%%%02X"):format(c:byte()); end));
+end
+
 local function listing(url_path, dir)
 	local names = {};
 	for name in lfs.dir(dir) do
@@ -99,7 +105,7 @@ local function listing(url_path, dir)
 	local out = { "<!DOCTYPE html><html><head><title>Index of ", html_escape(url_path),
 		"</title></head><body><h1>Index of ", html_escape(url_path), "</h1><ul>" };
 	for _, name in ipairs(names) do
-		table.insert(out, ("<li><a href=\"%s\">%s</a></li>"):format(html_escape(name), html_escape(name)));
+		table.insert(out, ("<li><a href=\"%s\">%s</a></li>"):format(href_of(name), html_escape(name)));
 	end
 	table.insert(out, "</ul></body></html>");
 	return table.concat(out);

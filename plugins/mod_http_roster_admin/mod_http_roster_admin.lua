@@ -75,6 +75,8 @@ local max_body_size = module:get_option_number("http_roster_admin_max_body", 102
 -- and pushed in one go on the server's loop, so its size bounds that pause.
 local max_contacts = module:get_option_number("http_roster_admin_max_contacts", 10000);
 local secret = module:get_option_string("http_roster_admin_secret");
+-- Usernames one refresh request may name; more is refused with 413.
+local max_users = module:get_option_number("http_roster_admin_max_users", 10000);
 -- Linked to an XMPP server (modhost's component_client), the server keeps
 -- offline users' rosters too: refresh them by default. Inside Prosody the
 -- option is unset, so the default stays off there.
@@ -94,7 +96,7 @@ local fetch_duration = module:metric("histogram", "fetch_duration", "seconds",
 	"Time taken by roster fetches from the web application, failed ones included.", {},
 	{ buckets = { 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 } }):with_labels();
 local fetch_errors = module:metric("counter", "fetch_errors", "",
-	"Failed roster fetches by kind: status, invalid_json, not_object, invalid_roster, too_many_contacts, timeout, refused, closed, connection, rejected_by_hook, hook_failed.",
+	"Failed roster fetches by kind: status, invalid_json, not_object, invalid_roster, too_many_contacts, timeout, refused, closed, connection, invalid_username, rejected_by_hook, hook_failed.",
 	{ "kind" });
 
 -- The kind of a failed connection, from net.http's reason.
@@ -127,9 +129,12 @@ end
 -- cost more than the rest of starting a fetch. Emptied when full.
 local urls, url_count = {}, 0;
 
+-- nil for "." and "..": a proxy or client that resolves dot segments (nginx
+-- does, even percent-encoded) would fetch another resource.
 local function roster_url_for(username)
 	local url = urls[username];
 	if url then return url; end
+	if username == "." or username == ".." then return nil; end
 	local escaped = path_escape(username);
 	-- A function replacement: a string one would treat '%' in it as special.
 	url = roster_url:gsub("%%s", function () return escaped; end);
@@ -344,22 +349,66 @@ local function fetched_hooked()
 end
 
 -- Fetches are callbacks, not coroutines, so the HTTP handlers never depend on
--- an async context. At most max_concurrent run at once; the rest queue.
--- The queue is a list read from queue_head on: table.remove(list, 1) would
--- shift every fetch still queued, n² for a request naming n users.
+-- an async context. At most max_concurrent run at once; the rest wait in
+-- one queue per owner: logins (always served first: someone is waiting)
+-- and each refresh request. Free slots go to the requests in turn, so one
+-- request naming 100,000 users cannot hold the others up, and what a
+-- request queued is dropped at its deadline unless someone else still
+-- wants it.
 local running_fetches = 0;
-local queued_fetches, queue_head, queue_tail = {}, 1, 0;
+
+-- Queues with first/last indices: table.remove(q, 1) would cost a shift per
+-- fetch, quadratic in a big request.
+local function new_queue()
+	return { first = 1, last = 0 };
+end
+local function push(q, v)
+	q.last = q.last + 1;
+	q[q.last] = v;
+end
+local function pop(q)
+	if q.first > q.last then return nil; end
+	local v = q[q.first];
+	q[q.first] = nil;
+	q.first = q.first + 1;
+	return v;
+end
+
+local login_queue = new_queue();
+local turns = new_queue(); -- request queues holding fetches, in turn order
+
+-- item = { username, done, on_sent, owner (the queue it is in), cancelled }
+local function enqueue(item, owner)
+	item.owner = owner;
+	push(owner, item);
+	if owner ~= login_queue and not owner.in_turn then
+		owner.in_turn = true;
+		push(turns, owner);
+	end
+end
 
 local start_fetch; -- forward declaration: finishing one fetch starts the next
 
+local function next_queued()
+	local item = pop(login_queue);
+	if item then return item; end
+	local owner = pop(turns);
+	while owner do
+		item = pop(owner);
+		if owner.first <= owner.last then push(turns, owner); else owner.in_turn = nil; end
+		if item then return item; end
+		owner = pop(turns);
+	end
+end
+
 local function next_fetch()
-	if running_fetches < max_concurrent and queue_head <= queue_tail then
-		local queued = queued_fetches[queue_head];
-		queued_fetches[queue_head], queue_head = nil, queue_head + 1;
-		if queue_head > queue_tail then -- empty: start a fresh list
-			queued_fetches, queue_head, queue_tail = {}, 1, 0;
+	while running_fetches < max_concurrent do
+		local item = next_queued();
+		if not item then return; end
+		if not item.cancelled then
+			item.started = true;
+			start_fetch(item.username, item.done, item.on_sent);
 		end
-		start_fetch(queued.username, queued.done, queued.on_sent);
 	end
 end
 
@@ -388,6 +437,13 @@ function start_fetch(username, done, on_sent)
 		done(roster, reason);
 	end
 	local url = roster_url_for(username);
+	if not url then
+		-- Failed on a later turn, as a refused connection would be.
+		module:add_timer(0, function ()
+			finish(nil, "username " .. username .. " cannot be a URL path segment (proxies resolve dot segments)", "invalid_username");
+		end);
+		return;
+	end
 	module:log("debug", "Fetching roster of %s from %s", username, url);
 	-- net.http in Prosody 0.12 has no timeout of its own: a timer ends the
 	-- wait, and the connection is closed if the library lets us.
@@ -448,7 +504,9 @@ local latest_fetch = {};
 -- A login shares a fetch that came back less than this long ago.
 local login_reuse_window = 1;
 
-local function fetch_roster(username, done, on_sent)
+-- fetch_roster returns the queue item when the fetch has to wait for a
+-- slot (owner: the queue it waits in, logins' by default), else nil.
+local function fetch_roster(username, done, on_sent, owner)
 	local tracked = { waiters = {} };
 	latest_fetch[username] = tracked;
 	local function finished(wanted, reason)
@@ -468,10 +526,17 @@ local function fetch_roster(username, done, on_sent)
 	end
 	if running_fetches < max_concurrent then
 		start_fetch(username, finished, on_sent);
-	else
-		queue_tail = queue_tail + 1;
-		queued_fetches[queue_tail] = { username = username, done = finished, on_sent = on_sent };
+		return nil;
 	end
+	local item = { username = username, done = finished, on_sent = on_sent };
+	-- A fetch dropped before it was sent: logins must not wait for it.
+	function item.forget()
+		if latest_fetch[username] == tracked then latest_fetch[username] = nil; end
+	end
+	-- Logins joining it make it theirs.
+	tracked.item = item;
+	enqueue(item, owner or login_queue);
+	return item;
 end
 
 -- login_fetch(username, done) gives a login the application's roster: the
@@ -481,6 +546,14 @@ local function login_fetch(username, done)
 	local current = latest_fetch[username];
 	if current and not current.done then
 		table.insert(current.waiters, done);
+		local item = current.item;
+		if item and not item.started and not item.cancelled and item.owner ~= login_queue then
+			-- Queued for a refresh request: a login goes first.
+			item.cancelled = true;
+			local moved = { username = item.username, done = item.done, on_sent = item.on_sent, forget = item.forget };
+			current.item = moved;
+			enqueue(moved, login_queue);
+		end
 	elseif current and monotonic() - current.at < login_reuse_window then
 		done(current.wanted, current.reason);
 	else
@@ -607,8 +680,8 @@ end
 
 -- Fetches and applies one user's roster; done(true) when it is in step,
 -- done(false, reason) when it stays as it was.
-local function fetch_and_apply(username, done, on_sent)
-	fetch_roster(username, function (wanted, reason)
+local function fetch_and_apply(username, done, on_sent, owner)
+	return fetch_roster(username, function (wanted, reason)
 		if not wanted then
 			module:log("warn", "Roster of %s not refreshed: %s", username, reason);
 			refreshes:with_labels("failed"):add(1);
@@ -622,7 +695,7 @@ local function fetch_and_apply(username, done, on_sent)
 		end
 		refreshes:with_labels("updated"):add(1);
 		done(true);
-	end, on_sent);
+	end, on_sent, owner);
 end
 
 -- Overlapping refreshes of one user are coalesced. Requests that ask while
@@ -635,10 +708,18 @@ end
 local waiting_refresh = {}; -- username → callbacks of requests whose fetch is not sent yet
 local refresh_out = {}; -- username → true while a fetch of theirs is out or being applied
 
+local drop_batch;
+
 local function run_refresh(username)
 	local waiters = waiting_refresh[username];
+	-- Its fetch waits, if it must, in the queue of a request still waiting.
+	local owner;
+	for _, candidate in ipairs(waiters.owners) do
+		if not candidate.expired then owner = candidate; break; end
+	end
+	if not owner then return drop_batch(username, waiters); end
 	refresh_out[username] = true;
-	fetch_and_apply(username, function (ok, reason)
+	waiters.item = fetch_and_apply(username, function (ok, reason)
 		refresh_out[username] = nil;
 		if waiting_refresh[username] then -- asked for while this one was out
 			run_refresh(username);
@@ -652,12 +733,55 @@ local function run_refresh(username)
 		end
 	end, function ()
 		waiting_refresh[username] = nil; -- later requests start a new batch
-	end);
+	end, owner);
+end
+
+-- drop_batch forgets the refresh batch of username whose fetch was dropped
+-- before it was sent: nobody waits for it any more.
+function drop_batch(username, waiters)
+	if waiting_refresh[username] == waiters then waiting_refresh[username] = nil; end
+	refresh_out[username] = nil;
+end
+
+-- cancel_queued runs at a request's deadline: each fetch it queued and that
+-- has not been sent goes to another request that still waits for it, or to
+-- the logins that joined it, or is dropped.
+local function cancel_queued(owner)
+	owner.expired = true;
+	for i = owner.first, owner.last do
+		local item = owner[i];
+		if item and not item.started and not item.cancelled then
+			item.cancelled = true;
+			local waiters = waiting_refresh[item.username];
+			local tracked = latest_fetch[item.username];
+			local heir;
+			if tracked and tracked.item == item and tracked.waiters and #tracked.waiters > 0 then
+				heir = login_queue;
+			elseif waiters and waiters.item == item then
+				for _, other in ipairs(waiters.owners) do
+					if not other.expired then heir = other; break; end
+				end
+			end
+			if heir then
+				local moved = { username = item.username, done = item.done, on_sent = item.on_sent, forget = item.forget };
+				if tracked and tracked.item == item then tracked.item = moved; end
+				if waiters and waiters.item == item then waiters.item = moved; end
+				enqueue(moved, heir);
+			else
+				item.forget();
+				if waiters and waiters.item == item then drop_batch(item.username, waiters); end
+			end
+		end
+	end
+	owner.first, owner.last = 1, 0;
+	for i in pairs(owner) do
+		if type(i) == "number" then owner[i] = nil; end
+	end
 end
 
 -- done(true) when the roster is in step (or needs no refresh), done(false,
 -- reason) when it stays as it was.
-local function refresh_user(username, done)
+local function refresh_user(username, done, owner)
 	if not user_sessions(username) and not refresh_offline then
 		-- Fetched at next login anyway; counts as updated, as in the original.
 		refreshes:with_labels("offline"):add(1);
@@ -666,9 +790,10 @@ local function refresh_user(username, done)
 	local waiters = waiting_refresh[username];
 	if waiters then
 		table.insert(waiters, done);
+		table.insert(waiters.owners, owner);
 		return;
 	end
-	waiting_refresh[username] = { done };
+	waiting_refresh[username] = { done, owners = { owner } };
 	if not refresh_out[username] then
 		run_refresh(username);
 	end
@@ -820,7 +945,10 @@ end
 local function authorized(request)
 	if not secret then return true; end
 	local given = request.headers.authorization;
-	return type(given) == "string" and constant_time_equals(given, "Bearer " .. secret);
+	if type(given) ~= "string" then return false; end
+	-- The scheme is case-insensitive (RFC 9110 §11.1): bearer, BEARER, ….
+	local scheme, token = given:match("^(%S+)[ \t]+(.-)[ \t]*$");
+	return scheme ~= nil and scheme:lower() == "bearer" and constant_time_equals(token, secret);
 end
 
 -- Refreshes every user once and answers when all are done or the deadline
@@ -843,16 +971,18 @@ local function refresh_and_answer(response, usernames, invalid)
 		end
 	end
 	answer_if_done();
+	local queue = new_queue(); -- this request's fetches waiting for a slot
 	for _, username in ipairs(usernames) do
 		refresh_user(username, function (ok)
 			if ok then updated = updated + 1; else errors = errors + 1; end
 			answer_if_done();
-		end);
+		end, queue);
 	end
 	if not answered then
 		deadline = module:add_timer(request_deadline, function ()
 			if answered then return; end
 			answered = true;
+			cancel_queued(queue);
 			send_json(response, 504, {
 				status = "error",
 				message = string.format("deadline of %s s passed with %d of %d refreshes unfinished",
@@ -921,6 +1051,16 @@ local function guarded(handler)
 	end
 end
 
+-- Refreshes the users a body named, unless they are too many for one request.
+local function refresh_parsed(response, usernames, invalid)
+	if #usernames + invalid > max_users then
+		return refuse(response, 413, string.format(
+			"%d usernames in one request; at most %d (http_roster_admin_max_users): split the list",
+			#usernames + invalid, max_users));
+	end
+	return refresh_and_answer(response, usernames, invalid);
+end
+
 local function refresh_many(event)
 	local body, response = event.request.body, event.response;
 	if native and native.parse_usernames and type(body) == "string" then
@@ -931,7 +1071,7 @@ local function refresh_many(event)
 				for _, element in ipairs(refused) do
 					module:log("debug", "Not refreshing %q: not a valid username", element);
 				end
-				return refresh_and_answer(response, usernames, invalid);
+				return refresh_parsed(response, usernames, invalid);
 			end);
 			if not ok then
 				module:log("error", "Refresh request failed: %s", tostring(err));
@@ -944,9 +1084,9 @@ local function refresh_many(event)
 	-- failure, what was wrong with the body.
 	local usernames, invalid = parse_usernames(body);
 	if not usernames then
-		return refuse(event.response, 400, invalid);
+		return refuse(response, 400, invalid);
 	end
-	return refresh_and_answer(event.response, usernames, invalid);
+	return refresh_parsed(response, usernames, invalid);
 end
 
 local function refresh_one(event, path)

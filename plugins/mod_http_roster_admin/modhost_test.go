@@ -32,8 +32,9 @@ type modhostTarget struct {
 
 // scenarioHostsConfig declares the other hosts the scenarios use, in both
 // targets: refusedHost, whose backend refuses connections and which wants a
-// secret, offlineHost, which refreshes offline users, and loginHost, with
-// the plugin's default timeouts.
+// secret, offlineHost, which refreshes offline users, loginHost, with
+// the plugin's default timeouts, and busyHost, with few fetch slots, a
+// short deadline and a small cap on usernames per request.
 func scenarioHostsConfig(b *testkit.Backend) string {
 	return fmt.Sprintf(`
 VirtualHost %q
@@ -54,7 +55,18 @@ VirtualHost %q
 	modules_enabled = { "http_roster_admin" }
 	storage = { roster = "memory" }
 	http_roster_url = %q
-`, refusedHost, testSecret, offlineHost, b.URL(), int(fetchTimeout/time.Second), loginHost, b.URL())
+
+VirtualHost %q
+	modules_enabled = { "http_roster_admin" }
+	storage = { roster = "memory" }
+	http_roster_url = %q
+	http_roster_admin_timeout = %d
+	http_roster_admin_refresh_offline = true
+	http_roster_admin_deadline = %d
+	http_roster_admin_max_concurrent = %d
+	http_roster_admin_max_users = %d
+`, refusedHost, testSecret, offlineHost, b.URL(), int(fetchTimeout/time.Second), loginHost, b.URL(),
+		busyHost, b.URL(), int(fetchTimeout/time.Second), int(busyDeadline/time.Second), busySlots, busyMaxUsers)
 }
 
 func startModhostTarget(t *testing.T) *modhostTarget {

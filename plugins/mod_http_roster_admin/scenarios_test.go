@@ -154,6 +154,18 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 		}
 	})
 
+	t.Run("usernames that are dot segments are never fetched", func(t *testing.T) {
+		// A proxy resolving dot segments would turn /contacts/.. into
+		// another resource.
+		before := len(b.Hits("/"))
+		if r := refreshOn(t, tg, offlineHost, ".", ".."); r.Errors != 2 || r.Updated != 0 {
+			t.Errorf("refresh of . and .. → %+v, want 2 errors", r)
+		}
+		if got := len(b.Hits("/")) - before; got != 0 {
+			t.Errorf("%d requests reached the web app", got)
+		}
+	})
+
 	t.Run("a login is known by its normalised username", func(t *testing.T) {
 		b.Set("vic", `{}`)
 		c := tg.login(t, "", "Vic", "r")
@@ -493,6 +505,73 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 		time.Sleep(fetchTimeout + 200*time.Millisecond) // let the queue drain before later subtests
 	})
 
+	t.Run("fetches a request queued are dropped at its deadline, and requests take turns", func(t *testing.T) {
+		// busyHost: 2 slots, fetches given up after 1 s, a 2 s deadline.
+		// The first request's 12 hanging fetches need six rounds.
+		var hung []string
+		for i := range 12 {
+			u := fmt.Sprintf("hung%d", i)
+			hung = append(hung, u)
+			b.Fail(u, testkit.Hang)
+		}
+		b.Set("quick", `{"bob@example.com":{}}`)
+		hitsOf := func(users ...string) int {
+			n := 0
+			for _, u := range users {
+				n += len(b.Hits("/contacts/" + u))
+			}
+			return n
+		}
+		body, _ := json.Marshal(hung)
+		big := make(chan int, 1)
+		go func() {
+			code, _, _ := call(t, tg, "POST", busyHost, "/roster_admin/refresh", string(body), nil)
+			big <- code
+		}()
+		time.Sleep(200 * time.Millisecond) // its first two fetches are out, ten queued
+		start := time.Now()
+		code, reply, _ := call(t, tg, "POST", busyHost, "/roster_admin/refresh", `["quick"]`, nil)
+		if code != 200 || reply.Updated != 1 {
+			t.Errorf("a one-user request behind a 12-user one: %d %+v after %v, want 200 with updated 1 (its turn comes at the next free slot)", code, reply, time.Since(start))
+		}
+		if code := <-big; code != 504 {
+			t.Errorf("the 12-user request answered %d, want 504 at its deadline", code)
+		}
+		time.Sleep(300 * time.Millisecond) // fetches sent just before the deadline arrive
+		sent := hitsOf(hung...)
+		time.Sleep(fetchTimeout + 500*time.Millisecond)
+		if later := hitsOf(hung...); later != sent || sent >= len(hung) {
+			t.Errorf("fetches of the expired request: %d sent by its deadline, %d a second later, of %d (want none after the deadline)", sent, later, len(hung))
+		}
+		// Wanted again, they are fetched again.
+		for _, u := range hung[len(hung)-2:] {
+			b.Set(u, `{}`)
+			b.Fail(u, nil)
+		}
+		if r := refreshOn(t, tg, busyHost, hung[len(hung)-2:]...); r.Updated != 2 {
+			t.Errorf("refresh of two users whose fetches were dropped: %+v", r)
+		}
+	})
+
+	t.Run("a request naming more users than the cap is refused with 413", func(t *testing.T) {
+		var users []string
+		for i := range busyMaxUsers + 1 {
+			users = append(users, fmt.Sprintf("many%d", i))
+		}
+		body, _ := json.Marshal(users)
+		code, reply, _ := call(t, tg, "POST", busyHost, "/roster_admin/refresh", string(body), nil)
+		if code != 413 || reply.Status != "error" || !strings.Contains(reply.Message, "http_roster_admin_max_users") {
+			t.Errorf("%d usernames → %d %+v, want 413 naming the option", len(users), code, reply)
+		}
+		if n := len(b.Hits("/contacts/many")); n != 0 {
+			t.Errorf("%d fetches for a refused request", n)
+		}
+		body, _ = json.Marshal(users[:busyMaxUsers])
+		if code, reply, _ := call(t, tg, "POST", busyHost, "/roster_admin/refresh", string(body), nil); code != 200 {
+			t.Errorf("%d usernames (the cap) → %d %+v", busyMaxUsers, code, reply)
+		}
+	})
+
 	t.Run("added contacts exchange presence with online users", func(t *testing.T) {
 		// Inside Prosody each client sees the other's presence. Standalone
 		// there is no server to route presence between users: the same
@@ -668,6 +747,17 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 			}
 			if code, _, _ := call(t, tg, "GET", refusedHost, "/roster_admin/refresh/rita", "", h); code != 401 {
 				t.Errorf("GET with auth %v → %d", h, code)
+			}
+		}
+		// The scheme is case-insensitive, the token exact.
+		for _, value := range []string{"bearer " + testSecret, "BEARER  " + testSecret, "Bearer\t" + testSecret} {
+			if code, _, _ := call(t, tg, "GET", refusedHost, "/roster_admin/refresh/rita", "", map[string]string{"Authorization": value}); code == 401 {
+				t.Errorf("Authorization %q refused", value)
+			}
+		}
+		for _, value := range []string{"Bearer", "Basic " + testSecret, "Bearer " + testSecret + "x", "Bearer" + testSecret} {
+			if code, _, _ := call(t, tg, "GET", refusedHost, "/roster_admin/refresh/rita", "", map[string]string{"Authorization": value}); code != 401 {
+				t.Errorf("Authorization %q → %d, want 401", value, code)
 			}
 		}
 		start := time.Now()

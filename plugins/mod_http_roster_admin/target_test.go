@@ -29,8 +29,14 @@ const (
 	offlineHost     = "offline.example.com"
 	// loginHost keeps the plugin's default timeouts (fetch 5 s, login 3 s)
 	// for the login scenarios' slow web app.
-	loginHost  = "login.example.com"
-	testSecret = "s3cret"
+	loginHost = "login.example.com"
+	// busyHost refreshes offline users with busySlots fetches at once,
+	// a deadline of busyDeadline and at most busyMaxUsers per request.
+	busyHost     = "busy.example.com"
+	busySlots    = 2
+	busyDeadline = 2 * time.Second
+	busyMaxUsers = 20
+	testSecret   = "s3cret"
 	// brokenUser makes the probe plugin raise inside the refresh handler;
 	// the error it logs is expected.
 	brokenUser = "crash500"

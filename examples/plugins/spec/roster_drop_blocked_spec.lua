@@ -68,7 +68,7 @@ describe("mod_roster_drop_blocked", function ()
 		assert.same({ ["bob@example.org"] = true }, seen);
 	end);
 
-	it("keeps blocked contacts out of what a user sees at login", function ()
+	it("keeps blocked contacts out of what a user sees at login", testing.async(function ()
 		local backend = serve_roster([[{
 			"bob@example.org": { "groups": ["Friends"] },
 			"eve@example.net": { "name": "Eve", "blocked": true }
@@ -81,5 +81,5 @@ describe("mod_roster_drop_blocked", function ()
 			["bob@example.org"] = { subscription = "both", groups = { Friends = true } },
 		}, items);
 		assert.spy(module_log).was.called_with(match._, "info", match.is_string(), "eve@example.net", "guarded");
-	end);
+	end));
 end);

@@ -55,7 +55,7 @@ describe("mod_roster_group_by_domain", function ()
 		assert.same({ ["example.org"] = true }, roster["bob@example.org"].groups);
 	end);
 
-	it("groups what a user sees at login", function ()
+	it("groups what a user sees at login", testing.async(function ()
 		local backend = serve_roster([[{
 			"bob@example.org": {},
 			"carol@example.com": { "name": "Carol", "groups": ["Work"] }
@@ -69,5 +69,5 @@ describe("mod_roster_group_by_domain", function ()
 			["carol@example.com"] = { name = "Carol", subscription = "both", groups = { Work = true } },
 		}, items);
 		assert.equal(1, #backend.calls);
-	end);
+	end));
 end);

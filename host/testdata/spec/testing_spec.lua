@@ -5,16 +5,16 @@ local st = require "util.stanza";
 local async = require "util.async";
 
 describe("modhost.testing", function ()
-	it("logs a user in and answers the roster query from storage", function ()
+	it("logs a user in and answers the roster query from storage", testing.async(function ()
 		local alice = testing.login("example.com", "alice", "laptop");
 		assert.equal("alice@example.com/laptop", alice.full_jid);
 		assert.is_table(hosts["example.com"].sessions.alice.sessions.laptop);
 		assert.same({}, alice:roster());
 		alice:logout();
 		assert.is_nil(hosts["example.com"].sessions.alice);
-	end);
+	end));
 
-	it("waits for roster-load handlers that wait, as a real login does", function ()
+	it("waits for roster-load handlers that wait, as a real login does", testing.async(function ()
 		local events = hosts["example.com"].events;
 		local function slow_fetch(event)
 			async.sleep(0.05);
@@ -25,9 +25,9 @@ describe("modhost.testing", function ()
 		local alice = testing.login("example.com", "carol", "phone");
 		assert.same({ ["bob@example.com"] = { subscription = "both", groups = { Friends = true } } }, alice:roster());
 		alice:logout();
-	end);
+	end));
 
-	it("collects what the host sends, roster pushes included", function ()
+	it("collects what the host sends, roster pushes included", testing.async(function ()
 		local laptop = testing.login("example.com", "dave", "laptop");
 		local phone = testing.login("example.com", "dave", "phone");
 		phone:roster(); -- interested in pushes from now on
@@ -41,14 +41,33 @@ describe("modhost.testing", function ()
 		assert.equal("Erin", laptop:roster()["erin@example.com"].name);
 		laptop:logout();
 		phone:logout();
-	end);
+	end));
 
-	it("raises when the login fails", function ()
+	it("raises when the login fails", testing.async(function ()
 		assert.has_error(function () testing.login("nowhere.example", "alice", "x"); end,
 			"login failed: no such host: nowhere.example");
 		local first = testing.login("example.com", "frank", "desk");
 		assert.has_error(function () testing.login("example.com", "frank", "desk"); end,
 			"login failed: resource already bound: frank@example.com/desk");
 		first:logout();
+	end));
+
+	it("says how to wait when a waiting call is made outside testing.async", function ()
+		assert.has_error(function () testing.login("example.com", "gina", "x"); end);
+		local ok, err = pcall(testing.login, "example.com", "gina", "x");
+		assert.is_false(ok);
+		assert.matches("testing.async", err, 1, true);
+	end);
+
+	it("gives a testing.async function a server's async.sleep, and takes it back after", testing.async(function ()
+		async.sleep(0.01);
+	end));
+
+	it("leaves async.sleep without a schedule function outside testing.async, as under busted", function ()
+		local errors = {};
+		async.runner(function () async.sleep(0.01); end, {
+			error = function (_, err) table.insert(errors, err); end;
+		}):run(true);
+		assert.equal(1, #errors);
 	end);
 end);

@@ -1,0 +1,3 @@
+function domain_of(name)
+	return (name:match("^[^.]+%.(.+)$"))
+end
