@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/modhost
 
-.PHONY: run test build deps unit spec spec-prosody spec-diff spec-examples fuzz fuzz-short bench bench-roster soak lint hostile
+.PHONY: run test build deps unit spec spec-prosody spec-diff spec-examples fuzz fuzz-short bench bench-roster bench-contacts soak lint hostile
 
 build:
 	$(GO) build -o $(BIN) ./cmd/modhost
@@ -99,6 +99,12 @@ fuzz-short:
 bench-roster:
 	$(GO) build -o bin/modhost-bench ./cmd/modhost-bench
 	bin/modhost-bench $(BENCH_FLAGS)
+
+# Refreshes of one roster replaced by 1k, 10k and 100k other contacts, both
+# readers (plugins/mod_http_roster_admin/large_bench_test.go); a refresh
+# must be linear in contacts. Sizes: BENCH_CONTACTS=1000,4000.
+bench-contacts:
+	MODHOST_BENCH_CONTACTS=$(BENCH_CONTACTS) $(GO) test -run '^$$' -bench BenchmarkRefreshLarge -benchtime 1x -benchmem -timeout 60m ./plugins/mod_http_roster_admin/
 
 # The hostile probe, not part of `make test` (minutes, figures rather than
 # assertions; each bound it exercises has its own test): a real modhost on

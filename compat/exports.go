@@ -38,3 +38,7 @@ func PrepJID(j string) (prepped string, hasResource, ok bool) {
 func Nameprep(name string) (prepared string, ok bool) {
 	return nameprepProfile.prepare(name, false)
 }
+
+// Nodeprep prepares s as util.encodings.stringprep.nodeprep does (not
+// strict); ok is false when nodeprep refuses it.
+func Nodeprep(s string) (prepped string, ok bool) { return nodeprepProfile.prepare(s, false) }

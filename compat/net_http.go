@@ -39,6 +39,19 @@ func openNetHTTP(L *glua.LState) int {
 		L.Push(newHTTPInstance(L, L.OptTable(1, L.NewTable())))
 		return 1
 	}))
+	// destroy_request(request) closes the request's connection and drops it
+	// without calling its callback, as Prosody's does; a plugin's own timeout
+	// uses it so the socket does not outlive the wait.
+	mod.RawSetString("destroy_request", L.NewFunction(func(L *glua.LState) int {
+		req := L.CheckTable(1)
+		if ud, ok := req.RawGetString("conn").(*glua.LUserData); ok {
+			req.RawSetString("conn", glua.LNil)
+			if c, ok := ud.Value.(*requestConn); ok {
+				c.close()
+			}
+		}
+		return 0
+	}))
 	features := L.NewTable()
 	features.RawSetString("sni", glua.LTrue)
 	mod.RawSetString("features", features)
@@ -50,6 +63,30 @@ func openNetHTTP(L *glua.LState) int {
 	}
 	L.Push(mod)
 	return 1
+}
+
+// requestConn is a request's request.conn: close abandons the request.
+type requestConn struct{ close func() }
+
+// requestConnMeta gives request.conn a close method, as Prosody's
+// connection objects have.
+func requestConnMeta(L *glua.LState) *glua.LTable {
+	const name = "modhost.net.http.conn"
+	if mt, ok := L.GetField(L.Get(glua.RegistryIndex), name).(*glua.LTable); ok {
+		return mt
+	}
+	mt := L.NewTypeMetatable(name)
+	methods := L.CreateTable(0, 1)
+	methods.RawSetString("close", L.NewFunction(func(L *glua.LState) int {
+		if ud, ok := L.Get(1).(*glua.LUserData); ok {
+			if c, ok := ud.Value.(*requestConn); ok {
+				c.close()
+			}
+		}
+		return 0
+	}))
+	mt.RawSetString("__index", methods)
+	return mt
 }
 
 // requireModule requires name, raising a Lua error if that fails.
@@ -142,7 +179,7 @@ func requestPromise(L *glua.LState, inst *glua.LTable, rawURL string, options *g
 
 // startHTTP builds the request object, starts the request on a goroutine and
 // returns the object; done runs on the loop exactly once, unless the loop
-// closes first. An invalid URL calls done at once and returns nil, as
+// closes first or destroy_request abandons the request. An invalid URL calls done at once and returns nil, as
 // Prosody does.
 func startHTTP(L *glua.LState, inst *glua.LTable, rawURL string, options *glua.LTable, done completion) *glua.LTable {
 	loop := lua.LoopOf(L)
@@ -191,9 +228,24 @@ func startHTTP(L *glua.LState, inst *glua.LTable, rawURL string, options *glua.L
 		finished = true
 		cancel()
 		log.Debug("request cancelled", "id", spec.id)
+		reqTable.RawSetString("conn", glua.LNil)
 		done(L, glua.LString("cancelled"), 0, nil, reqTable)
 		return 0
 	}))
+	// request.conn, as in Prosody, is what destroy_request closes: the
+	// request is abandoned without its callback, and its connection closed
+	// at once (the context's cancel aborts the read and drops the socket).
+	conn := L.NewUserData()
+	conn.Value = &requestConn{close: func() {
+		if finished {
+			return
+		}
+		finished = true
+		cancel()
+		log.Debug("request destroyed", "id", spec.id)
+	}}
+	conn.Metatable = requestConnMeta(L)
+	reqTable.RawSetString("conn", conn)
 
 	client := clients.verified
 	if spec.insecure {
@@ -209,6 +261,7 @@ func startHTTP(L *glua.LState, inst *glua.LTable, rawURL string, options *glua.L
 				return
 			}
 			finished = true
+			reqTable.RawSetString("conn", glua.LNil)
 			if res.failure != "" {
 				log.Debug("request failed", "id", spec.id, "reason", res.failure, "error", res.err)
 				done(L, glua.LString(res.failure), 0, nil, reqTable)

@@ -1,7 +1,6 @@
 package compat
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -160,17 +159,40 @@ type httpResult struct {
 // errBodyTooLarge marks a response body over the MaxBody limit.
 var errBodyTooLarge = errors.New("response body over the size limit")
 
-// readBody reads at most maxBody+1 bytes, into one buffer of the announced
-// length when there is one (io.ReadAll would grow it from 512 bytes).
+// readBody reads at most maxBody+1 bytes into a buffer that grows as bytes
+// arrive (doubling, from 512 bytes or the announced length if smaller),
+// never past the announced length + 1 (to see a body longer than
+// announced): a Content-Length of 16 MB with a byte a second must not cost
+// 16 MB the moment its headers come in.
 func readBody(resp *http.Response, maxBody int64) ([]byte, error) {
-	if resp.ContentLength < 0 {
-		return io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	limit := maxBody + 1
+	if resp.ContentLength >= 0 {
+		limit = min(limit, resp.ContentLength+1)
 	}
-	var buf bytes.Buffer
-	// ReadFrom grows the buffer whenever less than MinRead is free.
-	buf.Grow(int(min(resp.ContentLength, maxBody)) + bytes.MinRead)
-	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1))
-	return buf.Bytes(), err
+	return readGrowing(resp.Body, limit)
+}
+
+// readGrowing reads r to its end or limit bytes, whichever comes first.
+func readGrowing(r io.Reader, limit int64) ([]byte, error) {
+	buf := make([]byte, 0, min(limit, 512))
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(limit, int64(2*cap(buf))))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	// limit bytes read: one more than announced or allowed, unless the body
+	// ends exactly at the announced length, which the caller checks.
+	return buf, nil
 }
 
 // do performs req with client and reads at most maxBody bytes of its body.

@@ -424,3 +424,85 @@ func setDefaults(t *testing.T, l *lua.Loop, d compat.HTTPDefaults) {
 		t.Fatal(err)
 	}
 }
+
+// drippingServer accepts connections, answers each request's headers with
+// Content-Length: 16000000, then sends a byte every 50 ms; closed reports,
+// per connection, when the client's side closed it.
+func drippingServer(t *testing.T) (url string, closed <-chan time.Time) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan time.Time, 16)
+	stop := make(chan struct{})
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+				if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 16000000\r\n\r\n{"); err != nil {
+					return
+				}
+				go func() { // the client closing shows as a read ending
+					_, _ = c.Read(buf)
+					ch <- time.Now()
+				}()
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(50 * time.Millisecond):
+					}
+					if _, err := io.WriteString(c, " "); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() { close(stop); l.Close() })
+	return "http://" + l.Addr().String() + "/", ch
+}
+
+// destroy_request, which a plugin calls when it stops waiting, closes the
+// connection at once and the callback is never called, as in Prosody; it
+// used to be missing, so the request ran on to http_client_timeout with its
+// socket open (issue 13, point 7).
+func TestNetHTTPDestroyRequestClosesTheConnection(t *testing.T) {
+	url, closed := drippingServer(t)
+	l := newLoop(t)
+	got := testkit.RunLuaAsync(t, l, `
+		local http = require "net.http"
+		local called = false
+		local req = http.request(URL, nil, function () called = true end)
+		assert(type(http.destroy_request) == "function", "net.http.destroy_request")
+		require "util.timer".add_task(0.3, function ()
+			http.destroy_request(req)
+			assert(req.conn == nil, "destroy_request leaves request.conn")
+			done("destroyed")
+			require "util.timer".add_task(0.5, function () done(called) end)
+		end)`, map[string]string{"URL": url})
+	if r := testkit.Await(t, got, 5*time.Second); r[0] != "destroyed" {
+		t.Fatalf("got %v", r)
+	}
+	destroyed := time.Now()
+	select {
+	case at := <-closed:
+		if d := at.Sub(destroyed); d > time.Second {
+			t.Fatalf("connection closed %v after destroy_request", d)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("connection still open 2 s after destroy_request")
+	}
+	if r := testkit.Await(t, got, 5*time.Second); r[0] != false {
+		t.Fatalf("callback called after destroy_request: %v", r)
+	}
+}

@@ -28,6 +28,7 @@ func (rt *Runtime) nativeLibrary() lua.Library {
 			"logger":           rt.luaLogger,
 			"send":             rt.luaSend,
 			"after":            rt.luaAfter,
+			"post":             rt.luaPost,
 			"store_load":       rt.luaStoreLoad,
 			"store_save":       rt.luaStoreSave,
 			"store_users":      rt.luaStoreUsers,
@@ -269,6 +270,17 @@ func (rt *Runtime) luaAfter(L *glua.LState) int {
 		L.Push(glua.LBool(stop()))
 		return 1
 	}))
+	return 1
+}
+
+// luaPost queues fn to run in a later job of the loop and reports whether
+// it could (false once the loop is closing). Unlike a zero-delay timer the
+// job is queued at once, so it runs before the loop stops.
+func (rt *Runtime) luaPost(L *glua.LState) int {
+	fn := L.CheckFunction(1)
+	L.Push(glua.LBool(rt.loop.Post(func(L *glua.LState) {
+		rt.loop.CallLogged(L, "posted job", fn, 0)
+	})))
 	return 1
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -19,7 +20,8 @@ import (
 // user) under data_path, written atomically (temp file, fsync, rename) so a
 // crash never leaves half a file.
 type fileStore struct {
-	root string
+	root   string
+	writes atomic.Int64 // files written or removed, for tests
 }
 
 // entriesKey marks a table whose keys are not all strings (e.g. a roster's
@@ -57,6 +59,7 @@ func (s *fileStore) load(L *glua.LState, host, store, user string) (glua.LValue,
 
 func (s *fileStore) save(host, store, user string, v glua.LValue) error {
 	p := s.file(host, store, user)
+	s.writes.Add(1)
 	if v == glua.LNil {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove %s: %w", p, err)

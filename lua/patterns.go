@@ -2,45 +2,44 @@ package lua
 
 import (
 	"context"
-	"strconv"
 	"strings"
-	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
-
-	"github.com/modhost/modhost/lua/internal/pm"
 )
 
-// Pattern matching that can be interrupted.
+// Pattern matching as Lua's, linear where Lua's is, and interruptible.
 //
-// gopher-lua's VM checks its state's context between instructions, but
-// string.find, match, gmatch and gsub match in Go (its pm package), where
-// nothing checks it: a backtracking pattern (".-.-.-.-x" on a long string)
-// or a gsub with many matches holds the loop for minutes. Bounding the input
-// and the pattern up front would refuse ordinary work and still miss cases
-// (the cost depends on both together), so OpenPatterns replaces the four
-// functions with versions on lua/internal/pm, gopher-lua's matcher with a
-// step counter: every pm.CheckEvery steps (about 20 µs of matching) it
-// checks the calling state's context, and a context that is done stops the
-// match with the context's error, raised as a Lua error at the caller's
-// line — what the VM would have raised at its next instruction.
+// gopher-lua's string.find, match, gmatch and gsub use its pm package, a
+// compiled matcher that recurses once per repetition of an item: "^%s*{"
+// on a megabyte of spaces raises "pattern/input too complex" (its limit is
+// 10^6 levels), shorter runs cost a Go stack that deep, and an unanchored
+// search allocates at every position. And they run in Go, where the VM
+// checks nothing: a backtracking pattern (".-.-.-.-x" on a long string)
+// held the loop for minutes.
 //
-// The results are gopher-lua's (the same parser and matcher), except where
-// gopher-lua departs from Lua in the wrappers around it, which follow Lua
-// 5.1 here: string.match without a match returns nil (gopher-lua: nothing);
-// string.gmatch returns one iterator function that can be called directly
-// and finds each match when asked (gopher-lua: an iterator that needs its
-// state argument, over every match found up front); string.gsub with n
-// replaces at most n matches (gopher-lua: all of them for n <= 0), takes a
-// number as the replacement, raises for a replacement value that is not a
-// string or number, and builds its result in linear time (gopher-lua copies
-// the whole string once per replacement: 100,000 matches in a 100 KB string
-// took seconds); string.find with init past the end returns nil for a plain
-// search (gopher-lua: a Go panic).
+// OpenPatterns replaces the four functions (and gmatch's old name gfind)
+// with strmatch.go's port of Lua 5.1's lstrlib.c matcher, which counts a
+// single-char item's repetitions in a loop and backtracks over them without
+// recursing (its depth is bounded by the pattern, not the subject), and
+// which checks the calling state's context every patCheckEvery steps: a
+// context that is done stops the match with the context's error, raised as
+// a Lua error at the caller's line — what the VM would have raised at its
+// next instruction.
+//
+// Results, captures and errors are Lua 5.1's (TestStringMatchingAgreesWithLua51
+// compares them with lua5.1), so also where gopher-lua's differed: match
+// without a match returns nil (gopher-lua: nothing); gmatch's iterator can
+// be called on its own and finds each match when asked; gsub with n <= 0
+// replaces nothing, takes a number as the replacement, raises for a
+// replacement value that is not a string or number, keeps the character
+// after a % that is not a digit (Lua 5.1: "%x" gives "x"), and builds its
+// result in linear time (gopher-lua copied the whole string once per
+// replacement: 200,000 replacements took two minutes); init past the end
+// is the end, as in Lua 5.1.
 
 // OpenPatterns replaces string.find, string.match, string.gmatch (and its
-// old name gfind) and string.gsub in L's string library with the
-// interruptible versions described above.
+// old name gfind) and string.gsub in L's string library with the versions
+// described above.
 func OpenPatterns(L *glua.LState) {
 	str, ok := L.GetGlobal("string").(*glua.LTable)
 	if !ok {
@@ -72,274 +71,223 @@ func ctxDone(ctx context.Context) error {
 	}
 }
 
-// raisePatternError raises err at the Lua caller's line.
-func raisePatternError(L *glua.LState, err error) {
-	L.RaiseError("%s", err.Error())
+func newMatchState(L *glua.LState, src, pat string) *matchState {
+	return &matchState{L: L, src: src, pat: pat, interrupt: interruptOf(L)}
 }
 
-// bytesOf is s without a copy; the matcher only reads it.
-func bytesOf(s string) []byte {
-	return unsafe.Slice(unsafe.StringData(s), len(s))
-}
-
-// startIndex is gopher-lua's reading of an init argument (1-based, negative
-// from the end) as a 0-based offset, never below 0.
-func startIndex(s string, i int) int {
-	if i != 0 {
-		i--
+// startIndex is Lua 5.1's posrelat(init) - 1, clamped to 0..length.
+func startIndex(init, length int) int {
+	if init < 0 {
+		init = length + init + 1
 	}
-	if i < 0 {
-		i = len(s) + i + 1
-	}
-	return max(i, 0)
+	init--
+	return max(0, min(init, length))
 }
 
-func compilePattern(L *glua.LState, pattern string) *pm.Pattern {
-	pat, err := pm.Compile(pattern)
-	if err != nil {
-		raisePatternError(L, err)
-	}
-	return pat
-}
-
-// pushCaptures pushes the captures of md in s (or the whole match when the
-// pattern has none, if whole is set) and returns how many it pushed.
-func pushCaptures(L *glua.LState, s string, md *pm.MatchData, whole bool) int {
-	if md.CaptureLength() == 2 {
-		if !whole {
-			return 0
+func strFindAux(L *glua.LState, find bool) int {
+	src := L.CheckString(1)
+	pat := L.CheckString(2)
+	init := startIndex(L.OptInt(3, 1), len(src))
+	if find && (glua.LVAsBool(L.Get(4)) || !strings.ContainsAny(pat, patSpecials)) {
+		if at := strings.Index(src[init:], pat); at >= 0 { // a plain search
+			L.Push(glua.LNumber(init + at + 1))
+			L.Push(glua.LNumber(init + at + len(pat)))
+			return 2
 		}
-		L.Push(glua.LString(s[md.Capture(0):md.Capture(1)]))
+		L.Push(glua.LNil)
 		return 1
 	}
-	for i := 2; i < md.CaptureLength(); i += 2 {
-		L.Push(captureValue(s, md, i))
+	anchor := strings.HasPrefix(pat, "^")
+	if anchor {
+		pat = pat[1:]
 	}
-	return md.CaptureLength()/2 - 1
-}
-
-func captureValue(s string, md *pm.MatchData, i int) glua.LValue {
-	if md.IsPosCapture(i) {
-		return glua.LNumber(md.Capture(i))
+	ms := newMatchState(L, src, pat)
+	for s := init; ; s++ {
+		ms.level = 0
+		if e := ms.match(s, 0); e >= 0 {
+			if find {
+				L.Push(glua.LNumber(s + 1))
+				L.Push(glua.LNumber(e))
+				return ms.pushCaptures(-1, 0) + 2
+			}
+			return ms.pushCaptures(s, e)
+		}
+		if s >= len(src) || anchor {
+			break
+		}
 	}
-	return glua.LString(s[md.Capture(i):md.Capture(i+1)])
+	L.Push(glua.LNil)
+	return 1
 }
 
 // string.find(s, pattern [, init [, plain]])
-func strFind(L *glua.LState) int {
-	s := L.CheckString(1)
-	pattern := L.CheckString(2)
-	if len(pattern) == 0 {
-		L.Push(glua.LNumber(1))
-		L.Push(glua.LNumber(0))
-		return 2
-	}
-	init := startIndex(s, L.OptInt(3, 1))
-	if glua.LVAsBool(L.Get(4)) {
-		if init > len(s) {
-			L.Push(glua.LNil)
-			return 1
-		}
-		pos := strings.Index(s[init:], pattern)
-		if pos < 0 {
-			L.Push(glua.LNil)
-			return 1
-		}
-		L.Push(glua.LNumber(init + pos + 1))
-		L.Push(glua.LNumber(init + pos + len(pattern)))
-		return 2
-	}
-	md, err := compilePattern(L, pattern).Matcher(bytesOf(s), init, interruptOf(L)).Next()
-	if err != nil {
-		raisePatternError(L, err)
-	}
-	if md == nil {
-		L.Push(glua.LNil)
-		return 1
-	}
-	L.Push(glua.LNumber(md.Capture(0) + 1))
-	L.Push(glua.LNumber(md.Capture(1)))
-	return 2 + pushCaptures(L, s, md, false)
-}
+func strFind(L *glua.LState) int { return strFindAux(L, true) }
 
 // string.match(s, pattern [, init])
-func strMatch(L *glua.LState) int {
-	s := L.CheckString(1)
-	pattern := L.CheckString(2)
-	offset := L.OptInt(3, 1)
-	if offset < 0 {
-		offset = len(s) + offset + 1
-	}
-	offset = max(offset-1, 0)
-	md, err := compilePattern(L, pattern).Matcher(bytesOf(s), offset, interruptOf(L)).Next()
-	if err != nil {
-		raisePatternError(L, err)
-	}
-	if md == nil {
-		L.Push(glua.LNil)
-		return 1
-	}
-	return pushCaptures(L, s, md, true)
-}
+func strMatch(L *glua.LState) int { return strFindAux(L, false) }
 
 // string.gmatch(s, pattern): an iterator over the matches, each found when
-// the iterator is called.
+// the iterator is called ('^' is an ordinary character here, as in Lua 5.1).
 func strGmatch(L *glua.LState) int {
-	s := L.CheckString(1)
-	mt := compilePattern(L, L.CheckString(2)).Matcher(bytesOf(s), 0, nil)
+	src := L.CheckString(1)
+	pat := L.CheckString(2)
+	pos := 0
 	L.Push(L.NewFunction(func(L *glua.LState) int {
-		mt.SetInterrupt(interruptOf(L))
-		md, err := mt.Next()
-		if err != nil {
-			raisePatternError(L, err)
+		ms := newMatchState(L, src, pat) // the caller's state and context
+		for s := pos; s <= len(src); s++ {
+			ms.level = 0
+			if e := ms.match(s, 0); e >= 0 {
+				pos = e
+				if e == s { // an empty match: go on one position further
+					pos++
+				}
+				return ms.pushCaptures(s, e)
+			}
 		}
-		if md == nil {
-			return 0
-		}
-		return pushCaptures(L, s, md, true)
+		pos = len(src) + 1
+		return 0
 	}))
 	return 1
 }
 
 // gsubCheckEvery is how many replacements gsub makes between two looks at
-// the context (a replacement function is Lua, checked by the VM itself).
+// the context besides the matcher's own (a replacement function is Lua,
+// checked by the VM itself).
 const gsubCheckEvery = 256
 
 // string.gsub(s, pattern, repl [, n])
 func strGsub(L *glua.LState) int {
-	s := L.CheckString(1)
-	pattern := L.CheckString(2)
-	repl := L.CheckAny(3)
-	switch repl.(type) {
-	case glua.LString, glua.LNumber:
-		repl = glua.LString(glua.LVAsString(repl))
-	case *glua.LTable, *glua.LFunction:
+	src := L.CheckString(1)
+	pat := L.CheckString(2)
+	repl := L.Get(3)
+	switch repl.Type() {
+	case glua.LTNumber, glua.LTString, glua.LTFunction, glua.LTTable:
 	default:
-		L.TypeError(3, glua.LTString)
+		L.ArgError(3, "string/function/table expected")
 	}
-	limit := -1
-	if L.Get(4) != glua.LNil {
-		limit = max(L.CheckInt(4), 0)
-	}
+	maxN := L.OptInt(4, len(src)+1)
 	lim := limitsOf(L) // a state with LimitStrings: bound the result
 	maxLen := 0
 	if lim != nil {
 		maxLen = lim.MaxLen
 	}
-	interrupt := interruptOf(L)
-	mt := compilePattern(L, pattern).Matcher(bytesOf(s), 0, interrupt)
-	var out strings.Builder
-	prev, n := 0, 0
-	for limit < 0 || n < limit {
-		md, err := mt.Next()
-		if err != nil {
-			raisePatternError(L, err)
+	anchor := strings.HasPrefix(pat, "^")
+	if anchor {
+		pat = pat[1:]
+	}
+	ms := newMatchState(L, src, pat)
+	var b strings.Builder
+	grow := func(n int) {
+		if maxLen > 0 && b.Len()+n > maxLen {
+			L.RaiseError("string.gsub: result longer than %d bytes", maxLen)
 		}
-		if md == nil {
+	}
+	n, s := 0, 0
+	for n < maxN {
+		ms.level = 0
+		e := ms.match(s, 0)
+		if e >= 0 {
+			n++
+			if ms.interrupt != nil && n%gsubCheckEvery == 0 {
+				if err := ms.interrupt(); err != nil {
+					L.RaiseError("%s", err.Error())
+				}
+			}
+			value := ms.replacement(repl, s, e)
+			grow(len(value))
+			b.WriteString(value)
+		}
+		switch {
+		case e > s: // a non-empty match: skip it
+			s = e
+		case s < len(src):
+			grow(1)
+			b.WriteByte(src[s])
+			s++
+		default:
+			s = len(src) + 1
+		}
+		if s > len(src) || anchor {
 			break
 		}
-		n++
-		if interrupt != nil && n%gsubCheckEvery == 0 {
-			if err := interrupt(); err != nil {
-				raisePatternError(L, err)
-			}
-		}
-		start, end := md.Capture(0), md.Capture(1)
-		value, replaced := gsubValue(L, s, md, repl)
-		if !replaced {
-			continue
-		}
-		if maxLen > 0 && out.Len()+(start-prev)+len(value) > maxLen {
-			L.RaiseError("string.gsub: result longer than %d bytes", maxLen)
-		}
-		out.WriteString(s[prev:start])
-		out.WriteString(value)
-		prev = end
 	}
-	if prev == 0 && out.Len() == 0 {
-		L.Push(glua.LString(s))
-	} else {
-		if maxLen > 0 && out.Len()+len(s)-prev > maxLen {
-			L.RaiseError("string.gsub: result longer than %d bytes", maxLen)
-		}
-		out.WriteString(s[prev:])
-		if lim != nil {
-			lim.build(L, "string.gsub", out.Len())
-		}
-		L.Push(glua.LString(out.String()))
+	if n == 0 {
+		L.Push(glua.LString(src))
+		L.Push(glua.LNumber(0))
+		return 2
 	}
+	if s <= len(src) {
+		grow(len(src) - s)
+		b.WriteString(src[s:])
+	}
+	if lim != nil {
+		lim.build(L, "string.gsub", b.Len())
+	}
+	L.Push(glua.LString(b.String()))
 	L.Push(glua.LNumber(n))
 	return 2
 }
 
-// gsubValue is the text that replaces match md, and false when the match is
-// kept as it is (a table or function gave nil or false).
-func gsubValue(L *glua.LState, s string, md *pm.MatchData, repl glua.LValue) (string, bool) {
-	var value glua.LValue
+// replacement is what replaces the match from s to e: the match itself
+// when a table or function gives nil or false.
+func (ms *matchState) replacement(repl glua.LValue, s, e int) string {
+	L := ms.L
+	var v glua.LValue
 	switch r := repl.(type) {
-	case glua.LString:
-		return expandReplacement(L, s, md, string(r)), true
-	case *glua.LTable:
-		key := glua.LValue(glua.LString(s[md.Capture(0):md.Capture(1)]))
-		if md.CaptureLength() > 2 {
-			key = captureValue(s, md, 2)
-		}
-		value = L.GetTable(r, key)
+	case glua.LString, glua.LNumber:
+		return ms.expand(glua.LVAsString(r), s, e)
 	case *glua.LFunction:
+		top := L.GetTop()
 		L.Push(r)
-		nargs := pushCaptures(L, s, md, true)
-		L.Call(nargs, 1)
-		value = L.Get(-1)
-		L.Pop(1)
+		n := ms.pushCaptures(s, e)
+		L.Call(n, 1)
+		v = L.Get(-1)
+		L.SetTop(top)
+	case *glua.LTable:
+		v = L.GetTable(r, ms.capture(0, s, e))
 	}
-	switch v := value.(type) {
+	switch v := v.(type) {
 	case glua.LString:
-		return string(v), true
+		return string(v)
 	case glua.LNumber:
-		return v.String(), true
+		return v.String()
 	}
-	if !glua.LVAsBool(value) {
-		return "", false
+	if !glua.LVAsBool(v) { // nil or false: keep the original text
+		return ms.src[s:e]
 	}
-	L.RaiseError("invalid replacement value (a %s)", value.Type().String())
-	return "", false
+	L.RaiseError("invalid replacement value (a %s)", v.Type().String())
+	return ""
 }
 
-// expandReplacement reads a gsub replacement string as gopher-lua does:
-// %0–%9 are captures (%1 the whole match when there are none), %% is %,
-// and % before anything else is kept with it.
-func expandReplacement(L *glua.LState, s string, md *pm.MatchData, repl string) string {
-	if strings.IndexByte(repl, '%') < 0 {
-		return repl
+// expand is a replacement string with %0-%9 expanded; % before anything
+// else gives that character (Lua 5.1).
+func (ms *matchState) expand(news string, s, e int) string {
+	if strings.IndexByte(news, patEsc) < 0 {
+		return news
 	}
 	var b strings.Builder
-	for i := 0; i < len(repl); i++ {
-		c := repl[i]
-		if c != '%' || i == len(repl)-1 {
-			b.WriteByte(c)
+	for i := 0; i < len(news); i++ {
+		if news[i] != patEsc {
+			b.WriteByte(news[i])
 			continue
 		}
-		i++
-		d := repl[i]
+		i++        // skip the escape
+		var c byte // past the end: C's terminating zero
+		if i < len(news) {
+			c = news[i]
+		}
 		switch {
-		case d == '%':
-			b.WriteByte('%')
-		case d >= '0' && d <= '9':
-			idx := 2 * int(d-'0')
-			if idx > 2 && idx >= md.CaptureLength() {
-				L.RaiseError("invalid capture index")
-			}
-			if idx >= md.CaptureLength() {
-				idx = 0
-			}
-			if md.IsPosCapture(idx) {
-				b.WriteString(strconv.Itoa(md.Capture(idx)))
-			} else {
-				b.WriteString(s[md.Capture(idx):md.Capture(idx+1)])
-			}
+		case c < '0' || c > '9':
+			b.WriteByte(c)
+		case c == '0':
+			b.WriteString(ms.src[s:e])
 		default:
-			b.WriteByte('%')
-			b.WriteByte(d)
+			switch v := ms.capture(int(c-'1'), s, e).(type) {
+			case glua.LString:
+				b.WriteString(string(v))
+			case glua.LNumber:
+				b.WriteString(v.String())
+			}
 		}
 	}
 	return b.String()

@@ -11,7 +11,7 @@ local native = require "modhost.native";
 local modulemanager = require "core.modulemanager";
 local config = require "core.configmanager";
 
-local type, pairs, setmetatable = type, pairs, setmetatable;
+local type, pairs, next, setmetatable, tostring = type, pairs, next, setmetatable, tostring;
 
 local log = native.logger("storagemanager");
 
@@ -25,15 +25,76 @@ end
 -- under data_path, written atomically by Go.
 local internal = { name = "internal" };
 
+-- Writes through the map view are coalesced: from the first set_keys of a
+-- (store, user) the whole value is kept here, each further item is laid
+-- over it, and it is written once, in a loop job queued at that first set
+-- (native.post; queued jobs run even when the runtime stops, so none is
+-- lost). core.rostermanager saves every changed contact through the map
+-- view; a write each would serialise and fsync the whole roster per
+-- contact: a refresh replacing n contacts cost n² and n fsyncs. Every
+-- other access to a (store, user) with a write pending writes it first, so
+-- what it reads is what a write-through driver would give. A failed
+-- coalesced write is logged (set_keys has already returned true).
+local pending = {}; -- host \0 store \0 user → { host, store, user, data }
+local flush_queued = false;
+
+local function pending_key(host, store, user)
+	return host .. "\0" .. store .. "\0" .. user;
+end
+
+local function write_pending(key)
+	local p = pending[key];
+	if not p then return true; end
+	pending[key] = nil;
+	local data = p.data;
+	if next(data) == nil then data = nil; end
+	local ok, err = native.store_save(p.host, p.store, p.user, data);
+	if not ok then
+		log("error", "could not write store %s of %s on %s: %s", p.store, p.user, p.host, tostring(err));
+	end
+	return ok, err;
+end
+
+local function flush_pending()
+	flush_queued = false;
+	for key in pairs(pending) do
+		write_pending(key);
+	end
+end
+
+-- The data of (store, user) to lay map items over: the pending value, or
+-- the stored one, which becomes pending (written by the next flush).
+local function pending_data(self, user)
+	local key = pending_key(self.host, self.store, user);
+	local p = pending[key];
+	if p then return p.data; end
+	local data, err = native.store_load(self.host, self.store, user);
+	if data == nil and err then return nil, err; end
+	p = { host = self.host, store = self.store, user = user, data = data or {} };
+	pending[key] = p;
+	if not flush_queued then
+		flush_queued = true;
+		if not native.post(flush_pending) then -- the loop is closing: write now
+			flush_pending();
+		end
+	end
+	return p.data;
+end
+
 local keyval_mt = {};
 keyval_mt.__index = keyval_mt;
 function keyval_mt:get(user)
-	return native.store_load(self.host, self.store, user or "");
+	user = user or "";
+	write_pending(pending_key(self.host, self.store, user));
+	return native.store_load(self.host, self.store, user);
 end
 function keyval_mt:set(user, data)
-	return native.store_save(self.host, self.store, user or "", data);
+	user = user or "";
+	pending[pending_key(self.host, self.store, user)] = nil; -- replaced whole
+	return native.store_save(self.host, self.store, user, data);
 end
 function keyval_mt:users()
+	flush_pending();
 	local list = native.store_users(self.host, self.store);
 	local i = 0;
 	return function ()
@@ -42,34 +103,30 @@ function keyval_mt:users()
 	end;
 end
 function keyval_mt:purge(user)
-	return native.store_save(self.host, self.store, user or "", nil);
+	return keyval_mt.set(self, user, nil);
 end
 
 local map_mt = {};
 map_mt.__index = map_mt;
 function map_mt:get(user, key)
-	local data, err = native.store_load(self.host, self.store, user or "");
+	local data, err = keyval_mt.get(self, user);
 	if data == nil then return nil, err; end
 	return data[key];
 end
 function map_mt:set(user, key, value)
-	local data, err = native.store_load(self.host, self.store, user or "");
-	if data == nil and err then return nil, err; end
-	data = data or {};
+	local data, err = pending_data(self, user or "");
+	if not data then return nil, err; end
 	data[key] = value;
-	if next(data) == nil then data = nil; end
-	return native.store_save(self.host, self.store, user or "", data);
+	return true;
 end
 function map_mt:set_keys(user, keydatas)
-	local data, err = native.store_load(self.host, self.store, user or "");
-	if data == nil and err then return nil, err; end
-	data = data or {};
+	local data, err = pending_data(self, user or "");
+	if not data then return nil, err; end
 	for k, v in pairs(keydatas) do
 		if v == map_mt.remove then v = nil; end
 		data[k] = v;
 	end
-	if next(data) == nil then data = nil; end
-	return native.store_save(self.host, self.store, user or "", data);
+	return true;
 end
 map_mt.users = keyval_mt.users;
 -- map_mt.remove, given as a value to set_keys, removes that key.

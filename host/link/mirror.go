@@ -42,11 +42,18 @@ func (b *bridge) mirrorRoster(L *glua.LState, event *glua.LTable) {
 		b.reconcile(user, func() map[string]component.RosterItem { return localRoster(roster) })
 		return
 	}
-	var jids []string
-	if jid, ok := L.GetField(event, "jid").(glua.LString); ok {
-		jids = []string{string(jid)}
+	jid, ok := L.GetField(event, "jid").(glua.LString)
+	if !ok {
+		b.writeDifferences(user, localRoster(roster), server, known, nil)
+		return
 	}
-	b.writeDifferences(user, localRoster(roster), server, known, jids)
+	// One contact saved: only it is read. Reading the whole roster per save
+	// made a refresh replacing n contacts cost n² (issue 13, point 1).
+	local := map[string]component.RosterItem{}
+	if it, ok := localItem(roster.RawGetString(string(jid)), string(jid)); ok {
+		local[string(jid)] = it
+	}
+	b.writeDifferences(user, local, server, known, []string{string(jid)})
 }
 
 // writeDifferences queues the sets that make the server's roster of user
@@ -199,25 +206,34 @@ func (b *bridge) localRosterOf(L *glua.LState, user string) *glua.LTable {
 func localRoster(roster *glua.LTable) map[string]component.RosterItem {
 	out := map[string]component.RosterItem{}
 	roster.ForEach(func(k, v glua.LValue) {
-		jid, ok := k.(glua.LString)
-		item, isItem := v.(*glua.LTable)
-		if !ok || !isItem || jid == "pending" {
-			return
+		if jid, ok := k.(glua.LString); ok {
+			if it, ok := localItem(v, string(jid)); ok {
+				out[string(jid)] = it
+			}
 		}
-		it := component.RosterItem{JID: string(jid),
-			Name:         glua.LVAsString(item.RawGetString("name")),
-			Subscription: orDefault(glua.LVAsString(item.RawGetString("subscription")), "none")}
-		if groups, ok := item.RawGetString("groups").(*glua.LTable); ok {
-			groups.ForEach(func(k, _ glua.LValue) {
-				if s, ok := k.(glua.LString); ok {
-					it.Groups = append(it.Groups, string(s))
-				}
-			})
-		}
-		sort.Strings(it.Groups)
-		out[string(jid)] = it
 	})
 	return out
+}
+
+// localItem reads the roster item v held at jid; false if it is none (a
+// removed contact, metadata, the legacy "pending" entry).
+func localItem(v glua.LValue, jid string) (component.RosterItem, bool) {
+	item, isItem := v.(*glua.LTable)
+	if !isItem || jid == "pending" {
+		return component.RosterItem{}, false
+	}
+	it := component.RosterItem{JID: jid,
+		Name:         glua.LVAsString(item.RawGetString("name")),
+		Subscription: orDefault(glua.LVAsString(item.RawGetString("subscription")), "none")}
+	if groups, ok := item.RawGetString("groups").(*glua.LTable); ok {
+		groups.ForEach(func(k, _ glua.LValue) {
+			if s, ok := k.(glua.LString); ok {
+				it.Groups = append(it.Groups, string(s))
+			}
+		})
+	}
+	sort.Strings(it.Groups)
+	return it, true
 }
 
 // sameItem compares what a privileged set writes: name, subscription and

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -59,18 +61,24 @@ type fuzzEnv struct {
 	backend *fuzzBackend
 }
 
-var shared struct {
+type sharedRuntime struct {
 	once sync.Once
 	env  *fuzzEnv
 	err  error
 	stop func()
 }
 
-// TestMain stops the shared fuzz runtime, if a test started it.
+// shared is the fuzz runtime; sharedBig the one for FuzzRefreshBody's
+// padded variants, whose request body limits are megabytes.
+var shared, sharedBig sharedRuntime
+
+// TestMain stops the shared fuzz runtimes, if a test started them.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if shared.stop != nil {
-		shared.stop()
+	for _, r := range []*sharedRuntime{&shared, &sharedBig} {
+		if r.stop != nil {
+			r.stop()
+		}
 	}
 	os.Exit(code)
 }
@@ -79,14 +87,29 @@ func TestMain(m *testing.M) {
 // example.com, refreshing offline users too (so no session is needed), with
 // fuzzUser online, against a loopback backend.
 func fuzzRuntime(t testing.TB) *fuzzEnv {
-	shared.once.Do(func() { shared.env, shared.stop, shared.err = startFuzzRuntime() })
+	shared.once.Do(func() { shared.env, shared.stop, shared.err = startFuzzRuntime(fuzzMaxBody, "") })
 	if shared.err != nil {
 		t.Fatal(shared.err)
 	}
 	return shared.env
 }
 
-func startFuzzRuntime() (*fuzzEnv, func(), error) {
+// paddedMaxBody bounds the big runtime's requests: a fuzzed body with
+// paddingSpaces in front fits.
+const paddedMaxBody = 2 << 20
+
+// bigFuzzRuntime is fuzzRuntime's twin with limits of paddedMaxBody.
+func bigFuzzRuntime(t testing.TB) *fuzzEnv {
+	sharedBig.once.Do(func() {
+		sharedBig.env, sharedBig.stop, sharedBig.err = startFuzzRuntime(paddedMaxBody, fmt.Sprintf("http_roster_admin_max_body = %d\n", paddedMaxBody))
+	})
+	if sharedBig.err != nil {
+		t.Fatal(sharedBig.err)
+	}
+	return sharedBig.env
+}
+
+func startFuzzRuntime(maxContent int, extra string) (*fuzzEnv, func(), error) {
 	backend := newFuzzBackend()
 	name, err := filepath.Abs("fuzz.cfg.lua")
 	if err != nil {
@@ -96,12 +119,12 @@ func startFuzzRuntime() (*fuzzEnv, func(), error) {
 		ConfigName: name,
 		ConfigSource: fmt.Sprintf(`
 storage = "memory"
-http_max_content_size = %d
+%[6]shttp_max_content_size = %[1]d
 http_request_deadline = 5
 http_roster_admin_timeout = 2
 http_roster_admin_deadline = 3
 http_roster_admin_refresh_offline = true
-VirtualHost %q
+VirtualHost %[2]q
 	modules_enabled = { "http_roster_admin", "fuzz_roster_probe" }
 	http_roster_url = %[3]q
 -- The same answers read by the plugin's own Lua (as in Prosody), and by the
@@ -115,7 +138,7 @@ VirtualHost %[5]q
 	modules_enabled = { "http_roster_admin", "fuzz_roster_probe" }
 	http_roster_url = %[3]q
 	fuzz_probe_record = true
-`, fuzzMaxBody, fuzzHost, backend.srv.URL+"/contacts/%s", luaHost, hookedHost),
+`, maxContent, fuzzHost, backend.srv.URL+"/contacts/%s", luaHost, hookedHost, extra),
 		PluginPaths: []string{"testdata/plugins"},
 		NoListen:    true,
 		Logger:      slog.New(slog.DiscardHandler),
@@ -281,6 +304,9 @@ func (e *fuzzEnv) utilJSONReads(t *testing.T, text []byte) string {
 }
 
 func truncate(b []byte) string {
+	if rest := bytes.TrimLeft(b, " \t\r\n"); len(b)-len(rest) > 64 {
+		return fmt.Sprintf("<%d bytes of whitespace>%s", len(b)-len(rest), truncate(rest))
+	}
 	if len(b) > 200 {
 		return string(b[:200]) + "…"
 	}
@@ -311,6 +337,12 @@ func FuzzRefreshBody(f *testing.F) {
 		// (413, its deadline's 504) say error.
 		if (reply.Status == nil || reply.Message == nil) && reply.Error == nil {
 			t.Fatalf("POST %q: status %d, body %s says neither status and message nor error", truncate(body), code, answer)
+		}
+		if len(body) <= fuzzMaxBody {
+			e.sameOnBothBodyReaders(t, body, code, reply)
+			if padThis(body) {
+				bigFuzzRuntime(t).checkPadded(t, body, code)
+			}
 		}
 		switch {
 		case len(body) > fuzzMaxBody:
@@ -346,6 +378,98 @@ func FuzzRefreshBody(f *testing.F) {
 			t.Fatalf("POST %q: status %q with updated %v, errors %v", truncate(body), *reply.Status, updated, errs)
 		}
 	})
+}
+
+// sameOnBothBodyReaders posts body to luaHost, whose plugin reads refresh
+// bodies with its own Lua (as in Prosody), and compares the answer with
+// the native reader's (code, reply): same status, same message for a
+// refused body, same counts for a refresh.
+func (e *fuzzEnv) sameOnBothBodyReaders(t *testing.T, body []byte, code int, reply fuzzReply) {
+	t.Helper()
+	lcode, answer, _ := e.postTo(t, luaHost, body)
+	if lcode == 504 || code == 504 {
+		return
+	}
+	var lua fuzzReply
+	if err := json.Unmarshal(answer, &lua); err != nil {
+		t.Fatalf("POST %q to the Lua reader: %d, body %q is not JSON", truncate(body), lcode, answer)
+	}
+	str := func(p *string) string {
+		if p == nil {
+			return "<none>"
+		}
+		return *p
+	}
+	num := func(p *float64) string {
+		if p == nil {
+			return "<none>"
+		}
+		return fmt.Sprint(*p)
+	}
+	native := fmt.Sprintf("%d %s %s %s/%s", code, str(reply.Status), str(reply.Message), num(reply.Updated), num(reply.Errors))
+	other := fmt.Sprintf("%d %s %s %s/%s", lcode, str(lua.Status), str(lua.Message), num(lua.Updated), num(lua.Errors))
+	if native != other {
+		t.Fatalf("POST %q:\nnative reader: %s\nLua reader:    %s", truncate(body), native, other)
+	}
+}
+
+// paddingSpaces is the whitespace FuzzRefreshBody puts before a body, and
+// FuzzBackendRoster before an answer: more than gopher-lua's pattern
+// matcher could skip (10^6 repetitions), as the 1,048,000 spaces of issue
+// 13 (point 5) were.
+const paddingSpaces = 1_048_000
+
+// fuzzing is whether this process is a fuzzing worker (go test -fuzz), not
+// a run of the seed corpora as tests.
+var fuzzing = sync.OnceValue(func() bool {
+	f := flag.Lookup("test.fuzz")
+	return f != nil && f.Value.String() != ""
+})
+
+// padThis says whether to try input padded: always when the corpora run as
+// tests (make unit, make test), one input in eight while fuzzing, where a
+// megabyte scanned by code with coverage counters made each input cost
+// ten times as much.
+func padThis(input []byte) bool {
+	if !fuzzing() {
+		return true
+	}
+	h := fnv.New32a()
+	_, _ = h.Write(input)
+	return h.Sum32()%8 == 0
+}
+
+// checkPadded posts body with paddingSpaces in front, and body nested in
+// more arrays than util.json reads, to both readers of the big runtime.
+// Padded, a body is what it was: the same status as unpadded (code), and
+// the same counts from both readers. Nested too deep, any body is a 400
+// saying so (or, for one that is not UTF-8, saying that).
+func (e *fuzzEnv) checkPadded(t *testing.T, body []byte, code int) {
+	t.Helper()
+	padded := append(bytes.Repeat([]byte(" "), paddingSpaces), body...)
+	deep := slices.Concat(bytes.Repeat([]byte("["), 10_001), body, bytes.Repeat([]byte("]"), 10_001))
+	var counts []string
+	for _, vhost := range []string{"localhost", luaHost} {
+		pcode, answer, _ := e.postTo(t, vhost, padded)
+		var reply fuzzReply
+		if err := json.Unmarshal(answer, &reply); err != nil {
+			t.Fatalf("POST %q after %d spaces to %s: %d, body %q is not JSON", truncate(body), paddingSpaces, vhost, pcode, answer)
+		}
+		if pcode != code && pcode != 504 && code != 504 {
+			t.Fatalf("POST %q: %d, but %d after %d spaces (%s): %s", truncate(body), code, pcode, paddingSpaces, vhost, answer)
+		}
+		if pcode == 200 {
+			counts = append(counts, fmt.Sprint(*reply.Updated, *reply.Errors))
+		}
+		dcode, danswer, _ := e.postTo(t, vhost, deep)
+		// (Not being UTF-8 is found first.)
+		if dcode != 400 || (!bytes.Contains(danswer, []byte("nesting too deep")) && utf8.Valid(body)) {
+			t.Fatalf("POST %q nested 10,001 deep (%s): %d %s, want 400 saying nesting too deep", truncate(body), vhost, dcode, danswer)
+		}
+	}
+	if len(counts) == 2 && counts[0] != counts[1] {
+		t.Fatalf("POST %q after %d spaces: native reader counts %s, Lua reader %s", truncate(body), paddingSpaces, counts[0], counts[1])
+	}
 }
 
 // isStringArray reports whether body is, to encoding/json, a JSON array
@@ -421,7 +545,18 @@ func FuzzBackendRoster(f *testing.F) {
 		e.last(t, hookedHost)
 
 		e.backend.answer(fuzzUser, answer)
-		e.sameOnEveryReader(t, answer, refresh)
+		unpadded := e.sameOnEveryReader(t, answer, refresh)
+		// The same answer after paddingSpaces of whitespace: the readers
+		// agree on it, and it is what it was (issue 13, point 7: the Lua
+		// reader failed on it where the native one read it).
+		if padThis(answer) {
+			padded := append(bytes.Repeat([]byte(" \n"), paddingSpaces/2), answer...)
+			e.backend.answer(fuzzUser, padded)
+			if got := e.sameOnEveryReader(t, padded, refresh); got != unpadded {
+				t.Fatalf("backend answer %q: refresh answered %s, but %s after %d bytes of whitespace", truncate(answer), unpadded, got, paddingSpaces)
+			}
+			e.backend.answer(fuzzUser, answer)
+		}
 		code, replyBody, _ := e.post(t, refresh)
 		var reply fuzzReply
 		if code != 200 || json.Unmarshal(replyBody, &reply) != nil || reply.Updated == nil || reply.Errors == nil {
@@ -461,8 +596,9 @@ func FuzzBackendRoster(f *testing.F) {
 // entries for a handler) and of fuzzHost (the native reader keeping the
 // roster in Go) from the same answer: the three must agree on the outcome,
 // the reason for a failure, the roster stored, and (the first two) the
-// entries a roster-admin/fetched handler sees.
-func (e *fuzzEnv) sameOnEveryReader(t *testing.T, answer, refresh []byte) {
+// entries a roster-admin/fetched handler sees. It returns the refresh's
+// answer (JSON, keys sorted).
+func (e *fuzzEnv) sameOnEveryReader(t *testing.T, answer, refresh []byte) (reply string) {
 	t.Helper()
 	type outcome struct {
 		reply, failure, entries string
@@ -506,6 +642,7 @@ func (e *fuzzEnv) sameOnEveryReader(t *testing.T, answer, refresh []byte) {
 	if hooked.entries != lua.entries {
 		t.Fatalf("backend answer %q: roster-admin/fetched entries differ\nLua reader: %s\nnative reader: %s", truncate(answer), lua.entries, hooked.entries)
 	}
+	return lua.reply
 }
 
 // last returns what host's probe recorded since it was last asked: the

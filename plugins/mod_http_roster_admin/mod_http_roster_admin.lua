@@ -71,6 +71,9 @@ local login_timeout = module:get_option_number("http_roster_admin_login_timeout"
 local request_deadline = module:get_option_number("http_roster_admin_deadline", 20);
 local max_concurrent = module:get_option_number("http_roster_admin_max_concurrent", 16);
 local max_body_size = module:get_option_number("http_roster_admin_max_body", 1024 * 1024);
+-- An answer with more contacts is a failed fetch: a roster is applied, stored
+-- and pushed in one go on the server's loop, so its size bounds that pause.
+local max_contacts = module:get_option_number("http_roster_admin_max_contacts", 10000);
 local secret = module:get_option_string("http_roster_admin_secret");
 -- Usernames one refresh request may name; more is refused with 413.
 local max_users = module:get_option_number("http_roster_admin_max_users", 10000);
@@ -81,6 +84,7 @@ local refresh_offline = module:get_option_boolean("http_roster_admin_refresh_off
 	module:get_option("component_client") ~= nil);
 
 if max_concurrent < 1 then max_concurrent = 1; end
+max_contacts = math.max(1, math.floor(max_contacts));
 
 -- Metrics, through module:metric only: Prosody's mod_http_openmetrics and
 -- modhost's http_openmetrics serve them as prosody_mod_http_roster_admin__*.
@@ -92,7 +96,7 @@ local fetch_duration = module:metric("histogram", "fetch_duration", "seconds",
 	"Time taken by roster fetches from the web application, failed ones included.", {},
 	{ buckets = { 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 } }):with_labels();
 local fetch_errors = module:metric("counter", "fetch_errors", "",
-	"Failed roster fetches by kind: status, invalid_json, not_object, invalid_roster, timeout, refused, closed, connection, invalid_username, rejected_by_hook, hook_failed.",
+	"Failed roster fetches by kind: status, invalid_json, not_object, invalid_roster, too_many_contacts, timeout, refused, closed, connection, invalid_username, rejected_by_hook, hook_failed.",
 	{ "kind" });
 
 -- The kind of a failed connection, from net.http's reason.
@@ -107,6 +111,7 @@ end
 local function roster_error_kind(reason)
 	if reason:match("^answer is not a JSON object") then return "not_object"; end
 	if reason:match("^answer is not valid JSON") then return "invalid_json"; end
+	if reason:match("^answer has %d+ contacts, more than") then return "too_many_contacts"; end
 	return "invalid_roster";
 end
 
@@ -181,6 +186,16 @@ local function is_json_object(text)
 end
 
 -- Reading what the application answers ------------------------------------------
+
+-- json.decode, with an error it raises (nesting too deep) returned instead,
+-- without the position it was raised at: modhost's native reader reports
+-- the same words.
+local function decode_json(text)
+	local ok, data, err = pcall(json.decode, text);
+	if ok then return data, err; end
+	err = tostring(data):gsub("^.-:%d+: ", ""):gsub("^json%.decode: ", "");
+	return nil, err;
+end
 
 -- util.json gives decoded arrays this metatable (util.array's), which is the
 -- only way to tell `[]` from `{}` once decoded. nil if a JSON library does
@@ -264,11 +279,14 @@ local function parse_roster(username, body)
 			or (body:find('"__hash"', 1, true) and body:find('[{,]%s*"__hash"%s*:')) then
 		return nil, "answer uses the reserved keys __array or __hash";
 	end
-	-- A decoder may raise (nesting too deep) instead of returning an error.
-	local decoded, data, err = pcall(json.decode, body);
-	if not decoded then data, err = nil, data; end
+	local data, err = decode_json(body);
 	if type(data) ~= "table" or data == json.null or not is_object(data) then
 		return nil, "answer is not valid JSON (" .. tostring(err) .. ")";
+	end
+	local count = 0;
+	for _ in pairs(data) do count = count + 1; end
+	if count > max_contacts then
+		return nil, string.format("answer has %d contacts, more than http_roster_admin_max_contacts (%d)", count, max_contacts);
 	end
 	local self_jid = username .. "@" .. host;
 	local roster, entries = {}, {};
@@ -463,7 +481,7 @@ function start_fetch(username, done, on_sent)
 		end
 		if finished then return; end
 		if native and type(body) == "string" then
-			return native.parse(body, username .. "@" .. host, json.null, json_array_mt, fetched_hooked(), on_roster);
+			return native.parse(body, username .. "@" .. host, json.null, json_array_mt, fetched_hooked(), on_roster, max_contacts);
 		end
 		on_roster(parse_roster(username, body));
 	end
@@ -990,7 +1008,7 @@ local function parse_usernames(body)
 	if not utf8_valid(body) then -- JSON is UTF-8 (RFC 8259 §8.1)
 		return nil, "body is not UTF-8: expected a JSON array of usernames";
 	end
-	local data, err = json.decode(body);
+	local data, err = decode_json(body);
 	if data == nil then
 		return nil, "body is not valid JSON (" .. tostring(err) .. "): expected a JSON array of usernames";
 	end
@@ -1033,19 +1051,42 @@ local function guarded(handler)
 	end
 end
 
-local function refresh_many(event)
-	-- On success the second value is the count of invalid usernames; on
-	-- failure, what was wrong with the body.
-	local usernames, invalid = parse_usernames(event.request.body);
-	if not usernames then
-		return refuse(event.response, 400, invalid);
-	end
+-- Refreshes the users a body named, unless they are too many for one request.
+local function refresh_parsed(response, usernames, invalid)
 	if #usernames + invalid > max_users then
-		return refuse(event.response, 413, string.format(
+		return refuse(response, 413, string.format(
 			"%d usernames in one request; at most %d (http_roster_admin_max_users): split the list",
 			#usernames + invalid, max_users));
 	end
-	return refresh_and_answer(event.response, usernames, invalid);
+	return refresh_and_answer(response, usernames, invalid);
+end
+
+local function refresh_many(event)
+	local body, response = event.request.body, event.response;
+	if native and native.parse_usernames and type(body) == "string" then
+		-- Read off the loop (modhost): a body may be a megabyte of anything.
+		native.parse_usernames(body, max_body_size, json.null, json_array_mt, function (usernames, invalid, refused)
+			local ok, err = pcall(function ()
+				if not usernames then return refuse(response, 400, invalid); end
+				for _, element in ipairs(refused) do
+					module:log("debug", "Not refreshing %q: not a valid username", element);
+				end
+				return refresh_parsed(response, usernames, invalid);
+			end);
+			if not ok then
+				module:log("error", "Refresh request failed: %s", tostring(err));
+				refuse(response, 500, "internal error");
+			end
+		end);
+		return true;
+	end
+	-- On success the second value is the count of invalid usernames; on
+	-- failure, what was wrong with the body.
+	local usernames, invalid = parse_usernames(body);
+	if not usernames then
+		return refuse(response, 400, invalid);
+	end
+	return refresh_parsed(response, usernames, invalid);
 end
 
 local function refresh_one(event, path)

@@ -1,6 +1,8 @@
 package rosteradmin
 
 import (
+	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -21,14 +23,19 @@ import (
 // answers and compares what they make of them, and FuzzRosterReaderWays
 // compares this reader's two ways of reading (scan and general decode).
 //
-//	parse(body, self_jid, null, array_mt, with_entries, callback)
+//	parse(body, self_jid, null, array_mt, with_entries, callback [, max_contacts])
 //	  Reads body on a goroutine of its own, off the Lua loop, and calls
 //	  callback(roster, entries) or callback(nil, reason) back on the loop.
 //	  null and array_mt are util.json's null sentinel and array metatable,
 //	  so entries are what util.json.decode would have returned; without
-//	  with_entries, entries is nil (nobody will read them).
+//	  with_entries, entries is nil (nobody will read them). An answer with
+//	  more than max_contacts contacts (if given) fails.
 //	diff(current, wanted) → added, removed, changed
 //	  Lists of contact JIDs, as the plugin's diff_roster.
+//	parse_usernames(body, max_body, null, array_mt, callback)
+//	  Reads a refresh request's body, as the plugin's parse_usernames, on a
+//	  goroutine of its own, and calls callback(usernames, invalid_count,
+//	  invalid_strings) or callback(nil, reason) back on the loop.
 //
 // Not a Prosody library: plugins other than the roster admin have no reason
 // to require it.
@@ -37,6 +44,7 @@ func openModhostRoster(L *glua.LState) int {
 	mod := L.NewTable()
 	mod.RawSetString("parse", L.NewFunction(r.parse))
 	mod.RawSetString("diff", L.NewFunction(diffRosters))
+	mod.RawSetString("parse_usernames", L.NewFunction(parseUsernamesAsync))
 	L.Push(mod)
 	return 1
 }
@@ -68,12 +76,13 @@ func (r *rosterReader) parse(L *glua.LState) int {
 	arrayMT := L.Get(4)
 	withEntries := L.ToBool(5)
 	callback := L.CheckFunction(6)
+	maxContacts := int(min(float64(L.OptNumber(7, 0)), math.MaxInt32))
 	loop := lua.LoopOf(L)
 	if loop == nil {
 		L.RaiseError("modhost.roster_admin.parse needs the runtime's loop")
 	}
 	go func() {
-		roster, entries, reason := r.read(body, self, null, arrayMT, withEntries)
+		roster, entries, reason := r.read(body, self, null, arrayMT, withEntries, maxContacts)
 		loop.Post(func(L *glua.LState) {
 			if reason != "" {
 				loop.CallLogged(L, "roster_admin.parse callback", callback, 0, glua.LNil, glua.LString(reason))
@@ -102,8 +111,9 @@ func (r *rosterReader) parse(L *glua.LState) int {
 // read turns the application's answer into roster items and the decoded
 // entries by the same JIDs, or says what in it the contract does not allow,
 // in the words of the plugin's Lua parse_roster. It runs off the loop: the
-// tables it builds are not seen by Lua until it returns.
-func (r *rosterReader) read(body, self string, null *glua.LTable, arrayMT glua.LValue, withEntries bool) (any, *glua.LTable, string) {
+// tables it builds are not seen by Lua until it returns. maxContacts > 0
+// bounds the contacts an answer may have.
+func (r *rosterReader) read(body, self string, null *glua.LTable, arrayMT glua.LValue, withEntries bool, maxContacts int) (any, *glua.LTable, string) {
 	if !startsWithLuaSpaceThen(body, '{') {
 		return nil, nil, "answer is not a JSON object"
 	}
@@ -114,6 +124,9 @@ func (r *rosterReader) read(body, self string, null *glua.LTable, arrayMT glua.L
 		return nil, nil, "answer uses the reserved keys __array or __hash"
 	}
 	if contacts, ok := scanRoster(body); ok && !r.generalOnly {
+		if problem := tooManyContacts(len(contacts), maxContacts); problem != "" {
+			return nil, nil, problem
+		}
 		return r.build(contacts, self, null, arrayMT, withEntries)
 	}
 	value, fail := compat.DecodeJSON(nil, body, null, arrayMT)
@@ -123,6 +136,9 @@ func (r *rosterReader) read(body, self string, null *glua.LTable, arrayMT glua.L
 			fail = glua.LNil
 		}
 		return nil, nil, "answer is not valid JSON (" + luaToString(fail) + ")"
+	}
+	if problem := tooManyContacts(countKeys(data), maxContacts); problem != "" {
+		return nil, nil, problem
 	}
 	roster := compat.NewTable(0, countKeys(data))
 	var entries *glua.LTable
@@ -176,6 +192,93 @@ func (r *rosterReader) read(body, self string, null *glua.LTable, arrayMT glua.L
 		}
 	}
 	return roster, entries, ""
+}
+
+// tooManyContacts is the plugin's failure for an answer of n contacts
+// (distinct members of its object) when at most max are allowed, or "".
+func tooManyContacts(n, max int) string {
+	if max <= 0 || n <= max {
+		return ""
+	}
+	return fmt.Sprintf("answer has %d contacts, more than http_roster_admin_max_contacts (%d)", n, max)
+}
+
+// parseUsernamesAsync is parse_usernames: the decode of a body of up to
+// http_roster_admin_max_body (a megabyte of whitespace, or of nesting, is
+// still a valid or a refused body) and the nodeprep of every name stay off
+// the loop.
+func parseUsernamesAsync(L *glua.LState) int {
+	body := L.CheckString(1)
+	maxBody := L.CheckNumber(2)
+	null := L.CheckTable(3)
+	arrayMT := L.Get(4)
+	callback := L.CheckFunction(5)
+	loop := lua.LoopOf(L)
+	if loop == nil {
+		L.RaiseError("modhost.roster_admin.parse_usernames needs the runtime's loop")
+	}
+	go func() {
+		usernames, invalid, reason := parseUsernames(body, maxBody, null, arrayMT)
+		loop.Post(func(L *glua.LState) {
+			if reason != "" {
+				loop.CallLogged(L, "roster_admin.parse_usernames callback", callback, 0, glua.LNil, glua.LString(reason))
+				return
+			}
+			names := L.CreateTable(len(usernames), 0)
+			for _, u := range usernames {
+				names.Append(glua.LString(u))
+			}
+			refused := L.CreateTable(len(invalid), 0)
+			for _, s := range invalid {
+				refused.Append(glua.LString(s))
+			}
+			loop.CallLogged(L, "roster_admin.parse_usernames callback", callback, 0, names, glua.LNumber(len(invalid)), refused)
+		})
+	}()
+	return 0
+}
+
+// parseUsernames is the plugin's parse_usernames: the distinct usernames
+// the body names, prepped, and the distinct strings in it that are not
+// usernames; or what is wrong with the body, in the plugin's words.
+func parseUsernames(body string, maxBody glua.LNumber, null *glua.LTable, arrayMT glua.LValue) (usernames, invalid []string, reason string) {
+	const expected = ": expected a JSON array of usernames"
+	if strings.TrimLeft(body, " \t\n\v\f\r") == "" {
+		return nil, nil, "missing body" + expected
+	}
+	if glua.LNumber(len(body)) > maxBody {
+		return nil, nil, "body larger than " + maxBody.String() + " bytes"
+	}
+	if !utf8.ValidString(body) {
+		return nil, nil, "body is not UTF-8" + expected
+	}
+	value, fail := compat.DecodeJSON(nil, body, null, arrayMT)
+	if fail != nil {
+		return nil, nil, "body is not valid JSON (" + luaToString(fail) + ")" + expected
+	}
+	data, ok := value.(*glua.LTable)
+	if !ok || !startsWithLuaSpaceThen(body, '[') {
+		return nil, nil, "body must be a JSON array of usernames"
+	}
+	seen, seenInvalid := map[string]bool{}, map[string]bool{}
+	for i := 1; i <= data.Len(); i++ {
+		element, ok := data.RawGetInt(i).(glua.LString)
+		if !ok {
+			return nil, nil, fmt.Sprintf("element %d is not a string", i)
+		}
+		username, ok := compat.Nodeprep(string(element))
+		switch {
+		case !ok || username == "":
+			if !seenInvalid[string(element)] {
+				seenInvalid[string(element)] = true
+				invalid = append(invalid, string(element))
+			}
+		case !seen[username]:
+			seen[username] = true
+			usernames = append(usernames, username)
+		}
+	}
+	return usernames, invalid, ""
 }
 
 // build is read's second half for an answer scanRoster could read: the same

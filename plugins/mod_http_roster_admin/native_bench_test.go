@@ -33,7 +33,7 @@ func BenchmarkRosterRead(b *testing.B) {
 	r := &rosterReader{jids: map[string]checkedJID{}, texts: map[string]string{}}
 	body := benchRosterBody(100, 1)
 	for b.Loop() {
-		if _, _, reason := r.read(body, "user@example.com", null, mt, false); reason != "" {
+		if _, _, reason := r.read(body, "user@example.com", null, mt, false, 0); reason != "" {
 			b.Fatal(reason)
 		}
 	}
@@ -47,8 +47,8 @@ func benchDiffSetup(b *testing.B, native bool) (*glua.LState, *glua.LTable, glua
 	null := L.NewTable()
 	mt := L.NewTable()
 	r := &rosterReader{jids: map[string]checkedJID{}, texts: map[string]string{}}
-	current, _, _ := r.read(benchRosterBody(100, 1), "user@example.com", null, mt, true)
-	wanted, _, _ := r.read(benchRosterBody(100, 2), "user@example.com", null, mt, !native)
+	current, _, _ := r.read(benchRosterBody(100, 1), "user@example.com", null, mt, true, 0)
+	wanted, _, _ := r.read(benchRosterBody(100, 2), "user@example.com", null, mt, !native, 0)
 	if n, ok := wanted.(*nativeRoster); ok {
 		ud := L.NewUserData()
 		ud.Value = n

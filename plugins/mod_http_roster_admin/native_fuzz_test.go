@@ -34,8 +34,8 @@ func FuzzRosterReaderWays(f *testing.F) {
 	general := &rosterReader{generalOnly: true, jids: map[string]checkedJID{}, texts: map[string]string{}}
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, withEntries := range []bool{false, true} {
-			r1, e1, why1 := fast.read(body, "me@h.x", null, arrayMT, withEntries)
-			r2, e2, why2 := general.read(body, "me@h.x", null, arrayMT, withEntries)
+			r1, e1, why1 := fast.read(body, "me@h.x", null, arrayMT, withEntries, 0)
+			r2, e2, why2 := general.read(body, "me@h.x", null, arrayMT, withEntries, 0)
 			if why1 != why2 {
 				t.Fatalf("%q: scanned fails %q, decoded fails %q", body, why1, why2)
 			}

@@ -47,8 +47,11 @@ end
 -- storagemanager gives a driver without map stores one over its keyval
 -- store): core.rostermanager saves single items through the map view and
 -- loads the roster through the keyval one. Keeping items apart saves
--- thawing and refreezing a whole roster for every item saved; past
--- FOLD_AFTER of them they are folded into the whole value.
+-- thawing and refreezing a whole roster for every item saved. They are
+-- folded into the whole value once they outnumber its keys (and FOLD_AFTER):
+-- a fold costs the size of the whole, so it must wait for as many saves as
+-- that, or saving each of n contacts of an n-contact roster (a refresh
+-- replacing it) costs n²/FOLD_AFTER.
 --
 -- REMOVED is false, not a table of this instance's: the data is shared
 -- across reloads of this module (module:shared), and a sentinel a reload
@@ -59,9 +62,10 @@ local FOLD_AFTER = 32;
 local function store_data(name)
 	local data = memory[name];
 	if not data then
-		data = { whole = {}, items = {}, counts = {} };
+		data = { whole = {}, items = {}, counts = {}, sizes = {} };
 		memory[name] = data;
 	end
+	data.sizes = data.sizes or {}; -- data kept from a version without them
 	return data;
 end
 
@@ -89,6 +93,11 @@ end
 local function set_whole(data, k, value)
 	data.whole[k] = freeze(value);
 	data.items[k], data.counts[k] = nil, nil;
+	local size = 0;
+	if type(value) == "table" then
+		for _ in next, value do size = size + 1; end
+	end
+	data.sizes[k] = size;
 end
 
 -- Users with data, each once.
@@ -158,7 +167,8 @@ function map:set(user, key, value)
 	else
 		items[key] = freeze(value);
 	end
-	if data.counts[k] > FOLD_AFTER then
+	local count = data.counts[k];
+	if count > FOLD_AFTER and count > (data.sizes[k] or 0) then
 		set_whole(data, k, current(data, k));
 	elseif value == nil and data.whole[k] == nil then
 		for _, item in pairs(items) do

@@ -168,3 +168,49 @@ func TestMemoryStorageKeepsItsContract(t *testing.T) {
 		})
 	}
 }
+
+// Saving each of n contacts over an n-contact roster (what a refresh that
+// replaces a roster does, through rostermanager's map view) packs a
+// bounded multiple of the roster, not the whole roster again every 32
+// saves (issue 13, point 1: n²/32, 7.4 s of loop for 8,000 contacts).
+func TestMemoryStorageItemSavesPackLinearly(t *testing.T) {
+	rt := runtimetest.Start(t, "storage = \"memory\"\nVirtualHost \"example.com\"\n", nil, nil, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var whole, packed float64
+	err := rt.Loop().Do(ctx, func(L *glua.LState) error {
+		rets, err := lua.DoChunk(L, `
+			-- Counts what the driver packs; set before its first store opens.
+			local real = require "modhost.pack";
+			local bytes = 0;
+			package.loaded["modhost.pack"] = { unpack = real.unpack, pack = function (v)
+				local p = real.pack(v);
+				if type(p) == "string" then bytes = bytes + #p; end
+				return p;
+			end };
+			`+storagePrelude+`
+			local kv, map = open("linear", "keyval"), open("linear", "map");
+			local n, roster = 3000, {};
+			for i = 1, n do roster["old" .. i .. "@example.com"] = { name = "Contact " .. i, groups = { G = true }, subscription = "both" }; end
+			kv:set("alice", roster);
+			local whole = bytes;
+			for i = 1, n do map:set_keys("alice", { [false] = { version = i }, ["old" .. i .. "@example.com"] = map.remove }); end
+			for i = 1, n do map:set_keys("alice", { [false] = { version = n + i }, ["new" .. i .. "@example.com"] = { name = "New " .. i, groups = { G = true }, subscription = "both" } }); end
+			local got, count = kv:get("alice"), 0;
+			for k in pairs(got) do if k then count = count + 1; end end
+			assert(count == n and got["new1@example.com"].name == "New 1" and got["old1@example.com"] == nil and got[false].version == 2 * n, "count " .. count);
+			return whole, bytes - whole`, "linear.lua", 2)
+		if err != nil {
+			return err
+		}
+		whole, packed = float64(glua.LVAsNumber(rets[0])), float64(glua.LVAsNumber(rets[1]))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if packed > 10*whole {
+		t.Fatalf("%d item saves over a %.0f-byte packed roster packed %.0f bytes (%.0f× the roster), want at most 10×", 6000, whole, packed, packed/whole)
+	}
+	t.Logf("roster %.0f bytes packed; item saves packed %.0f bytes (%.1f×)", whole, packed, packed/whole)
+}
