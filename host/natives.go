@@ -88,7 +88,7 @@ func (rt *Runtime) luaFindModule(L *glua.LState) int {
 	if builtInModules[name] {
 		return fail("mod_"+name+" is built into modhost", "builtin")
 	}
-	if config.IsServerSide(name) {
+	if config.IsServerSide(name) && !rt.opts.LoadServerSide {
 		msg := "mod_" + name + " is server-side: the XMPP server runs it, not modhost"
 		if where := rt.search.locate(name); where != "" {
 			msg += " (found at " + where + ")"

@@ -64,6 +64,10 @@ type Options struct {
 	// else: a runtime behaves the same under `modhost test` and `modhost
 	// run` (the spec runner itself gives specs busted's world).
 	TestingLibrary bool
+	// LoadServerSide loads the modules config.IsServerSide names instead
+	// of skipping them: for the sweep's -all run (cmd/modhost-sweep), to
+	// see what they stop on. Nothing else sets it.
+	LoadServerSide bool
 }
 
 // Runtime is one running modhost: a config, its hosts, their plugins, and
@@ -347,7 +351,7 @@ func (rt *Runtime) loadModules(L *glua.LState) Report {
 				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: builtIn})
 				continue
 			}
-			if config.IsServerSide(name) {
+			if config.IsServerSide(name) && !rt.opts.LoadServerSide {
 				where := rt.search.locate(name)
 				hr.Skipped = append(hr.Skipped, SkippedModule{Name: name, File: where})
 				rt.log.Info("skipping server-side module (the XMPP server runs it)", "host", h.Name, "module", name, "found", where)
