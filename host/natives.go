@@ -39,10 +39,23 @@ func (rt *Runtime) nativeLibrary() lua.Library {
 			"metric":           rt.luaMetric,
 			"metrics_render":   rt.luaMetricsRender,
 			"sessions_changed": rt.luaSessionsChanged,
+			"shutdown":         rt.luaShutdown,
 		})
 		L.Push(t)
 		return 1
 	}}
+}
+
+// shutdown(reason, code): prosody.shutdown's request, kept if it is the
+// first (the exit code is modhost's own: 0 after a clean stop).
+func (rt *Runtime) luaShutdown(L *glua.LState) int {
+	reason := L.OptString(1, "")
+	select {
+	case rt.shutdownReq <- reason:
+		rt.log.Info("shutdown requested by a module", "reason", reason)
+	default:
+	}
+	return 0
 }
 
 func (rt *Runtime) luaConfigGet(L *glua.LState) int {

@@ -92,6 +92,8 @@ type Runtime struct {
 	report   Report
 
 	stopBudget time.Duration // lua.Options.StopBudget (tests shorten it)
+
+	shutdownReq chan string // prosody.shutdown's reason; buffered, the first kept
 }
 
 type sinkBox struct{ s StanzaSink }
@@ -123,7 +125,7 @@ func New(opts Options) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt := &Runtime{opts: opts, cfg: cfg, metrics: newRuntimeMetrics()}
+	rt := &Runtime{opts: opts, cfg: cfg, metrics: newRuntimeMetrics(), shutdownReq: make(chan string, 1)}
 	if opts.Logger != nil {
 		rt.log = opts.Logger
 	} else {
@@ -170,6 +172,10 @@ func New(opts Options) (*Runtime, error) {
 	}
 	return rt, nil
 }
+
+// ShutdownRequested delivers the reason of the first prosody.shutdown a
+// module called: `modhost run` then stops as on SIGTERM.
+func (rt *Runtime) ShutdownRequested() <-chan string { return rt.shutdownReq }
 
 // Config returns the loaded configuration.
 func (rt *Runtime) Config() *config.Config { return rt.cfg }

@@ -204,7 +204,11 @@ func cmdRun(args []string, stderr io.Writer) int {
 	if !report.OK() {
 		log.Error("some modules are missing or broken; running without them (see `modhost check`)")
 	}
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case reason := <-rt.ShutdownRequested():
+		log.Info("a module called prosody.shutdown", "reason", reason)
+	}
 	return shutdown(rt, log, stop)
 }
 

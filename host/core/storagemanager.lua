@@ -155,7 +155,16 @@ local function open(host, store, kind)
 	return opened;
 end
 
+-- olddm is, in Prosody, util.datamanager's functions as they were before
+-- storagemanager routed datamanager through the storage drivers; modules
+-- that want the plain flat files (mod_muc_log, mod_http_file_share) read
+-- it. modhost never reroutes util.datamanager, so it is a copy of that
+-- library's table.
+local olddm = {};
+for k, v in pairs(require "util.datamanager") do olddm[k] = v; end
+
 return {
+	olddm = olddm;
 	open = open;
 	get_driver = get_driver;
 	load_driver = load_driver;
