@@ -371,7 +371,8 @@ func (rt *Runtime) loadModules(L *glua.LState) Report {
 			}
 			switch {
 			case rets[0] != glua.LNil:
-				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: fileOf(rets[0])})
+				file := fileOf(rets[0])
+				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: file, Shadowed: rt.search.shadowed(name, file)})
 			case glua.LVAsString(rets[2]) == "missing":
 				_, _, searched, _ := rt.search.find(name)
 				hr.Missing = append(hr.Missing, MissingModule{Name: name, Searched: searched,
@@ -495,8 +496,14 @@ type HostReport struct {
 }
 
 // LoadedModule names a loaded module and the file it came from ("(built
-// in)" for what modhost provides itself).
-type LoadedModule struct{ Name, File string }
+// in)" for what modhost provides itself). Shadowed are the other copies the
+// search found after File and did not load: Prosody's own mod_http_files
+// or mod_storage_memory when modhost's bundled copy won (bundled plugins
+// are searched before Prosody's folder, see moduleSearch).
+type LoadedModule struct {
+	Name, File string
+	Shadowed   []string
+}
 
 // SkippedModule is a server-side module and the file the search finds it
 // in ("" when it is in none of the folders: the XMPP server may still have
