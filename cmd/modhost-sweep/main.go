@@ -4,7 +4,7 @@
 // config, starts each for a while (2 s) and prints, per module, loaded,
 // skipped (server-side: modhost skips it) or failed with the first error,
 // then a summary by cause: a missing library, a missing module API, missing
-// runtime state, a syntax error, a dependency on a server-side module, or
+// runtime state, a C library modhost does not provide, a syntax error, a dependency on a server-side module, or
 // another error.
 //
 //	make sweep                       # builds nothing else; about a minute
@@ -108,6 +108,7 @@ const (
 // The causes a failure is counted under.
 const (
 	causeLibrary    = "missing library"
+	causeCLibrary   = "needs a C library"
 	causeAPI        = "missing module API"
 	causeState      = "missing runtime state"
 	causeSyntax     = "syntax"
@@ -241,7 +242,9 @@ func firstLine(s string) string {
 var (
 	libraryMissing = regexp.MustCompile(`require "([^"]+)": .* is not available in modhost|module ([^\s]+) not found`)
 	dependency     = regexp.MustCompile(`Unable to load required module, mod_([^:]+):`)
-	syntaxError    = regexp.MustCompile(`syntax error|unexpected symbol|near '|<eof>`)
+	// check's words for a library that is a C library's work (cLibraries)
+	cLibrary    = regexp.MustCompile(`is not available in modhost \(.*\bC (?:library|core|part)\b`)
+	syntaxError = regexp.MustCompile(`syntax error|unexpected symbol|near '|<eof>`)
 	// what was nil: `module:daily`, `prosody.shutdown`, …
 	nilExpr = regexp.MustCompile("`([^`]+)` is (?:nil|not a function|a \\w+ value)")
 )
@@ -253,6 +256,8 @@ func classify(msg string) string {
 		return causeServerSide
 	}
 	switch {
+	case libraryMissing.MatchString(msg) && cLibrary.MatchString(msg):
+		return causeCLibrary + " " + libraryName(msg)
 	case libraryMissing.MatchString(msg):
 		return causeLibrary + " " + libraryName(msg)
 	case syntaxError.MatchString(msg):
@@ -327,7 +332,7 @@ func printSummary(w io.Writer, results []result) {
 // kindOf is a cause without its detail ("missing library util.sasl" is a
 // missing library).
 func kindOf(cause string) string {
-	for _, k := range []string{causeLibrary, causeAPI, causeState, causeSyntax, causeServerSide} {
+	for _, k := range []string{causeLibrary, causeCLibrary, causeAPI, causeState, causeSyntax, causeServerSide} {
 		if strings.HasPrefix(cause, k) {
 			return k
 		}
