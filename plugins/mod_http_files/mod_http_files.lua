@@ -21,7 +21,7 @@ end
 
 -- For dependents: serve(opts) as net.http.files', with this module's
 -- mime_types_file unless opts names a mime_map.
-function serve(opts)
+function serve(opts) -- luacheck: ignore 111 (a module's export is a global of its environment)
 	if type(opts) ~= "table" then opts = { path = opts }; end
 	if opts.mime_types_file == nil and opts.mime_map == nil then
 		local copy = {};
