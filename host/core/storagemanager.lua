@@ -159,9 +159,11 @@ end
 -- storagemanager routed datamanager through the storage drivers; modules
 -- that want the plain flat files (mod_muc_log, mod_http_file_share) read
 -- it. modhost never reroutes util.datamanager, so it is a copy of that
--- library's table.
-local olddm = {};
-for k, v in pairs(require "util.datamanager") do olddm[k] = v; end
+-- library's functions, required on first use (requiring it sooner would
+-- make it before the runtime has set its data path).
+local olddm = setmetatable({}, { __index = function (_, k)
+	return require "util.datamanager"[k];
+end });
 
 return {
 	olddm = olddm;
