@@ -19,6 +19,14 @@ prosody = {
 	unlock_globals = function () end;
 	_shared_tables = {};
 };
+
+-- prosody.shutdown(reason, code) asks modhost to stop as a signal would
+-- (Runtime.ShutdownRequested); its presence tells a module it runs in the
+-- server, not under prosodyctl (mod_invites_api, mod_invites_page mount
+-- nothing without it).
+function prosody.shutdown(reason, code)
+	native.shutdown(reason ~= nil and tostring(reason) or "", tonumber(code) or 0);
+end
 hosts = prosody.hosts;
 
 for _, h in ipairs(host_list) do
@@ -28,6 +36,10 @@ for _, h in ipairs(host_list) do
 		events = events.new();
 		modules = {};
 		sessions = {};
+		-- Outgoing s2s sessions by remote domain: the XMPP server holds
+		-- them, modhost has none, so a plugin that only reads it sees an
+		-- empty table.
+		s2sout = {};
 	};
 end
 

@@ -25,6 +25,9 @@ func inWords(msg string, source func(path string) []byte) string {
 	case requireFailed.MatchString(text):
 		lib := requireFailed.FindStringSubmatch(text)[1]
 		text = "require \"" + lib + "\": " + libraryKind(lib) + " " + lib + " is not available in modhost"
+		if c := cLibraries[lib]; c != "" {
+			text += " (" + c + ")"
+		}
 	case indexedNil.MatchString(text):
 		m := indexedNil.FindStringSubmatch(text)
 		kind, key := m[1], m[2]
@@ -75,6 +78,19 @@ func splitPosition(msg string) (where, text string) {
 		return "", msg
 	}
 	return msg[:m[1]-2], msg[m[1]:]
+}
+
+// cLibraries are the libraries whose work is a C library's, that modhost
+// does not provide, each with what it needs: the modules that stop on them
+// need that C library (or the XMPP server), not a fix in modhost.
+var cLibraries = map[string]string{
+	"socket":    "LuaSocket's C core, which modhost does not provide",
+	"util.sql":  "it needs LuaDBI, a C library",
+	"DBI":       "LuaDBI, a C library",
+	"lualdap":   "a C library",
+	"cyrussasl": "a C library",
+	"ssl.x509":  "LuaSec's C part",
+	"bit":       "LuaBitOp, a C library for Lua 5.1",
 }
 
 // libraryKind says whose library lib is, for "… is not available".

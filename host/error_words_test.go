@@ -19,7 +19,7 @@ func TestModuleErrorsInWords(t *testing.T) {
 			"/p/mod_x.lua:7: module util.sasl not found:\n\tno field package.preload['util.sasl']\n\t\n\tno file './util/sasl.lua'\nstack traceback:\n\t[G]: in function 'require'",
 			`/p/mod_x.lua:7: require "util.sasl": Prosody's library util.sasl is not available in modhost`},
 		{"a missing Lua library", "/p/mod_x.lua:20: module socket not found:\n\tno field package.preload['socket']",
-			`/p/mod_x.lua:20: require "socket": the Lua library socket is not available in modhost`},
+			`/p/mod_x.lua:20: require "socket": the Lua library socket is not available in modhost (LuaSocket's C core, which modhost does not provide)`},
 		{"a nil variable indexed", "/p/mod_a.lua:2: attempt to index a non-table object(nil) with key 'load'",
 			"/p/mod_a.lua:2: `datamanager` is nil, so `datamanager.load` cannot be read"},
 		{"a nil field of prosody indexed", "/p/mod_b.lua:1: attempt to index a non-table object(nil) with key 'iq'",

@@ -341,3 +341,30 @@ func containsDotDot(s string) bool {
 	}
 	return false
 }
+
+// shadowed lists the files of module name, after the one the search found
+// (where), that the search did not load: Prosody's own copy of a module
+// modhost bundles (http_files, storage_memory), for check to say which won.
+func (s *moduleSearch) shadowed(name, where string) []string {
+	if !validModuleName(name) {
+		return nil
+	}
+	var out []string
+	past := false
+	for _, f := range s.folders {
+		for _, rel := range s.layoutNames(name) {
+			p := f.file(rel)
+			if p == where {
+				past = true
+				continue
+			}
+			if !past || f.dir == bundledDir {
+				continue
+			}
+			if st, err := os.Stat(p); err == nil && !st.IsDir() {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}

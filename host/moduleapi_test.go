@@ -100,3 +100,43 @@ func TestSharedTablesAreSharedAcrossModules(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// What community modules probe of the runtime (issue 14 §3): prosody.shutdown
+// (mod_invites_api mounts nothing without it), core.storagemanager.olddm,
+// hosts[h].s2sout, module:load_resource without a mode, and mod_cron's
+// module:daily/hourly (Prosody's mod_cron, so only where it is installed).
+func TestRuntimeStateAndTaskAPI(t *testing.T) {
+	if DetectProsody() == nil {
+		t.Skip("no installed Prosody: module:daily depends on its mod_cron")
+	}
+	rt, report := newTestRuntime(t, `
+plugin_paths = { "testdata/plugins" }
+VirtualHost "example.com"
+	modules_enabled = { "runtime_probe" }
+`)
+	if !report.OK() {
+		t.Fatalf("report: %+v", report)
+	}
+	got := fire(t, rt, "example.com", "probe/runtime", nil).(map[string]any)
+	want := map[string]any{
+		"resource":   "-- Probes what community modules read of the runtime and module API",
+		"shutdown":   "function",
+		"olddm_load": "function",
+		"s2sout":     "table",
+		"tasks":      "daily:tidy,hourly:hourly", // mod_cron names an unnamed task after its period,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	fire(t, rt, "example.com", "probe/shutdown", nil)
+	select {
+	case reason := <-rt.ShutdownRequested():
+		if reason != "probe says so" {
+			t.Errorf("shutdown reason %q", reason)
+		}
+	default:
+		t.Error("prosody.shutdown did not ask the runtime to stop")
+	}
+}

@@ -40,10 +40,23 @@ func (rt *Runtime) nativeLibrary() lua.Library {
 			"metric":           rt.luaMetric,
 			"metrics_render":   rt.luaMetricsRender,
 			"sessions_changed": rt.luaSessionsChanged,
+			"shutdown":         rt.luaShutdown,
 		})
 		L.Push(t)
 		return 1
 	}}
+}
+
+// shutdown(reason, code): prosody.shutdown's request, kept if it is the
+// first (the exit code is modhost's own: 0 after a clean stop).
+func (rt *Runtime) luaShutdown(L *glua.LState) int {
+	reason := L.OptString(1, "")
+	select {
+	case rt.shutdownReq <- reason:
+		rt.log.Info("shutdown requested by a module", "reason", reason)
+	default:
+	}
+	return 0
 }
 
 func (rt *Runtime) luaConfigGet(L *glua.LState) int {
@@ -89,7 +102,7 @@ func (rt *Runtime) luaFindModule(L *glua.LState) int {
 	if builtInModules[name] {
 		return fail("mod_"+name+" is built into modhost", "builtin")
 	}
-	if config.IsServerSide(name) {
+	if config.IsServerSide(name) && !rt.opts.LoadServerSide {
 		msg := "mod_" + name + " is server-side: the XMPP server runs it, not modhost"
 		if where := rt.search.locate(name); where != "" {
 			msg += " (found at " + where + ")"

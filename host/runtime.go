@@ -64,6 +64,10 @@ type Options struct {
 	// else: a runtime behaves the same under `modhost test` and `modhost
 	// run` (the spec runner itself gives specs busted's world).
 	TestingLibrary bool
+	// LoadServerSide loads the modules config.IsServerSide names instead
+	// of skipping them: for the sweep's -all run (cmd/modhost-sweep), to
+	// see what they stop on. Nothing else sets it.
+	LoadServerSide bool
 }
 
 // Runtime is one running modhost: a config, its hosts, their plugins, and
@@ -88,6 +92,8 @@ type Runtime struct {
 	report   Report
 
 	stopBudget time.Duration // lua.Options.StopBudget (tests shorten it)
+
+	shutdownReq chan string // prosody.shutdown's reason; buffered, the first kept
 }
 
 type sinkBox struct{ s StanzaSink }
@@ -119,7 +125,7 @@ func New(opts Options) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt := &Runtime{opts: opts, cfg: cfg, metrics: newRuntimeMetrics()}
+	rt := &Runtime{opts: opts, cfg: cfg, metrics: newRuntimeMetrics(), shutdownReq: make(chan string, 1)}
 	if opts.Logger != nil {
 		rt.log = opts.Logger
 	} else {
@@ -166,6 +172,10 @@ func New(opts Options) (*Runtime, error) {
 	}
 	return rt, nil
 }
+
+// ShutdownRequested delivers the reason of the first prosody.shutdown a
+// module called: `modhost run` then stops as on SIGTERM.
+func (rt *Runtime) ShutdownRequested() <-chan string { return rt.shutdownReq }
 
 // Config returns the loaded configuration.
 func (rt *Runtime) Config() *config.Config { return rt.cfg }
@@ -347,7 +357,7 @@ func (rt *Runtime) loadModules(L *glua.LState) Report {
 				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: builtIn})
 				continue
 			}
-			if config.IsServerSide(name) {
+			if config.IsServerSide(name) && !rt.opts.LoadServerSide {
 				where := rt.search.locate(name)
 				hr.Skipped = append(hr.Skipped, SkippedModule{Name: name, File: where})
 				rt.log.Info("skipping server-side module (the XMPP server runs it)", "host", h.Name, "module", name, "found", where)
@@ -361,7 +371,8 @@ func (rt *Runtime) loadModules(L *glua.LState) Report {
 			}
 			switch {
 			case rets[0] != glua.LNil:
-				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: fileOf(rets[0])})
+				file := fileOf(rets[0])
+				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: file, Shadowed: rt.search.shadowed(name, file)})
 			case glua.LVAsString(rets[2]) == "missing":
 				_, _, searched, _ := rt.search.find(name)
 				hr.Missing = append(hr.Missing, MissingModule{Name: name, Searched: searched,
@@ -485,8 +496,14 @@ type HostReport struct {
 }
 
 // LoadedModule names a loaded module and the file it came from ("(built
-// in)" for what modhost provides itself).
-type LoadedModule struct{ Name, File string }
+// in)" for what modhost provides itself). Shadowed are the other copies the
+// search found after File and did not load: Prosody's own mod_http_files
+// or mod_storage_memory when modhost's bundled copy won (bundled plugins
+// are searched before Prosody's folder, see moduleSearch).
+type LoadedModule struct {
+	Name, File string
+	Shadowed   []string
+}
 
 // SkippedModule is a server-side module and the file the search finds it
 // in ("" when it is in none of the folders: the XMPP server may still have

@@ -41,7 +41,7 @@ func TestStorageWarningSaysWhyProsodysSQLDriverCannotLoad(t *testing.T) {
 	in := &ProsodyInstall{PluginDirs: []string{"/usr/lib/prosody/modules"}, LuaVersion: "5.4"}
 	_, report := startWith(t, Options{ConfigSource: "storage = { roster = \"sql\" }\nVirtualHost \"a.example\"\n",
 		ConfigName: filepath.Join(t.TempDir(), "sql.cfg.lua"), NoListen: true, Prosody: in})
-	want := `VirtualHost "a.example": roster` + "\n(/usr/lib/prosody/modules/mod_storage_sql.lua:6: require \"util.sql\": Prosody's library util.sql is not available in modhost)"
+	want := `VirtualHost "a.example": roster` + "\n(/usr/lib/prosody/modules/mod_storage_sql.lua:6: require \"util.sql\": Prosody's library util.sql is not available in modhost (it needs LuaDBI, a C library))"
 	if len(report.Warnings) != 1 || !strings.Contains(report.Warnings[0], want) {
 		t.Errorf("warnings %q, want one holding %q", report.Warnings, want)
 	}

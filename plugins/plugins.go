@@ -14,14 +14,21 @@ import (
 	storagememory "github.com/modhost/modhost/plugins/mod_storage_memory"
 )
 
-// FS holds every bundled plugin as mod_NAME/mod_NAME.lua.
+// FS holds every bundled plugin as mod_NAME/mod_NAME.lua, with the
+// libraries it loads with module:require (mod_NAME/LIB.lib.lua).
 //
-//go:embed mod_*/mod_*.lua
+//go:embed mod_*/mod_*.lua mod_*/*.lib.lua
 var FS embed.FS
+
+//go:embed mod_http_files/files.lib.lua
+var httpFilesLib string
 
 // Libraries are the Go libraries of the bundled plugins, for the runtime to
 // offer beside Prosody's (compat.Libraries). Each plugin's folder says what
 // its library is for.
 func Libraries() []lua.Library {
-	return []lua.Library{rosteradmin.Library(), storagememory.Library()}
+	return []lua.Library{rosteradmin.Library(), storagememory.Library(),
+		// Prosody's net.http.files, for the modules that serve a folder of
+		// their own (mod_http_libjs, mod_register_apps, mod_invites_page).
+		{Name: "net.http.files", Source: httpFilesLib, Chunkname: "plugins/mod_http_files/files.lib.lua"}}
 }

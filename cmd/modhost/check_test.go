@@ -173,3 +173,22 @@ func TestCheckFindsInstalledCommunityModules(t *testing.T) {
 		}
 	}
 }
+
+// A module modhost bundles and Prosody's folder also holds: check says
+// modhost's copy won and names the one not loaded.
+func TestCheckSaysWhichCopyWon(t *testing.T) {
+	prosody := t.TempDir()
+	if err := os.WriteFile(filepath.Join(prosody, "mod_http_files.lua"), []byte("error('Prosody copy loaded')\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, "VirtualHost \"x.example\"\n\tmodules_enabled = { \"http_files\" }\n")
+	code, out, _ := check(t, "--config", cfg, "--prosody-plugin-dir", prosody)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	want := "bundled:plugins/mod_http_files/mod_http_files.lua\n" + strings.Repeat(" ", 40) +
+		"(this copy won; not loaded: " + filepath.Join(prosody, "mod_http_files.lua") + ")"
+	if !strings.Contains(out, want) {
+		t.Errorf("report does not say which copy won:\n%s", out)
+	}
+}

@@ -126,6 +126,9 @@ func printReport(w io.Writer, report host.Report) {
 		}
 		for _, m := range h.Loaded {
 			fmt.Fprintf(w, "  loaded:      %-24s %s\n", m.Name, m.File)
+			for _, other := range m.Shadowed {
+				fmt.Fprintf(w, "               %-24s (this copy won; not loaded: %s)\n", "", other)
+			}
 		}
 		if len(h.Skipped) > 0 {
 			names := make([]string, 0, len(h.Skipped))
@@ -204,7 +207,11 @@ func cmdRun(args []string, stderr io.Writer) int {
 	if !report.OK() {
 		log.Error("some modules are missing or broken; running without them (see `modhost check`)")
 	}
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case reason := <-rt.ShutdownRequested():
+		log.Info("a module called prosody.shutdown", "reason", reason)
+	}
 	return shutdown(rt, log, stop)
 }
 

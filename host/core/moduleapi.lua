@@ -386,9 +386,25 @@ function api:http_url(app_name, default_path)
 	return native.http_url(self.host, self.name, app_name, default_path);
 end
 
+-- mode defaults to "r", as io.open's does.
 function api:load_resource(path, mode)
-	return io.open(resolve_path(self:get_directory(), path), mode);
+	return io.open(resolve_path(self:get_directory(), path), mode or "r");
 end
+
+-- mod_cron's task API: a task is a "task" item ({ name, when, run }) that
+-- mod_cron (loaded as a dependency) runs hourly, daily or weekly.
+function api:cron(task_spec)
+	self:depends("cron");
+	self:add_item("task", task_spec);
+end
+
+local function periodic(when)
+	return function (self, name, fun)
+		if type(name) == "function" then name, fun = nil, name; end
+		self:cron({ name = name; when = when; run = fun });
+	end
+end
+api.hourly, api.daily, api.weekly = periodic("hourly"), periodic("daily"), periodic("weekly");
 
 function api:open_store(name, kind)
 	return require "core.storagemanager".open(self.host, name or self.name, kind);

@@ -212,7 +212,18 @@ local function open(host, store, kind)
 	return opened;
 end
 
+-- olddm is, in Prosody, util.datamanager's functions as they were before
+-- storagemanager routed datamanager through the storage drivers; modules
+-- that want the plain flat files (mod_muc_log, mod_http_file_share) read
+-- it. modhost never reroutes util.datamanager, so it is a copy of that
+-- library's functions, required on first use (requiring it sooner would
+-- make it before the runtime has set its data path).
+local olddm = setmetatable({}, { __index = function (_, k)
+	return require "util.datamanager"[k];
+end });
+
 return {
+	olddm = olddm;
 	open = open;
 	get_driver = get_driver;
 	load_driver = load_driver;

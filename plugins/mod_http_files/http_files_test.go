@@ -136,3 +136,49 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 		}
 	}
 }
+
+// TestServeForDependents: what mod_http_libjs and mod_register_apps call,
+// module:depends"http_files".serve and net.http.files' serve, each given a
+// folder of its own (a path, or a table with a mime_map), and the same
+// refusals as mod_http_files' own route.
+func TestServeForDependents(t *testing.T) {
+	www := writeWWW(t)
+	plugins := t.TempDir()
+	writeFiles(t, plugins, map[string]string{"mod_serve_dep.lua": fmt.Sprintf(`
+local dep = module:depends"http_files".serve;
+local lib = require "net.http.files".serve;
+module:provides("http", { route = {
+	["GET /a/*"] = dep({ path = %[1]q, mime_map = { txt = "text/x-notes" } });
+	["GET /b/*"] = lib(%[1]q);
+} });
+`, www)})
+	rt := runtimetest.Start(t, "VirtualHost \"example.com\"\n\tmodules_enabled = { \"serve_dep\" }\n", []string{plugins}, nil, nil)
+	base := rt.HTTPURLs()[0]
+	cases := []struct {
+		path, wantType, wantBody string
+		wantCode                 int
+	}{
+		{"/serve_dep/a/notes.txt", "text/x-notes", "plain notes", 200},
+		{"/serve_dep/b/notes.txt", "text/plain", "plain notes", 200},
+		{"/serve_dep/b/", "text/html", "<h1>home</h1>", 200},
+		{"/serve_dep/b/%2e%2e/outside/secret", "", "", 400},
+		{"/serve_dep/a/missing", "", "", 404},
+	}
+	for _, tc := range cases {
+		req, _ := http.NewRequest("GET", base, nil)
+		req.URL.Opaque = tc.path
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", tc.path, err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.wantCode {
+			t.Errorf("GET %s → %d, want %d", tc.path, resp.StatusCode, tc.wantCode)
+			continue
+		}
+		if ct := resp.Header.Get("Content-Type"); tc.wantCode == 200 && (!strings.HasPrefix(ct, tc.wantType) || string(got) != tc.wantBody) {
+			t.Errorf("GET %s → %q %q, want %q %q", tc.path, ct, got, tc.wantType, tc.wantBody)
+		}
+	}
+}
