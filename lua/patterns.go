@@ -4,11 +4,10 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
 
-	"github.com/modhost/modhost/lua/internal/pm"
+	"github.com/modhost/modhost/lua/internal/pattern"
 )
 
 // Pattern matching that can be interrupted.
@@ -19,24 +18,32 @@ import (
 // or a gsub with many matches holds the loop for minutes. Bounding the input
 // and the pattern up front would refuse ordinary work and still miss cases
 // (the cost depends on both together), so OpenPatterns replaces the four
-// functions with versions on lua/internal/pm, gopher-lua's matcher with a
-// step counter: every pm.CheckEvery steps (about 20 µs of matching) it
-// checks the calling state's context, and a context that is done stops the
-// match with the context's error, raised as a Lua error at the caller's
-// line — what the VM would have raised at its next instruction.
+// functions with versions on lua/internal/pattern, a Lua 5.1 matcher
+// written here with a step counter: every pattern.CheckEvery steps (tens of
+// µs of matching) it checks the calling state's context, and a context
+// that is done stops the match with the context's error, raised as a Lua
+// error at the caller's line — what the VM would have raised at its next
+// instruction. Its repetitions loop instead of recursing, so a megabyte of
+// spaces against "^%s*{" is linear and does not grow the Go stack.
 //
-// The results are gopher-lua's (the same parser and matcher), except where
-// gopher-lua departs from Lua in the wrappers around it, which follow Lua
-// 5.1 here: string.match without a match returns nil (gopher-lua: nothing);
-// string.gmatch returns one iterator function that can be called directly
-// and finds each match when asked (gopher-lua: an iterator that needs its
-// state argument, over every match found up front); string.gsub with n
-// replaces at most n matches (gopher-lua: all of them for n <= 0), takes a
-// number as the replacement, raises for a replacement value that is not a
-// string or number, and builds its result in linear time (gopher-lua copies
-// the whole string once per replacement: 100,000 matches in a 100 KB string
-// took seconds); string.find with init past the end returns nil for a plain
-// search (gopher-lua: a Go panic).
+// The results are Lua 5.1's (lua/internal/pattern's tests compare them with
+// lua5.1's), including where gopher-lua departed from Lua: %f found the
+// wrong frontier, malformed patterns had gopher-lua's own messages,
+// string.match without a match returned nothing (Lua: nil); string.gmatch
+// returned an iterator that needed its state argument, over every match
+// found up front (Lua: one function, each match found when asked, a leading
+// ^ an ordinary character); string.gsub with n <= 0 replaced everything
+// (Lua: at most n), refused a number as the replacement, accepted any
+// replacement value and copied the whole string once per replacement
+// (100,000 matches in a 100 KB string took seconds; here it is linear);
+// string.find and match with init past the end panicked for a plain search
+// or ignored init for an empty pattern (Lua: init is read as the end).
+//
+// Two things stay as gopher-lua had them: a malformed pattern is refused
+// before matching (Lua 5.1 raises only when its matcher reaches the bad
+// part, so it can answer nil for "a(" against "x"), and in a gsub
+// replacement string % before a character other than a digit or % is kept
+// with it ("%x" gives "%x"; Lua 5.1 gives "x").
 
 // OpenPatterns replaces string.find, string.match, string.gmatch (and its
 // old name gfind) and string.gsub in L's string library with the
@@ -77,126 +84,123 @@ func raisePatternError(L *glua.LState, err error) {
 	L.RaiseError("%s", err.Error())
 }
 
-// bytesOf is s without a copy; the matcher only reads it.
-func bytesOf(s string) []byte {
-	return unsafe.Slice(unsafe.StringData(s), len(s))
-}
-
-// startIndex is gopher-lua's reading of an init argument (1-based, negative
-// from the end) as a 0-based offset, never below 0.
+// startIndex is Lua 5.1's reading of an init argument (1-based, negative
+// from the end) as a 0-based offset: below the start is the start, past the
+// end is the end.
 func startIndex(s string, i int) int {
-	if i != 0 {
-		i--
-	}
 	if i < 0 {
 		i = len(s) + i + 1
 	}
-	return max(i, 0)
+	return min(max(i-1, 0), len(s))
 }
 
-func compilePattern(L *glua.LState, pattern string) *pm.Pattern {
-	pat, err := pm.Compile(pattern)
+func compilePattern(L *glua.LState, compile func(string) (*pattern.Pattern, error), pat string) *pattern.Pattern {
+	p, err := compile(pat)
 	if err != nil {
 		raisePatternError(L, err)
 	}
-	return pat
+	return p
 }
 
-// pushCaptures pushes the captures of md in s (or the whole match when the
-// pattern has none, if whole is set) and returns how many it pushed.
-func pushCaptures(L *glua.LState, s string, md *pm.MatchData, whole bool) int {
-	if md.CaptureLength() == 2 {
+// pushCaptures pushes the captures of m's last match (or the whole match
+// when the pattern has none, if whole is set) and returns how many it
+// pushed.
+func pushCaptures(L *glua.LState, m *pattern.Matcher, n int, whole bool) int {
+	if n == 0 {
 		if !whole {
 			return 0
 		}
-		L.Push(glua.LString(s[md.Capture(0):md.Capture(1)]))
+		L.Push(glua.LString(m.Text()))
 		return 1
 	}
-	for i := 2; i < md.CaptureLength(); i += 2 {
-		L.Push(captureValue(s, md, i))
+	for i := range n {
+		L.Push(captureValue(m, i))
 	}
-	return md.CaptureLength()/2 - 1
+	return n
 }
 
-func captureValue(s string, md *pm.MatchData, i int) glua.LValue {
-	if md.IsPosCapture(i) {
-		return glua.LNumber(md.Capture(i))
+func captureValue(m *pattern.Matcher, i int) glua.LValue {
+	text, position, pos := m.Capture(i)
+	if pos {
+		return glua.LNumber(position)
 	}
-	return glua.LString(s[md.Capture(i):md.Capture(i+1)])
+	return glua.LString(text)
 }
 
 // string.find(s, pattern [, init [, plain]])
 func strFind(L *glua.LState) int {
 	s := L.CheckString(1)
-	pattern := L.CheckString(2)
-	if len(pattern) == 0 {
-		L.Push(glua.LNumber(1))
-		L.Push(glua.LNumber(0))
-		return 2
-	}
+	pat := L.CheckString(2)
 	init := startIndex(s, L.OptInt(3, 1))
 	if glua.LVAsBool(L.Get(4)) {
-		if init > len(s) {
-			L.Push(glua.LNil)
-			return 1
-		}
-		pos := strings.Index(s[init:], pattern)
+		pos := strings.Index(s[init:], pat)
 		if pos < 0 {
 			L.Push(glua.LNil)
 			return 1
 		}
 		L.Push(glua.LNumber(init + pos + 1))
-		L.Push(glua.LNumber(init + pos + len(pattern)))
+		L.Push(glua.LNumber(init + pos + len(pat)))
 		return 2
 	}
-	md, err := compilePattern(L, pattern).Matcher(bytesOf(s), init, interruptOf(L)).Next()
+	p := compilePattern(L, pattern.Compile, pat)
+	m := p.NewMatcher(s, interruptOf(L))
+	ok, err := m.Find(init)
 	if err != nil {
 		raisePatternError(L, err)
 	}
-	if md == nil {
+	if !ok {
 		L.Push(glua.LNil)
 		return 1
 	}
-	L.Push(glua.LNumber(md.Capture(0) + 1))
-	L.Push(glua.LNumber(md.Capture(1)))
-	return 2 + pushCaptures(L, s, md, false)
+	L.Push(glua.LNumber(m.Start() + 1))
+	L.Push(glua.LNumber(m.End()))
+	return 2 + pushCaptures(L, m, p.Captures(), false)
 }
 
 // string.match(s, pattern [, init])
 func strMatch(L *glua.LState) int {
 	s := L.CheckString(1)
-	pattern := L.CheckString(2)
-	offset := L.OptInt(3, 1)
-	if offset < 0 {
-		offset = len(s) + offset + 1
-	}
-	offset = max(offset-1, 0)
-	md, err := compilePattern(L, pattern).Matcher(bytesOf(s), offset, interruptOf(L)).Next()
+	p := compilePattern(L, pattern.Compile, L.CheckString(2))
+	init := startIndex(s, L.OptInt(3, 1))
+	m := p.NewMatcher(s, interruptOf(L))
+	ok, err := m.Find(init)
 	if err != nil {
 		raisePatternError(L, err)
 	}
-	if md == nil {
+	if !ok {
 		L.Push(glua.LNil)
 		return 1
 	}
-	return pushCaptures(L, s, md, true)
+	return pushCaptures(L, m, p.Captures(), true)
 }
 
 // string.gmatch(s, pattern): an iterator over the matches, each found when
-// the iterator is called.
+// the iterator is called. As in Lua 5.1, a ^ at the start of the pattern is
+// an ordinary character, and after an empty match the next search starts
+// one character on.
 func strGmatch(L *glua.LState) int {
 	s := L.CheckString(1)
-	mt := compilePattern(L, L.CheckString(2)).Matcher(bytesOf(s), 0, nil)
+	p := compilePattern(L, pattern.CompileUnanchored, L.CheckString(2))
+	m := p.NewMatcher(s, nil)
+	next := 0
 	L.Push(L.NewFunction(func(L *glua.LState) int {
-		mt.SetInterrupt(interruptOf(L))
-		md, err := mt.Next()
+		if next > len(s) {
+			return 0
+		}
+		m.SetInterrupt(interruptOf(L))
+		ok, err := m.Find(next)
 		if err != nil {
 			raisePatternError(L, err)
 		}
-		if md == nil {
+		if !ok {
+			next = len(s) + 1
 			return 0
 		}
-		return pushCaptures(L, s, md, true)
+		next = m.End()
+		if m.End() == m.Start() {
+			next++
+		}
+		return pushCaptures(L, m, p.Captures(), true)
 	}))
 	return 1
 }
@@ -208,7 +212,7 @@ const gsubCheckEvery = 256
 // string.gsub(s, pattern, repl [, n])
 func strGsub(L *glua.LState) int {
 	s := L.CheckString(1)
-	pattern := L.CheckString(2)
+	pat := L.CheckString(2)
 	repl := L.CheckAny(3)
 	switch repl.(type) {
 	case glua.LString, glua.LNumber:
@@ -227,34 +231,46 @@ func strGsub(L *glua.LState) int {
 		maxLen = lim.MaxLen
 	}
 	interrupt := interruptOf(L)
-	mt := compilePattern(L, pattern).Matcher(bytesOf(s), 0, interrupt)
+	p := compilePattern(L, pattern.Compile, pat)
+	m := p.NewMatcher(s, interrupt)
 	var out strings.Builder
 	prev, n := 0, 0
-	for limit < 0 || n < limit {
-		md, err := mt.Next()
+	// Lua 5.1's walk: try a match at each position in turn; after a
+	// non-empty match go on from its end, otherwise one character on; an
+	// anchored pattern is tried at the start only.
+	for pos := 0; limit < 0 || n < limit; {
+		ok, err := m.MatchAt(pos)
 		if err != nil {
 			raisePatternError(L, err)
 		}
-		if md == nil {
-			break
-		}
-		n++
-		if interrupt != nil && n%gsubCheckEvery == 0 {
-			if err := interrupt(); err != nil {
-				raisePatternError(L, err)
+		if ok {
+			n++
+			if interrupt != nil && n%gsubCheckEvery == 0 {
+				if err := interrupt(); err != nil {
+					raisePatternError(L, err)
+				}
+			}
+			start, end := m.Start(), m.End()
+			if value, replaced := gsubValue(L, m, p.Captures(), repl); replaced {
+				if maxLen > 0 && out.Len()+(start-prev)+len(value) > maxLen {
+					L.RaiseError("string.gsub: result longer than %d bytes", maxLen)
+				}
+				out.WriteString(s[prev:start])
+				out.WriteString(value)
+				prev = end
 			}
 		}
-		start, end := md.Capture(0), md.Capture(1)
-		value, replaced := gsubValue(L, s, md, repl)
-		if !replaced {
-			continue
+		switch {
+		case ok && m.End() > pos:
+			pos = m.End()
+		case pos < len(s):
+			pos++
+		default:
+			pos = -1
 		}
-		if maxLen > 0 && out.Len()+(start-prev)+len(value) > maxLen {
-			L.RaiseError("string.gsub: result longer than %d bytes", maxLen)
+		if pos < 0 || p.Anchored() {
+			break
 		}
-		out.WriteString(s[prev:start])
-		out.WriteString(value)
-		prev = end
 	}
 	if prev == 0 && out.Len() == 0 {
 		L.Push(glua.LString(s))
@@ -274,20 +290,20 @@ func strGsub(L *glua.LState) int {
 
 // gsubValue is the text that replaces match md, and false when the match is
 // kept as it is (a table or function gave nil or false).
-func gsubValue(L *glua.LState, s string, md *pm.MatchData, repl glua.LValue) (string, bool) {
+func gsubValue(L *glua.LState, m *pattern.Matcher, ncap int, repl glua.LValue) (string, bool) {
 	var value glua.LValue
 	switch r := repl.(type) {
 	case glua.LString:
-		return expandReplacement(L, s, md, string(r)), true
+		return expandReplacement(L, m, ncap, string(r)), true
 	case *glua.LTable:
-		key := glua.LValue(glua.LString(s[md.Capture(0):md.Capture(1)]))
-		if md.CaptureLength() > 2 {
-			key = captureValue(s, md, 2)
+		key := glua.LValue(glua.LString(m.Text()))
+		if ncap > 0 {
+			key = captureValue(m, 0)
 		}
 		value = L.GetTable(r, key)
 	case *glua.LFunction:
 		L.Push(r)
-		nargs := pushCaptures(L, s, md, true)
+		nargs := pushCaptures(L, m, ncap, true)
 		L.Call(nargs, 1)
 		value = L.Get(-1)
 		L.Pop(1)
@@ -308,7 +324,7 @@ func gsubValue(L *glua.LState, s string, md *pm.MatchData, repl glua.LValue) (st
 // expandReplacement reads a gsub replacement string as gopher-lua does:
 // %0–%9 are captures (%1 the whole match when there are none), %% is %,
 // and % before anything else is kept with it.
-func expandReplacement(L *glua.LState, s string, md *pm.MatchData, repl string) string {
+func expandReplacement(L *glua.LState, m *pattern.Matcher, ncap int, repl string) string {
 	if strings.IndexByte(repl, '%') < 0 {
 		return repl
 	}
@@ -325,17 +341,18 @@ func expandReplacement(L *glua.LState, s string, md *pm.MatchData, repl string) 
 		case d == '%':
 			b.WriteByte('%')
 		case d >= '0' && d <= '9':
-			idx := 2 * int(d-'0')
-			if idx > 2 && idx >= md.CaptureLength() {
+			idx := int(d - '0')
+			if idx > 1 && idx > ncap {
 				L.RaiseError("invalid capture index")
 			}
-			if idx >= md.CaptureLength() {
-				idx = 0
+			if idx == 0 || ncap == 0 {
+				b.WriteString(m.Text())
+				break
 			}
-			if md.IsPosCapture(idx) {
-				b.WriteString(strconv.Itoa(md.Capture(idx)))
+			if text, position, pos := m.Capture(idx - 1); pos {
+				b.WriteString(strconv.Itoa(position))
 			} else {
-				b.WriteString(s[md.Capture(idx):md.Capture(idx+1)])
+				b.WriteString(text)
 			}
 		default:
 			b.WriteByte('%')
