@@ -127,12 +127,17 @@ func captureValue(m *pattern.Matcher, i int) glua.LValue {
 	return glua.LString(text)
 }
 
+// isPlain reports whether pat has none of the characters Lua 5.1's find
+// looks for before treating a pattern as plain text (so ")" is text for
+// find, though an error for match, gmatch and gsub).
+func isPlain(pat string) bool { return !strings.ContainsAny(pat, "^$*+?.([%-") }
+
 // string.find(s, pattern [, init [, plain]])
 func strFind(L *glua.LState) int {
 	s := L.CheckString(1)
 	pat := L.CheckString(2)
 	init := startIndex(s, L.OptInt(3, 1))
-	if glua.LVAsBool(L.Get(4)) {
+	if glua.LVAsBool(L.Get(4)) || isPlain(pat) {
 		pos := strings.Index(s[init:], pat)
 		if pos < 0 {
 			L.Push(glua.LNil)
@@ -160,8 +165,9 @@ func strFind(L *glua.LState) int {
 // string.match(s, pattern [, init])
 func strMatch(L *glua.LState) int {
 	s := L.CheckString(1)
-	p := compilePattern(L, pattern.Compile, L.CheckString(2))
+	pat := L.CheckString(2)
 	init := startIndex(s, L.OptInt(3, 1))
+	p := compilePattern(L, pattern.Compile, pat)
 	m := p.NewMatcher(s, interruptOf(L))
 	ok, err := m.Find(init)
 	if err != nil {
