@@ -436,7 +436,17 @@ func (m *Matcher) match(pos, i int) int {
 					}
 					return -1
 				}
+				// When the next item is one plain character, look at it
+				// here rather than in a call per position backed off.
+				next := &items[i+1]
+				plain := next.kind == kSingle && next.rep == 0
 				for ; n >= least; n-- {
+					if plain && (pos+n >= len(s) || !next.set.has(s[pos+n])) {
+						if !m.tick(1) {
+							return -1
+						}
+						continue
+					}
 					if e := m.match(pos+n, i+1); e >= 0 || m.err != nil {
 						return e
 					}
