@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,9 +27,10 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/modhost/modhost/internal/testproc"
 )
 
 // Where Debian's packages put the Erlang runtime and ejabberd's applications.
@@ -82,18 +82,17 @@ type Server struct {
 	C2SPort       int
 	ComponentPort int
 	HTTPPort      int
-	DistPort      int           // the Erlang distribution's listening port
-	StartedIn     time.Duration // how long the last start took, up to serving
-	StoppedIn     time.Duration // how long the last Stop took
+	DistPort      int // the Erlang distribution's listening port
+
+	// Daemon is the node's process: Pid, Stop, Kill, StartAgain, Restart,
+	// StartedIn and StoppedIn.
+	*testproc.Daemon
 
 	opts Options
 	// hasService says whether a component listener is declared, so
 	// ComponentPort is expected to open.
 	hasService bool
 	ctlCalls   atomic.Uint64
-	cmd        *exec.Cmd
-	exited     chan struct{}
-	waitErr    error
 }
 
 // Available reports whether Erlang and ejabberd are installed here.
@@ -106,29 +105,15 @@ func Available() bool {
 	return true
 }
 
+// prerequisite is ejabberd as a test needs it installed.
+var prerequisite = testproc.Prerequisite{Name: "ejabberd", Binary: AppDir, InstallHint: installHint, Available: Available}
+
 // Require skips the test when ejabberd is missing, except under CI=true
 // where a missing ejabberd is a failure. Under -short every test that needs
 // ejabberd is skipped.
 func Require(t testing.TB) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a real ejabberd: not in the -short loop (make unit); make test runs it")
-	}
-	if Available() {
-		return
-	}
-	if fatal, msg := whenMissing(os.Getenv("CI")); fatal {
-		t.Fatal(msg)
-	} else {
-		t.Skip(msg)
-	}
-}
-
-func whenMissing(ci string) (fatal bool, msg string) {
-	if ci == "true" {
-		return true, fmt.Sprintf("ejabberd not installed at %s (CI=true: not skipping); install with: %s", AppDir, installHint)
-	}
-	return false, fmt.Sprintf("ejabberd not installed at %s; install with: %s", AppDir, installHint)
+	prerequisite.Require(t)
 }
 
 // Start writes the config, starts ejabberd, waits until it serves and
@@ -149,7 +134,7 @@ func Start(t testing.TB, opts Options) *Server {
 			t.Logf("ejabberd log (%s):\n%s", s.LogPath, s.Log())
 		}
 	})
-	if err := s.start(); err != nil {
+	if err := s.Start(); err != nil {
 		t.Fatalf("ejabberdtest: %v", err)
 	}
 	for _, u := range sortedKeys(opts.Users) {
@@ -189,7 +174,7 @@ func prepare(dir string, opts Options) (*Server, error) {
 		Cookie:      hex.EncodeToString(cookie),
 		opts:        opts,
 	}
-	ports, err := freePorts(4)
+	ports, err := testproc.FreePorts(4)
 	if err != nil {
 		return nil, err
 	}
@@ -214,6 +199,26 @@ func prepare(dir string, opts Options) (*Server, error) {
 	}
 	if err := os.WriteFile(s.ConfigPath, []byte(s.config()), 0o600); err != nil {
 		return nil, fmt.Errorf("write config: %w", err)
+	}
+	s.Daemon = &testproc.Daemon{
+		Name: "ejabberd",
+		Path: Erl,
+		Args: []string{
+			"-sname", s.Node, "-setcookie", s.Cookie, "-noinput",
+			"-erl_epmd_port", strconv.Itoa(s.DistPort), "-start_epmd", "false",
+			"-kernel", "inet_dist_use_interface", "{127,0,0,1}",
+			"+K", "true",
+			"-mnesia", "dir", strconv.Quote(s.SpoolPath),
+			"-s", "ejabberd",
+		},
+		Dir:          dir,
+		Env:          s.env(),
+		OutputPath:   filepath.Join(dir, "stdout.log"),
+		Ready:        s.waitServing,
+		ReadyTimeout: opts.StartTimeout,
+		// SIGTERM is the VM's init:stop: ejabberd stops its modules and
+		// Mnesia closes its files, which takes a few seconds.
+		StopGrace: 15 * time.Second,
 	}
 	return s, nil
 }
@@ -251,17 +256,15 @@ func (s *Server) config() string {
 }
 
 // C2SAddr is the client listener's address.
-func (s *Server) C2SAddr() string { return loopback(s.C2SPort) }
+func (s *Server) C2SAddr() string { return testproc.Loopback(s.C2SPort) }
 
 // ComponentAddr is the XEP-0114 listener's address.
-func (s *Server) ComponentAddr() string { return loopback(s.ComponentPort) }
+func (s *Server) ComponentAddr() string { return testproc.Loopback(s.ComponentPort) }
 
 // APIURL is the URL of mod_http_api's command.
 func (s *Server) APIURL(command string) string {
-	return "http://" + loopback(s.HTTPPort) + "/api/" + command
+	return "http://" + testproc.Loopback(s.HTTPPort) + "/api/" + command
 }
-
-func loopback(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
 // Log is ejabberd's log so far.
 func (s *Server) Log() string {
@@ -270,14 +273,6 @@ func (s *Server) Log() string {
 		return fmt.Sprintf("(no log: %v)", err)
 	}
 	return string(b)
-}
-
-// Pid is the running node's process id (the beam.smp), 0 when stopped.
-func (s *Server) Pid() int {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return 0
-	}
-	return s.cmd.Process.Pid
 }
 
 // API calls a mod_http_api command with args as its JSON body and returns
@@ -326,7 +321,7 @@ func (s *Server) Register(user, pass string) error {
 // does (a hidden Erlang node running ejabberd_ctl) but with this server's
 // cookie and distribution port, as the current user. About 0.7 s a call.
 func (s *Server) Ctl(args ...string) (string, error) {
-	if s.cmd == nil {
+	if !s.Running() {
 		return "", errors.New("ejabberd is not running")
 	}
 	name := fmt.Sprintf("ctl%d-%s", s.ctlCalls.Add(1), s.Node)
@@ -368,41 +363,9 @@ func (s *Server) env() []string {
 	)
 }
 
-// start runs the node on our config and waits until the API says started.
-func (s *Server) start() error {
-	begin := time.Now()
-	out, err := os.OpenFile(filepath.Join(s.Dir, "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("open stdout log: %w", err)
-	}
-	argv := []string{
-		"-sname", s.Node, "-setcookie", s.Cookie, "-noinput",
-		"-erl_epmd_port", strconv.Itoa(s.DistPort), "-start_epmd", "false",
-		"-kernel", "inet_dist_use_interface", "{127,0,0,1}",
-		"+K", "true",
-		"-mnesia", "dir", strconv.Quote(s.SpoolPath),
-		"-s", "ejabberd",
-	}
-	cmd := exec.Command(Erl, argv...)
-	cmd.Dir = s.Dir
-	cmd.Env = s.env()
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		out.Close()
-		return fmt.Errorf("start %s: %w", Erl, err)
-	}
-	s.cmd = cmd
-	s.exited = make(chan struct{})
-	go func() {
-		s.waitErr = cmd.Wait()
-		out.Close()
-		close(s.exited)
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.StartTimeout)
-	defer cancel()
+// waitServing waits until the API answers and the listeners accept.
+func (s *Server) waitServing(ctx context.Context) error {
 	if err := s.waitStarted(ctx); err != nil {
-		_ = s.Stop()
 		return err
 	}
 	addrs := []string{s.C2SAddr()}
@@ -410,117 +373,22 @@ func (s *Server) start() error {
 		addrs = append(addrs, s.ComponentAddr())
 	}
 	for _, addr := range addrs {
-		if err := s.waitPort(ctx, addr); err != nil {
-			_ = s.Stop()
+		if err := s.WaitPort(ctx, addr); err != nil {
 			return err
 		}
 	}
-	s.StartedIn = time.Since(begin)
 	return nil
 }
 
 // waitStarted polls the API's status command (any HTTP answer on HTTPPort
 // means the listeners run, which ejabberd starts last).
 func (s *Server) waitStarted(ctx context.Context) error {
-	for {
+	return s.Poll(ctx, "ejabberd's API on "+strconv.Itoa(s.HTTPPort), func(ctx context.Context) bool {
 		attempt, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
 		code, _, err := s.API(attempt, "status", struct{}{})
-		cancel()
-		if err == nil && code != 0 {
-			return nil
-		}
-		select {
-		case <-s.exited:
-			return fmt.Errorf("ejabberd exited before serving (%v); output:\n%s", s.waitErr, s.stdout())
-		case <-ctx.Done():
-			return fmt.Errorf("wait for ejabberd's API on %d: %w", s.HTTPPort, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-func (s *Server) waitPort(ctx context.Context, addr string) error {
-	var d net.Dialer
-	for {
-		conn, err := d.DialContext(ctx, "tcp", addr)
-		if err == nil {
-			conn.Close()
-			return nil
-		}
-		select {
-		case <-s.exited:
-			return fmt.Errorf("ejabberd exited before %s accepted (%v); output:\n%s", addr, s.waitErr, s.stdout())
-		case <-ctx.Done():
-			return fmt.Errorf("wait for %s: %w", addr, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-func (s *Server) stdout() string {
-	b, _ := os.ReadFile(filepath.Join(s.Dir, "stdout.log"))
-	return string(b)
-}
-
-// Stop ends the node: SIGTERM (the VM's init:stop: ejabberd stops its
-// modules and Mnesia closes its files), then SIGKILL after 15 seconds.
-// Stopping a stopped server does nothing.
-func (s *Server) Stop() error {
-	if s.cmd == nil {
-		return nil
-	}
-	defer func() { s.cmd = nil }()
-	select {
-	case <-s.exited:
-		return nil
-	default:
-	}
-	begin := time.Now()
-	defer func() { s.StoppedIn = time.Since(begin) }()
-	// Only our own process group (the VM and its port programs) is signalled.
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-s.exited:
-		return nil
-	case <-time.After(15 * time.Second):
-	}
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-	select {
-	case <-s.exited:
-		return errors.New("ejabberd ignored SIGTERM for 15s and was killed")
-	case <-time.After(5 * time.Second):
-		return errors.New("ejabberd did not exit after SIGKILL")
-	}
-}
-
-// Restart stops the node and starts it again on the same ports and spool.
-func (s *Server) Restart() error {
-	if err := s.Stop(); err != nil {
-		return fmt.Errorf("restart: %w", err)
-	}
-	if err := s.start(); err != nil {
-		return fmt.Errorf("restart: %w", err)
-	}
-	return nil
-}
-
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var listeners []net.Listener
-	defer func() {
-		for _, l := range listeners {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("pick a free port: %w", err)
-		}
-		listeners = append(listeners, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
+		return err == nil && code != 0
+	})
 }
 
 func sortedKeys(m map[string]string) []string {

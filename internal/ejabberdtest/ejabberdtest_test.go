@@ -4,13 +4,12 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/modhost/modhost/internal/ejabberdtest"
+	"github.com/modhost/modhost/internal/testproc"
 	"github.com/modhost/modhost/internal/xmpptest"
 )
 
@@ -45,11 +44,7 @@ func TestStartRegisterLoginRosterStop(t *testing.T) {
 	if _, err := xmpptest.Dial(ctx, xmpptest.Config{Addr: s.C2SAddr(), Domain: s.Host, Username: "bob", Password: "wrong"}); err == nil {
 		t.Errorf("bob logged in with a wrong password")
 	}
-	for _, port := range []int{s.C2SPort, s.ComponentPort, s.HTTPPort, s.DistPort} {
-		if !listensOnLoopbackOnly(t, port) {
-			t.Errorf("port %d listens beyond 127.0.0.1", port)
-		}
-	}
+	testproc.AssertLoopbackOnly(t, s.C2SPort, s.ComponentPort, s.HTTPPort, s.DistPort)
 	if out, err := s.Ctl("status"); err != nil || !strings.Contains(out, "is running") {
 		t.Errorf("ejabberdctl status = %q, %v", out, err)
 	}
@@ -59,49 +54,10 @@ func TestStartRegisterLoginRosterStop(t *testing.T) {
 		t.Fatalf("stop: %v", err)
 	}
 	t.Logf("ejabberd stopped in %v", s.StoppedIn)
-	if processAlive(pid) {
+	if testproc.Alive(pid) {
 		t.Errorf("ejabberd %d alive after Stop", pid)
 	}
 	if _, err := net.DialTimeout("tcp", s.C2SAddr(), time.Second); err == nil {
 		t.Errorf("c2s port still accepts after Stop")
 	}
-}
-
-func processAlive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	fields := strings.Fields(string(b))
-	return len(fields) > 2 && fields[2] != "Z"
-}
-
-// listensOnLoopbackOnly reads /proc/net/tcp{,6} for LISTEN sockets on port.
-func listensOnLoopbackOnly(t *testing.T, port int) bool {
-	t.Helper()
-	hexPort := strings.ToUpper(strconv.FormatInt(int64(port), 16))
-	for len(hexPort) < 4 {
-		hexPort = "0" + hexPort
-	}
-	found := false
-	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(b), "\n")[1:] {
-			f := strings.Fields(line)
-			if len(f) < 4 || f[3] != "0A" || !strings.HasSuffix(f[1], ":"+hexPort) {
-				continue
-			}
-			found = true
-			if f[1] != "0100007F:"+hexPort {
-				return false
-			}
-		}
-	}
-	if !found {
-		t.Errorf("nothing listens on %d", port)
-	}
-	return found
 }

@@ -9,18 +9,16 @@ package prosodytest
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/modhost/modhost/internal/testproc"
 )
 
 // Binary is where Debian's package puts Prosody.
@@ -67,13 +65,12 @@ type Server struct {
 	ComponentPort int
 	HTTPPort      int
 
-	timeout time.Duration
+	// Daemon is the process: Pid, Stop, Kill, StartAgain, Restart.
+	*testproc.Daemon
+
 	// hasComponent says whether the config declares a Component, so the
 	// component port is expected to open.
 	hasComponent bool
-	cmd          *exec.Cmd
-	exited       chan struct{}
-	waitErr      error
 }
 
 // Available reports whether Prosody is installed here.
@@ -82,31 +79,16 @@ func Available() bool {
 	return err == nil
 }
 
+// prerequisite is Prosody as a test needs it installed.
+var prerequisite = testproc.Prerequisite{Name: "Prosody", Binary: Binary, InstallHint: installHint, Available: Available}
+
 // Require skips the test when Prosody is missing, except under CI=true where
 // a missing Prosody is a failure: CI must never pass by skipping. Under
 // -short (make unit, the fast loop) every test that needs Prosody is
 // skipped: make test runs them.
 func Require(t testing.TB) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a real Prosody: not in the -short loop (make unit); make test runs it")
-	}
-	if Available() {
-		return
-	}
-	if fatal, msg := whenMissing(os.Getenv("CI")); fatal {
-		t.Fatal(msg)
-	} else {
-		t.Skip(msg)
-	}
-}
-
-// whenMissing decides what a missing Prosody means for a test.
-func whenMissing(ci string) (fatal bool, msg string) {
-	if ci == "true" {
-		return true, fmt.Sprintf("prosody not installed at %s (CI=true: not skipping); install with: %s", Binary, installHint)
-	}
-	return false, fmt.Sprintf("prosody not installed at %s; install with: %s", Binary, installHint)
+	prerequisite.Require(t)
 }
 
 // Start writes the config and accounts, starts Prosody and waits until its
@@ -127,7 +109,7 @@ func Start(t testing.TB, opts Options) *Server {
 			t.Logf("prosody log (%s):\n%s", s.LogPath, s.Log())
 		}
 	})
-	if err := s.start(); err != nil {
+	if err := s.Start(); err != nil {
 		t.Fatalf("prosodytest: %v", err) // the cleanup above attaches the log
 	}
 	return s
@@ -144,7 +126,7 @@ func Launch(dir string, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.start(); err != nil {
+	if err := s.Start(); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -168,10 +150,9 @@ func prepare(dir string, opts Options) (*Server, error) {
 		LogPath:    filepath.Join(dir, "prosody.log"),
 		DataPath:   filepath.Join(dir, "data"),
 		PidPath:    filepath.Join(dir, "prosody.pid"),
-		timeout:    opts.StartTimeout,
 	}
 	s.hasComponent = strings.Contains(opts.Config, "Component")
-	ports, err := freePorts(3)
+	ports, err := testproc.FreePorts(3)
 	if err != nil {
 		return nil, err
 	}
@@ -190,6 +171,18 @@ func prepare(dir string, opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
+	s.Daemon = &testproc.Daemon{
+		Name:         "prosody",
+		Path:         Binary,
+		Args:         []string{"--config", s.ConfigPath},
+		Dir:          dir,
+		Env:          cleanEnv(),
+		Check:        s.checkConfig,
+		OutputPath:   filepath.Join(dir, "stdout.log"),
+		Ready:        s.waitPorts,
+		ReadyTimeout: opts.StartTimeout,
+		StopGrace:    5 * time.Second,
+	}
 	return s, nil
 }
 
@@ -201,12 +194,10 @@ func RepoPluginsDir() string {
 }
 
 // C2SAddr is the client port's address.
-func (s *Server) C2SAddr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.C2SPort)) }
+func (s *Server) C2SAddr() string { return testproc.Loopback(s.C2SPort) }
 
 // ComponentAddr is the XEP-0114 component port's address.
-func (s *Server) ComponentAddr() string {
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.ComponentPort))
-}
+func (s *Server) ComponentAddr() string { return testproc.Loopback(s.ComponentPort) }
 
 // HTTPURL is the URL of path on Prosody's HTTP server.
 func (s *Server) HTTPURL(path string) string {
@@ -220,14 +211,6 @@ func (s *Server) Log() string {
 		return fmt.Sprintf("(no log: %v)", err)
 	}
 	return string(b)
-}
-
-// Pid is the running server's process id, 0 when stopped.
-func (s *Server) Pid() int {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return 0
-	}
-	return s.cmd.Process.Pid
 }
 
 // AddUser writes an account the way mod_auth_internal_plain stores it, so no
@@ -251,130 +234,28 @@ func (s *Server) AddHostUser(host, user, pass string) error {
 	return nil
 }
 
-// Restart stops the server and starts it again on the same ports and data.
-func (s *Server) Restart() error {
-	if err := s.Stop(); err != nil {
-		return fmt.Errorf("restart: %w", err)
-	}
-	if err := s.start(); err != nil {
-		return fmt.Errorf("restart: %w", err)
+// checkConfig refuses to start Prosody without the config this package
+// wrote: Prosody would fall back to /etc/prosody.
+func (s *Server) checkConfig() error {
+	if _, err := os.Stat(s.ConfigPath); err != nil {
+		return fmt.Errorf("config missing, refusing to start prosody: %w", err)
 	}
 	return nil
 }
 
-// Kill ends the server at once with SIGKILL, as a crash or an OOM kill
-// would: no stream is closed, nothing is flushed. StartAgain brings it back
-// on the same ports and data.
-func (s *Server) Kill() error {
-	if s.cmd == nil {
-		return nil
-	}
-	defer func() { s.cmd = nil }()
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-	select {
-	case <-s.exited:
-		return nil
-	case <-time.After(5 * time.Second):
-		return errors.New("prosody did not exit after SIGKILL")
-	}
-}
-
-// StartAgain starts a stopped or killed server on the same config, ports
-// and data, and waits for its ports.
-func (s *Server) StartAgain() error {
-	if s.cmd != nil {
-		return errors.New("prosody is already running")
-	}
-	return s.start()
-}
-
-// Stop ends the server: SIGTERM, then SIGKILL after 5 seconds. Stopping a
-// stopped server does nothing.
-func (s *Server) Stop() error {
-	if s.cmd == nil {
-		return nil
-	}
-	defer func() { s.cmd = nil }()
-	select {
-	case <-s.exited:
-		return nil
-	default:
-	}
-	// Only our own process (and its group, which is only itself) is signalled.
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-s.exited:
-		return nil
-	case <-time.After(5 * time.Second):
-	}
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-	select {
-	case <-s.exited:
-		return errors.New("prosody ignored SIGTERM for 5s and was killed")
-	case <-time.After(5 * time.Second):
-		return errors.New("prosody did not exit after SIGKILL")
-	}
-}
-
-// start runs the binary on our config and waits for every port.
-func (s *Server) start() error {
-	if _, err := os.Stat(s.ConfigPath); err != nil {
-		// Never run without our own config: Prosody would fall back to /etc/prosody.
-		return fmt.Errorf("config missing, refusing to start prosody: %w", err)
-	}
-	logFile, err := os.OpenFile(filepath.Join(s.Dir, "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("open stdout log: %w", err)
-	}
-	cmd := exec.Command(Binary, "--config", s.ConfigPath)
-	cmd.Dir = s.Dir
-	cmd.Env = cleanEnv()
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return fmt.Errorf("start %s: %w", Binary, err)
-	}
-	s.cmd = cmd
-	s.exited = make(chan struct{})
-	go func() {
-		s.waitErr = cmd.Wait()
-		logFile.Close()
-		close(s.exited)
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-	defer cancel()
-	addrs := []string{s.C2SAddr(), net.JoinHostPort("127.0.0.1", strconv.Itoa(s.HTTPPort))}
+// waitPorts waits until every port of the config accepts.
+func (s *Server) waitPorts(ctx context.Context) error {
+	addrs := []string{s.C2SAddr(), testproc.Loopback(s.HTTPPort)}
 	if s.hasComponent {
 		// Prosody opens the component port only when a Component is declared.
 		addrs = append(addrs, s.ComponentAddr())
 	}
 	for _, addr := range addrs {
-		if err := s.waitPort(ctx, addr); err != nil {
-			_ = s.Stop()
+		if err := s.WaitPort(ctx, addr); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func (s *Server) waitPort(ctx context.Context, addr string) error {
-	var d net.Dialer
-	for {
-		conn, err := d.DialContext(ctx, "tcp", addr)
-		if err == nil {
-			conn.Close()
-			return nil
-		}
-		select {
-		case <-s.exited:
-			out, _ := os.ReadFile(filepath.Join(s.Dir, "stdout.log"))
-			return fmt.Errorf("prosody exited before %s accepted (%v); output:\n%s", addr, s.waitErr, out)
-		case <-ctx.Done():
-			return fmt.Errorf("wait for %s: %w", addr, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 // config renders the whole config file.
@@ -414,26 +295,6 @@ func (s *Server) config(opts Options) string {
 	fmt.Fprintf(&b, "\nVirtualHost %s\n%s\n", q(s.Host), placeholders.Replace(opts.HostConfig))
 	fmt.Fprintf(&b, "\n%s\n", placeholders.Replace(opts.Config))
 	return b.String()
-}
-
-// freePorts asks the kernel for n distinct free loopback ports.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var listeners []net.Listener
-	defer func() {
-		for _, l := range listeners {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("pick a free port: %w", err)
-		}
-		listeners = append(listeners, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // cleanEnv drops variables that could point Prosody at another config.

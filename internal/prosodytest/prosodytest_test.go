@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/modhost/modhost/internal/prosodytest"
+	"github.com/modhost/modhost/internal/testproc"
 )
 
 func TestStartListensOnlyOnLoopbackWithItsOwnConfig(t *testing.T) {
@@ -31,11 +32,7 @@ func TestStartListensOnlyOnLoopbackWithItsOwnConfig(t *testing.T) {
 	if strings.TrimSpace(string(pid)) != strconv.Itoa(s.Pid()) {
 		t.Errorf("pidfile says %q, started pid %d", pid, s.Pid())
 	}
-	for _, port := range []int{s.C2SPort, s.ComponentPort, s.HTTPPort} {
-		if !listensOnLoopbackOnly(t, port) {
-			t.Errorf("port %d listens beyond 127.0.0.1", port)
-		}
-	}
+	testproc.AssertLoopbackOnly(t, s.C2SPort, s.ComponentPort, s.HTTPPort)
 	assertNoSystemProsody(t)
 }
 
@@ -48,7 +45,7 @@ func TestStopEndsTheProcessAndRestartServesAgain(t *testing.T) {
 	if s.Pid() == first || s.Pid() == 0 {
 		t.Errorf("restart kept pid %d", first)
 	}
-	if processAlive(first) {
+	if testproc.Alive(first) {
 		t.Errorf("old prosody %d still alive after restart", first)
 	}
 	conn, err := net.DialTimeout("tcp", s.C2SAddr(), time.Second)
@@ -60,52 +57,12 @@ func TestStopEndsTheProcessAndRestartServesAgain(t *testing.T) {
 	if err := s.Stop(); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
-	if processAlive(second) {
+	if testproc.Alive(second) {
 		t.Errorf("prosody %d alive after Stop", second)
 	}
 	if _, err := net.DialTimeout("tcp", s.C2SAddr(), time.Second); err == nil {
 		t.Errorf("c2s port still accepts after Stop")
 	}
-}
-
-func processAlive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// A zombie is not serving anything.
-	fields := strings.Fields(string(b))
-	return len(fields) > 2 && fields[2] != "Z"
-}
-
-// listensOnLoopbackOnly reads /proc/net/tcp{,6} for LISTEN sockets on port.
-func listensOnLoopbackOnly(t *testing.T, port int) bool {
-	t.Helper()
-	hexPort := strings.ToUpper(strconv.FormatInt(int64(port), 16))
-	for len(hexPort) < 4 {
-		hexPort = "0" + hexPort
-	}
-	found := false
-	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(b), "\n")[1:] {
-			f := strings.Fields(line)
-			if len(f) < 4 || f[3] != "0A" || !strings.HasSuffix(f[1], ":"+hexPort) {
-				continue
-			}
-			found = true
-			if f[1] != "0100007F:"+hexPort {
-				return false
-			}
-		}
-	}
-	if !found {
-		t.Errorf("nothing listens on %d", port)
-	}
-	return found
 }
 
 // assertNoSystemProsody fails if any prosody runs without an explicit

@@ -1,0 +1,59 @@
+package testproc
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Alive reports whether pid runs; a zombie is not serving anything.
+func Alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	fields := strings.Fields(string(b))
+	return len(fields) > 2 && fields[2] != "Z"
+}
+
+// Listeners are the local addresses (hex, as /proc/net/tcp writes them:
+// 0100007F for 127.0.0.1) of the sockets listening on port.
+func Listeners(port int) []string {
+	hexPort := strings.ToUpper(strconv.FormatInt(int64(port), 16))
+	for len(hexPort) < 4 {
+		hexPort = "0" + hexPort
+	}
+	var addrs []string
+	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) < 4 || f[3] != "0A" || !strings.HasSuffix(f[1], ":"+hexPort) {
+				continue
+			}
+			addrs = append(addrs, strings.TrimSuffix(f[1], ":"+hexPort))
+		}
+	}
+	return addrs
+}
+
+// AssertLoopbackOnly fails t for each port nothing listens on, and for
+// each port something listens on beyond 127.0.0.1.
+func AssertLoopbackOnly(t testing.TB, ports ...int) {
+	t.Helper()
+	for _, port := range ports {
+		addrs := Listeners(port)
+		if len(addrs) == 0 {
+			t.Errorf("nothing listens on %d", port)
+		}
+		for _, a := range addrs {
+			if a != "0100007F" {
+				t.Errorf("port %d listens beyond 127.0.0.1 (on %s)", port, a)
+			}
+		}
+	}
+}
