@@ -115,10 +115,13 @@ func prosodySnippet(o SnippetOptions) string {
 
 // EjabberdAPICommands are the mod_http_api commands the ejabberd snippet's
 // api_permissions grant modhost: rosters written and read through ejabberd's
-// own admin commands (privileged roster sets fail on 23.01), sessions listed.
+// own admin commands (privileged roster sets fail on 23.01), sessions listed,
+// and presence probes sent for a user whose roster was just written
+// (send_stanza; add_rosteritem sends none). host/xmpp/ejabberdapi calls them.
 var EjabberdAPICommands = []string{
 	"add_rosteritem", "delete_rosteritem", "get_roster",
-	"connected_users", "user_resources", "user_sessions_info", "status",
+	"connected_users", "connected_users_vhost", "user_resources", "user_sessions_info",
+	"send_stanza", "status",
 }
 
 // ejabberdSnippet is YAML for ejabberd 23.01, to merge into ejabberd.yml or to
