@@ -18,13 +18,13 @@ import (
 func (b *bridge) markUnsynced(user string) {
 	b.unsynced[user] = true
 	delete(b.serverRoster, user)
-	if b.resyncArmed || b.link.State() != component.Online {
+	if b.resyncArmed || !b.roster.ready() {
 		return
 	}
 	b.resyncArmed = true
 	b.rt.Loop().After(b.resyncDelay, func(L *glua.LState) {
 		b.resyncArmed = false
-		if b.link.State() == component.Online {
+		if b.roster.ready() {
 			b.resync(L, true)
 		}
 	})
@@ -34,7 +34,7 @@ func (b *bridge) markUnsynced(user string) {
 // writes the difference. A failure marks the user again. Retries after a
 // refusal are logged at debug: the refusal itself was logged once.
 func (b *bridge) resync(L *glua.LState, retry bool) {
-	if !b.privs.CanSetRoster() || len(b.unsynced) == 0 {
+	if !b.roster.canWrite() || len(b.unsynced) == 0 {
 		return
 	}
 	users := make([]string, 0, len(b.unsynced))
@@ -53,7 +53,7 @@ func (b *bridge) resync(L *glua.LState, retry bool) {
 		if roster == nil {
 			continue
 		}
-		if b.privs.CanGetRoster() {
+		if b.roster.canRead() {
 			b.reconcile(user, func() map[string]component.RosterItem { return localRoster(roster) })
 			continue
 		}

@@ -57,7 +57,7 @@ func (b *bridge) session(L *glua.LState, full string) *linkedSession {
 		return 0
 	})
 	var beforeBind glua.LValue = glua.LNil
-	if b.privs.CanGetRoster() && !b.rt.UserOnline(L, b.host, user) {
+	if b.roster.canRead() && !b.rt.UserOnline(L, b.host, user) {
 		// Only a user's first resource starts from the server's roster: the
 		// others share the roster already loaded, which the store must not
 		// be rewritten under.

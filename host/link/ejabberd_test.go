@@ -1,0 +1,294 @@
+package link_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modhost/modhost/host"
+	"github.com/modhost/modhost/host/xmpp/ejabberdapi"
+	"github.com/modhost/modhost/internal/ejabberdtest"
+	"github.com/modhost/modhost/internal/testkit"
+	"github.com/modhost/modhost/internal/xmpptest"
+)
+
+// The link against Debian's ejabberd 23.01, server-held, rosters written
+// through its admin API (ejabberd_api). One ejabberd and one modhost serve
+// every subtest of a test; each subtest has users of its own.
+
+// ejabberdPrivileges is the snippet's mod_privilege part: presence tells
+// modhost who logs in; the API carries rosters.
+const ejabberdPrivileges = `
+acl:
+  modhost:
+    server: "roster.example.com"
+access_rules:
+  modhost:
+    allow: modhost
+modules:
+  mod_privilege:
+    roster:
+      both: modhost
+    presence:
+      managed_entity: modhost
+`
+
+type ejabberdEnv struct {
+	t       *testing.T
+	s       *ejabberdtest.Server
+	api     *ejabberdapi.Client
+	backend *testkit.Backend
+	logs    *logCheck
+	config  string
+	rt      *host.Runtime
+	ctx     context.Context
+}
+
+// newEjabberdEnv starts ejabberd with users, a backend and modhost linked to
+// it with ejabberd_api; extra is Lua added inside ejabberd_api's table.
+func newEjabberdEnv(t *testing.T, users []string, extra string) *ejabberdEnv {
+	t.Helper()
+	accounts := map[string]string{}
+	for _, u := range users {
+		accounts[u] = "pw"
+	}
+	e := &ejabberdEnv{t: t, logs: newLogCheck(t)}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	t.Cleanup(cancel)
+	e.ctx = ctx
+	e.s = ejabberdtest.Start(t, ejabberdtest.Options{Host: linkDomain, Users: accounts,
+		Components: map[string]string{linkComp: linkSecret}, Config: ejabberdPrivileges})
+	apiURL := strings.TrimSuffix(e.s.APIURL(""), "/")
+	var err error
+	if e.api, err = ejabberdapi.New(ejabberdapi.Config{URL: apiURL}); err != nil {
+		t.Fatal(err)
+	}
+	e.backend = testkit.NewBackend(t, nil)
+	e.config = fmt.Sprintf(`
+http_ports = { 0 }
+http_interfaces = { "127.0.0.1" }
+VirtualHost %q
+	modules_enabled = { "http_roster_admin" }
+	modules_disabled = { "roster" }
+	storage = { roster = "memory" }
+	http_roster_url = %q
+	http_roster_admin_timeout = %d
+	component_client = { host = "127.0.0.1"; port = %d; jid = %q; secret = %q; resync_delay = 1 }
+	ejabberd_api = { url = %q; %s }
+`, linkDomain, e.backend.URL(), int(fetchTimeout/time.Second), e.s.ComponentPort, linkComp, linkSecret, apiURL, extra)
+	e.startModhost()
+	return e
+}
+
+func (e *ejabberdEnv) startModhost() {
+	e.t.Helper()
+	rt, err := host.New(host.Options{Logger: e.logs.logger(), ConfigName: e.t.TempDir() + "/modhost.cfg.lua", ConfigSource: e.config})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := rt.Start(e.ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { rt.Stop(context.Background()) })
+	e.rt = rt
+	testkit.Eventually(e.t, 15*time.Second, func() (bool, string) {
+		st := e.rt.LinkStates()[linkDomain]
+		return st == "online", "link " + st
+	})
+	time.Sleep(300 * time.Millisecond) // the privilege advertisement follows the handshake
+}
+
+func (e *ejabberdEnv) stopModhost() {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.rt.Stop(ctx); err != nil {
+		e.t.Fatalf("stop: %v", err)
+	}
+}
+
+func (e *ejabberdEnv) online(t *testing.T, user, resource string) *xmpptest.Client {
+	t.Helper()
+	c, err := xmpptest.Dial(e.ctx, xmpptest.Config{Addr: e.s.C2SAddr(), Domain: linkDomain, Username: user, Password: "pw", Resource: resource})
+	if err != nil {
+		t.Fatalf("log in %s/%s: %v", user, resource, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := c.Roster(e.ctx); err != nil {
+		t.Fatalf("roster of %s: %v", c.JID(), err)
+	}
+	if err := c.SendPresence(e.ctx, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (e *ejabberdEnv) refresh(t *testing.T, users string) string {
+	t.Helper()
+	le := &linkEnv{t: t, rt: e.rt}
+	return le.refresh(users)
+}
+
+// serverRoster reads user's roster from ejabberd (get_roster), canonical.
+func (e *ejabberdEnv) serverRoster(t *testing.T, user string) string {
+	t.Helper()
+	items, err := e.api.GetRoster(e.ctx, user, linkDomain)
+	if err != nil {
+		t.Fatalf("get_roster %s: %v", user, err)
+	}
+	var out []xmpptest.RosterItem
+	for _, it := range items {
+		out = append(out, xmpptest.RosterItem{JID: it.JID, Name: it.Name, Subscription: it.Subscription, Ask: it.Ask, Groups: it.Groups})
+	}
+	return canonical(out)
+}
+
+func (e *ejabberdEnv) waitServerRoster(t *testing.T, user, want string) {
+	t.Helper()
+	testkit.Eventually(t, 10*time.Second, func() (bool, string) {
+		got := e.serverRoster(t, user)
+		return got == want, "ejabberd's roster of " + user + ":\n" + got + "\nwant:\n" + want
+	})
+}
+
+func (e *ejabberdEnv) waitClientRoster(t *testing.T, c *xmpptest.Client, want string) {
+	t.Helper()
+	(&linkEnv{t: t, ctx: e.ctx}).waitClientRoster(c, want)
+}
+
+func (e *ejabberdEnv) waitPushes(t *testing.T, c *xmpptest.Client, want map[string]string) {
+	t.Helper()
+	(&linkEnv{t: t, ctx: e.ctx}).waitPushes(c, want)
+}
+
+func presenceFrom(bare string) func(xmpptest.Element) bool {
+	return func(e xmpptest.Element) bool {
+		return e.Name() == "presence" && e.Attr("type") == "" && strings.HasPrefix(e.Attr("from"), bare+"/")
+	}
+}
+
+func TestLinkOnEjabberd2301WritesRostersThroughItsAPI(t *testing.T) {
+	e := newEjabberdEnv(t, []string{"al1", "bo1", "al2", "bo2", "al3", "bo3", "al4", "bo4", "al5", "al6", "bo6"}, "")
+
+	t.Run("LoginRosterEqualsTheBackend", func(t *testing.T) {
+		e.backend.Set("al1", `{"bo1@example.com":{"name":"Bo","groups":{"Friends":true,"Work":true}},"zed@example.com":{}}`)
+		c := e.online(t, "al1", "laptop")
+		want := lines(line("bo1@example.com", "Bo", "both", "Friends", "Work"), line("zed@example.com", "", "both"))
+		e.waitClientRoster(t, c, want)
+		e.waitServerRoster(t, "al1", want)
+	})
+
+	t.Run("RefreshPushesEveryChangeToEveryResource", func(t *testing.T) {
+		e.backend.Set("al2", `{"bo2@example.com":{"name":"Bo","groups":["Friends"]},"cy@example.com":{"name":"Cy"},"dee@example.com":{"name":"Dee"}}`)
+		laptop := e.online(t, "al2", "laptop")
+		e.waitClientRoster(t, laptop, lines(line("bo2@example.com", "Bo", "both", "Friends"), line("cy@example.com", "Cy", "both"), line("dee@example.com", "Dee", "both")))
+		phone := e.online(t, "al2", "phone")
+		laptop.Drain()
+		phone.Drain()
+		e.backend.Set("al2", `{"bo2@example.com":{"name":"Robert","groups":["Friends"]},"cy@example.com":{"name":"Cy","groups":["Home","Work"]},"erin@example.com":{"name":"Erin"}}`)
+		if got := e.refresh(t, `["al2"]`); !strings.Contains(got, `"updated":1`) {
+			t.Fatalf("refresh answered %s", got)
+		}
+		want := map[string]string{
+			"bo2@example.com":  line("bo2@example.com", "Robert", "both", "Friends"),
+			"cy@example.com":   line("cy@example.com", "Cy", "both", "Home", "Work"),
+			"dee@example.com":  line("dee@example.com", "", "remove"),
+			"erin@example.com": line("erin@example.com", "Erin", "both"),
+		}
+		e.waitPushes(t, laptop, want)
+		e.waitPushes(t, phone, want)
+		e.waitServerRoster(t, "al2", lines(want["bo2@example.com"], want["cy@example.com"], want["erin@example.com"]))
+	})
+
+	t.Run("RemovalLeavesTheContactsItemAsTheWebAppHasIt", func(t *testing.T) {
+		e.backend.Set("al3", `{"bo3@example.com":{"name":"Bo"}}`)
+		e.backend.Set("bo3", `{"al3@example.com":{"name":"Al","groups":["Team"]}}`)
+		e.refresh(t, `["al3","bo3"]`)
+		e.waitServerRoster(t, "bo3", line("al3@example.com", "Al", "both", "Team"))
+		bo := e.online(t, "bo3", "desk")
+		bo.Drain()
+		// The web app drops bo3 from al3's roster only.
+		e.backend.Set("al3", `{}`)
+		e.refresh(t, `["al3"]`)
+		e.waitServerRoster(t, "al3", "")
+		// delete_rosteritem downgraded bo3's item and told bo3's client;
+		// modhost wrote it back as the web app has it.
+		e.waitServerRoster(t, "bo3", line("al3@example.com", "Al", "both", "Team"))
+		var seen []string
+		for _, st := range bo.Collect(500 * time.Millisecond) {
+			if items := xmpptest.RosterItems(st); len(items) == 1 {
+				seen = append(seen, "push "+items[0].Subscription)
+			} else if st.Name() == "presence" {
+				seen = append(seen, "presence "+st.Attr("type"))
+			}
+		}
+		t.Logf("what the contact's client saw: %v", seen)
+		if len(seen) == 0 || seen[len(seen)-1] != "push both" {
+			t.Errorf("contact's client saw %v; want the restored item (push both) last", seen)
+		}
+	})
+
+	t.Run("ContactsSeeEachOthersPresenceAtOnceAfterARefresh", func(t *testing.T) {
+		// Both online first, contacts of nobody; then the web app makes
+		// them contacts.
+		al := e.online(t, "al4", "laptop")
+		bo := e.online(t, "bo4", "laptop")
+		e.backend.Set("al4", `{"bo4@example.com":{}}`)
+		e.backend.Set("bo4", `{"al4@example.com":{}}`)
+		al.Drain()
+		bo.Drain()
+		e.refresh(t, `["al4","bo4"]`)
+		for _, pair := range []struct {
+			c    *xmpptest.Client
+			from string
+		}{{al, "bo4@example.com"}, {bo, "al4@example.com"}} {
+			ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+			_, err := pair.c.Next(ctx, presenceFrom(pair.from))
+			cancel()
+			if err != nil {
+				t.Errorf("%s did not see %s's presence after the refresh: %v", pair.c.JID(), pair.from, err)
+			}
+		}
+	})
+
+	t.Run("AUserGivenAContactOnlineSeesItsPresenceAtOnce", func(t *testing.T) {
+		// bo6 already lists al6 and is online before al6 logs in; then the
+		// web app gives al6 bo6. add_rosteritem sends no probe: modhost's
+		// does (without it al6 would wait for bo6's next broadcast).
+		e.backend.Set("bo6", `{"al6@example.com":{}}`)
+		e.refresh(t, `["bo6"]`)
+		e.waitServerRoster(t, "bo6", line("al6@example.com", "", "both"))
+		bo := e.online(t, "bo6", "desk")
+		e.backend.Set("al6", `{}`)
+		al := e.online(t, "al6", "laptop")
+		time.Sleep(300 * time.Millisecond) // al6's login (an empty roster) is over
+		for _, st := range al.Collect(200 * time.Millisecond) {
+			if presenceFrom("bo6@example.com")(st) {
+				t.Fatalf("al6 saw bo6 before being given it: %s", st)
+			}
+		}
+		e.backend.Set("al6", `{"bo6@example.com":{}}`)
+		e.refresh(t, `["al6"]`)
+		ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+		defer cancel()
+		if _, err := al.Next(ctx, presenceFrom("bo6@example.com")); err != nil {
+			t.Errorf("al6 did not see bo6's presence after the refresh: %v", err)
+		}
+		_ = bo
+	})
+
+	t.Run("BackendFailureLeavesTheRosterUntouched", func(t *testing.T) {
+		e.backend.Set("al5", `{"bo5@example.com":{"name":"Bo"}}`)
+		e.refresh(t, `["al5"]`)
+		e.waitServerRoster(t, "al5", line("bo5@example.com", "Bo", "both"))
+		e.backend.Fail("al5", testkit.Status(500))
+		e.logs.expect(`roster fetch|fetch.*al5|al5.*500`)
+		e.refresh(t, `["al5"]`)
+		time.Sleep(300 * time.Millisecond)
+		if got := e.serverRoster(t, "al5"); got != line("bo5@example.com", "Bo", "both") {
+			t.Errorf("after a failed fetch, ejabberd's roster = %s", got)
+		}
+	})
+}
