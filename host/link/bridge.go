@@ -66,9 +66,16 @@ type bridge struct {
 	// sessionsInterval is how often sessions are checked against the
 	// server's own list (api only; sessions_check.go).
 	sessionsInterval time.Duration
+	sessionsKick     chan struct{}
+	// sessionSeq counts sessions begun and ended; each session holds the
+	// count at its start (born) and endedAt the count at each end since the
+	// last check, so a check applies only what its read saw last.
+	sessionSeq int
+	endedAt    map[string]int
 }
 
 type linkedSession struct {
+	born    int // bridge.sessionSeq at its start
 	ref     glua.LValue
 	pending map[string]*component.DelegatedIQ // delegated IQs awaiting a reply, by id
 }
@@ -78,7 +85,7 @@ func newBridge(rt Runtime, host string, s settings, log *slog.Logger) *bridge {
 		log:       log.With("source", "link", "host", host),
 		delegated: map[string]bool{}, sessions: map[string]*linkedSession{},
 		serverRoster: map[string]map[string]component.RosterItem{}, reconciling: map[string]func() map[string]component.RosterItem{},
-		writes: newWriteQueue(), unsynced: map[string]bool{}, queued: map[string]int{}, refusals: &refusalLog{last: map[string]refusal{}}}
+		endedAt: map[string]int{}, writes: newWriteQueue(), unsynced: map[string]bool{}, queued: map[string]int{}, refusals: &refusalLog{last: map[string]refusal{}}}
 	b.cfg.DelegationFeatures = func(ns string, bare bool) []string {
 		if bare {
 			return nil
@@ -93,6 +100,7 @@ func newBridge(rt Runtime, host string, s settings, log *slog.Logger) *bridge {
 		b.api, _ = ejabberdapi.New(*s.api)
 		b.roster = &apiWriter{api: b.api, host: host, log: b.log}
 		b.sessionsInterval = s.sessionsInterval
+		b.sessionsKick = make(chan struct{}, 1)
 	}
 	return b
 }
@@ -108,6 +116,7 @@ func (b *bridge) Connected(c *component.Conn) {
 	b.rt.Loop().Post(func(L *glua.LState) {
 		b.dropSessions(L, "link reconnected")
 	})
+	b.kickSessionsCheck()
 }
 
 // Disconnected implements component.Handler.

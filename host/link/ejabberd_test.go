@@ -170,7 +170,7 @@ func presenceFrom(bare string) func(xmpptest.Element) bool {
 }
 
 func TestLinkOnEjabberd2301WritesRostersThroughItsAPI(t *testing.T) {
-	e := newEjabberdEnv(t, []string{"al1", "bo1", "al2", "bo2", "al3", "bo3", "al4", "bo4", "al5", "al6", "bo6"}, "")
+	e := newEjabberdEnv(t, []string{"al1", "bo1", "al2", "bo2", "al3", "bo3", "al4", "bo4", "al5", "al6", "bo6", "se1", "se2"}, "sessions_interval = 0.5")
 
 	t.Run("LoginRosterEqualsTheBackend", func(t *testing.T) {
 		e.backend.Set("al1", `{"bo1@example.com":{"name":"Bo","groups":{"Friends":true,"Work":true}},"zed@example.com":{}}`)
@@ -290,5 +290,37 @@ func TestLinkOnEjabberd2301WritesRostersThroughItsAPI(t *testing.T) {
 		if got := e.serverRoster(t, "al5"); got != line("bo5@example.com", "Bo", "both") {
 			t.Errorf("after a failed fetch, ejabberd's roster = %s", got)
 		}
+	})
+
+	t.Run("AClientGoneWithoutUnavailableStopsCountingAsOnline", func(t *testing.T) {
+		c := e.online(t, "se1", "laptop")
+		e.waitModhostResources(t, "se1", "laptop")
+		c.Close() // the stream ends; no unavailable reaches modhost
+		// sessions_interval = 0.5 s here; the default is 5 s.
+		e.waitModhostResources(t, "se1")
+	})
+
+	// Last: the env's modhost is replaced.
+	t.Run("ARestartedModhostLearnsWhoIsOnlineWithoutPresence", func(t *testing.T) {
+		e.backend.Set("se2", `{"al1@example.com":{"name":"Al"}}`)
+		c := e.online(t, "se2", "phone")
+		e.waitModhostResources(t, "se2", "phone")
+		e.stopModhost()
+		e.startModhost()
+		e.waitModhostResources(t, "se2", "phone")
+		// The rebuilt session counts as online: a refresh reaches its client.
+		c.Drain()
+		e.backend.Set("se2", `{"al1@example.com":{"name":"Al"},"bo1@example.com":{}}`)
+		e.refresh(t, `["se2"]`)
+		e.waitPushes(t, c, map[string]string{"bo1@example.com": line("bo1@example.com", "", "both")})
+	})
+}
+
+func (e *ejabberdEnv) waitModhostResources(t *testing.T, user string, want ...string) {
+	t.Helper()
+	le := &linkEnv{t: t, rt: e.rt, ctx: e.ctx}
+	testkit.Eventually(t, 5*time.Second, func() (bool, string) {
+		got := le.modhostResources(user)
+		return strings.Join(got, ",") == strings.Join(want, ","), fmt.Sprintf("modhost's sessions of %s: %v, want %v", user, got, want)
 	})
 }

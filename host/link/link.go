@@ -97,7 +97,15 @@ func Start(ctx context.Context, rt Runtime, cfg *config.Config, over Options, lo
 			defer close(writerDone)
 			b.writeRosters(runCtx)
 		}()
-		b.log.Info("component link starting", "addr", s.component.Addr, "jid", s.component.JID)
+		if b.api != nil {
+			checkDone := make(chan struct{})
+			set.done = append(set.done, checkDone)
+			go func() {
+				defer close(checkDone)
+				b.checkSessions(runCtx)
+			}()
+		}
+		b.log.Info("component link starting", "addr", s.component.Addr, "jid", s.component.JID, "roster_writer", b.roster.name())
 	}
 	return set, nil
 }
