@@ -50,6 +50,13 @@ type ejabberdEnv struct {
 // it with ejabberd_api; extra is Lua added inside ejabberd_api's table.
 func newEjabberdEnv(t *testing.T, users []string, extra string) *ejabberdEnv {
 	t.Helper()
+	return newEjabberdEnvWith(t, users, extra, "", "")
+}
+
+// newEjabberdEnvWith also gives mod_roster's options and YAML added to
+// ejabberd's config.
+func newEjabberdEnvWith(t *testing.T, users []string, extra, rosterOptions, yaml string) *ejabberdEnv {
+	t.Helper()
 	accounts := map[string]string{}
 	for _, u := range users {
 		accounts[u] = "pw"
@@ -59,7 +66,7 @@ func newEjabberdEnv(t *testing.T, users []string, extra string) *ejabberdEnv {
 	t.Cleanup(cancel)
 	e.ctx = ctx
 	e.s = ejabberdtest.Start(t, ejabberdtest.Options{Host: linkDomain, Users: accounts,
-		Components: map[string]string{linkComp: linkSecret}, Config: ejabberdPrivileges})
+		Components: map[string]string{linkComp: linkSecret}, Config: ejabberdPrivileges + yaml, RosterOptions: rosterOptions})
 	apiURL := strings.TrimSuffix(e.s.APIURL(""), "/")
 	var err error
 	if e.api, err = ejabberdapi.New(ejabberdapi.Config{URL: apiURL}); err != nil {
@@ -170,7 +177,7 @@ func presenceFrom(bare string) func(xmpptest.Element) bool {
 }
 
 func TestLinkOnEjabberd2301WritesRostersThroughItsAPI(t *testing.T) {
-	e := newEjabberdEnv(t, []string{"al1", "bo1", "al2", "bo2", "al3", "bo3", "al4", "bo4", "al5", "al6", "bo6", "se1", "se2"}, "sessions_interval = 0.5")
+	e := newEjabberdEnv(t, []string{"al1", "bo1", "al2", "bo2", "al3", "bo3", "al4", "bo4", "al5", "al6", "bo6", "se1", "se2", "cr1"}, "sessions_interval = 0.5")
 
 	t.Run("LoginRosterEqualsTheBackend", func(t *testing.T) {
 		e.backend.Set("al1", `{"bo1@example.com":{"name":"Bo","groups":{"Friends":true,"Work":true}},"zed@example.com":{}}`)
@@ -300,6 +307,26 @@ func TestLinkOnEjabberd2301WritesRostersThroughItsAPI(t *testing.T) {
 		e.waitModhostResources(t, "se1")
 	})
 
+	t.Run("AClientsOwnRosterSetStandsUntilItsNextLogin", func(t *testing.T) {
+		e.backend.Set("cr1", `{"al1@example.com":{"name":"Al"}}`)
+		c := e.online(t, "cr1", "laptop")
+		e.waitServerRoster(t, "cr1", line("al1@example.com", "Al", "both"))
+		// Without mod_roster's access rule ejabberd takes the set (stored
+		// as none: no presence flows); modhost does not see it.
+		res, err := c.IQ(e.ctx, "set", "", `<query xmlns='jabber:iq:roster'><item jid='mallory@example.com' name='M'/></query>`)
+		if err != nil || res.Attr("type") != "result" {
+			t.Fatalf("client roster set = %v, %v", res, err)
+		}
+		e.waitServerRoster(t, "cr1", lines(line("al1@example.com", "Al", "both"), line("mallory@example.com", "M", "none")))
+		// At the next login modhost compares ejabberd's roster with the web
+		// app's and removes it.
+		c.Close()
+		e.waitModhostResources(t, "cr1")
+		again := e.online(t, "cr1", "phone")
+		e.waitServerRoster(t, "cr1", line("al1@example.com", "Al", "both"))
+		e.waitClientRoster(t, again, line("al1@example.com", "Al", "both"))
+	})
+
 	// Last: the env's modhost is replaced.
 	t.Run("ARestartedModhostLearnsWhoIsOnlineWithoutPresence", func(t *testing.T) {
 		e.backend.Set("se2", `{"al1@example.com":{"name":"Al"}}`)
@@ -323,4 +350,55 @@ func (e *ejabberdEnv) waitModhostResources(t *testing.T, user string, want ...st
 		got := le.modhostResources(user)
 		return strings.Join(got, ",") == strings.Join(want, ","), fmt.Sprintf("modhost's sessions of %s: %v, want %v", user, got, want)
 	})
+}
+
+// ejabberd has no block_subscriptions, and cannot load modhost's Lua plugin;
+// what it offers is mod_roster's access option: users it denies cannot set
+// their own roster (not-allowed), while the admin API (and so modhost) still
+// writes it. Subscription presences are not covered: modhost repairs what
+// they changed at the user's next login.
+func TestEjabberdRosterAccessKeepsClientsOffAWebAppOwnedRoster(t *testing.T) {
+	e := newEjabberdEnvWith(t, []string{"ra1", "rb1"}, "sessions_interval = 0.5", "{ access: modhost_rosters }", `
+access_rules:
+  modhost_rosters:
+    deny: all
+`)
+	e.backend.Set("ra1", `{"rb1@example.com":{"name":"B"}}`)
+	e.backend.Set("rb1", `{"ra1@example.com":{"name":"A"}}`)
+	ra := e.online(t, "ra1", "laptop")
+	rb := e.online(t, "rb1", "laptop")
+	e.waitServerRoster(t, "ra1", line("rb1@example.com", "B", "both"))
+	e.waitServerRoster(t, "rb1", line("ra1@example.com", "A", "both"))
+
+	// A client's own roster set is refused.
+	res, err := ra.IQ(e.ctx, "set", "", `<query xmlns='jabber:iq:roster'><item jid='mallory@example.com' name='M'/></query>`)
+	if err != nil || res.Attr("type") != "error" {
+		t.Errorf("client roster set = %v, %v; want an error", res, err)
+	} else {
+		t.Logf("client roster set answered: %s", res)
+	}
+	// Subscription presences are not covered by mod_roster's access: ra1's
+	// unsubscribed reaches rb1 and downgrades rb1's item (ra1's own stays:
+	// the rule keeps ra1's roster as it is). modhost writes it back at
+	// rb1's next login, when it compares ejabberd's roster with the web
+	// app's.
+	rb.Drain()
+	if err := ra.SendPresence(e.ctx, "unsubscribed", "rb1@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rb.Next(e.ctx, func(st xmpptest.Element) bool {
+		return st.Name() == "presence" && st.Attr("type") == "unsubscribed"
+	}); err != nil {
+		t.Errorf("rb1 did not get ra1's unsubscribed (ejabberd changed?): %v", err)
+	}
+	e.waitServerRoster(t, "rb1", line("ra1@example.com", "A", "from"))
+	e.waitServerRoster(t, "ra1", line("rb1@example.com", "B", "both"))
+	rb.Close()
+	e.waitModhostResources(t, "rb1")
+	e.online(t, "rb1", "laptop")
+	e.waitServerRoster(t, "rb1", line("ra1@example.com", "A", "both"))
+	// modhost's writes still go through.
+	e.backend.Set("ra1", `{"rb1@example.com":{"name":"Bee"}}`)
+	e.refresh(t, `["ra1"]`)
+	e.waitServerRoster(t, "ra1", line("rb1@example.com", "Bee", "both"))
 }
