@@ -35,6 +35,18 @@ modules:
       managed_entity: modhost
 `
 
+func delegation(on bool) string {
+	if !on {
+		return ""
+	}
+	return `
+  mod_delegation:
+    namespaces:
+      "jabber:iq:roster":
+        access: modhost
+`
+}
+
 type ejabberdEnv struct {
 	t       *testing.T
 	s       *ejabberdtest.Server
@@ -46,16 +58,23 @@ type ejabberdEnv struct {
 	ctx     context.Context
 }
 
-// newEjabberdEnv starts ejabberd with users, a backend and modhost linked to
-// it with ejabberd_api; extra is Lua added inside ejabberd_api's table.
-func newEjabberdEnv(t *testing.T, users []string, extra string) *ejabberdEnv {
-	t.Helper()
-	return newEjabberdEnvWith(t, users, extra, "", "")
+// ejabberdSetup says how ejabberd and modhost are set up.
+type ejabberdSetup struct {
+	api           string // Lua inside modhost's ejabberd_api table
+	noAPI         bool   // no ejabberd_api: XEP-0356 only
+	rosterOptions string // mod_roster's options
+	yaml          string // added to ejabberd's config
+	delegated     bool   // jabber:iq:roster delegated to modhost
 }
 
-// newEjabberdEnvWith also gives mod_roster's options and YAML added to
-// ejabberd's config.
-func newEjabberdEnvWith(t *testing.T, users []string, extra, rosterOptions, yaml string) *ejabberdEnv {
+// newEjabberdEnv starts ejabberd with users, a backend and modhost linked to
+// it with ejabberd_api; api is Lua added inside ejabberd_api's table.
+func newEjabberdEnv(t *testing.T, users []string, api string) *ejabberdEnv {
+	t.Helper()
+	return newEjabberdEnvWith(t, users, ejabberdSetup{api: api})
+}
+
+func newEjabberdEnvWith(t *testing.T, users []string, setup ejabberdSetup) *ejabberdEnv {
 	t.Helper()
 	accounts := map[string]string{}
 	for _, u := range users {
@@ -66,13 +85,17 @@ func newEjabberdEnvWith(t *testing.T, users []string, extra, rosterOptions, yaml
 	t.Cleanup(cancel)
 	e.ctx = ctx
 	e.s = ejabberdtest.Start(t, ejabberdtest.Options{Host: linkDomain, Users: accounts,
-		Components: map[string]string{linkComp: linkSecret}, Config: ejabberdPrivileges + yaml, RosterOptions: rosterOptions})
+		Components: map[string]string{linkComp: linkSecret}, Config: ejabberdPrivileges + setup.yaml + delegation(setup.delegated), RosterOptions: setup.rosterOptions})
 	apiURL := strings.TrimSuffix(e.s.APIURL(""), "/")
 	var err error
 	if e.api, err = ejabberdapi.New(ejabberdapi.Config{URL: apiURL}); err != nil {
 		t.Fatal(err)
 	}
 	e.backend = testkit.NewBackend(t, nil)
+	apiOption := fmt.Sprintf("ejabberd_api = { url = %q; %s }", apiURL, setup.api)
+	if setup.noAPI {
+		apiOption = ""
+	}
 	e.config = fmt.Sprintf(`
 http_ports = { 0 }
 http_interfaces = { "127.0.0.1" }
@@ -83,8 +106,8 @@ VirtualHost %q
 	http_roster_url = %q
 	http_roster_admin_timeout = %d
 	component_client = { host = "127.0.0.1"; port = %d; jid = %q; secret = %q; resync_delay = 1 }
-	ejabberd_api = { url = %q; %s }
-`, linkDomain, e.backend.URL(), int(fetchTimeout/time.Second), e.s.ComponentPort, linkComp, linkSecret, apiURL, extra)
+	%s
+`, linkDomain, e.backend.URL(), int(fetchTimeout/time.Second), e.s.ComponentPort, linkComp, linkSecret, apiOption)
 	e.startModhost()
 	return e
 }
@@ -358,11 +381,11 @@ func (e *ejabberdEnv) waitModhostResources(t *testing.T, user string, want ...st
 // writes it. Subscription presences are not covered: modhost repairs what
 // they changed at the user's next login.
 func TestEjabberdRosterAccessKeepsClientsOffAWebAppOwnedRoster(t *testing.T) {
-	e := newEjabberdEnvWith(t, []string{"ra1", "rb1"}, "sessions_interval = 0.5", "{ access: modhost_rosters }", `
+	e := newEjabberdEnvWith(t, []string{"ra1", "rb1"}, ejabberdSetup{api: "sessions_interval = 0.5", rosterOptions: "{ access: modhost_rosters }", yaml: `
 access_rules:
   modhost_rosters:
     deny: all
-`)
+`})
 	e.backend.Set("ra1", `{"rb1@example.com":{"name":"B"}}`)
 	e.backend.Set("rb1", `{"ra1@example.com":{"name":"A"}}`)
 	ra := e.online(t, "ra1", "laptop")
@@ -401,4 +424,46 @@ access_rules:
 	e.backend.Set("ra1", `{"rb1@example.com":{"name":"Bee"}}`)
 	e.refresh(t, `["ra1"]`)
 	e.waitServerRoster(t, "ra1", line("rb1@example.com", "Bee", "both"))
+}
+
+// Without ejabberd_api, on 23.01, the first privileged roster request shows
+// XEP-0356 cannot carry rosters there; modhost says what to configure, in
+// ejabberd's terms, once, and stops trying rather than retrying every
+// resync_delay.
+func TestLinkOnEjabberd2301WithoutTheAPISaysWhatToConfigure(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		delegated bool
+		said      string
+	}{
+		{"server-held", false, `refuses every privileged roster set.*ejabberd_api = \{ url = "http://127.0.0.1:5281/api" \}.*api_permissions`},
+		{"delegated", true, `sends modhost's own privileged roster requests back.*remove jabber:iq:roster from mod_delegation's namespaces.*ejabberd_api`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEjabberdEnvWith(t, []string{"nx1", "nx2"}, ejabberdSetup{noAPI: true, delegated: tc.delegated})
+			e.logs.expect(tc.said, `delegated roster on an ejabberd`, `did not reach the server|could not be read|not read at login`)
+			e.backend.Set("nx1", `{"nx2@example.com":{}}`)
+			e.refresh(t, `["nx1"]`)
+			testkit.Eventually(t, 10*time.Second, func() (bool, string) {
+				return e.logs.count(tc.said) == 1, fmt.Sprintf("%d lines matching %q", e.logs.count(tc.said), tc.said)
+			})
+			// resync_delay is 1 s here: nothing is retried after it.
+			if !tc.delegated {
+				// ejabberd's logger writes its file a little later.
+				testkit.Eventually(t, 3*time.Second, func() (bool, string) {
+					return strings.Contains(e.s.Log(), "module_not_loaded"), "ejabberd did not log module_not_loaded"
+				})
+			}
+			attempts := strings.Count(e.s.Log(), "module_not_loaded")
+			e.backend.Set("nx1", `{"nx2@example.com":{"name":"again"}}`)
+			e.refresh(t, `["nx1"]`)
+			time.Sleep(2500 * time.Millisecond)
+			if got := strings.Count(e.s.Log(), "module_not_loaded"); got != attempts {
+				t.Errorf("privileged sets went on after the advice: %d failures, then %d", attempts, got)
+			}
+			if n := e.logs.count(tc.said); n != 1 {
+				t.Errorf("advice said %d times, want once", n)
+			}
+		})
+	}
 }
