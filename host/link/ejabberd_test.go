@@ -200,7 +200,7 @@ func presenceFrom(bare string) func(xmpptest.Element) bool {
 }
 
 func TestLinkOnEjabberd2301WritesRostersThroughItsAPI(t *testing.T) {
-	e := newEjabberdEnv(t, []string{"al1", "bo1", "al2", "bo2", "al3", "bo3", "al4", "bo4", "al5", "al6", "bo6", "se1", "se2", "cr1"}, "sessions_interval = 0.5")
+	e := newEjabberdEnv(t, []string{"al1", "bo1", "al2", "bo2", "al3", "bo3", "al4", "bo4", "al5", "al6", "bo6", "se1", "se2", "cr1", "rs1", "rs2"}, "sessions_interval = 0.5")
 
 	t.Run("LoginRosterEqualsTheBackend", func(t *testing.T) {
 		e.backend.Set("al1", `{"bo1@example.com":{"name":"Bo","groups":{"Friends":true,"Work":true}},"zed@example.com":{}}`)
@@ -348,6 +348,52 @@ func TestLinkOnEjabberd2301WritesRostersThroughItsAPI(t *testing.T) {
 		again := e.online(t, "cr1", "phone")
 		e.waitServerRoster(t, "cr1", line("al1@example.com", "Al", "both"))
 		e.waitClientRoster(t, again, line("al1@example.com", "Al", "both"))
+	})
+
+	t.Run("EjabberdRestartedMidRefreshEveryRequestAnsweredRostersRightAfter", func(t *testing.T) {
+		e.logs.expect(`a roster write did not reach the server`, `could not be read`, `not read at login`, `component link`)
+		roster := func(n int, name string) (string, string) {
+			var js, ls []string
+			for i := range n {
+				jid := fmt.Sprintf("c%02d@example.com", i)
+				js = append(js, fmt.Sprintf("%q:{\"name\":%q}", jid, name))
+				ls = append(ls, line(jid, name, "both"))
+			}
+			return "{" + strings.Join(js, ",") + "}", lines(ls...)
+		}
+		body, _ := roster(40, "before")
+		e.backend.Set("rs1", body)
+		e.backend.Set("rs2", body)
+		e.refresh(t, `["rs1","rs2"]`)
+		_, want := roster(40, "before")
+		e.waitServerRoster(t, "rs1", want)
+		body, want = roster(40, "after")
+		e.backend.Set("rs1", body)
+		e.backend.Set("rs2", body)
+		answered := make(chan string, 4)
+		for range 4 {
+			go func() {
+				le := &linkEnv{t: t, rt: e.rt}
+				answered <- le.refresh(`["rs1","rs2"]`)
+			}()
+		}
+		if err := e.s.Restart(); err != nil {
+			t.Fatal(err)
+		}
+		for range 4 {
+			select {
+			case got := <-answered:
+				if !strings.Contains(got, `"status":"ok"`) {
+					t.Errorf("refresh answered %s", got)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("a refresh was not answered")
+			}
+		}
+		e.waitServerRoster(t, "rs1", want)
+		e.waitServerRoster(t, "rs2", want)
+		c := e.online(t, "rs1", "after")
+		e.waitClientRoster(t, c, want)
 	})
 
 	// Last: the env's modhost is replaced.

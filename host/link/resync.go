@@ -3,13 +3,16 @@ package link
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"sort"
 	"sync"
 
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/modhost/modhost/host/xmpp/component"
+	"github.com/modhost/modhost/host/xmpp/ejabberdapi"
 )
 
 // markUnsynced notes that user's server roster may differ from the local
@@ -80,11 +83,17 @@ func (b *bridge) logReadFailure(msg, user string, err error) {
 // no answer came.
 func causeOf(err error) string {
 	var refused *component.StanzaError
+	var apiErr *ejabberdapi.Error
+	var netErr *net.OpError
 	switch {
 	case errors.As(err, &refused):
 		return refused.Condition
+	case errors.As(err, &apiErr):
+		return fmt.Sprintf("ejabberd API HTTP %d", apiErr.Status)
 	case errors.Is(err, context.DeadlineExceeded):
 		return "no answer in time"
+	case errors.As(err, &netErr):
+		return "server unreachable"
 	}
 	return err.Error()
 }
