@@ -134,8 +134,16 @@ func ejabberdSnippet(o SnippetOptions) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# ejabberd 23.01: link modhost (%s rosters) as component %s of %s.\n", o.Mode, o.Component, o.Host)
 	fmt.Fprintf(&b, "# Merge into ejabberd.yml, or save as a file named in its include_config_file.\n")
-	fmt.Fprintf(&b, "# ejabberd cannot load modhost's Lua block_subscriptions plugin: clients\n")
-	fmt.Fprintf(&b, "# can still change subscriptions.\n\n")
+	fmt.Fprintf(&b, "# modhost writes rosters through the API below: in modhost's config, give the\n")
+	fmt.Fprintf(&b, "# users' host\n")
+	fmt.Fprintf(&b, "#   ejabberd_api = { url = \"http://127.0.0.1:%d/api\" }\n", o.APIPort)
+	fmt.Fprintf(&b, "# (23.01's privileged roster sets all fail). ejabberd cannot load modhost's\n")
+	fmt.Fprintf(&b, "# block_subscriptions plugin; to refuse clients' own roster sets, give\n")
+	fmt.Fprintf(&b, "# mod_roster (in Debian's ejabberd.yml: declared twice, ejabberd does not\n")
+	fmt.Fprintf(&b, "# start) the option  access: modhost_rosters  and add to access_rules:\n")
+	fmt.Fprintf(&b, "#   modhost_rosters: { deny: all }\n")
+	fmt.Fprintf(&b, "# Subscription presences still pass; modhost rewrites what they changed\n")
+	fmt.Fprintf(&b, "# at the user's next login.\n\n")
 	fmt.Fprintf(&b, "listen:\n")
 	fmt.Fprintf(&b, "  # modhost's XEP-0114 link\n")
 	fmt.Fprintf(&b, "  -\n    port: %d\n    ip: \"127.0.0.1\"\n    module: ejabberd_service\n", o.Port)
@@ -159,6 +167,8 @@ func ejabberdSnippet(o SnippetOptions) string {
 	fmt.Fprintf(&b, "    roster:\n      both: modhost\n")
 	fmt.Fprintf(&b, "    presence:\n      managed_entity: modhost\n")
 	if o.Mode == Delegated {
+		fmt.Fprintf(&b, "  # 23.01 sends modhost's own roster requests back to it once this is on, and\n")
+		fmt.Fprintf(&b, "  # has no iq permission for pushes: on 23.01 use server-held rosters instead.\n")
 		fmt.Fprintf(&b, "  mod_delegation:\n    namespaces:\n      \"jabber:iq:roster\":\n        access: modhost\n")
 	}
 	return b.String()
