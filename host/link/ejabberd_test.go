@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modhost/modhost/host"
 	"github.com/modhost/modhost/host/xmpp/ejabberdapi"
 	"github.com/modhost/modhost/internal/ejabberdtest"
 	"github.com/modhost/modhost/internal/testkit"
@@ -47,15 +46,12 @@ func delegation(on bool) string {
 `
 }
 
+// ejabberdEnv is ejabberd, a backend, and modhost linked to ejabberd: the
+// embedded linkEnv runs modhost (its Prosody is unused).
 type ejabberdEnv struct {
-	t       *testing.T
-	s       *ejabberdtest.Server
-	api     *ejabberdapi.Client
-	backend *testkit.Backend
-	logs    *logCheck
-	config  string
-	rt      *host.Runtime
-	ctx     context.Context
+	*linkEnv
+	ej  *ejabberdtest.Server
+	api *ejabberdapi.Client
 }
 
 // ejabberdSetup says how ejabberd and modhost are set up.
@@ -80,13 +76,13 @@ func newEjabberdEnvWith(t *testing.T, users []string, setup ejabberdSetup) *ejab
 	for _, u := range users {
 		accounts[u] = "pw"
 	}
-	e := &ejabberdEnv{t: t, logs: newLogCheck(t)}
+	e := &ejabberdEnv{linkEnv: &linkEnv{t: t, logs: newLogCheck(t)}}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	t.Cleanup(cancel)
 	e.ctx = ctx
-	e.s = ejabberdtest.Start(t, ejabberdtest.Options{Host: linkDomain, Users: accounts,
+	e.ej = ejabberdtest.Start(t, ejabberdtest.Options{Host: linkDomain, Users: accounts,
 		Components: map[string]string{linkComp: linkSecret}, Config: ejabberdPrivileges + setup.yaml + delegation(setup.delegated), RosterOptions: setup.rosterOptions})
-	apiURL := strings.TrimSuffix(e.s.APIURL(""), "/")
+	apiURL := strings.TrimSuffix(e.ej.APIURL(""), "/")
 	var err error
 	if e.api, err = ejabberdapi.New(ejabberdapi.Config{URL: apiURL}); err != nil {
 		t.Fatal(err)
@@ -107,41 +103,14 @@ VirtualHost %q
 	http_roster_admin_timeout = %d
 	component_client = { host = "127.0.0.1"; port = %d; jid = %q; secret = %q; resync_delay = 1 }
 	%s
-`, linkDomain, e.backend.URL(), int(fetchTimeout/time.Second), e.s.ComponentPort, linkComp, linkSecret, apiOption)
+`, linkDomain, e.backend.URL(), int(fetchTimeout/time.Second), e.ej.ComponentPort, linkComp, linkSecret, apiOption)
 	e.startModhost()
 	return e
 }
 
-func (e *ejabberdEnv) startModhost() {
-	e.t.Helper()
-	rt, err := host.New(host.Options{Logger: e.logs.logger(), ConfigName: e.t.TempDir() + "/modhost.cfg.lua", ConfigSource: e.config})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if _, err := rt.Start(e.ctx); err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { rt.Stop(context.Background()) })
-	e.rt = rt
-	testkit.Eventually(e.t, 15*time.Second, func() (bool, string) {
-		st := e.rt.LinkStates()[linkDomain]
-		return st == "online", "link " + st
-	})
-	time.Sleep(300 * time.Millisecond) // the privilege advertisement follows the handshake
-}
-
-func (e *ejabberdEnv) stopModhost() {
-	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := e.rt.Stop(ctx); err != nil {
-		e.t.Fatalf("stop: %v", err)
-	}
-}
-
 func (e *ejabberdEnv) online(t *testing.T, user, resource string) *xmpptest.Client {
 	t.Helper()
-	c, err := xmpptest.Dial(e.ctx, xmpptest.Config{Addr: e.s.C2SAddr(), Domain: linkDomain, Username: user, Password: "pw", Resource: resource})
+	c, err := xmpptest.Dial(e.ctx, xmpptest.Config{Addr: e.ej.C2SAddr(), Domain: linkDomain, Username: user, Password: "pw", Resource: resource})
 	if err != nil {
 		t.Fatalf("log in %s/%s: %v", user, resource, err)
 	}
@@ -377,7 +346,7 @@ func TestLinkOnEjabberd2301WritesRostersThroughItsAPI(t *testing.T) {
 				answered <- le.refresh(`["rs1","rs2"]`)
 			}()
 		}
-		if err := e.s.Restart(); err != nil {
+		if err := e.ej.Restart(); err != nil {
 			t.Fatal(err)
 		}
 		for range 4 {
@@ -497,14 +466,14 @@ func TestLinkOnEjabberd2301WithoutTheAPISaysWhatToConfigure(t *testing.T) {
 			if !tc.delegated {
 				// ejabberd's logger writes its file a little later.
 				testkit.Eventually(t, 3*time.Second, func() (bool, string) {
-					return strings.Contains(e.s.Log(), "module_not_loaded"), "ejabberd did not log module_not_loaded"
+					return strings.Contains(e.ej.Log(), "module_not_loaded"), "ejabberd did not log module_not_loaded"
 				})
 			}
-			attempts := strings.Count(e.s.Log(), "module_not_loaded")
+			attempts := strings.Count(e.ej.Log(), "module_not_loaded")
 			e.backend.Set("nx1", `{"nx2@example.com":{"name":"again"}}`)
 			e.refresh(t, `["nx1"]`)
 			time.Sleep(2500 * time.Millisecond)
-			if got := strings.Count(e.s.Log(), "module_not_loaded"); got != attempts {
+			if got := strings.Count(e.ej.Log(), "module_not_loaded"); got != attempts {
 				t.Errorf("privileged sets went on after the advice: %d failures, then %d", attempts, got)
 			}
 			if n := e.logs.count(tc.said); n != 1 {
