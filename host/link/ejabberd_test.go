@@ -169,7 +169,7 @@ func presenceFrom(bare string) func(xmpptest.Element) bool {
 }
 
 func TestLinkOnEjabberd2301WritesRostersThroughItsAPI(t *testing.T) {
-	e := newEjabberdEnv(t, []string{"al1", "bo1", "al2", "bo2", "al3", "bo3", "al4", "bo4", "al5", "al6", "bo6", "se1", "se2", "cr1", "rs1", "rs2"}, "sessions_interval = 0.5")
+	e := newEjabberdEnv(t, []string{"al1", "bo1", "al2", "bo2", "al3", "bo3", "al4", "bo4", "al5", "al6", "bo6", "se1", "se2", "cr1", "rs1", "rs2", "mx1", "my1", "of1", "of2"}, "sessions_interval = 0.5")
 
 	t.Run("LoginRosterEqualsTheBackend", func(t *testing.T) {
 		e.backend.Set("al1", `{"bo1@example.com":{"name":"Bo","groups":{"Friends":true,"Work":true}},"zed@example.com":{}}`)
@@ -227,6 +227,35 @@ func TestLinkOnEjabberd2301WritesRostersThroughItsAPI(t *testing.T) {
 		if len(seen) == 0 || seen[len(seen)-1] != "push both" {
 			t.Errorf("contact's client saw %v; want the restored item (push both) last", seen)
 		}
+	})
+
+	t.Run("AMutualRemovalLeavesNeitherWithTheOther", func(t *testing.T) {
+		e.backend.Set("mx1", `{"my1@example.com":{}}`)
+		e.backend.Set("my1", `{"mx1@example.com":{}}`)
+		e.refresh(t, `["mx1","my1"]`)
+		e.waitServerRoster(t, "mx1", line("my1@example.com", "", "both"))
+		e.waitServerRoster(t, "my1", line("mx1@example.com", "", "both"))
+		e.online(t, "my1", "desk")
+		e.backend.Set("mx1", `{}`)
+		e.backend.Set("my1", `{}`)
+		e.refresh(t, `["mx1","my1"]`)
+		e.waitServerRoster(t, "mx1", "")
+		e.waitServerRoster(t, "my1", "")
+		time.Sleep(300 * time.Millisecond) // nothing comes back
+		if a, b := e.serverRoster(t, "mx1"), e.serverRoster(t, "my1"); a != "" || b != "" {
+			t.Errorf("after both removals: mx1 %q, my1 %q", a, b)
+		}
+	})
+
+	t.Run("OfflineRefreshThenLogin", func(t *testing.T) {
+		e.backend.Set("of1", `{"of2@example.com":{"name":"Two","groups":["G"]}}`)
+		e.refresh(t, `["of1"]`)
+		e.waitServerRoster(t, "of1", line("of2@example.com", "Two", "both", "G"))
+		e.backend.Set("of1", `{"of2@example.com":{"name":"Deux","groups":["G","H"]}}`)
+		e.refresh(t, `["of1"]`)
+		e.waitServerRoster(t, "of1", line("of2@example.com", "Deux", "both", "G", "H"))
+		c := e.online(t, "of1", "laptop")
+		e.waitClientRoster(t, c, line("of2@example.com", "Deux", "both", "G", "H"))
 	})
 
 	t.Run("ContactsSeeEachOthersPresenceAtOnceAfterARefresh", func(t *testing.T) {
