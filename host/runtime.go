@@ -75,6 +75,7 @@ type Options struct {
 type Runtime struct {
 	opts      Options
 	cfg       *config.Config
+	luaCfg    *config.Config // what Lua reads (core.configmanager): cfg until a reload; used on the loop only
 	log       *slog.Logger
 	logCloser io.Closer
 	loop      *lua.Loop
@@ -125,7 +126,7 @@ func New(opts Options) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt := &Runtime{opts: opts, cfg: cfg, metrics: newRuntimeMetrics(), shutdownReq: make(chan string, 1)}
+	rt := &Runtime{opts: opts, cfg: cfg, luaCfg: cfg, metrics: newRuntimeMetrics(), shutdownReq: make(chan string, 1)}
 	if opts.Logger != nil {
 		rt.log = opts.Logger
 	} else {
@@ -307,7 +308,7 @@ func (rt *Runtime) boot(L *glua.LState) error {
 	if err != nil {
 		return err
 	}
-	_, err = lua.DoChunk(L, bootSource, "host/boot.lua", 0, native[0], hostList, paths)
+	_, err = lua.DoChunk(L, bootSource, "host/boot.lua", 0, native[0], hostList, paths, glua.LString(rt.cfg.Path))
 	return err
 }
 

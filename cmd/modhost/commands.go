@@ -207,12 +207,24 @@ func cmdRun(args []string, stderr io.Writer) int {
 	if !report.OK() {
 		log.Error("some modules are missing or broken; running without them (see `modhost check`)")
 	}
-	select {
-	case <-ctx.Done():
-	case reason := <-rt.ShutdownRequested():
-		log.Info("a module called prosody.shutdown", "reason", reason)
+	// SIGHUP re-reads the config, as it makes Prosody do (mod_posix).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			log.Info("Received SIGHUP")
+			// A config that does not load is logged by the reload itself,
+			// and the one in use stays.
+			_ = rt.ReloadConfig(ctx)
+			continue
+		case <-ctx.Done():
+		case reason := <-rt.ShutdownRequested():
+			log.Info("a module called prosody.shutdown", "reason", reason)
+		}
+		return shutdown(rt, log, stop)
 	}
-	return shutdown(rt, log, stop)
 }
 
 // cmdTest runs specs inside a runtime: the given config's hosts and
