@@ -130,12 +130,19 @@ func printReport(w io.Writer, report host.Report) {
 				fmt.Fprintf(w, "               %-24s (this copy won; not loaded: %s)\n", "", other)
 			}
 		}
-		if len(h.Skipped) > 0 {
-			names := make([]string, 0, len(h.Skipped))
-			for _, m := range h.Skipped {
-				names = append(names, m.Name)
+		var listed []string
+		for _, m := range h.Skipped {
+			if m.Reason == "" {
+				listed = append(listed, m.Name)
 			}
-			fmt.Fprintf(w, "  server-side: %s (skipped: the XMPP server runs these)\n", strings.Join(names, ", "))
+		}
+		if len(listed) > 0 {
+			fmt.Fprintf(w, "  server-side: %s (skipped: the XMPP server runs these)\n", strings.Join(listed, ", "))
+		}
+		for _, m := range h.Skipped {
+			if m.Reason != "" {
+				fmt.Fprintf(w, "  server-side: %s (skipped, needs the XMPP server: %s)\n", m.Name, m.Reason)
+			}
 		}
 		if len(h.Disabled) > 0 {
 			fmt.Fprintf(w, "  disabled:    %s\n", strings.Join(h.Disabled, ", "))
