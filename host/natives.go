@@ -124,7 +124,7 @@ func (rt *Runtime) luaFindModule(L *glua.LState) int {
 
 // builtInModules are Prosody modules whose work modhost does itself: its
 // HTTP server is mod_http and answers errors as mod_http_errors would, its
-// JSON-file store is mod_storage_internal. Prosody's copies need the
+// file store (Prosody's datamanager layout) is mod_storage_internal. Prosody's copies need the
 // server's internals. A module that depends on one gets an empty module in
 // its place.
 var builtInModules = map[string]bool{"http": true, "http_errors": true, "storage_internal": true}

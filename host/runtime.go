@@ -167,7 +167,7 @@ func New(opts Options) (*Runtime, error) {
 	if !filepath.IsAbs(dataPath) {
 		dataPath = filepath.Join(configDir, dataPath)
 	}
-	rt.files = &fileStore{root: dataPath}
+	rt.files = &fileStore{root: dataPath, log: rt.log.With("source", "storage")}
 	if opts.Sink != nil {
 		rt.SetSink(opts.Sink)
 	}
