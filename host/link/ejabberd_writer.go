@@ -65,10 +65,9 @@ func (w *apiWriter) remove(ctx context.Context, user, contact string) error {
 		if err != nil {
 			return fmt.Errorf("read %s's roster before removing it from %s's: %w", contact, user, err)
 		}
-		for _, it := range items {
-			if it.JID == user+"@"+w.host {
-				it := it
-				keep = &it
+		for i := range items {
+			if items[i].JID == user+"@"+w.host {
+				keep = &items[i]
 			}
 		}
 	}
