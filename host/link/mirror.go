@@ -79,7 +79,7 @@ func (b *bridge) writeDifferences(user string, local, server map[string]componen
 		have, held := server[jid]
 		var it component.RosterItem
 		switch {
-		case keep && held && sameItem(want, have):
+		case keep && held && sameItem(b.roster.stored(want), have):
 			continue
 		case keep:
 			it = want
