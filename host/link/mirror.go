@@ -83,7 +83,7 @@ func (b *bridge) writeDifferences(user string, local, server map[string]componen
 			continue
 		case keep:
 			it = want
-			server[jid] = want
+			server[jid] = b.roster.stored(want)
 		case held || !known:
 			it = component.RosterItem{JID: jid, Subscription: "remove"}
 			delete(server, jid)
