@@ -3,6 +3,7 @@ package link_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -169,7 +170,7 @@ func presenceFrom(bare string) func(xmpptest.Element) bool {
 }
 
 func TestLinkOnEjabberd2301WritesRostersThroughItsAPI(t *testing.T) {
-	e := newEjabberdEnv(t, []string{"al1", "bo1", "al2", "bo2", "al3", "bo3", "al4", "bo4", "al5", "al6", "bo6", "se1", "se2", "cr1", "rs1", "rs2", "mx1", "my1", "of1", "of2", "gr1"}, "sessions_interval = 0.5")
+	e := newEjabberdEnv(t, []string{"al1", "bo1", "al2", "bo2", "al3", "bo3", "al4", "bo4", "al5", "al6", "bo6", "se1", "se2", "cr1", "rs1", "rs2", "mx1", "my1", "of1", "of2", "gr1", "gs1"}, "sessions_interval = 0.5")
 
 	t.Run("LoginRosterEqualsTheBackend", func(t *testing.T) {
 		e.backend.Set("al1", `{"bo1@example.com":{"name":"Bo","groups":{"Friends":true,"Work":true}},"zed@example.com":{}}`)
@@ -427,6 +428,22 @@ func TestLinkOnEjabberd2301WritesRostersThroughItsAPI(t *testing.T) {
 		e.backend.Set("se2", `{"al1@example.com":{"name":"Al"},"bo1@example.com":{}}`)
 		e.refresh(t, `["se2"]`)
 		e.waitPushes(t, c, map[string]string{"bo1@example.com": line("bo1@example.com", "", "both")})
+	})
+
+	t.Run("StopLeaksNoGoroutines", func(t *testing.T) {
+		e.stopModhost()
+		time.Sleep(200 * time.Millisecond)
+		before := runtime.NumGoroutine()
+		e.startModhost()
+		e.backend.Set("gs1", `{"al1@example.com":{}}`)
+		c := e.online(t, "gs1", "laptop")
+		e.waitClientRoster(t, c, line("al1@example.com", "", "both"))
+		e.backend.Set("gs1", `{}`)
+		e.refresh(t, `["gs1"]`)
+		e.waitServerRoster(t, "gs1", "")
+		c.Close()
+		e.stopModhost()
+		waitGoroutinesBackTo(t, before)
 	})
 }
 
