@@ -221,8 +221,8 @@ func (c *Client) Status(ctx context.Context) error {
 	return c.Call(ctx, "status", struct{}{}, nil)
 }
 
-// resultCode decodes the integer mod_admin_extra's rescode commands answer:
-// 0 is success.
+// rescode runs a command that answers with an integer result code (0 is
+// success), as mod_admin_extra's roster and stanza commands do.
 func (c *Client) rescode(ctx context.Context, command string, args any) error {
 	var code int
 	if err := c.Call(ctx, command, args, &code); err != nil {
