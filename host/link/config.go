@@ -88,7 +88,7 @@ func readSettings(cfg *config.Config, host string, over Options) (s settings, ok
 		return s, true, fmt.Errorf("component_client of %s: jid is required (the component's name in the server's Component section)", host)
 	}
 	if c.Secret == "" {
-		return s, true, fmt.Errorf("component_client of %s: secret or secret_file is required (the server's component_secret)", host)
+		return s, true, fmt.Errorf("component_client of %s: secret or secret_file is required (Prosody's component_secret; ejabberd: the ejabberd_service listener's password)", host)
 	}
 	if s.replyDeadline, err = seconds(opts, host, "delegation_timeout", 20*time.Second); err != nil {
 		return s, true, err

@@ -3,6 +3,7 @@ package link_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -169,7 +170,7 @@ func presenceFrom(bare string) func(xmpptest.Element) bool {
 }
 
 func TestLinkOnEjabberd2301WritesRostersThroughItsAPI(t *testing.T) {
-	e := newEjabberdEnv(t, []string{"al1", "bo1", "al2", "bo2", "al3", "bo3", "al4", "bo4", "al5", "al6", "bo6", "se1", "se2", "cr1", "rs1", "rs2", "mx1", "my1", "of1", "of2"}, "sessions_interval = 0.5")
+	e := newEjabberdEnv(t, []string{"al1", "bo1", "al2", "bo2", "al3", "bo3", "al4", "bo4", "al5", "al6", "bo6", "se1", "se2", "cr1", "rs1", "rs2", "mx1", "my1", "of1", "of2", "gr1", "gs1"}, "sessions_interval = 0.5")
 
 	t.Run("LoginRosterEqualsTheBackend", func(t *testing.T) {
 		e.backend.Set("al1", `{"bo1@example.com":{"name":"Bo","groups":{"Friends":true,"Work":true}},"zed@example.com":{}}`)
@@ -244,6 +245,26 @@ func TestLinkOnEjabberd2301WritesRostersThroughItsAPI(t *testing.T) {
 		time.Sleep(300 * time.Millisecond) // nothing comes back
 		if a, b := e.serverRoster(t, "mx1"), e.serverRoster(t, "my1"); a != "" || b != "" {
 			t.Errorf("after both removals: mx1 %q, my1 %q", a, b)
+		}
+	})
+
+	t.Run("AGroupNameWithASemicolonIsStoredWithACommaAndNotRewrittenAtLogin", func(t *testing.T) {
+		e.backend.Set("gr1", `{"al1@example.com":{"name":"Al","groups":["x;y","Z"]}}`)
+		e.refresh(t, `["gr1"]`)
+		stored := line("al1@example.com", "Al", "both", "Z", "x,y")
+		e.waitServerRoster(t, "gr1", stored)
+		c := e.online(t, "gr1", "laptop")
+		e.waitClientRoster(t, c, stored)
+		// At login modhost compared ejabberd's roster with the web app's:
+		// equal once ';' is ','. Nothing was written, so no push came; nor
+		// at a refresh that changes another contact.
+		e.backend.Set("gr1", `{"al1@example.com":{"name":"Al","groups":["x;y","Z"]},"bo1@example.com":{}}`)
+		e.refresh(t, `["gr1"]`)
+		e.waitServerRoster(t, "gr1", lines(stored, line("bo1@example.com", "", "both")))
+		for _, st := range c.Collect(500 * time.Millisecond) {
+			if items := xmpptest.RosterItems(st); isPush(st) && (len(items) != 1 || items[0].JID != "bo1@example.com") {
+				t.Errorf("push of an unchanged item: %s", st)
+			}
 		}
 	})
 
@@ -407,6 +428,22 @@ func TestLinkOnEjabberd2301WritesRostersThroughItsAPI(t *testing.T) {
 		e.backend.Set("se2", `{"al1@example.com":{"name":"Al"},"bo1@example.com":{}}`)
 		e.refresh(t, `["se2"]`)
 		e.waitPushes(t, c, map[string]string{"bo1@example.com": line("bo1@example.com", "", "both")})
+	})
+
+	t.Run("StopLeaksNoGoroutines", func(t *testing.T) {
+		e.stopModhost()
+		time.Sleep(200 * time.Millisecond)
+		before := runtime.NumGoroutine()
+		e.startModhost()
+		e.backend.Set("gs1", `{"al1@example.com":{}}`)
+		c := e.online(t, "gs1", "laptop")
+		e.waitClientRoster(t, c, line("al1@example.com", "", "both"))
+		e.backend.Set("gs1", `{}`)
+		e.refresh(t, `["gs1"]`)
+		e.waitServerRoster(t, "gs1", "")
+		c.Close()
+		e.stopModhost()
+		waitGoroutinesBackTo(t, before)
 	})
 }
 

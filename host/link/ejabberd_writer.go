@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 
 	"github.com/modhost/modhost/host/xmpp/component"
@@ -31,6 +32,16 @@ func (w *apiWriter) name() string   { return "ejabberd admin API at " + w.api.UR
 func (w *apiWriter) ready() bool    { return true } // failures are found at the call, and retried
 func (w *apiWriter) canWrite() bool { return true }
 func (w *apiWriter) canRead() bool  { return true }
+
+func (w *apiWriter) stored(it component.RosterItem) component.RosterItem {
+	groups := make([]string, 0, len(it.Groups))
+	for _, g := range it.Groups {
+		groups = append(groups, ejabberdapi.StoredGroup(g))
+	}
+	sort.Strings(groups)
+	it.Groups = groups
+	return it
+}
 
 func (w *apiWriter) write(ctx context.Context, user string, it component.RosterItem) error {
 	if it.Subscription == "remove" {
@@ -65,10 +76,9 @@ func (w *apiWriter) remove(ctx context.Context, user, contact string) error {
 		if err != nil {
 			return fmt.Errorf("read %s's roster before removing it from %s's: %w", contact, user, err)
 		}
-		for _, it := range items {
-			if it.JID == user+"@"+w.host {
-				it := it
-				keep = &it
+		for i := range items {
+			if items[i].JID == user+"@"+w.host {
+				keep = &items[i]
 			}
 		}
 	}

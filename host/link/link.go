@@ -123,6 +123,11 @@ func (set *Set) Stop(ctx context.Context) {
 			return
 		}
 	}
+	for _, b := range set.bridges {
+		if b.api != nil {
+			b.api.Close()
+		}
+	}
 }
 
 // States reports each linked host's link state (for metrics, tests).

@@ -79,11 +79,11 @@ func (b *bridge) writeDifferences(user string, local, server map[string]componen
 		have, held := server[jid]
 		var it component.RosterItem
 		switch {
-		case keep && held && sameItem(want, have):
+		case keep && held && sameItem(b.roster.stored(want), have):
 			continue
 		case keep:
 			it = want
-			server[jid] = want
+			server[jid] = b.roster.stored(want)
 		case held || !known:
 			it = component.RosterItem{JID: jid, Subscription: "remove"}
 			delete(server, jid)

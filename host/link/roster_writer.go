@@ -26,6 +26,10 @@ type rosterWriter interface {
 	ready() bool
 	canWrite() bool
 	canRead() bool
+	// stored is it as the server will hold it once written (ejabberd
+	// rewrites a ';' in a group name), so an item already written compares
+	// equal and is not written again at every login.
+	stored(it component.RosterItem) component.RosterItem
 	// write stores it in user's server roster, or removes it when its
 	// subscription is "remove"; read returns user's server roster. Both
 	// wait, and run off the loop.
@@ -53,6 +57,8 @@ func (w *privilegedWriter) ready() bool {
 
 func (w *privilegedWriter) canWrite() bool { return w.b.privs.CanSetRoster() && !w.broken.Load() }
 func (w *privilegedWriter) canRead() bool  { return w.b.privs.CanGetRoster() && !w.broken.Load() }
+
+func (w *privilegedWriter) stored(it component.RosterItem) component.RosterItem { return it }
 
 func (w *privilegedWriter) write(ctx context.Context, user string, it component.RosterItem) error {
 	iq := component.RosterSet(w.b.cfg.JID, user+"@"+w.b.host, it)

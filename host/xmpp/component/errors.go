@@ -55,8 +55,8 @@ var conditionInfo = map[string]struct {
 	permanent bool
 	meaning   string
 }{
-	"not-authorized":      {true, "the server refused the handshake: component_secret does not match"},
-	"host-unknown":        {true, "the server has no Component section for this JID"},
+	"not-authorized":      {true, "the server refused the handshake: the secret does not match Prosody's component_secret (ejabberd: the ejabberd_service listener's hosts: JID: password)"},
+	"host-unknown":        {true, "the server has no Component section for this JID (ejabberd: no entry in the ejabberd_service listener's hosts)"},
 	"host-gone":           {true, "the server no longer serves this component JID"},
 	"improper-addressing": {true, "the stream header lacked a valid to address"},
 	"unsupported-version": {true, "the server does not accept this stream version"},

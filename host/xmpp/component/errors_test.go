@@ -13,7 +13,7 @@ func TestStreamErrorKinds(t *testing.T) {
 		permanent bool
 		says      string
 	}{
-		{ErrNotAuthorized, true, "component_secret does not match"},
+		{ErrNotAuthorized, true, "does not match Prosody's component_secret"},
 		{ErrHostUnknown, true, "no Component section"},
 		{ErrConflict, false, "already authenticated"},
 		{ErrSystemShutdown, false, "shutting down"},

@@ -52,7 +52,8 @@ type Config struct {
 	// DefaultTimeout.
 	Timeout time.Duration
 	// HTTP is the client used; nil means a client of the package's own
-	// (http.DefaultClient's transport, no redirects followed).
+	// (a transport of its own, so Close ends its idle connections; no
+	// redirects followed).
 	HTTP *http.Client
 }
 
@@ -86,10 +87,17 @@ func New(cfg Config) (*Client, error) {
 		c.timeout = DefaultTimeout
 	}
 	if c.http == nil {
-		c.http = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.MaxIdleConnsPerHost = 4 // one writer, one session check, a login's reads
+		c.http = &http.Client{Transport: transport,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	return c, nil
 }
+
+// Close ends the client's idle connections; calls made after it open new
+// ones.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
 
 // URL is the API's base URL.
 func (c *Client) URL() string { return c.base }
@@ -213,8 +221,8 @@ func (c *Client) Status(ctx context.Context) error {
 	return c.Call(ctx, "status", struct{}{}, nil)
 }
 
-// resultCode decodes the integer mod_admin_extra's rescode commands answer:
-// 0 is success.
+// rescode runs a command that answers with an integer result code (0 is
+// success), as mod_admin_extra's roster and stanza commands do.
 func (c *Client) rescode(ctx context.Context, command string, args any) error {
 	var code int
 	if err := c.Call(ctx, command, args, &code); err != nil {
