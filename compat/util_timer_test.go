@@ -128,8 +128,10 @@ func TestTimer(t *testing.T) {
 		{
 			name: "reschedule later runs it only once, later",
 			lua: `
+				-- 0.05 s against 0.5 s: far enough apart that a loaded
+				-- machine cannot swap them (it once did at 0.05 against 0.1)
 				local id = timer.add_task(0.01, function() note("late") end)
-				timer.reschedule(id, 0.1)
+				timer.reschedule(id, 0.5)
 				timer.add_task(0.05, function() note("first") end)`,
 			want: []string{"first", "late"},
 		},
