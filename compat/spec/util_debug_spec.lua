@@ -118,7 +118,7 @@ describe("util.debug", function ()
 		local original = debug.traceback;
 		dbg.use();
 		local replaced = debug.traceback;
-		debug.traceback = original;
+		debug.traceback = original; -- luacheck: ignore 122
 		assert.equal(dbg.traceback, replaced);
 	end);
 end);
