@@ -106,7 +106,7 @@ func (s *fileStore) loadLegacy(L *glua.LState, host, store, user string) (glua.L
 func (s *fileStore) save(host, store, user string, v glua.LValue) error {
 	p := s.file(host, store, user)
 	s.writes.Add(1)
-	if v == glua.LNil || isEmptyLuaTable(v) {
+	if !compat.DatamanagerKeeps(v) {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove %s: %w", p, err)
 		}
@@ -140,15 +140,6 @@ func (s *fileStore) dropLegacy(host, store, user string) error {
 		}
 	})
 	return nil
-}
-
-func isEmptyLuaTable(v glua.LValue) bool {
-	t, ok := v.(*glua.LTable)
-	if !ok {
-		return false
-	}
-	k, _ := t.Next(glua.LNil)
-	return k == glua.LNil
 }
 
 // users lists the users with data in store on host: those of Prosody's
