@@ -175,6 +175,13 @@ func writeFileAtomic(p string, b []byte) error {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
 	defer os.Remove(tmp.Name())
+	// Readable by the group, as the files Prosody writes under its default
+	// umask (027) are, so a Prosody sharing data_path through its group
+	// reads them.
+	if err := tmp.Chmod(0o640); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", p, err)
+	}
 	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", p, err)
