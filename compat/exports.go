@@ -74,6 +74,10 @@ func DatamanagerUsers(root, host, store, ext string) ([]string, error) {
 	return names, nil
 }
 
+// DatamanagerKeeps reports whether util.datamanager.store keeps a file for
+// v: nil and an empty table remove it instead.
+func DatamanagerKeeps(v glua.LValue) bool { return v != glua.LNil && !isEmptyTable(v) }
+
 // DatamanagerText is v as util.datamanager.store writes a keyval file:
 // "return <v serialised as Lua>;\n".
 func DatamanagerText(v glua.LValue) (string, error) {

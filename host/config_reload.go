@@ -17,7 +17,9 @@ import (
 // again and, if it loads, makes it what core.configmanager and
 // module:get_option return and fires the global "config-reloaded" with
 // { filename, config }. A file that cannot be read or run is logged as an
-// error and the config in use stays as it was; the error is returned.
+// error and the config in use stays as it was; the error is returned. A
+// runtime made from Options.ConfigSource re-reads the file ConfigName
+// names.
 //
 // What was set up from the config at start stays as it was, as in
 // Prosody: modules are neither loaded nor unloaded, and the listeners,

@@ -10,6 +10,7 @@
 //	rt, err := host.New(host.Options{ConfigFile: "prosody.cfg.lua"})
 //	report, err := rt.Start(ctx)
 //	result, err := rt.FireEvent(ctx, "example.com", "my-event", map[string]any{"x": 1})
+//	err = rt.ReloadConfig(ctx) // what SIGHUP does: the file again, config-reloaded
 //	rt.Stop(ctx)
 //
 // Every job on the loop has a budget (lua_job_timeout, 5 s by default):
@@ -18,6 +19,11 @@
 // handler's request gets 504. Stop ends within its context whatever the
 // loop is doing and returns an error saying what did not end cleanly (a
 // module whose unload failed, work that did not finish in time).
+//
+// Storage: the internal driver keeps data_path in Prosody's own layout and
+// format (DATA/HOST/STORE/USER.dat), so a Prosody data folder is shared as
+// it is; modhost's older JSON files are read and converted as they are
+// written (store_files.go).
 //
 // Runtime.Login binds a standalone session, a user logged in without an XMPP
 // server: Session.Send, Roster and Next act as its client; it keeps what it

@@ -106,7 +106,7 @@ func (s *fileStore) loadLegacy(L *glua.LState, host, store, user string) (glua.L
 func (s *fileStore) save(host, store, user string, v glua.LValue) error {
 	p := s.file(host, store, user)
 	s.writes.Add(1)
-	if v == glua.LNil || isEmptyLuaTable(v) {
+	if !compat.DatamanagerKeeps(v) {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove %s: %w", p, err)
 		}
@@ -142,15 +142,6 @@ func (s *fileStore) dropLegacy(host, store, user string) error {
 	return nil
 }
 
-func isEmptyLuaTable(v glua.LValue) bool {
-	t, ok := v.(*glua.LTable)
-	if !ok {
-		return false
-	}
-	k, _ := t.Next(glua.LNil)
-	return k == glua.LNil
-}
-
 // users lists the users with data in store on host: those of Prosody's
 // layout and those only in old JSON files, each once, sorted.
 func (s *fileStore) users(host, store string) ([]string, error) {
@@ -184,6 +175,13 @@ func writeFileAtomic(p string, b []byte) error {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
 	defer os.Remove(tmp.Name())
+	// Readable by the group, as the files Prosody writes under its default
+	// umask (027) are, so a Prosody sharing data_path through its group
+	// reads them.
+	if err := tmp.Chmod(0o640); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", p, err)
+	}
 	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", p, err)

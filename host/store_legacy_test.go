@@ -70,6 +70,11 @@ func TestInternalStorageReadsOldJSONFilesAndConvertsThemOnWrite(t *testing.T) {
 		if _, err := os.Stat(s.legacyFile("example.com", "roster", user)); !os.IsNotExist(err) {
 			t.Errorf("%s's JSON file still there after the write: %v", user, err)
 		}
+		if fi, err := os.Stat(s.file("example.com", "roster", user)); err != nil {
+			t.Error(err)
+		} else if fi.Mode().Perm() != 0o640 {
+			t.Errorf("%s's .dat file is %v, not group-readable as Prosody's are", user, fi.Mode())
+		}
 		raw, err := os.ReadFile(s.file("example.com", "roster", user))
 		if err != nil || !strings.HasPrefix(string(raw), "return {") || !strings.Contains(string(raw), "[false] = {") {
 			t.Errorf("%s's .dat file: %v\n%s", user, err, raw)

@@ -20,6 +20,9 @@ import (
 //     cannot catch) past ~5000 parts, which a 600-contact roster result
 //     reaches when serialised, and grows every coroutine's registry to the
 //     size of the largest stanza it ever sent;
+//   - string.byte(s, i, j) takes j as i when j is nil and clamps i to 1,
+//     as Lua does (gopher-lua reads an explicit nil j as -1, the whole
+//     rest, and i = 0 as the end);
 //   - error(msg, level) names the line of the function level levels up
 //     (gopher-lua's is one level short: level 2 names error's caller);
 //   - debug.getinfo and debug.getlocal take a coroutine first, and
@@ -47,6 +50,11 @@ func fixBaseFunctions(L *glua.LState) {
 			}))
 		}
 	}
+	if str, ok := L.GetGlobal("string").(*glua.LTable); ok {
+		if byteFn, ok := str.RawGetString("byte").(*glua.LFunction); ok && byteFn.IsG {
+			str.RawSetString("byte", L.NewFunction(stringByte))
+		}
+	}
 	if _, ok := L.GetGlobal("pcall").(*glua.LFunction); ok {
 		L.SetGlobal("pcall", L.NewFunction(luaPCall))
 	}
@@ -72,6 +80,32 @@ func fixBaseFunctions(L *glua.LState) {
 			}))
 		}
 	}
+}
+
+// stringByte is string.byte(s [, i [, j]]): the codes of s[i..j], j
+// defaulting to i, negative positions counted from the end, clamped to s.
+func stringByte(L *glua.LState) int {
+	s := L.CheckString(1)
+	relative := func(pos int) int {
+		switch {
+		case pos >= 0:
+			return pos
+		case -pos > len(s):
+			return 0
+		}
+		return len(s) + pos + 1
+	}
+	i := relative(L.OptInt(2, 1))
+	j := relative(L.OptInt(3, i))
+	i = max(i, 1)
+	j = min(j, len(s))
+	if i > j {
+		return 0
+	}
+	for k := i; k <= j; k++ {
+		L.Push(glua.LNumber(s[k-1]))
+	}
+	return j - i + 1
 }
 
 // tableConcat is table.concat(list [, sep [, i [, j]]]) with gopher-lua's

@@ -38,6 +38,16 @@ var baseFunctionDefects = []struct {
 			check(false) -- line 4
 		end)
 		assert(err == "gaps.lua:4: bad argument", err)`},
+	{"string.byte with an explicit nil end takes one byte", `
+		local n = select("#", ("barfoo"):byte(1, nil))
+		assert(n == 1, n)`},
+	{"string.byte from position 0 starts at the first byte", `
+		local a, b = ("abc"):byte(0, 2)
+		assert(a == 97 and b == 98, tostring(a) .. " " .. tostring(b))`},
+	{"debug.getlocal reads a suspended coroutine", `
+		local co = coroutine.create(function () local inside = 1; coroutine.yield(); end)
+		coroutine.resume(co)
+		assert(debug.getlocal(co, 1, 1) == "inside")`},
 	{"debug.traceback returns an error table untouched", `
 		local e = { code = 42 }
 		assert(debug.traceback(e) == e)

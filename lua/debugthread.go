@@ -26,16 +26,34 @@ func fixDebugInfo(L *glua.LState) {
 
 // debugTarget returns the state a debug call inspects (the coroutine
 // given first, else the caller's) and the index of the next argument.
-func debugTarget(L *glua.LState) (*glua.LState, int) {
+// yielded says the coroutine is suspended: Lua counts the yield it stopped
+// in as its level 0, a frame gopher-lua no longer has, so its levels are
+// one further down.
+func debugTarget(L *glua.LState) (target *glua.LState, arg int, yielded bool) {
 	if co, ok := L.Get(1).(*glua.LState); ok {
-		return co, 2
+		return co, 2, co != L && L.Status(co) == "suspended"
 	}
-	return L, 1
+	return L, 1, false
+}
+
+// yieldInfo is what Lua's debug.getinfo says of level 0 of a suspended
+// coroutine: coroutine.yield, a C function.
+func yieldInfo(L *glua.LState) *glua.LTable {
+	info := L.NewTable()
+	info.RawSetString("what", glua.LString("C"))
+	info.RawSetString("source", glua.LString("=[C]"))
+	info.RawSetString("short_src", glua.LString("[C]"))
+	for _, k := range []string{"currentline", "linedefined", "lastlinedefined"} {
+		info.RawSetString(k, glua.LNumber(-1))
+	}
+	info.RawSetString("nups", glua.LNumber(0))
+	info.RawSetString("func", L.GetField(L.GetGlobal("coroutine"), "yield"))
+	return info
 }
 
 // debugGetInfo is debug.getinfo([thread,] f | level [, what]).
 func debugGetInfo(L *glua.LState) int {
-	target, arg := debugTarget(L)
+	target, arg, yielded := debugTarget(L)
 	what := L.OptString(arg+1, "Slunf")
 	var dbg *glua.Debug
 	var fn glua.LValue
@@ -45,8 +63,16 @@ func debugGetInfo(L *glua.LState) int {
 		dbg = &glua.Debug{}
 		fn, err = target.GetInfo(">"+what, dbg, v)
 	case glua.LNumber:
+		level := int(v)
+		if yielded {
+			if level == 0 {
+				L.Push(yieldInfo(L))
+				return 1
+			}
+			level--
+		}
 		var ok bool
-		if dbg, ok = target.GetStack(int(v)); !ok {
+		if dbg, ok = target.GetStack(level); !ok {
 			L.Push(glua.LNil)
 			return 1
 		}
@@ -87,8 +113,15 @@ func shortSource(dbg *glua.Debug) string {
 // debugGetLocal is debug.getlocal([thread,] level, n): the name and value
 // of local n at that level, nil past the last one.
 func debugGetLocal(L *glua.LState) int {
-	target, arg := debugTarget(L)
+	target, arg, yielded := debugTarget(L)
 	level, idx := L.CheckInt(arg), L.CheckInt(arg+1)
+	if yielded {
+		if level == 0 {
+			L.Push(glua.LNil) // the yield, a C function: no named locals
+			return 1
+		}
+		level--
+	}
 	dbg, ok := target.GetStack(level)
 	if !ok {
 		L.ArgError(arg, "level out of range")

@@ -51,7 +51,7 @@ func OpenVersionGaps(L *glua.LState) {
 	}
 	str := L.GetGlobal("string").(*glua.LTable)
 	if format, ok := str.RawGetString("format").(*glua.LFunction); ok {
-		str.RawSetString("format", L.NewFunction(formatWithLuaQuote(format)))
+		str.RawSetString("format", L.NewFunction(formatLikeLua(format)))
 	}
 }
 
@@ -187,14 +187,19 @@ func pushWithEnv(L *glua.LState, fn *glua.LFunction, envArg int) int {
 	return 1
 }
 
-// formatWithLuaQuote wraps gopher-lua's string.format, which hands "%q" to
-// Go and so quotes Go-style (\xa9, \u00e9): Lua quotes byte for byte,
-// escaping '"', '\', newline (as backslash-newline) and other control
-// characters (as \ddd, as Lua 5.4 does).
-func formatWithLuaQuote(orig *glua.LFunction) glua.LGFunction {
+// formatLikeLua wraps gopher-lua's string.format, which hands each
+// conversion to Go's fmt, where Lua's differ:
+//   - "%q": Go quotes Go-style (\xa9, \u00e9); Lua quotes byte for byte,
+//     escaping '"', '\', newline (as backslash-newline) and other control
+//     characters (as \ddd, as Lua 5.4 does);
+//   - "%g" without a precision: Go gives the shortest exact form, C (and
+//     so Lua) six significant digits (2^66 is "7.3787e+19");
+//   - infinities and NaN under %e %f %g: Go writes "+Inf" and "NaN", C
+//     "inf", "-inf", "nan", "-nan" ("INF" … for %E %G).
+func formatLikeLua(orig *glua.LFunction) glua.LGFunction {
 	return func(L *glua.LState) int {
 		format := L.CheckString(1)
-		if !strings.Contains(format, "%q") {
+		if !strings.ContainsAny(format, "qgGeEf") {
 			return callThrough(L, orig)
 		}
 		arg := 2 // the stack index of the argument the next conversion takes
@@ -212,7 +217,8 @@ func formatWithLuaQuote(orig *glua.LFunction) glua.LGFunction {
 				out.WriteString(format[i:])
 				break
 			}
-			switch format[j] {
+			spec := format[i+1 : j]
+			switch verb := format[j]; verb {
 			case '%':
 				out.WriteString("%%")
 			case 'q':
@@ -220,6 +226,17 @@ func formatWithLuaQuote(orig *glua.LFunction) glua.LGFunction {
 				// following conversions keep their arguments.
 				out.WriteString(strings.ReplaceAll(luaQuote(L, arg), "%", "%%"))
 				L.Remove(arg)
+			case 'e', 'E', 'f', 'g', 'G':
+				if text, ok := nonFiniteText(L.Get(arg), spec, verb); ok {
+					// As a string, padded to the width C would pad it to.
+					out.WriteString("%" + padding(spec) + "s")
+					L.Replace(arg, glua.LString(text))
+				} else if (verb == 'g' || verb == 'G') && !strings.Contains(spec, ".") {
+					out.WriteString("%" + spec + ".6" + string(verb))
+				} else {
+					out.WriteString(format[i : j+1])
+				}
+				arg++
 			default:
 				out.WriteString(format[i : j+1])
 				arg++
@@ -229,6 +246,51 @@ func formatWithLuaQuote(orig *glua.LFunction) glua.LGFunction {
 		L.Replace(1, glua.LString(out.String()))
 		return callThrough(L, orig)
 	}
+}
+
+// padding is what of a conversion's flags and width pads a string as C
+// pads an infinity: "-" (left-justified) and the width; C pads those with
+// spaces, zero flag or not.
+func padding(spec string) string {
+	flags := strings.TrimLeft(spec, "-+ #0")
+	width, _, _ := strings.Cut(flags, ".")
+	if strings.Contains(spec[:len(spec)-len(flags)], "-") {
+		return "-" + width
+	}
+	return width
+}
+
+// nonFiniteText is how C's printf writes v, when it is an infinity or NaN,
+// under a floating-point conversion: "inf", "-inf", "nan", "-nan" (the sign
+// of a NaN is its sign bit, as glibc shows it), upper case for E and G,
+// and a '+' or ' ' flag in front of a positive one.
+func nonFiniteText(v glua.LValue, spec string, verb byte) (string, bool) {
+	n, ok := v.(glua.LNumber)
+	if !ok {
+		return "", false
+	}
+	f := float64(n)
+	var text string
+	switch {
+	case math.IsInf(f, 0):
+		text = "inf"
+	case math.IsNaN(f):
+		text = "nan"
+	default:
+		return "", false
+	}
+	switch {
+	case math.Signbit(f):
+		text = "-" + text
+	case strings.Contains(spec, "+"):
+		text = "+" + text
+	case strings.Contains(spec, " "):
+		text = " " + text
+	}
+	if verb == 'E' || verb == 'G' {
+		text = strings.ToUpper(text)
+	}
+	return text, true
 }
 
 // callThrough hands the current arguments to fn: directly when it is a Go

@@ -59,6 +59,9 @@ func TestVersionGapsBehaveAsLua52Plus(t *testing.T) {
 		{"format %q keeps other conversions' arguments", `assert(string.format("%5s|%q|%d%%", "x", "%s", 7) == "    x|\"%s\"|7%")`},
 		{"format %q of numbers", `assert(string.format("%q", 42) == "42")`},
 		{"format without %q", `assert(string.format("%d-%s", 1, "a") == "1-a")`},
+		{"format %g has six digits", `assert(string.format("%g|%G|%.3g|%g", 2^66, 2^66, 1/3, 0.5) == "7.3787e+19|7.3787E+19|0.333|0.5")`},
+		{"format infinities and NaN as C", `assert(string.format("%e|%E|%f|%g|%010f|%-5g|%+g|%g", 1/0, -1/0, 1/0, -1/0, 1/0, 1/0, 1/0, -(0/0)) == "inf|-INF|inf|-inf|       inf|inf  |+inf|nan")`},
+		{"format of finite floats unchanged", `assert(string.format("%.2f|%e|%5.1f", 3.14159, 12345.678, 2.25) == "3.14|1.234568e+04|  2.2")`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -120,6 +120,21 @@ func TestCheckSaysWhatBrokenModulesMiss(t *testing.T) {
 	}
 }
 
+// A module that needs the server for a reason the lists do not give gets
+// a line of its own saying why, and does not fail the check.
+func TestCheckSaysWhyAModuleNeedsTheServer(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "mod_needs_muc.lua"), []byte("module:depends(\"muc\")\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, "plugin_paths = { \""+dir+"\" }\nVirtualHost \"x.example\"\n\tmodules_enabled = { \"needs_muc\" }\n")
+	code, out, _ := check(t, "--config", cfg, "--prosody-plugin-dir", "none")
+	want := "  server-side: needs_muc (skipped, needs the XMPP server: depends on mod_muc, which the XMPP server runs)\n"
+	if code != 0 || !strings.Contains(out, want) || strings.Contains(out, "BROKEN") {
+		t.Errorf("exit %d; report lacks %q:\n%s", code, want, out)
+	}
+}
+
 // TestCheckDebiansInstalledConfig checks /etc/prosody/prosody.cfg.lua, with
 // its conf.d, unchanged, as Debian's prosody package installs it; CI
 // installs prosody (scripts/install-deps), so there it must be present.

@@ -69,4 +69,17 @@ describe("util.format", function ()
 		assert.equal("a and 2 [3]", format("%s and %d", "a", 2, 3));
 		assert.equal("extra [1] [(nil)] [x\n\ty]", format("extra", 1, nil, "x\ny"));
 	end);
+
+	it("writes floats as C's printf does: six digits for %g, inf and nan spelt out", function ()
+		assert.equal("7.3787e+19", format("%g", 2^66));
+		assert.equal("7.3787E+19", format("%G", 2^66));
+		assert.equal("0.1", format("%g", 0.1));
+		assert.equal("inf", format("%e", math.huge));
+		assert.equal("-INF", format("%E", -math.huge));
+		assert.equal("inf", format("%f", math.huge));
+		assert.equal("-inf", format("%g", -math.huge));
+		assert.equal("     inf|", string.format("%8.2f|", math.huge));
+		assert.equal("+inf", string.format("%+g", math.huge));
+		assert.equal("inf   |", string.format("%-6g|", math.huge));
+	end);
 end);

@@ -66,6 +66,12 @@ describe("util.human.io", function ()
 			assert.equal("me@x/r     | false  ", row({ jid = "me@x", res = "r", status = false }));
 		end);
 
+		it("shows the row's item at a column's index when the column has no key", function ()
+			local row = hio.table({ { width = 3, align = "right" }, { width = 3 } }, 80);
+			assert.equal("  1 | .  ", row({ 1, "." }));
+			assert.equal("10… | ..…", row({ 1000, "...." }));
+		end);
+
 		it("has empty titles for columns without one", function ()
 			local row = hio.table({ { key = "a", width = 3 }, { title = "B", key = "b", width = 2 } }, 80);
 			assert.equal("    | B ", row());

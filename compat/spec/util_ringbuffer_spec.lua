@@ -173,5 +173,11 @@ describe("util.ringbuffer", function ()
 			assert.same({}, { b:byte(7) });
 			assert.same({}, { b:byte(3, 2) });
 		end);
+
+		it("byte with an explicit nil end takes one byte, as string.byte does", function ()
+			assert.same({ 97 }, { b:byte(1, nil) });
+			assert.same({ ("abcdef"):byte(1, nil) }, { b:byte(1, nil) });
+			assert.same({ ("abcdef"):byte(0, 2) }, { b:byte(0, 2) });
+		end);
 	end);
 end);

@@ -212,7 +212,7 @@ local function traceback(...)
 end
 
 local function use()
-	debug.traceback = traceback;
+	debug.traceback = traceback; -- luacheck: ignore 122
 end
 
 return {

@@ -127,7 +127,8 @@ local function new_table(columns, max_width)
 		for i, col in ipairs(columns) do
 			local v;
 			if row then
-				v = row[col.key];
+				-- A column without a key shows the row's item at its own index.
+				v = row[col.key or i];
 				if col.mapper then v = col.mapper(v, row); end
 			else
 				v = col.title or "";
