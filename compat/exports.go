@@ -1,6 +1,12 @@
 package compat
 
-import glua "github.com/yuin/gopher-lua"
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	glua "github.com/yuin/gopher-lua"
+)
 
 // The API plugins' Go halves use (plugins/mod_NAME/*.go): the same JSON
 // decoding and JID preparation the Lua libraries give plugins, so that a
@@ -42,3 +48,45 @@ func Nameprep(name string) (prepared string, ok bool) {
 // Nodeprep prepares s as util.encodings.stringprep.nodeprep does (not
 // strict); ok is false when nodeprep refuses it.
 func Nodeprep(s string) (prepped string, ok bool) { return nodeprepProfile.prepare(s, false) }
+
+// DatamanagerPath is where Prosody's util.datamanager keeps user's data of
+// store on host under root (getpath): root/HOST/STORE/USER.EXT, or
+// root/HOST/STORE.EXT without a user; ext is "dat" for keyval data, "list"
+// for lists.
+func DatamanagerPath(root string, user *string, host, store, ext string) string {
+	p, _ := (&dmState{dataPath: root}).path(user, &host, store, ext, false)
+	return p
+}
+
+// DatamanagerUsers are the users with a STORE/USER.EXT file of store on
+// host under root, decoded, as util.datamanager.users lists them.
+func DatamanagerUsers(root, host, store, ext string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.FromSlash(root + "/" + dmEncode(host) + "/" + dmStoreEncode(store)))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), "."+ext); ok && !e.IsDir() {
+			names = append(names, dmDecode(name))
+		}
+	}
+	return names, nil
+}
+
+// DatamanagerText is v as util.datamanager.store writes a keyval file:
+// "return <v serialised as Lua>;\n".
+func DatamanagerText(v glua.LValue) (string, error) {
+	text, err := serializeLua(v)
+	if err != nil {
+		return "", err
+	}
+	return "return " + text + ";\n", nil
+}
+
+// LoadDatamanagerFile runs a keyval file written by util.datamanager (or
+// DatamanagerText) in an empty environment, as Prosody loads it, and
+// returns its value; missing reports that the file does not exist.
+func LoadDatamanagerFile(L *glua.LState, path string) (v glua.LValue, missing bool, err error) {
+	return runDataFile(L, path, L.NewTable())
+}

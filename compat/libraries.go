@@ -47,6 +47,7 @@ var goLibraries = map[string]glua.LGFunction{
 	"lfs":              openLFS,
 	"util.hmac":        openUtilHMAC,
 	"util.strbitop":    openUtilStrbitop,
+	"util.ringbuffer":  openUtilRingbuffer,
 	"util.table":       openUtilTable,
 	"util.datamanager": openUtilDatamanager,
 	"modhost.xmlsax":   openXMLParser,

@@ -425,59 +425,12 @@ func setDefaults(t *testing.T, l *lua.Loop, d compat.HTTPDefaults) {
 	}
 }
 
-// drippingServer accepts connections, answers each request's headers with
-// Content-Length: 16000000, then sends a byte every 50 ms; closed reports,
-// per connection, when the client's side closed it.
-func drippingServer(t *testing.T) (url string, closed <-chan time.Time) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch := make(chan time.Time, 16)
-	stop := make(chan struct{})
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				if _, err := c.Read(buf); err != nil {
-					return
-				}
-				if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 16000000\r\n\r\n{"); err != nil {
-					return
-				}
-				go func() { // the client closing shows as a read ending
-					_, _ = c.Read(buf)
-					ch <- time.Now()
-				}()
-				for {
-					select {
-					case <-stop:
-						return
-					case <-time.After(50 * time.Millisecond):
-					}
-					if _, err := io.WriteString(c, " "); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() { close(stop); l.Close() })
-	return "http://" + l.Addr().String() + "/", ch
-}
-
 // destroy_request, which a plugin calls when it stops waiting, closes the
 // connection at once and the callback is never called, as in Prosody; it
 // used to be missing, so the request ran on to http_client_timeout with its
 // socket open (issue 13, point 7).
 func TestNetHTTPDestroyRequestClosesTheConnection(t *testing.T) {
-	url, closed := drippingServer(t)
+	url, closed := testkit.DrippingServer(t, "/", 50*time.Millisecond)
 	l := newLoop(t)
 	got := testkit.RunLuaAsync(t, l, `
 		local http = require "net.http"

@@ -29,8 +29,9 @@ import (
 // replaced atomically (written to NAME~, then renamed). Loading runs the file
 // as Lua in an empty environment, as Prosody does.
 //
-// modhost's own "internal" storage driver (host/store_files.go) keeps JSON
-// files in a layout of its own; the two do not see each other's data.
+// modhost's own "internal" storage driver (host/store_files.go) keeps its
+// data in this layout and format too (through exports.go), so the two see
+// each other's data, as Prosody's mod_storage_internal and util.datamanager do.
 
 // dmState is one util.datamanager instance's state: its data path and the
 // callbacks store/list_* consult, in the order they were added.

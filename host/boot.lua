@@ -1,7 +1,8 @@
 -- modhost's boot chunk: builds Prosody's globals in the loop's Lua state.
--- Called once by the Go runtime with the native library and the host list.
+-- Called once by the Go runtime with the native library, the host list,
+-- prosody.paths and the config file's name.
 
-local native, host_list, paths = ...;
+local native, host_list, paths, config_file = ...;
 
 local events = require "util.events";
 
@@ -15,6 +16,7 @@ prosody = {
 	full_sessions = {};
 	bare_sessions = {};
 	start_time = os.time();
+	config_file = config_file;
 	lock_globals = function () end;
 	unlock_globals = function () end;
 	_shared_tables = {};
@@ -28,6 +30,30 @@ function prosody.shutdown(reason, code)
 	native.shutdown(reason ~= nil and tostring(reason) or "", tonumber(code) or 0);
 end
 hosts = prosody.hosts;
+
+-- prosody.reload_config(): what Prosody 0.12 does on SIGHUP (util/startup.lua
+-- gives it the same steps). The config in use stays when the file fails to
+-- load; modules are not reloaded. Returns true, or false and why.
+function prosody.reload_config()
+	local log = native.logger("general");
+	log("info", "Reloading configuration file");
+	prosody.events.fire_event("reloading-config");
+	local configmanager = require "core.configmanager";
+	local ok, level, err = configmanager.load(prosody.config_file);
+	if not ok then
+		if level == "parser" then
+			log("error", "There was an error parsing the configuration file: %s", err);
+		else
+			log("error", "Couldn't read the config file when trying to reload: %s", err);
+		end
+		return false, tostring(level) .. ": " .. tostring(err);
+	end
+	prosody.events.fire_event("config-reloaded", {
+		filename = prosody.config_file;
+		config = configmanager.getconfig();
+	});
+	return true;
+end
 
 for _, h in ipairs(host_list) do
 	hosts[h.name] = {

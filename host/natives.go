@@ -20,6 +20,7 @@ func (rt *Runtime) nativeLibrary() lua.Library {
 			"config_get":       rt.luaConfigGet,
 			"config_rawget":    rt.luaConfigRawGet,
 			"config_all":       rt.luaConfigAll,
+			"config_load":      rt.luaConfigLoad,
 			"find_module":      rt.luaFindModule,
 			"find_lib":         rt.luaFindLib,
 			"load_chunk":       luaLoadChunk,
@@ -60,7 +61,7 @@ func (rt *Runtime) luaShutdown(L *glua.LState) int {
 }
 
 func (rt *Runtime) luaConfigGet(L *glua.LState) int {
-	v, _ := rt.cfg.Get(L.CheckString(1), L.CheckString(2))
+	v, _ := rt.luaCfg.Get(L.CheckString(1), L.CheckString(2))
 	L.Push(lua.FromGo(L, v))
 	return 1
 }
@@ -68,10 +69,10 @@ func (rt *Runtime) luaConfigGet(L *glua.LState) int {
 func (rt *Runtime) luaConfigRawGet(L *glua.LState) int {
 	host, key := L.CheckString(1), L.CheckString(2)
 	var v any
-	if s := rt.cfg.Host(host); s != nil {
+	if s := rt.luaCfg.Host(host); s != nil {
 		v = s.Options[key]
 	} else if host == "*" {
-		v = rt.cfg.Global.Options[key]
+		v = rt.luaCfg.Global.Options[key]
 	}
 	L.Push(lua.FromGo(L, v))
 	return 1
@@ -79,8 +80,8 @@ func (rt *Runtime) luaConfigRawGet(L *glua.LState) int {
 
 func (rt *Runtime) luaConfigAll(L *glua.LState) int {
 	all := L.NewTable()
-	all.RawSetString("*", lua.FromGo(L, rt.cfg.Global.Options))
-	for _, h := range rt.cfg.Hosts {
+	all.RawSetString("*", lua.FromGo(L, rt.luaCfg.Global.Options))
+	for _, h := range rt.luaCfg.Hosts {
 		all.RawSetString(h.Name, lua.FromGo(L, h.Options))
 	}
 	L.Push(all)
@@ -123,7 +124,7 @@ func (rt *Runtime) luaFindModule(L *glua.LState) int {
 
 // builtInModules are Prosody modules whose work modhost does itself: its
 // HTTP server is mod_http and answers errors as mod_http_errors would, its
-// JSON-file store is mod_storage_internal. Prosody's copies need the
+// file store (Prosody's datamanager layout) is mod_storage_internal. Prosody's copies need the
 // server's internals. A module that depends on one gets an empty module in
 // its place.
 var builtInModules = map[string]bool{"http": true, "http_errors": true, "storage_internal": true}

@@ -75,6 +75,7 @@ type Options struct {
 type Runtime struct {
 	opts      Options
 	cfg       *config.Config
+	luaCfg    *config.Config // what Lua reads (core.configmanager): cfg until a reload; used on the loop only
 	log       *slog.Logger
 	logCloser io.Closer
 	loop      *lua.Loop
@@ -125,7 +126,7 @@ func New(opts Options) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt := &Runtime{opts: opts, cfg: cfg, metrics: newRuntimeMetrics(), shutdownReq: make(chan string, 1)}
+	rt := &Runtime{opts: opts, cfg: cfg, luaCfg: cfg, metrics: newRuntimeMetrics(), shutdownReq: make(chan string, 1)}
 	if opts.Logger != nil {
 		rt.log = opts.Logger
 	} else {
@@ -166,7 +167,7 @@ func New(opts Options) (*Runtime, error) {
 	if !filepath.IsAbs(dataPath) {
 		dataPath = filepath.Join(configDir, dataPath)
 	}
-	rt.files = &fileStore{root: dataPath}
+	rt.files = &fileStore{root: dataPath, log: rt.log.With("source", "storage")}
 	if opts.Sink != nil {
 		rt.SetSink(opts.Sink)
 	}
@@ -307,7 +308,7 @@ func (rt *Runtime) boot(L *glua.LState) error {
 	if err != nil {
 		return err
 	}
-	_, err = lua.DoChunk(L, bootSource, "host/boot.lua", 0, native[0], hostList, paths)
+	_, err = lua.DoChunk(L, bootSource, "host/boot.lua", 0, native[0], hostList, paths, glua.LString(rt.cfg.Path))
 	return err
 }
 
@@ -322,6 +323,7 @@ func (rt *Runtime) loadModules(L *glua.LState) Report {
 		return report
 	}
 	load, getModule := L.GetField(mm[0], "load"), L.GetField(mm[0], "get_module")
+	judge := serverSideJudge{L: L, use: L.GetField(mm[0], "module_use"), unload: L.GetField(mm[0], "unload")}
 	// fileOf is where a loaded module came from: its file, or builtIn.
 	fileOf := func(env glua.LValue) string {
 		path := ""
@@ -366,12 +368,23 @@ func (rt *Runtime) loadModules(L *glua.LState) Report {
 			rt.loop.RenewBudget() // each module's load has lua_job_timeout to itself
 			rets, err := lua.Call(L, load, 3, glua.LString(h.Name), glua.LString(name))
 			if err != nil {
-				hr.Broken = append(hr.Broken, ModuleError{Name: name, Error: inWords(lua.ErrorMessage(err), rt.search.source)})
-				continue
+				rets = []glua.LValue{glua.LNil, glua.LString(lua.ErrorMessage(err)), glua.LString("broken")}
+			}
+			if rets[0] == glua.LNil {
+				if dep := serverSideDependency(glua.LVAsString(rets[1])); dep != "" {
+					rt.skipServerSide(&hr, name, "depends on mod_"+dep+", which the XMPP server runs")
+					continue
+				}
 			}
 			switch {
 			case rets[0] != glua.LNil:
 				file := fileOf(rets[0])
+				if !rt.opts.LoadServerSide {
+					if reason := judge.byUse(h.Name, name); reason != "" {
+						rt.skipServerSide(&hr, name, reason)
+						continue
+					}
+				}
 				hr.Loaded = append(hr.Loaded, LoadedModule{Name: name, File: file, Shadowed: rt.search.shadowed(name, file)})
 			case glua.LVAsString(rets[2]) == "missing":
 				_, _, searched, _ := rt.search.find(name)
@@ -507,8 +520,10 @@ type LoadedModule struct {
 
 // SkippedModule is a server-side module and the file the search finds it
 // in ("" when it is in none of the folders: the XMPP server may still have
-// it).
-type SkippedModule struct{ Name, File string }
+// it). Reason is "" for a module config.IsServerSide lists, else why it
+// was found to need the server: a dependency on a server-side module, or
+// what a module whose name looks server-side hooks and provides.
+type SkippedModule struct{ Name, File, Reason string }
 
 // MissingModule is a module found in no searched path.
 type MissingModule struct {

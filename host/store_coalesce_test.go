@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -96,7 +95,7 @@ func TestInternalStoreItemSavesSurviveStop(t *testing.T) {
 	if err != nil {
 		t.Fatalf("roster file after stop: %v", err)
 	}
-	if !json.Valid(raw) || !strings.Contains(string(raw), `"x@example.net"`) {
+	if !strings.HasPrefix(string(raw), "return {") || !strings.Contains(string(raw), `["x@example.net"]`) {
 		t.Fatalf("roster file after stop lacks the saved contact: %s", raw)
 	}
 }

@@ -5,37 +5,70 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/compat"
 )
 
-// fileStore is the "internal" storage driver: one JSON file per (host, store,
-// user) under data_path, written atomically (temp file, fsync, rename) so a
-// crash never leaves half a file.
+// fileStore is the "internal" storage driver, in Prosody 0.12's own
+// layout and format (mod_storage_internal over util.datamanager), so that
+// an operator can point data_path at a Prosody data folder and both read
+// what the other wrote:
+//
+//	DATA/HOST/STORE/USER.dat   "return <Lua table>;" (compat.DatamanagerText)
+//	DATA/HOST/STORE.dat        the same for host-wide data (user "")
+//
+// HOST and USER are encoded as util.datamanager's path_encode does. Files
+// are written atomically (temp file, fsync, rename) so a crash never leaves
+// half a file; data that is nil or an empty table removes the file, as
+// Prosody's datamanager does.
+//
+// Before, modhost wrote one JSON file per (host, store, user) in a layout
+// of its own (legacyFile). Those are still read where no .dat file exists,
+// listed by users, and converted when their data is next written (the JSON
+// file is removed once the .dat is in place); the first conversion is
+// logged.
 type fileStore struct {
 	root   string
+	log    *slog.Logger
 	writes atomic.Int64 // files written or removed, for tests
+
+	convertOnce sync.Once
 }
 
-// entriesKey marks a table whose keys are not all strings (e.g. a roster's
-// [false] metadata entry); JSON objects only have string keys.
+// entriesKey marked, in the old JSON files, a table whose keys were not
+// all strings (e.g. a roster's [false] metadata entry).
 const entriesKey = "__modhost_entries"
 
+// file is where (host, store, user) lives in Prosody's layout.
 func (s *fileStore) file(host, store, user string) string {
+	var u *string
+	if user != "" {
+		u = &user
+	}
+	return filepath.FromSlash(compat.DatamanagerPath(s.root, u, host, store, "dat"))
+}
+
+// legacyFile is where modhost before 0.12-compatible storage kept (host,
+// store, user): a JSON file, names URL-escaped, "@host" for host-wide data.
+func (s *fileStore) legacyFile(host, store, user string) string {
 	if user == "" {
 		user = "@host"
 	}
 	return filepath.Join(s.root, encodePathPart(host), encodePathPart(store), encodePathPart(user)+".json")
 }
 
-// encodePathPart makes a name safe as one path element, reversibly.
+// encodePathPart is the old layout's name encoding, reversible.
 func encodePathPart(s string) string {
 	e := url.PathEscape(s)
 	e = strings.ReplaceAll(e, ".", "%2E")
@@ -43,7 +76,20 @@ func encodePathPart(s string) string {
 }
 
 func (s *fileStore) load(L *glua.LState, host, store, user string) (glua.LValue, error) {
-	b, err := os.ReadFile(s.file(host, store, user))
+	v, missing, err := compat.LoadDatamanagerFile(L, s.file(host, store, user))
+	if err != nil {
+		return glua.LNil, fmt.Errorf("read %s store of %s: %w", store, user, err)
+	}
+	if !missing {
+		return v, nil
+	}
+	return s.loadLegacy(L, host, store, user)
+}
+
+// loadLegacy reads the old JSON file of (host, store, user), nil when there
+// is none.
+func (s *fileStore) loadLegacy(L *glua.LState, host, store, user string) (glua.LValue, error) {
+	b, err := os.ReadFile(s.legacyFile(host, store, user))
 	if errors.Is(err, fs.ErrNotExist) {
 		return glua.LNil, nil
 	}
@@ -52,7 +98,7 @@ func (s *fileStore) load(L *glua.LState, host, store, user string) (glua.LValue,
 	}
 	var v any
 	if err := json.Unmarshal(b, &v); err != nil {
-		return glua.LNil, fmt.Errorf("decode %s store of %s: %w", store, user, err)
+		return glua.LNil, fmt.Errorf("decode %s store of %s (%s): %w", store, user, s.legacyFile(host, store, user), err)
 	}
 	return jsonToLua(L, v), nil
 }
@@ -60,43 +106,73 @@ func (s *fileStore) load(L *glua.LState, host, store, user string) (glua.LValue,
 func (s *fileStore) save(host, store, user string, v glua.LValue) error {
 	p := s.file(host, store, user)
 	s.writes.Add(1)
-	if v == glua.LNil {
+	if v == glua.LNil || isEmptyLuaTable(v) {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove %s: %w", p, err)
 		}
-		return nil
+		return s.dropLegacy(host, store, user)
 	}
-	data, err := luaToJSON(v, 0)
+	text, err := compat.DatamanagerText(v)
 	if err != nil {
 		return fmt.Errorf("encode %s store of %s: %w", store, user, err)
 	}
-	b, err := json.Marshal(data)
-	if err != nil {
-		return fmt.Errorf("encode %s store of %s: %w", store, user, err)
+	if err := writeFileAtomic(p, []byte(text)); err != nil {
+		return err
 	}
-	return writeFileAtomic(p, b)
+	return s.dropLegacy(host, store, user)
 }
 
-func (s *fileStore) users(host, store string) ([]string, error) {
-	entries, err := os.ReadDir(filepath.Join(s.root, encodePathPart(host), encodePathPart(store)))
+// dropLegacy removes the old JSON file of (host, store, user) once its data
+// is in Prosody's layout (or deleted), logging the first conversion.
+func (s *fileStore) dropLegacy(host, store, user string) error {
+	old := s.legacyFile(host, store, user)
+	err := os.Remove(old)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
+		return fmt.Errorf("remove %s after converting it: %w", old, err)
+	}
+	s.convertOnce.Do(func() {
+		if s.log != nil {
+			s.log.Info("converting modhost's old JSON store files to Prosody's data layout as they are written; until then they are still read",
+				"data_path", s.root, "first", old)
+		}
+	})
+	return nil
+}
+
+func isEmptyLuaTable(v glua.LValue) bool {
+	t, ok := v.(*glua.LTable)
+	if !ok {
+		return false
+	}
+	k, _ := t.Next(glua.LNil)
+	return k == glua.LNil
+}
+
+// users lists the users with data in store on host: those of Prosody's
+// layout and those only in old JSON files, each once, sorted.
+func (s *fileStore) users(host, store string) ([]string, error) {
+	names, err := compat.DatamanagerUsers(s.root, host, store, "dat")
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	var out []string
+	entries, err := os.ReadDir(filepath.Join(s.root, encodePathPart(host), encodePathPart(store)))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
 	for _, e := range entries {
 		name, ok := strings.CutSuffix(e.Name(), ".json")
 		if !ok || name == "@host" {
 			continue
 		}
 		if u, err := url.PathUnescape(name); err == nil {
-			out = append(out, u)
+			names = append(names, u)
 		}
 	}
-	sort.Strings(out)
-	return out, nil
+	sort.Strings(names)
+	return slices.Compact(names), nil
 }
 
 func writeFileAtomic(p string, b []byte) error {
@@ -125,70 +201,8 @@ func writeFileAtomic(p string, b []byte) error {
 	return nil
 }
 
-// luaToJSON converts a Lua value to JSON-able Go values, keeping non-string
-// table keys (numbers, booleans) through the entries form.
-func luaToJSON(v glua.LValue, depth int) (any, error) {
-	if depth > 100 {
-		return nil, fmt.Errorf("table nested too deep (or a cycle)")
-	}
-	switch v := v.(type) {
-	case *glua.LNilType:
-		return nil, nil
-	case glua.LBool:
-		return bool(v), nil
-	case glua.LNumber:
-		f := float64(v)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("number %v cannot be stored", f)
-		}
-		return f, nil
-	case glua.LString:
-		return string(v), nil
-	case *glua.LTable:
-		n := v.Len()
-		count := 0
-		allStrings := true
-		v.ForEach(func(k, _ glua.LValue) {
-			count++
-			if _, ok := k.(glua.LString); !ok {
-				allStrings = false
-			}
-		})
-		var err error
-		switch {
-		case n > 0 && count == n:
-			arr := make([]any, n)
-			for i := 1; i <= n && err == nil; i++ {
-				arr[i-1], err = luaToJSON(v.RawGetInt(i), depth+1)
-			}
-			return arr, err
-		case allStrings:
-			obj := map[string]any{}
-			v.ForEach(func(k, val glua.LValue) {
-				if err == nil {
-					obj[string(k.(glua.LString))], err = luaToJSON(val, depth+1)
-				}
-			})
-			return obj, err
-		default:
-			var entries [][2]any
-			v.ForEach(func(k, val glua.LValue) {
-				if err != nil {
-					return
-				}
-				var jk, jv any
-				if jk, err = luaToJSON(k, depth+1); err == nil {
-					jv, err = luaToJSON(val, depth+1)
-				}
-				entries = append(entries, [2]any{jk, jv})
-			})
-			return map[string]any{entriesKey: entries}, err
-		}
-	default:
-		return nil, fmt.Errorf("a %s cannot be stored", v.Type().String())
-	}
-}
-
+// jsonToLua converts a value of an old JSON store file, the entries form
+// (non-string keys) included.
 func jsonToLua(L *glua.LState, v any) glua.LValue {
 	switch v := v.(type) {
 	case nil:

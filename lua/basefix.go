@@ -22,6 +22,8 @@ import (
 //     size of the largest stanza it ever sent;
 //   - error(msg, level) names the line of the function level levels up
 //     (gopher-lua's is one level short: level 2 names error's caller);
+//   - debug.getinfo and debug.getlocal take a coroutine first, and
+//     getinfo gives short_src (fixDebugInfo);
 //   - debug.traceback(msg) returns a msg that is not a string or number
 //     untouched (Lua 5.2+), so error objects (tables) survive xpcall
 //     handlers that add a traceback.
@@ -54,6 +56,7 @@ func fixBaseFunctions(L *glua.LState) {
 	if _, ok := L.GetGlobal("error").(*glua.LFunction); ok {
 		L.SetGlobal("error", L.NewFunction(luaError))
 	}
+	fixDebugInfo(L)
 	if debug, ok := L.GetGlobal("debug").(*glua.LTable); ok {
 		if traceback, ok := debug.RawGetString("traceback").(*glua.LFunction); ok && traceback.IsG {
 			debug.RawSetString("traceback", L.NewFunction(func(L *glua.LState) int {

@@ -152,97 +152,33 @@ func rewriteBlock(stmts []ast.Stmt) []ast.Stmt {
 }
 
 func rewriteStmt(s ast.Stmt) ast.Stmt {
+	rewriteStmtChildren(s, rewriteExpr, func(b []ast.Stmt) { rewriteBlock(b) })
 	switch s := s.(type) {
 	case *ast.AssignStmt:
-		rewriteExprs(s.Lhs)
-		rewriteExprs(s.Rhs)
 		if len(s.Lhs) > 1 {
 			return multipleAssignment(s)
 		}
 		if len(s.Rhs) == 1 && isAdjustedCall(s.Rhs[0]) {
 			return assignmentThroughLocal(s)
 		}
-	case *ast.LocalAssignStmt:
-		rewriteExprs(s.Exprs)
-	case *ast.FuncCallStmt:
-		rewriteExpr(s.Expr)
-	case *ast.DoBlockStmt:
-		rewriteBlock(s.Stmts)
-	case *ast.WhileStmt:
-		rewriteExpr(s.Condition)
-		rewriteBlock(s.Stmts)
-	case *ast.RepeatStmt:
-		rewriteBlock(s.Stmts)
-		rewriteExpr(s.Condition)
-	case *ast.IfStmt:
-		rewriteExpr(s.Condition)
-		rewriteBlock(s.Then)
-		rewriteBlock(s.Else)
-	case *ast.NumberForStmt:
-		rewriteExpr(s.Init)
-		rewriteExpr(s.Limit)
-		rewriteExpr(s.Step)
-		rewriteBlock(s.Stmts)
 	case *ast.GenericForStmt:
-		rewriteExprs(s.Exprs)
-		rewriteBlock(s.Stmts)
 		if !(len(s.Exprs) == 1 && isMultipleResults(s.Exprs[0])) {
 			return genericForOverLocals(s)
 		}
-	case *ast.FuncDefStmt:
-		rewriteExpr(s.Name.Func)
-		rewriteExpr(s.Name.Receiver)
-		rewriteExpr(s.Func)
-	case *ast.ReturnStmt:
-		rewriteExprs(s.Exprs)
 	}
 	return s
 }
 
-func rewriteExprs(exprs []ast.Expr) {
-	for _, e := range exprs {
-		rewriteExpr(e)
-	}
-}
-
-func rewriteExpr(e ast.Expr) {
-	switch e := e.(type) {
-	case *ast.AttrGetExpr:
-		rewriteExpr(e.Object)
-		rewriteExpr(e.Key)
-	case *ast.TableExpr:
-		for _, f := range e.Fields {
-			rewriteExpr(f.Key)
-			rewriteExpr(f.Value)
+func rewriteExpr(e ast.Expr) ast.Expr {
+	rewriteExprChildren(e, rewriteExpr, func(b []ast.Stmt) { rewriteBlock(b) })
+	if t, ok := e.(*ast.TableExpr); ok {
+		for _, f := range t.Fields {
 			if f.Key != nil {
 				adjustToOne(f.Value)
 			}
 		}
-	case *ast.FuncCallExpr:
-		rewriteExpr(e.Func)
-		rewriteExpr(e.Receiver)
-		rewriteExprs(e.Args)
-	case *ast.LogicalOpExpr:
-		rewriteExpr(e.Lhs)
-		rewriteExpr(e.Rhs)
-	case *ast.RelationalOpExpr:
-		rewriteExpr(e.Lhs)
-		rewriteExpr(e.Rhs)
-	case *ast.StringConcatOpExpr:
-		rewriteExpr(e.Lhs)
-		rewriteExpr(e.Rhs)
-	case *ast.ArithmeticOpExpr:
-		rewriteExpr(e.Lhs)
-		rewriteExpr(e.Rhs)
-	case *ast.UnaryMinusOpExpr:
-		rewriteExpr(e.Expr)
-	case *ast.UnaryNotOpExpr:
-		rewriteExpr(e.Expr)
-	case *ast.UnaryLenOpExpr:
-		rewriteExpr(e.Expr)
-	case *ast.FunctionExpr:
-		rewriteBlock(e.Stmts)
 	}
+	return e
 }
 
 // isMultipleResults reports whether e is a call or `...` that is not

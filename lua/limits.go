@@ -242,97 +242,25 @@ func checkConcats(stmts []ast.Stmt) {
 }
 
 func concatStmt(s ast.Stmt) {
-	switch s := s.(type) {
-	case *ast.AssignStmt:
-		concatExprs(s.Lhs)
-		concatExprs(s.Rhs)
-	case *ast.LocalAssignStmt:
-		concatExprs(s.Exprs)
-	case *ast.FuncCallStmt:
-		s.Expr = concatExpr(s.Expr)
-	case *ast.DoBlockStmt:
-		checkConcats(s.Stmts)
-	case *ast.WhileStmt:
-		s.Condition = concatExpr(s.Condition)
-		checkConcats(s.Stmts)
-	case *ast.RepeatStmt:
-		checkConcats(s.Stmts)
-		s.Condition = concatExpr(s.Condition)
-	case *ast.IfStmt:
-		s.Condition = concatExpr(s.Condition)
-		checkConcats(s.Then)
-		checkConcats(s.Else)
-	case *ast.NumberForStmt:
-		s.Init = concatExpr(s.Init)
-		s.Limit = concatExpr(s.Limit)
-		s.Step = concatExpr(s.Step)
-		checkConcats(s.Stmts)
-	case *ast.GenericForStmt:
-		concatExprs(s.Exprs)
-		checkConcats(s.Stmts)
-	case *ast.FuncDefStmt:
-		if s.Name != nil {
-			s.Name.Func = concatExpr(s.Name.Func)
-			s.Name.Receiver = concatExpr(s.Name.Receiver)
-		}
-		checkConcats(s.Func.Stmts)
-	case *ast.ReturnStmt:
-		concatExprs(s.Exprs)
-	}
-}
-
-func concatExprs(exprs []ast.Expr) {
-	for i, e := range exprs {
-		exprs[i] = concatExpr(e)
-	}
+	rewriteStmtChildren(s, concatExpr, checkConcats)
 }
 
 // concatExpr returns e with its `..` chains replaced by calls.
 func concatExpr(e ast.Expr) ast.Expr {
-	switch e := e.(type) {
-	case nil:
-		return nil
-	case *ast.StringConcatOpExpr:
-		at := positionOf(e)
-		empty := &ast.StringExpr{Value: ""}
-		name := &ast.StringExpr{Value: concatName}
-		at.place(empty)
-		at.place(name)
-		call := &ast.FuncCallExpr{Func: at.index(empty, name), Args: append([]ast.Expr{empty}, concatOperands(e, nil)...)}
-		at.place(call)
-		call.AdjustRet = true
-		return call
-	case *ast.AttrGetExpr:
-		e.Object = concatExpr(e.Object)
-		e.Key = concatExpr(e.Key)
-	case *ast.TableExpr:
-		for _, f := range e.Fields {
-			f.Key = concatExpr(f.Key)
-			f.Value = concatExpr(f.Value)
-		}
-	case *ast.FuncCallExpr:
-		e.Func = concatExpr(e.Func)
-		e.Receiver = concatExpr(e.Receiver)
-		concatExprs(e.Args)
-	case *ast.LogicalOpExpr:
-		e.Lhs = concatExpr(e.Lhs)
-		e.Rhs = concatExpr(e.Rhs)
-	case *ast.RelationalOpExpr:
-		e.Lhs = concatExpr(e.Lhs)
-		e.Rhs = concatExpr(e.Rhs)
-	case *ast.ArithmeticOpExpr:
-		e.Lhs = concatExpr(e.Lhs)
-		e.Rhs = concatExpr(e.Rhs)
-	case *ast.UnaryMinusOpExpr:
-		e.Expr = concatExpr(e.Expr)
-	case *ast.UnaryNotOpExpr:
-		e.Expr = concatExpr(e.Expr)
-	case *ast.UnaryLenOpExpr:
-		e.Expr = concatExpr(e.Expr)
-	case *ast.FunctionExpr:
-		checkConcats(e.Stmts)
+	c, ok := e.(*ast.StringConcatOpExpr)
+	if !ok {
+		rewriteExprChildren(e, concatExpr, checkConcats)
+		return e
 	}
-	return e
+	at := positionOf(c)
+	empty := &ast.StringExpr{Value: ""}
+	name := &ast.StringExpr{Value: concatName}
+	at.place(empty)
+	at.place(name)
+	call := &ast.FuncCallExpr{Func: at.index(empty, name), Args: append([]ast.Expr{empty}, concatOperands(c, nil)...)}
+	at.place(call)
+	call.AdjustRet = true
+	return call
 }
 
 // concatOperands flattens the right-associative chain a .. (b .. c) into

@@ -89,7 +89,11 @@ func main() {
 		case failed:
 			fmt.Printf("%-8s %-28s %-9s %s: %s\n", r.outcome, r.name, origin, r.cause, r.err)
 		case skipped:
-			fmt.Printf("%-8s %-28s %-9s server-side\n", r.outcome, r.name, origin)
+			if r.err != "" {
+				fmt.Printf("%-8s %-28s %-9s server-side: %s\n", r.outcome, r.name, origin, r.err)
+			} else {
+				fmt.Printf("%-8s %-28s %-9s server-side\n", r.outcome, r.name, origin)
+			}
 		default:
 			fmt.Printf("%-8s %-28s %s\n", r.outcome, r.name, origin)
 		}
@@ -215,7 +219,7 @@ func sweep(name, dir string, wait time.Duration, all bool) result {
 		}
 		for _, m := range h.Skipped {
 			if m.Name == name {
-				r.outcome = skipped
+				r.outcome, r.err = skipped, m.Reason
 				return r
 			}
 		}

@@ -130,12 +130,19 @@ func printReport(w io.Writer, report host.Report) {
 				fmt.Fprintf(w, "               %-24s (this copy won; not loaded: %s)\n", "", other)
 			}
 		}
-		if len(h.Skipped) > 0 {
-			names := make([]string, 0, len(h.Skipped))
-			for _, m := range h.Skipped {
-				names = append(names, m.Name)
+		var listed []string
+		for _, m := range h.Skipped {
+			if m.Reason == "" {
+				listed = append(listed, m.Name)
 			}
-			fmt.Fprintf(w, "  server-side: %s (skipped: the XMPP server runs these)\n", strings.Join(names, ", "))
+		}
+		if len(listed) > 0 {
+			fmt.Fprintf(w, "  server-side: %s (skipped: the XMPP server runs these)\n", strings.Join(listed, ", "))
+		}
+		for _, m := range h.Skipped {
+			if m.Reason != "" {
+				fmt.Fprintf(w, "  server-side: %s (skipped, needs the XMPP server: %s)\n", m.Name, m.Reason)
+			}
 		}
 		if len(h.Disabled) > 0 {
 			fmt.Fprintf(w, "  disabled:    %s\n", strings.Join(h.Disabled, ", "))
@@ -207,12 +214,24 @@ func cmdRun(args []string, stderr io.Writer) int {
 	if !report.OK() {
 		log.Error("some modules are missing or broken; running without them (see `modhost check`)")
 	}
-	select {
-	case <-ctx.Done():
-	case reason := <-rt.ShutdownRequested():
-		log.Info("a module called prosody.shutdown", "reason", reason)
+	// SIGHUP re-reads the config, as it makes Prosody do (mod_posix).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			log.Info("Received SIGHUP")
+			// A config that does not load is logged by the reload itself,
+			// and the one in use stays.
+			_ = rt.ReloadConfig(ctx)
+			continue
+		case <-ctx.Done():
+		case reason := <-rt.ShutdownRequested():
+			log.Info("a module called prosody.shutdown", "reason", reason)
+		}
+		return shutdown(rt, log, stop)
 	}
-	return shutdown(rt, log, stop)
 }
 
 // cmdTest runs specs inside a runtime: the given config's hosts and

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -84,9 +85,23 @@ func cmdProsodySnippet(args []string, stdout, stderr io.Writer) int {
 				opts.Mode = component.Delegated
 			}
 		}
+		// With ejabberd_api, rosters on ejabberd are server-held (written
+		// through the API) and its listener is where the url points.
+		rawAPI, hasAPI := cfg.Get(h.Name, "ejabberd_api")
+		apiOpts, _ := rawAPI.(map[string]any)
+		if u, ok := apiOpts["url"].(string); ok {
+			if parsed, err := url.Parse(u); err == nil {
+				opts.APIPort, _ = strconv.Atoi(parsed.Port())
+			}
+		}
 		for _, s := range servers {
 			opts.Server = s
+			mode := opts.Mode
+			if s == "ejabberd" && hasAPI {
+				opts.Mode = component.ServerHeld
+			}
 			text, err := component.Snippet(opts)
+			opts.Mode = mode
 			if err != nil {
 				fmt.Fprintf(stderr, "modhost: %s: %v\n", h.Name, err)
 				return 1

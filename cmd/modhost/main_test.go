@@ -176,3 +176,23 @@ func TestProsodySnippetForALinkedHost(t *testing.T) {
 		t.Fatalf("no linked host: exit %d, %q", code, errs.String())
 	}
 }
+
+func TestProsodySnippetForEjabberdFollowsEjabberdAPI(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "ejabberd.cfg.lua")
+	if err := os.WriteFile(cfg, []byte(`VirtualHost "example.com"
+	modules_disabled = { "roster" }
+	component_client = { port = 5347; jid = "roster.example.com"; secret = "s3cret" }
+	ejabberd_api = { url = "http://127.0.0.1:15281/api" }
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errs bytes.Buffer
+	if code := run([]string{"prosody-snippet", "--config", cfg, "--server", "ejabberd"}, &out, &errs); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	// Rosters go through the API: server-held (no mod_delegation, which
+	// 23.01 gets wrong), and the API listener where ejabberd_api points.
+	if s := out.String(); !strings.Contains(s, "server-held rosters") || strings.Contains(s, "mod_delegation:") || !strings.Contains(s, "port: 15281") {
+		t.Errorf("ejabberd snippet with ejabberd_api:\n%s", s)
+	}
+}

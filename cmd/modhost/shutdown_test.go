@@ -56,6 +56,13 @@ VirtualHost "x.example"
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return startRun(t, bin, cfg)
+}
+
+// startRun starts `bin run --config cfg` and waits until it serves HTTP
+// (the config must listen on http_ports = { 0 }).
+func startRun(t *testing.T, bin, cfg string) *running {
+	t.Helper()
 	r := &running{cmd: exec.Command(bin, "run", "--config", cfg), logs: &testkit.SyncBuffer{}, done: make(chan error, 1)}
 	r.cmd.Stderr = r.logs
 	if err := r.cmd.Start(); err != nil {

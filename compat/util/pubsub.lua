@@ -221,14 +221,22 @@ function service:may(node, actor, action)
 	return false;
 end
 
-function service:set_affiliation(node, actor, jid, affiliation)
-	if not self:may(node, actor, "set_affiliation") then
+-- The node an actor may act on, or false and the error the service answers:
+-- a refused action is "forbidden" before a missing node is "item-not-found".
+local function permitted_node(self, node, actor, action)
+	if not self:may(node, actor, action) then
 		return false, "forbidden";
 	end
 	local node_obj = self.nodes[node];
 	if not node_obj then
 		return false, "item-not-found";
 	end
+	return node_obj;
+end
+
+function service:set_affiliation(node, actor, jid, affiliation)
+	local node_obj, denied = permitted_node(self, node, actor, "set_affiliation");
+	if not node_obj then return false, denied; end
 	jid = self.config.normalize_jid(jid);
 	local previous = node_obj.affiliations[jid];
 	node_obj.affiliations[jid] = affiliation;
@@ -307,13 +315,8 @@ function service:remove_subscription(node, actor, jid)
 end
 
 function service:get_subscription(node, actor, jid)
-	if not self:may(node, actor, own_or_other(self, actor, jid, "get_subscription", "get_subscription_other")) then
-		return false, "forbidden";
-	end
-	local node_obj = self.nodes[node];
-	if not node_obj then
-		return false, "item-not-found";
-	end
+	local node_obj, denied = permitted_node(self, node, actor, own_or_other(self, actor, jid, "get_subscription", "get_subscription_other"));
+	if not node_obj then return false, denied; end
 	return true, node_obj.subscribers[jid];
 end
 
@@ -351,13 +354,8 @@ function service:create(node, actor, options)
 end
 
 function service:delete(node, actor)
-	if not self:may(node, actor, "delete") then
-		return false, "forbidden";
-	end
-	local node_obj = self.nodes[node];
-	if not node_obj then
-		return false, "item-not-found";
-	end
+	local node_obj, denied = permitted_node(self, node, actor, "delete");
+	if not node_obj then return false, denied; end
 	self.nodes[node] = nil;
 	local items = self.data[node];
 	if items and items.clear then items:clear(); end
@@ -434,13 +432,8 @@ function service:broadcast(event, node, subscribers, item, actor, node_obj)
 end
 
 function service:retract(node, actor, id, retract_notification)
-	if not self:may(node, actor, "retract") then
-		return false, "forbidden";
-	end
-	local node_obj = self.nodes[node];
-	if not node_obj then
-		return false, "item-not-found";
-	end
+	local node_obj, denied = permitted_node(self, node, actor, "retract");
+	if not node_obj then return false, denied; end
 	local items = self.data[node];
 	if items then
 		if not items:get(id) then
@@ -458,13 +451,8 @@ function service:retract(node, actor, id, retract_notification)
 end
 
 function service:purge(node, actor, notify)
-	if not self:may(node, actor, "retract") then
-		return false, "forbidden";
-	end
-	local node_obj = self.nodes[node];
-	if not node_obj then
-		return false, "item-not-found";
-	end
+	local node_obj, denied = permitted_node(self, node, actor, "retract");
+	if not node_obj then return false, denied; end
 	local items = self.data[node];
 	if items then
 		if items.clear then
@@ -482,12 +470,8 @@ end
 
 -- Items, newest first as the store gives them: { id1, id2, …, [id] = item }.
 function service:get_items(node, actor, ids, resultspec)
-	if not self:may(node, actor, "get_items") then
-		return false, "forbidden";
-	end
-	if not self.nodes[node] then
-		return false, "item-not-found";
-	end
+	local found, denied = permitted_node(self, node, actor, "get_items");
+	if not found then return false, denied; end
 	local items = self.data[node];
 	if not items then
 		return false, "persistent-items-unsupported";
@@ -514,12 +498,8 @@ function service:get_items(node, actor, ids, resultspec)
 end
 
 function service:get_last_item(node, actor)
-	if not self:may(node, actor, "get_items") then
-		return false, "forbidden";
-	end
-	if not self.nodes[node] then
-		return false, "item-not-found";
-	end
+	local found, denied = permitted_node(self, node, actor, "get_items");
+	if not found then return false, denied; end
 	local items = self.data[node];
 	if not items then
 		return true, nil;
@@ -576,25 +556,15 @@ function service:get_subscriptions(node, actor, jid)
 end
 
 function service:set_node_capabilities(node, actor, caps)
-	if not self:may(node, actor, "configure") then
-		return false, "forbidden";
-	end
-	local node_obj = self.nodes[node];
-	if not node_obj then
-		return false, "item-not-found";
-	end
+	local node_obj, denied = permitted_node(self, node, actor, "configure");
+	if not node_obj then return false, denied; end
 	node_obj.capabilities = caps;
 	return true;
 end
 
 function service:set_node_config(node, actor, new_config)
-	if not self:may(node, actor, "configure") then
-		return false, "forbidden";
-	end
-	local node_obj = self.nodes[node];
-	if not node_obj then
-		return false, "item-not-found";
-	end
+	local node_obj, denied = permitted_node(self, node, actor, "configure");
+	if not node_obj then return false, denied; end
 	setmetatable(new_config, { __index = self.node_defaults });
 	local check = self.config.check_node_config;
 	if check and not check(node, actor, new_config) then
@@ -637,13 +607,8 @@ function service:set_node_config(node, actor, new_config)
 end
 
 function service:get_node_config(node, actor)
-	if not self:may(node, actor, "get_configuration") then
-		return false, "forbidden";
-	end
-	local node_obj = self.nodes[node];
-	if not node_obj then
-		return false, "item-not-found";
-	end
+	local node_obj, denied = permitted_node(self, node, actor, "get_configuration");
+	if not node_obj then return false, denied; end
 	local flat = {};
 	for _, layer in ipairs({ default_node_config, self.node_defaults, node_obj.config }) do
 		for k, v in pairs(layer) do flat[k] = v; end

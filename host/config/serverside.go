@@ -1,5 +1,7 @@
 package config
 
+import "strings"
+
 // IsServerSide reports whether module is one of the modules Prosody 0.12
 // ships, or Debian's prosody-modules installs beside them, that only make
 // sense inside an XMPP server. modhost skips them wherever they are found,
@@ -136,4 +138,93 @@ func communityServerSideModules() map[string]struct{} {
 		set[n] = struct{}{}
 	}
 	return set
+}
+
+// serverSideShapes are the name prefixes Prosody's own naming gives
+// modules of the server's machinery: authentication providers (auth_*,
+// authz_*), SASL mechanisms (sasl*), server-to-server and client streams
+// (s2s_*, c2s_*), stream management and client state (smacks_*, csi_*),
+// and the internals of MUC, PEP and pubsub (muc_*, pep_*, pubsub_*).
+var serverSideShapes = []string{"auth_", "authz_", "sasl", "s2s_", "c2s_", "smacks_", "csi_", "muc_", "pep_", "pubsub_"}
+
+// HasServerSideShape reports whether module's name has the shape of a
+// server-side module (serverSideShapes). The name alone decides nothing:
+// such a module, when not listed by IsServerSide, is loaded and judged by
+// what it does (ServerSideByUse).
+func HasServerSideShape(module string) bool {
+	for _, p := range serverSideShapes {
+		if len(module) > len(p) && strings.HasPrefix(module, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// serverEvents are the prefixes of events only the XMPP server fires for
+// its own machinery: streams and their features, authentication, resource
+// binding, routing, sessions, MUC and pubsub internals, and the stanza
+// events of its users' sessions and services.
+var serverEvents = []string{
+	"stream-", "s2s", "c2s-", "route/", "authentication-", "user-", "resource-bind",
+	"pre-resource-bind", "muc-", "pubsub-", "pep-", "sasl", "smacks-", "csi-",
+	"stanza/", "iq/", "iq-", "presence/", "message/", "pre-presence/", "pre-message/",
+	"pre-iq/", "presence-", "message-", "account-", "pre-session", "session-",
+}
+
+// neutralEvents are events any module may hook, in the server or not, that
+// say nothing about where it belongs.
+var neutralEvents = []string{
+	"module-loaded", "module-unloaded", "host-activated", "host-deactivated",
+	"config-reloaded", "reloading-config", "server-started", "server-starting",
+	"server-stopping", "server-stopped", "item-added/", "item-removed/",
+}
+
+// serverItems are the items (module:add_item / module:provides) only the
+// server uses: an authentication provider, disco features, identities and
+// extensions, ad-hoc commands.
+var serverItems = map[string]bool{"auth-provider": true, "feature": true, "identity": true, "extension": true, "adhoc": true}
+
+func hasPrefix(name string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// ServerSideByUse judges a loaded module by what it hooks (event names)
+// and provides (item keys: "http-provider", "auth-provider", …): it is
+// server-side when it provides an authentication provider, or when it
+// hooks or provides something only the XMPP server uses (serverEvents,
+// serverItems) and nothing else (events in neutralEvents count for
+// neither). It returns why, or "" when the module is not server-side.
+func ServerSideByUse(hooks, items []string) string {
+	var server, other []string
+	for _, it := range items {
+		if it == "auth-provider" {
+			return "it provides an authentication provider, which the XMPP server uses"
+		}
+		if serverItems[it] {
+			server = append(server, it+" item")
+		} else {
+			other = append(other, it)
+		}
+	}
+	for _, ev := range hooks {
+		switch {
+		case hasPrefix(ev, neutralEvents):
+		case hasPrefix(ev, serverEvents):
+			server = append(server, ev)
+		default:
+			other = append(other, ev)
+		}
+	}
+	if len(server) == 0 || len(other) > 0 {
+		return ""
+	}
+	if len(server) > 3 {
+		server = append(server[:3], "…")
+	}
+	return "what it hooks and provides only the XMPP server fires or uses: " + strings.Join(server, ", ")
 }

@@ -62,6 +62,19 @@ local function set(host, key, value, old_value)
 	return true;
 end
 
+-- load(filename): runs the config file again, as at start; if it loads,
+-- get and getconfig return its options from then on (values set at run
+-- time are gone, as in Prosody). Returns true, or nil and "file" or
+-- "parser" and the message, the config in use staying as it was.
+local function load(filename)
+	local ok, level, err = native.config_load(filename);
+	if not ok then
+		return nil, level, err;
+	end
+	config = nil;
+	return true, "parser", nil;
+end
+
 local function getconfig()
 	return sections();
 end
@@ -84,5 +97,6 @@ return {
 	rawget = rawget_option;
 	set = set;
 	getconfig = getconfig;
+	load = load;
 	resolve_relative_path = resolve_relative_path;
 };

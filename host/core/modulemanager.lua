@@ -185,6 +185,30 @@ local function is_loaded(host, name)
 	return get_module(host, name) ~= nil;
 end
 
+-- module_use(host, name): the events a loaded module hooks and the keys
+-- of the items it provides, each sorted, for modhost's judgement of a
+-- module whose name looks server-side (host/config/serverside.go).
+local function module_use(host, name)
+	local env = get_module(host, name) or get_module("*", name);
+	if not env then return nil; end
+	local instance = env.module;
+	local hooks, items, seen = {}, {}, {};
+	for _, by_event in pairs(rawget(instance, "event_handlers") or {}) do
+		for event, handlers in pairs(by_event) do
+			if handlers[1] ~= nil and not seen[event] then
+				seen[event] = true;
+				hooks[#hooks + 1] = tostring(event);
+			end
+		end
+	end
+	for key, list in pairs(rawget(instance, "items") or {}) do
+		if list[1] ~= nil then items[#items + 1] = key; end
+	end
+	table.sort(hooks);
+	table.sort(items);
+	return hooks, items;
+end
+
 -- Items provided by modules on this host and by global modules.
 local function get_items(key, host)
 	local result = {};
@@ -245,6 +269,7 @@ return {
 	get_modules = get_modules;
 	is_loaded = is_loaded;
 	get_items = get_items;
+	module_use = module_use;
 	module_has_method = has_method;
 	call_module_method = call_method;
 };

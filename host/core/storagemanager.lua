@@ -4,7 +4,7 @@
 -- every store, or a table of store → driver), else `default_storage`, else
 -- "internal". Drivers are the "storage" items modules provide
 -- (mod_storage_memory provides "memory"); "internal" falls back to modhost's
--- built-in JSON-file driver. A driver modhost cannot offer (sql, …) is an
+-- built-in file driver (Prosody's datamanager layout). A driver modhost cannot offer (sql, …) is an
 -- error, never a silent fallback that would lose data.
 
 local native = require "modhost.native";
@@ -21,8 +21,9 @@ local function find_provider(host, driver_name)
 	end
 end
 
--- The built-in "internal" driver keeps each (store, user) as a JSON file
--- under data_path, written atomically by Go.
+-- The built-in "internal" driver keeps each (store, user) as Prosody's
+-- mod_storage_internal does (DATA/HOST/STORE/USER.dat), written atomically
+-- by Go (host/store_files.go).
 local internal = { name = "internal" };
 
 -- Writes through the map view are coalesced: from the first set_keys of a

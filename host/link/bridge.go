@@ -10,6 +10,7 @@ import (
 
 	"github.com/modhost/modhost/host/xmpp"
 	"github.com/modhost/modhost/host/xmpp/component"
+	"github.com/modhost/modhost/host/xmpp/ejabberdapi"
 )
 
 // bridge joins one VirtualHost to its XMPP server through a component
@@ -57,9 +58,24 @@ type bridge struct {
 	resyncDelay time.Duration
 	resyncArmed bool
 	refusals    *refusalLog
+	// roster is how rosters reach the server: privileged IQs, or
+	// ejabberd's admin API (api, set with the host's ejabberd_api).
+	roster     rosterWriter
+	privileged *privilegedWriter
+	api        *ejabberdapi.Client
+	// sessionsInterval is how often sessions are checked against the
+	// server's own list (api only; sessions_check.go).
+	sessionsInterval time.Duration
+	sessionsKick     chan struct{}
+	// sessionSeq counts sessions begun and ended; each session holds the
+	// count at its start (born) and endedAt the count at each end since the
+	// last check, so a check applies only what its read saw last.
+	sessionSeq int
+	endedAt    map[string]int
 }
 
 type linkedSession struct {
+	born    int // bridge.sessionSeq at its start
 	ref     glua.LValue
 	pending map[string]*component.DelegatedIQ // delegated IQs awaiting a reply, by id
 }
@@ -69,7 +85,7 @@ func newBridge(rt Runtime, host string, s settings, log *slog.Logger) *bridge {
 		log:       log.With("source", "link", "host", host),
 		delegated: map[string]bool{}, sessions: map[string]*linkedSession{},
 		serverRoster: map[string]map[string]component.RosterItem{}, reconciling: map[string]func() map[string]component.RosterItem{},
-		writes: newWriteQueue(), unsynced: map[string]bool{}, queued: map[string]int{}, refusals: &refusalLog{last: map[string]refusal{}}}
+		endedAt: map[string]int{}, writes: newWriteQueue(), unsynced: map[string]bool{}, queued: map[string]int{}, refusals: &refusalLog{last: map[string]refusal{}}}
 	b.cfg.DelegationFeatures = func(ns string, bare bool) []string {
 		if bare {
 			return nil
@@ -77,6 +93,15 @@ func newBridge(rt Runtime, host string, s settings, log *slog.Logger) *bridge {
 		return []string{ns}
 	}
 	b.link = component.NewClient(b.cfg, b, log.With("source", "link"))
+	b.privileged = &privilegedWriter{b: b}
+	b.roster = b.privileged
+	if s.api != nil {
+		// Checked by readSettings: New cannot fail here.
+		b.api, _ = ejabberdapi.New(*s.api)
+		b.roster = &apiWriter{api: b.api, host: host, log: b.log}
+		b.sessionsInterval = s.sessionsInterval
+		b.sessionsKick = make(chan struct{}, 1)
+	}
 	return b
 }
 
@@ -91,6 +116,7 @@ func (b *bridge) Connected(c *component.Conn) {
 	b.rt.Loop().Post(func(L *glua.LState) {
 		b.dropSessions(L, "link reconnected")
 	})
+	b.kickSessionsCheck()
 }
 
 // Disconnected implements component.Handler.
@@ -126,6 +152,12 @@ func (b *bridge) dispatch(L *glua.LState, e *xmpp.Element) {
 		return
 	case "iq":
 		if d, ok := component.UnwrapDelegated(e); ok {
+			if attrOf(d.IQ, "from") == b.cfg.JID {
+				// Our own privileged roster request, delegated back.
+				b.privileged.delegatedBack(d.IQ)
+				b.replyDelegated(d, component.ErrorReply(d.IQ, "cancel", "service-unavailable", "a component's own privileged request"))
+				return
+			}
 			b.delegatedIQ(L, d)
 			return
 		}
@@ -134,25 +166,40 @@ func (b *bridge) dispatch(L *glua.LState, e *xmpp.Element) {
 }
 
 // logMode says at connect which roster mode the server's grants give, and
-// what is missing, naming the server-side config that grants it.
+// what is missing, naming the server-side config that grants it in the
+// server's own syntax: Prosody's Lua, or ejabberd's YAML (a server speaking
+// urn:xmpp:privilege:1 is taken for ejabberd).
 func (b *bridge) logMode() {
 	mode := "server-held"
 	if b.delegated[component.NSRoster] {
 		mode = "delegated"
 	}
-	b.log.Info("roster mode", "mode", mode, "roster", b.privs.Roster, "presence", b.privs.Presence,
+	b.log.Info("roster mode", "mode", mode, "writer", b.roster.name(), "roster", b.privs.Roster, "presence", b.privs.Presence,
 		"iq_roster", b.privs.IQ[component.NSRoster], "delegations", len(b.delegated))
 	if b.privs.Server == "" {
 		return
 	}
+	ejabberd := b.privs.NS == component.NSPrivilege1
 	if !b.privs.SeesPresence() {
-		b.log.Error(`no presence permission: modhost cannot see who is online; on the server, set privileged_entities = { ["` + b.cfg.JID + `"] = { presence = "managed_entity" } } (see: modhost prosody-snippet)`)
+		if ejabberd {
+			b.log.Error(`no presence permission: modhost cannot see who is online; in ejabberd.yml, modules: mod_privilege: presence: managed_entity: modhost (an access rule allowing acl modhost: server: "` + b.cfg.JID + `"; see: modhost prosody-snippet --server ejabberd)`)
+		} else {
+			b.log.Error(`no presence permission: modhost cannot see who is online; on the server, set privileged_entities = { ["` + b.cfg.JID + `"] = { presence = "managed_entity" } } (see: modhost prosody-snippet)`)
+		}
 	}
-	if !b.privs.CanSetRoster() {
-		b.log.Error(`no roster write permission: roster changes cannot reach the server; set roster = "both" in privileged_entities for ` + b.cfg.JID)
+	if b.api == nil && !b.privs.CanSetRoster() {
+		if ejabberd {
+			b.log.Error(`no roster write permission: roster changes cannot reach the server; on ejabberd 23.01 privileged roster sets fail anyway: give the VirtualHost ejabberd_api = { url = "http://127.0.0.1:5281/api" } (see: modhost prosody-snippet --server ejabberd)`)
+		} else {
+			b.log.Error(`no roster write permission: roster changes cannot reach the server; set roster = "both" in privileged_entities for ` + b.cfg.JID)
+		}
 	}
 	if mode == "delegated" && !b.privs.CanSendIQ(component.NSRoster, "set") {
-		b.log.Error(`delegated roster without iq permission: clients will not see roster pushes; set iq = { ["jabber:iq:roster"] = "both" } in privileged_entities for ` + b.cfg.JID)
+		if ejabberd {
+			b.log.Error(`delegated roster on an ejabberd (urn:xmpp:privilege:1 has no iq permission): clients will not see roster pushes, and 23.01 delegates modhost's own roster requests back; remove jabber:iq:roster from mod_delegation's namespaces in ejabberd.yml and use ejabberd_api (server-held mode)`)
+		} else {
+			b.log.Error(`delegated roster without iq permission: clients will not see roster pushes; set iq = { ["jabber:iq:roster"] = "both" } in privileged_entities for ` + b.cfg.JID)
+		}
 	}
 }
 

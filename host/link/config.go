@@ -9,6 +9,7 @@ import (
 
 	"github.com/modhost/modhost/host/config"
 	"github.com/modhost/modhost/host/xmpp/component"
+	"github.com/modhost/modhost/host/xmpp/ejabberdapi"
 )
 
 // Options override a host's component_client option (flags and
@@ -31,6 +32,12 @@ type settings struct {
 	// compared with the server's again.
 	replyDeadline time.Duration
 	resyncDelay   time.Duration
+	// api, from the host's ejabberd_api option, says rosters are written
+	// and read through ejabberd's admin API, and sessions checked against
+	// it every sessionsInterval (sessions_interval, default 5 s); nil
+	// without the option.
+	api              *ejabberdapi.Config
+	sessionsInterval time.Duration
 }
 
 // readSettings reads `component_client = { host; port; jid; secret |
@@ -89,18 +96,77 @@ func readSettings(cfg *config.Config, host string, over Options) (s settings, ok
 	if s.resyncDelay, err = seconds(opts, host, "resync_delay", 30*time.Second); err != nil {
 		return s, true, err
 	}
+	if err := readEjabberdAPI(cfg, host, &s); err != nil {
+		return s, true, err
+	}
 	return s, true, nil
+}
+
+// readEjabberdAPI reads `ejabberd_api = { url; token | token_file | user and
+// password (or password_file); timeout; sessions_interval }` from a
+// VirtualHost: rosters are then written through ejabberd's admin API
+// (host/xmpp/ejabberdapi). url defaults to ejabberdapi.DefaultURL; one off
+// loopback needs a token or credentials.
+func readEjabberdAPI(cfg *config.Config, host string, s *settings) error {
+	raw, ok := cfg.Get(host, "ejabberd_api")
+	if !ok || raw == nil {
+		return nil
+	}
+	opts, ok := raw.(map[string]any)
+	if !ok {
+		return fmt.Errorf(`ejabberd_api of %s: want a table, e.g. ejabberd_api = { url = %q }`, host, ejabberdapi.DefaultURL)
+	}
+	str := func(k string) string { v, _ := opts[k].(string); return v }
+	file := func(k string) (string, error) {
+		path := str(k)
+		if path == "" {
+			return "", nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("ejabberd_api of %s: %s: %w", host, k, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	api := &ejabberdapi.Config{URL: str("url"), Token: str("token"), User: str("user"), Password: str("password")}
+	var err error
+	if api.Token == "" {
+		if api.Token, err = file("token_file"); err != nil {
+			return err
+		}
+	}
+	if api.Password == "" {
+		if api.Password, err = file("password_file"); err != nil {
+			return err
+		}
+	}
+	if api.Timeout, err = secondsIn(opts, "ejabberd_api", host, "timeout", ejabberdapi.DefaultTimeout); err != nil {
+		return err
+	}
+	if s.sessionsInterval, err = secondsIn(opts, "ejabberd_api", host, "sessions_interval", 5*time.Second); err != nil {
+		return err
+	}
+	if _, err := ejabberdapi.New(*api); err != nil {
+		return fmt.Errorf("ejabberd_api of %s: %w", host, err)
+	}
+	s.api = api
+	return nil
 }
 
 // seconds reads a positive duration in seconds from component_client.
 func seconds(opts map[string]any, host, key string, def time.Duration) (time.Duration, error) {
+	return secondsIn(opts, "component_client", host, key, def)
+}
+
+// secondsIn reads a positive duration in seconds from option table of host.
+func secondsIn(opts map[string]any, option, host, key string, def time.Duration) (time.Duration, error) {
 	v, ok := opts[key]
 	if !ok {
 		return def, nil
 	}
 	secs, ok := v.(float64)
 	if !ok || secs <= 0 {
-		return 0, fmt.Errorf("component_client of %s: %s must be a positive number of seconds", host, key)
+		return 0, fmt.Errorf("%s of %s: %s must be a positive number of seconds", option, host, key)
 	}
 	return time.Duration(secs * float64(time.Second)), nil
 }

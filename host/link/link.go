@@ -11,8 +11,10 @@
 // bridge.go (one host's link and what arrives on it), sessions.go (sessions
 // and delegated IQs), login_roster.go (the server's roster at login),
 // mirror.go (roster saves written to the server), resync.go (what did not
-// reach the server), writer.go (the ordered write queue), route.go (stanzas
-// plugins send).
+// reach the server), writer.go (the ordered write queue), roster_writer.go
+// (the rosterWriter interface and its XEP-0356 implementation),
+// ejabberd_writer.go (the ejabberd admin API one, for ejabberd_api),
+// route.go (stanzas plugins send).
 package link
 
 import (
@@ -95,7 +97,15 @@ func Start(ctx context.Context, rt Runtime, cfg *config.Config, over Options, lo
 			defer close(writerDone)
 			b.writeRosters(runCtx)
 		}()
-		b.log.Info("component link starting", "addr", s.component.Addr, "jid", s.component.JID)
+		if b.api != nil {
+			checkDone := make(chan struct{})
+			set.done = append(set.done, checkDone)
+			go func() {
+				defer close(checkDone)
+				b.checkSessions(runCtx)
+			}()
+		}
+		b.log.Info("component link starting", "addr", s.component.Addr, "jid", s.component.JID, "roster_writer", b.roster.name())
 	}
 	return set, nil
 }

@@ -68,6 +68,20 @@ func (c *logCheck) expect(patterns ...string) {
 	}
 }
 
+// count is how many WARN-or-above lines so far match pattern.
+func (c *logCheck) count(pattern string) int {
+	re := regexp.MustCompile(pattern)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, line := range c.lines {
+		if re.MatchString(line) {
+			n++
+		}
+	}
+	return n
+}
+
 func (c *logCheck) verify() {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sort"
-	"time"
 
 	glua "github.com/yuin/gopher-lua"
 
@@ -13,8 +12,8 @@ import (
 	"github.com/modhost/modhost/lua"
 )
 
-// mirrorRoster writes a saved roster change into the server's roster with
-// privileged sets, one item per IQ, so the server routes presence by it
+// mirrorRoster writes a saved roster change into the server's roster through
+// the host's rosterWriter, one item per write, so the server routes presence by it
 // (and, in server-held mode, pushes it to its clients). Only what differs
 // from the server's roster as last known is written; when that is unknown
 // it is read first.
@@ -24,17 +23,17 @@ func (b *bridge) mirrorRoster(L *glua.LState, event *glua.LTable) {
 	if !ok || user == "" {
 		return
 	}
-	if b.link.State() != component.Online || b.privs.Server == "" {
+	if !b.roster.ready() {
 		// Nothing can be written now: the whole roster is compared when
 		// the server is back and has said what it grants.
 		b.unsynced[user] = true
 		return
 	}
-	if !b.privs.CanSetRoster() {
+	if !b.roster.canWrite() {
 		return // said at connect
 	}
 	server, known := b.serverRoster[user]
-	if !known && b.privs.CanGetRoster() {
+	if !known && b.roster.canRead() {
 		// A user not seen on this connection (offline, or modhost just
 		// (re)connected): the local roster may have been rebuilt from
 		// nothing, so only a whole comparison with the server's removes
@@ -93,7 +92,7 @@ func (b *bridge) writeDifferences(user string, local, server map[string]componen
 		}
 		b.log.Debug("mirroring a roster change to the server", "user", user, "contact", jid, "subscription", it.Subscription)
 		b.queued[user]++
-		b.writes.push(component.RosterSet(b.cfg.JID, user+"@"+b.host, it))
+		b.writes.push(user, it)
 	}
 	b.serverRoster[user] = server
 }
@@ -105,7 +104,7 @@ func (b *bridge) writeDifferences(user string, local, server map[string]componen
 // roster, a push one item or its removal. Only what differs from the
 // server's roster is written.
 func (b *bridge) mirrorTold(user string, iq *xmpp.Element, typ string) {
-	if b.link.State() != component.Online || !b.privs.CanSetRoster() {
+	if !b.roster.ready() || !b.roster.canWrite() {
 		return
 	}
 	told := map[string]component.RosterItem{}
@@ -121,7 +120,7 @@ func (b *bridge) mirrorTold(user string, iq *xmpp.Element, typ string) {
 	}
 	server, known := b.serverRoster[user]
 	if typ == "result" {
-		if !known && b.privs.CanGetRoster() {
+		if !known && b.roster.canRead() {
 			b.reconcile(user, func() map[string]component.RosterItem { return told })
 			return
 		}
@@ -137,7 +136,7 @@ func (b *bridge) mirrorTold(user string, iq *xmpp.Element, typ string) {
 // could mirror. What differs is written, and the server pushes it. In
 // delegated mode the roster result modhost sends is mirrored instead.
 func (b *bridge) mirrorBound(user string, session *glua.LTable) {
-	if b.delegated[component.NSRoster] || b.link.State() != component.Online || !b.privs.CanSetRoster() {
+	if b.delegated[component.NSRoster] || !b.roster.ready() || !b.roster.canWrite() {
 		return
 	}
 	roster, ok := session.RawGetString("roster").(*glua.LTable)
@@ -146,7 +145,7 @@ func (b *bridge) mirrorBound(user string, session *glua.LTable) {
 	}
 	if server, known := b.serverRoster[user]; known {
 		b.writeDifferences(user, localRoster(roster), server, true, nil)
-	} else if b.privs.CanGetRoster() {
+	} else if b.roster.canRead() {
 		b.reconcile(user, func() map[string]component.RosterItem { return localRoster(roster) })
 	}
 }
@@ -253,17 +252,10 @@ func sameItem(a, b component.RosterItem) bool {
 	return true
 }
 
-// readServerRoster asks the server for user's roster (a privileged get,
-// XEP-0356 §5); it waits, so it runs off the loop.
+// readServerRoster asks the server for user's roster through the host's
+// writer; it waits, so it runs off the loop.
 func (b *bridge) readServerRoster(user string) ([]component.RosterItem, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
-	reply, err := b.link.SendIQ(ctx, component.RosterGet(b.cfg.JID, user+"@"+b.host))
-	if err == nil && attrOf(reply, "type") == "error" {
-		err = component.ParseStanzaError(reply)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return component.ParseRoster(reply), nil
+	return b.roster.read(ctx, user)
 }

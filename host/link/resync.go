@@ -3,13 +3,16 @@ package link
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"sort"
 	"sync"
 
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/modhost/modhost/host/xmpp/component"
+	"github.com/modhost/modhost/host/xmpp/ejabberdapi"
 )
 
 // markUnsynced notes that user's server roster may differ from the local
@@ -18,13 +21,13 @@ import (
 func (b *bridge) markUnsynced(user string) {
 	b.unsynced[user] = true
 	delete(b.serverRoster, user)
-	if b.resyncArmed || b.link.State() != component.Online {
+	if b.resyncArmed || !b.roster.ready() {
 		return
 	}
 	b.resyncArmed = true
 	b.rt.Loop().After(b.resyncDelay, func(L *glua.LState) {
 		b.resyncArmed = false
-		if b.link.State() == component.Online {
+		if b.roster.ready() {
 			b.resync(L, true)
 		}
 	})
@@ -34,7 +37,7 @@ func (b *bridge) markUnsynced(user string) {
 // writes the difference. A failure marks the user again. Retries after a
 // refusal are logged at debug: the refusal itself was logged once.
 func (b *bridge) resync(L *glua.LState, retry bool) {
-	if !b.privs.CanSetRoster() || len(b.unsynced) == 0 {
+	if !b.roster.canWrite() || len(b.unsynced) == 0 {
 		return
 	}
 	users := make([]string, 0, len(b.unsynced))
@@ -53,7 +56,7 @@ func (b *bridge) resync(L *glua.LState, retry bool) {
 		if roster == nil {
 			continue
 		}
-		if b.privs.CanGetRoster() {
+		if b.roster.canRead() {
 			b.reconcile(user, func() map[string]component.RosterItem { return localRoster(roster) })
 			continue
 		}
@@ -80,11 +83,17 @@ func (b *bridge) logReadFailure(msg, user string, err error) {
 // no answer came.
 func causeOf(err error) string {
 	var refused *component.StanzaError
+	var apiErr *ejabberdapi.Error
+	var netErr *net.OpError
 	switch {
 	case errors.As(err, &refused):
 		return refused.Condition
+	case errors.As(err, &apiErr):
+		return fmt.Sprintf("ejabberd API HTTP %d", apiErr.Status)
 	case errors.Is(err, context.DeadlineExceeded):
 		return "no answer in time"
+	case errors.As(err, &netErr):
+		return "server unreachable"
 	}
 	return err.Error()
 }

@@ -38,7 +38,8 @@ func (b *bridge) session(L *glua.LState, full string) *linkedSession {
 	if api == nil {
 		return nil
 	}
-	s := &linkedSession{pending: map[string]*component.DelegatedIQ{}}
+	b.sessionSeq++
+	s := &linkedSession{born: b.sessionSeq, pending: map[string]*component.DelegatedIQ{}}
 	b.sessions[full] = s
 	send := L.NewFunction(func(L *glua.LState) int {
 		if st, ok := L.Get(1).(*glua.LTable); ok {
@@ -57,7 +58,7 @@ func (b *bridge) session(L *glua.LState, full string) *linkedSession {
 		return 0
 	})
 	var beforeBind glua.LValue = glua.LNil
-	if b.privs.CanGetRoster() && !b.rt.UserOnline(L, b.host, user) {
+	if b.roster.canRead() && !b.rt.UserOnline(L, b.host, user) {
 		// Only a user's first resource starts from the server's roster: the
 		// others share the roster already loaded, which the store must not
 		// be rewritten under.
@@ -287,6 +288,8 @@ func (b *bridge) sendPush(iq *xmpp.Element, full string) {
 
 func (b *bridge) logout(L *glua.LState, full string, s *linkedSession, reason string) {
 	delete(b.sessions, full)
+	b.sessionSeq++
+	b.endedAt[full] = b.sessionSeq
 	for id, d := range s.pending {
 		delete(s.pending, id)
 		b.replyDelegated(d, component.ErrorReply(d.IQ, "cancel", "service-unavailable", "session ended"))

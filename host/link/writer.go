@@ -3,19 +3,17 @@ package link
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync"
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
 
-	"github.com/modhost/modhost/host/xmpp"
 	"github.com/modhost/modhost/host/xmpp/component"
 )
 
-// writeQueue holds privileged roster sets in the order they were made: the
-// server applies them in stream order, so a rename followed by a removal
-// never lands the other way round. It never blocks the loop.
+// writeQueue holds roster writes in the order they were made, sent one at a
+// time, so a rename followed by a removal never lands the other way round.
+// It never blocks the loop.
 type writeQueue struct {
 	mu      sync.Mutex
 	pending []queuedWrite
@@ -23,18 +21,19 @@ type writeQueue struct {
 	wake    chan struct{}
 }
 
-// queuedWrite is a roster set, or (then) what must follow the sets queued
-// before it.
+// queuedWrite is one item written to user's server roster, or (then) what
+// must follow the writes queued before it.
 type queuedWrite struct {
-	iq   *xmpp.Element
+	user string
+	item component.RosterItem
 	then func()
 }
 
 func newWriteQueue() *writeQueue { return &writeQueue{wake: make(chan struct{}, 1)} }
 
-func (q *writeQueue) push(iq *xmpp.Element) {
+func (q *writeQueue) push(user string, it component.RosterItem) {
 	q.mu.Lock()
-	q.pending = append(q.pending, queuedWrite{iq: iq})
+	q.pending = append(q.pending, queuedWrite{user: user, item: it})
 	q.count++
 	q.mu.Unlock()
 	q.signal()
@@ -75,13 +74,8 @@ func (q *writeQueue) take() []queuedWrite {
 	return out
 }
 
-func isRemoval(iq *xmpp.Element) bool {
-	items := component.ParseRoster(iq)
-	return len(items) == 1 && items[0].Subscription == "remove"
-}
-
-// writeRosters sends the queued roster sets one at a time, each after the
-// previous one's answer, until ctx ends. A failed write is not retried as
+// writeRosters sends the queued roster writes through the host's writer one
+// at a time, each after the previous one's answer, until ctx ends. A failed write is not retried as
 // such: its user is marked unsynced, and the whole roster compared and
 // written again later (see bridge.unsynced).
 func (b *bridge) writeRosters(ctx context.Context) {
@@ -96,15 +90,10 @@ func (b *bridge) writeRosters(ctx context.Context) {
 				w.then()
 				continue
 			}
-			iq := w.iq
-			wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-			reply, err := b.link.SendIQ(wctx, iq)
+			user := w.user
+			wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+			err := b.roster.write(wctx, user, w.item)
 			cancel()
-			var refused *component.StanzaError
-			if err == nil && attrOf(reply, "type") == "error" {
-				err = component.ParseStanzaError(reply)
-			}
-			user, _, _ := strings.Cut(attrOf(iq, "to"), "@")
 			switch {
 			case err == nil:
 				if b.refusals.recovered(user, "write") {
@@ -113,7 +102,7 @@ func (b *bridge) writeRosters(ctx context.Context) {
 				continue
 			case ctx.Err() != nil:
 				return
-			case isRemoval(iq) && errors.As(err, &refused) && refused.Condition == "item-not-found":
+			case errors.Is(err, errNotSet):
 				// A blind removal (the server's roster was unknown): already gone.
 				continue
 			case errors.Is(err, component.ErrNotConnected):

@@ -68,6 +68,10 @@ type Options struct {
 	StartTimeout time.Duration
 	// LogLevel is ejabberd's loglevel. Default "info".
 	LogLevel string
+	// RosterOptions are mod_roster's options, as a YAML flow mapping
+	// (e.g. "{ access: client_roster }"). Default "{}". Config cannot
+	// give them: a module declared twice stops ejabberd.
+	RosterOptions string
 }
 
 // Server is one running (or stopped) ejabberd owned by a test.
@@ -265,7 +269,11 @@ func (s *Server) config() string {
 	if !s.opts.APIFromConfig {
 		fmt.Fprintf(&b, "  \"ejabberdtest api\":\n    from:\n      - mod_http_api\n    who:\n      ip: 127.0.0.1/8\n    what: \"*\"\n")
 	}
-	fmt.Fprintf(&b, "modules:\n  mod_roster: {}\n  mod_disco: {}\n  mod_admin_extra: {}\n")
+	roster := s.opts.RosterOptions
+	if roster == "" {
+		roster = "{}"
+	}
+	fmt.Fprintf(&b, "modules:\n  mod_roster: %s\n  mod_disco: {}\n  mod_admin_extra: {}\n", roster)
 	fmt.Fprintf(&b, "include_config_file:\n  - %s\n", q(s.IncludePath))
 	return b.String()
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -162,58 +161,11 @@ func metricsText(t *testing.T, rt *host.Runtime) string {
 	return rec.Body.String()
 }
 
-// drippingBackend answers every request's headers with Content-Length:
-// 16000000 and then a byte every 100 ms; closed gets the time the client
-// closed each connection.
-func drippingBackend(t *testing.T) (url string, closed <-chan time.Time) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch := make(chan time.Time, 16)
-	stop := make(chan struct{})
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				if _, err := c.Read(buf); err != nil {
-					return
-				}
-				if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 16000000\r\n\r\n{"); err != nil {
-					return
-				}
-				go func() {
-					_, _ = c.Read(buf) // ends when the client closes
-					ch <- time.Now()
-				}()
-				for {
-					select {
-					case <-stop:
-						return
-					case <-time.After(100 * time.Millisecond):
-					}
-					if _, err := io.WriteString(c, " "); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() { close(stop); l.Close() })
-	return "http://" + l.Addr().String() + "/contacts/%s", ch
-}
-
 // A fetch the plugin gives up on (http_roster_admin_timeout) closes its
 // connection then, not when net.http's own timeout (30 s) ends it
 // (issue 13, point 7).
 func TestRosterAdminFetchTimeoutClosesTheConnection(t *testing.T) {
-	url, closed := drippingBackend(t)
+	url, closed := testkit.DrippingServer(t, "/contacts/%s", 100*time.Millisecond)
 	for _, native := range []bool{true, false} {
 		t.Run(readerHost(native), func(t *testing.T) {
 			rt := runtimetest.Start(t, fmt.Sprintf(`

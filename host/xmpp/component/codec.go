@@ -409,49 +409,18 @@ func validRuneAt(s string, i int) bool {
 	return !(r == utf8.RuneError && n <= 1)
 }
 
-// escapeAttr escapes for a single-quoted attribute; whitespace other than
+// attrEscaper escapes for a single-quoted attribute; whitespace other than
 // the space is written as a reference so the parser's attribute-value
-// normalisation cannot change it.
-func escapeAttr(b *bytes.Buffer, s string) {
-	for _, r := range s {
-		switch r {
-		case '&':
-			b.WriteString("&amp;")
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		case '\'':
-			b.WriteString("&apos;")
-		case '"':
-			b.WriteString("&quot;")
-		case '\n':
-			b.WriteString("&#xA;")
-		case '\r':
-			b.WriteString("&#xD;")
-		case '\t':
-			b.WriteString("&#x9;")
-		default:
-			b.WriteRune(r)
-		}
-	}
-}
+// normalisation cannot change it. textEscaper escapes character data; CR is
+// a reference because parsers turn a literal CR into LF. Both are given
+// text checkText has passed (valid UTF-8), so replacing bytes is replacing
+// characters.
+var (
+	attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "'", "&apos;", `"`, "&quot;",
+		"\n", "&#xA;", "\r", "&#xD;", "\t", "&#x9;")
+	textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#xD;")
+)
 
-// escapeText escapes character data; CR is a reference because parsers turn
-// a literal CR into LF.
-func escapeText(b *bytes.Buffer, s string) {
-	for _, r := range s {
-		switch r {
-		case '&':
-			b.WriteString("&amp;")
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		case '\r':
-			b.WriteString("&#xD;")
-		default:
-			b.WriteRune(r)
-		}
-	}
-}
+func escapeAttr(b *bytes.Buffer, s string) { _, _ = attrEscaper.WriteString(b, s) }
+
+func escapeText(b *bytes.Buffer, s string) { _, _ = textEscaper.WriteString(b, s) }

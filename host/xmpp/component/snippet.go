@@ -115,10 +115,13 @@ func prosodySnippet(o SnippetOptions) string {
 
 // EjabberdAPICommands are the mod_http_api commands the ejabberd snippet's
 // api_permissions grant modhost: rosters written and read through ejabberd's
-// own admin commands (privileged roster sets fail on 23.01), sessions listed.
+// own admin commands (privileged roster sets fail on 23.01), sessions listed,
+// and presence probes sent for a user whose roster was just written
+// (send_stanza; add_rosteritem sends none). host/xmpp/ejabberdapi calls them.
 var EjabberdAPICommands = []string{
 	"add_rosteritem", "delete_rosteritem", "get_roster",
-	"connected_users", "user_resources", "user_sessions_info", "status",
+	"connected_users", "connected_users_vhost", "user_resources", "user_sessions_info",
+	"send_stanza", "status",
 }
 
 // ejabberdSnippet is YAML for ejabberd 23.01, to merge into ejabberd.yml or to
@@ -131,8 +134,16 @@ func ejabberdSnippet(o SnippetOptions) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# ejabberd 23.01: link modhost (%s rosters) as component %s of %s.\n", o.Mode, o.Component, o.Host)
 	fmt.Fprintf(&b, "# Merge into ejabberd.yml, or save as a file named in its include_config_file.\n")
-	fmt.Fprintf(&b, "# ejabberd cannot load modhost's Lua block_subscriptions plugin: clients\n")
-	fmt.Fprintf(&b, "# can still change subscriptions.\n\n")
+	fmt.Fprintf(&b, "# modhost writes rosters through the API below: in modhost's config, give the\n")
+	fmt.Fprintf(&b, "# users' host\n")
+	fmt.Fprintf(&b, "#   ejabberd_api = { url = \"http://127.0.0.1:%d/api\" }\n", o.APIPort)
+	fmt.Fprintf(&b, "# (23.01's privileged roster sets all fail). ejabberd cannot load modhost's\n")
+	fmt.Fprintf(&b, "# block_subscriptions plugin; to refuse clients' own roster sets, give\n")
+	fmt.Fprintf(&b, "# mod_roster (in Debian's ejabberd.yml: declared twice, ejabberd does not\n")
+	fmt.Fprintf(&b, "# start) the option  access: modhost_rosters  and add to access_rules:\n")
+	fmt.Fprintf(&b, "#   modhost_rosters: { deny: all }\n")
+	fmt.Fprintf(&b, "# Subscription presences still pass; modhost rewrites what they changed\n")
+	fmt.Fprintf(&b, "# at the user's next login.\n\n")
 	fmt.Fprintf(&b, "listen:\n")
 	fmt.Fprintf(&b, "  # modhost's XEP-0114 link\n")
 	fmt.Fprintf(&b, "  -\n    port: %d\n    ip: \"127.0.0.1\"\n    module: ejabberd_service\n", o.Port)
@@ -156,6 +167,8 @@ func ejabberdSnippet(o SnippetOptions) string {
 	fmt.Fprintf(&b, "    roster:\n      both: modhost\n")
 	fmt.Fprintf(&b, "    presence:\n      managed_entity: modhost\n")
 	if o.Mode == Delegated {
+		fmt.Fprintf(&b, "  # 23.01 sends modhost's own roster requests back to it once this is on, and\n")
+		fmt.Fprintf(&b, "  # has no iq permission for pushes: on 23.01 use server-held rosters instead.\n")
 		fmt.Fprintf(&b, "  mod_delegation:\n    namespaces:\n      \"jabber:iq:roster\":\n        access: modhost\n")
 	}
 	return b.String()
