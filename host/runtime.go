@@ -73,7 +73,9 @@ type Options struct {
 // Runtime is one running modhost: a config, its hosts, their plugins, and
 // the loop they run on.
 type Runtime struct {
-	opts      Options
+	opts Options
+	// healthAt is where http_health is mounted, once it is (health.go).
+	healthAt  string
 	cfg       *config.Config
 	luaCfg    *config.Config // what Lua reads (core.configmanager): cfg until a reload; used on the loop only
 	log       *slog.Logger
@@ -351,8 +353,8 @@ func (rt *Runtime) loadModules(L *glua.LState) Report {
 			names = append([]string{set.ComponentModule}, names...)
 		}
 		for _, name := range names {
-			if name == openMetricsModule {
-				if _, err := rt.serveOpenMetrics(); err != nil {
+			if serve, ok := builtInEndpoints[name]; ok {
+				if _, err := serve(rt); err != nil {
 					hr.Broken = append(hr.Broken, ModuleError{Name: name, Error: err.Error()})
 					continue
 				}

@@ -72,6 +72,10 @@ type bridge struct {
 	// last check, so a check applies only what its read saw last.
 	sessionSeq int
 	endedAt    map[string]int
+	// shared: other instances write these rosters too (shared_roster.go);
+	// forgotten counts, per user, the refreshes that forgot what was known.
+	shared    bool
+	forgotten map[string]int
 }
 
 type linkedSession struct {
@@ -85,7 +89,7 @@ func newBridge(rt Runtime, host string, s settings, log *slog.Logger) *bridge {
 		log:       log.With("source", "link", "host", host),
 		delegated: map[string]bool{}, sessions: map[string]*linkedSession{},
 		serverRoster: map[string]map[string]component.RosterItem{}, reconciling: map[string]func() map[string]component.RosterItem{},
-		endedAt: map[string]int{}, writes: newWriteQueue(), unsynced: map[string]bool{}, queued: map[string]int{}, refusals: &refusalLog{last: map[string]refusal{}}}
+		endedAt: map[string]int{}, forgotten: map[string]int{}, writes: newWriteQueue(), unsynced: map[string]bool{}, queued: map[string]int{}, refusals: &refusalLog{last: map[string]refusal{}}}
 	b.cfg.DelegationFeatures = func(ns string, bare bool) []string {
 		if bare {
 			return nil
@@ -101,12 +105,18 @@ func newBridge(rt Runtime, host string, s settings, log *slog.Logger) *bridge {
 		b.roster = &apiWriter{api: b.api, host: host, log: b.log}
 		b.sessionsInterval = s.sessionsInterval
 		b.sessionsKick = make(chan struct{}, 1)
+		b.shared = s.shared
 	}
 	return b
 }
 
 // install hooks the host's roster saves so they are mirrored to the server.
 func (b *bridge) install(L *glua.LState) error {
+	if b.shared {
+		if err := b.rt.HookHost(L, b.host, "roster-admin/fetched", -1000, b.forgetRoster); err != nil {
+			return err
+		}
+	}
 	return b.rt.HookHost(L, b.host, "roster-saved", -10, b.mirrorRoster)
 }
 

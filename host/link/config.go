@@ -38,6 +38,11 @@ type settings struct {
 	// without the option.
 	api              *ejabberdapi.Config
 	sessionsInterval time.Duration
+	// shared (ejabberd_api's shared = true) says other modhost instances
+	// write the same rosters (instances in front of one ejabberd cluster):
+	// every refresh then starts from ejabberd's roster, not this
+	// instance's (shared_roster.go).
+	shared bool
 }
 
 // readSettings reads `component_client = { host; port; jid; secret |
@@ -103,7 +108,7 @@ func readSettings(cfg *config.Config, host string, over Options) (s settings, ok
 }
 
 // readEjabberdAPI reads `ejabberd_api = { url; token | token_file | user and
-// password (or password_file); timeout; sessions_interval }` from a
+// password (or password_file); timeout; sessions_interval; shared }` from a
 // VirtualHost: rosters are then written through ejabberd's admin API
 // (host/xmpp/ejabberdapi). url defaults to ejabberdapi.DefaultURL; one off
 // loopback needs a token or credentials.
@@ -145,6 +150,11 @@ func readEjabberdAPI(cfg *config.Config, host string, s *settings) error {
 	}
 	if s.sessionsInterval, err = secondsIn(opts, "ejabberd_api", host, "sessions_interval", 5*time.Second); err != nil {
 		return err
+	}
+	if v, ok := opts["shared"]; ok {
+		if s.shared, ok = v.(bool); !ok {
+			return fmt.Errorf("ejabberd_api of %s: shared must be true or false", host)
+		}
 	}
 	if _, err := ejabberdapi.New(*api); err != nil {
 		return fmt.Errorf("ejabberd_api of %s: %w", host, err)

@@ -32,7 +32,7 @@ func TestEjabberdAPIOptionSelectsTheAPIWriterWithLoopbackDefaults(t *testing.T) 
 		t.Fatalf("without ejabberd_api: %+v, %v", s.api, err)
 	}
 	s, err = settingsOf(t, "ejabberd_api = {}")
-	if err != nil || s.api == nil || s.api.URL != "" || s.sessionsInterval != 5*time.Second {
+	if err != nil || s.api == nil || s.api.URL != "" || s.sessionsInterval != 5*time.Second || s.shared {
 		t.Fatalf("ejabberd_api = {}: %+v interval %v, %v", s.api, s.sessionsInterval, err)
 	}
 	token := filepath.Join(t.TempDir(), "token")
@@ -42,6 +42,9 @@ func TestEjabberdAPIOptionSelectsTheAPIWriterWithLoopbackDefaults(t *testing.T) 
 	s, err = settingsOf(t, `ejabberd_api = { url = "https://xmpp.example.net/api"; token_file = "`+token+`"; sessions_interval = 2; timeout = 3 }`)
 	if err != nil || s.api.Token != "tok" || s.sessionsInterval != 2*time.Second || s.api.Timeout != 3*time.Second {
 		t.Fatalf("token_file: %+v %v, %v", s.api, s.sessionsInterval, err)
+	}
+	if s, err = settingsOf(t, "ejabberd_api = { shared = true }"); err != nil || !s.shared {
+		t.Fatalf("shared = true: %v, %v", s.shared, err)
 	}
 }
 
@@ -53,6 +56,7 @@ func TestEjabberdAPIOptionRefusesWhatCannotWork(t *testing.T) {
 		`ejabberd_api = { token_file = "/nonexistent/modhost-token" }`: "token_file",
 		`ejabberd_api = { sessions_interval = 0 }`:                     "sessions_interval must be a positive number",
 		`ejabberd_api = { url = "127.0.0.1:5281" }`:                    "want http(s)://",
+		`ejabberd_api = { shared = "yes" }`:                            "shared must be true or false",
 	} {
 		_, err := settingsOf(t, api)
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "ejabberd_api of example.com") {

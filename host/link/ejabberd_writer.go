@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
-	"strings"
 
 	"github.com/modhost/modhost/host/xmpp/component"
 	"github.com/modhost/modhost/host/xmpp/ejabberdapi"
@@ -19,8 +18,8 @@ import (
 //     the user's bare JID to the contact (send_stanza) brings the contact's
 //     presence to the user's online resources at once;
 //   - delete_rosteritem is two-sided (the contact's item for the user is
-//     downgraded to none, the contact sent unsubscribe/unsubscribed): the
-//     contact's item, read before the delete, is written back as it was;
+//     downgraded to none, the contact sent unsubscribe/unsubscribed) unless
+//     the item has no subscription: it is set to none first (remove);
 //   - a group name holding ';' is stored with ',' (ejabberd splits on ';').
 type apiWriter struct {
 	api  *ejabberdapi.Client
@@ -61,44 +60,21 @@ func (w *apiWriter) write(ctx context.Context, user string, it component.RosterI
 	return nil
 }
 
-// remove deletes contact from user's roster and undoes what
-// delete_rosteritem does to the contact's own roster, when the contact is a
-// user of this host: its item for user is read first and written back after
-// (a web-app-owned roster says who the contact lists; a removal from user's
-// side must not change it). The contact's clients still see it happen: pushes
-// (to, none, then the item restored), user's unsubscribe and unsubscribed,
-// and user's unavailable. A contact on another server cannot be restored.
+// remove deletes contact from user's roster without touching the
+// contact's own: delete_rosteritem is two-sided when the item carries a
+// subscription (ejabberd sends the contact unsubscribe and unsubscribed,
+// downgrades the contact's item to none and pushes that to its clients), so
+// user's item is first set to subscription none (add_rosteritem, which
+// writes only user's side), and then deleted: with no subscription left,
+// ejabberd sends the contact nothing. user's clients see a push none, then
+// the removal. Reading the contact's item and writing it back instead (the
+// first way done here) raced with the contact's own refresh when several
+// modhost instances write the same cluster (shared): the older copy won.
 func (w *apiWriter) remove(ctx context.Context, user, contact string) error {
-	cuser, chost, _ := strings.Cut(contact, "@")
-	var keep *ejabberdapi.Item
-	if chost == w.host && cuser != "" {
-		items, err := w.api.GetRoster(ctx, cuser, chost)
-		if err != nil {
-			return fmt.Errorf("read %s's roster before removing it from %s's: %w", contact, user, err)
-		}
-		for i := range items {
-			if items[i].JID == user+"@"+w.host {
-				keep = &items[i]
-			}
-		}
+	if err := w.api.AddRosterItem(ctx, user, w.host, ejabberdapi.Item{JID: contact, Subscription: "none"}); err != nil {
+		return fmt.Errorf("drop the subscription before removing %s from %s's roster: %w", contact, user, err)
 	}
-	if err := w.api.DeleteRosterItem(ctx, user, w.host, contact); err != nil {
-		return err
-	}
-	switch {
-	case keep != nil:
-		// Written back as ejabberd stores it: its groups are already what
-		// StoredGroup made of them.
-		if err := w.api.AddRosterItem(ctx, cuser, chost, *keep); err != nil {
-			return fmt.Errorf("restore %s's item for %s after delete_rosteritem downgraded it: %w", contact, user, err)
-		}
-		w.log.Info("delete_rosteritem downgraded the contact's item too; restored it (its clients saw unsubscribe, unsubscribed and pushes)",
-			"user", user, "contact", contact, "subscription", keep.Subscription)
-	case chost != w.host:
-		w.log.Info("removed a contact of another server: ejabberd sent it unsubscribe and unsubscribed (delete_rosteritem is two-sided)",
-			"user", user, "contact", contact)
-	}
-	return nil
+	return w.api.DeleteRosterItem(ctx, user, w.host, contact)
 }
 
 func (w *apiWriter) read(ctx context.Context, user string) ([]component.RosterItem, error) {

@@ -119,6 +119,13 @@ func (b *bridge) mirrorTold(user string, iq *xmpp.Element, typ string) {
 		told[it.JID] = it
 	}
 	server, known := b.serverRoster[user]
+	if _, reading := b.reconciling[user]; reading && b.shared && typ == "set" {
+		// A shared refresh's saves are being compared with ejabberd's
+		// roster (forgetRoster): that comparison, over the live local
+		// roster, writes this item if it differs. Written now, blindly,
+		// every unchanged contact would be written and pushed again.
+		return
+	}
 	if typ == "result" {
 		if !known && b.roster.canRead() {
 			b.reconcile(user, func() map[string]component.RosterItem { return told })
@@ -158,6 +165,7 @@ func (b *bridge) reconcile(user string, local func() map[string]component.Roster
 		return
 	}
 	b.reconciling[user] = local
+	forgotten := b.forgotten[user]
 	go func() {
 		items, err := b.readServerRoster(user)
 		b.rt.Loop().Post(func(L *glua.LState) {
@@ -165,6 +173,12 @@ func (b *bridge) reconcile(user string, local func() map[string]component.Roster
 			delete(b.reconciling, user)
 			if !ok {
 				return // the link went down meanwhile: nothing is known
+			}
+			if b.forgotten[user] != forgotten {
+				// A shared refresh began after this read went out: another
+				// instance may have written since, so read again.
+				b.reconcile(user, local)
+				return
 			}
 			if errors.Is(err, component.ErrNotConnected) {
 				b.log.Debug("server roster not read: link down; compared again when it is back", "user", user, "error", err)

@@ -8,13 +8,14 @@
 // listens on a port of its own without epmd (-erl_epmd_port, -start_epmd
 // false), so tests neither collide with each other nor touch a system epmd or
 // ejabberd. The node is stopped by its pid.
+//
+// StartCluster starts several nodes joined into one ejabberd cluster
+// (cluster.go); their distribution then goes through a private epmd.
 package ejabberdtest
 
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,6 +88,9 @@ type Server struct {
 	ComponentPort int
 	HTTPPort      int
 	DistPort      int // the Erlang distribution's listening port
+	// EPMDPort is the cluster's private epmd, which maps node names to
+	// distribution ports; 0 for a node alone, found without any epmd.
+	EPMDPort int
 
 	// Daemon is the node's process: Pid, Stop, Kill, StartAgain, Restart,
 	// StartedIn and StoppedIn.
@@ -126,30 +130,43 @@ func Require(t testing.TB) {
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	Require(t)
-	s, err := prepare(t.TempDir(), opts)
+	s := launch(t, t.TempDir(), opts, nil)
+	s.registerUsers(t)
+	return s
+}
+
+// launch prepares and starts a node in dir, stopped when the test ends
+// (with its log attached if the test failed). dist nil: a node alone.
+func launch(t testing.TB, dir string, opts Options, dist *distribution) *Server {
+	t.Helper()
+	s, err := prepare(dir, opts, dist)
 	if err != nil {
 		t.Fatalf("ejabberdtest: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := s.Stop(); err != nil {
-			t.Errorf("ejabberdtest: stop: %v", err)
+			t.Errorf("ejabberdtest: stop %s: %v", s.Node, err)
 		}
 		if t.Failed() {
-			t.Logf("ejabberd log (%s):\n%s", s.LogPath, s.Log())
+			t.Logf("ejabberd log of %s (%s):\n%s", s.Node, s.LogPath, s.Log())
 		}
 	})
 	if err := s.Start(); err != nil {
-		t.Fatalf("ejabberdtest: %v", err)
-	}
-	for _, u := range sortedKeys(opts.Users) {
-		if err := s.Register(u, opts.Users[u]); err != nil {
-			t.Fatalf("ejabberdtest: %v", err)
-		}
+		t.Fatalf("ejabberdtest: %s: %v", s.Node, err)
 	}
 	return s
 }
 
-func prepare(dir string, opts Options) (*Server, error) {
+func (s *Server) registerUsers(t testing.TB) {
+	t.Helper()
+	for _, u := range sortedKeys(s.opts.Users) {
+		if err := s.Register(u, s.opts.Users[u]); err != nil {
+			t.Fatalf("ejabberdtest: %v", err)
+		}
+	}
+}
+
+func prepare(dir string, opts Options, dist *distribution) (*Server, error) {
 	if opts.Host == "" {
 		opts.Host = "example.com"
 	}
@@ -159,13 +176,12 @@ func prepare(dir string, opts Options) (*Server, error) {
 	if opts.LogLevel == "" {
 		opts.LogLevel = "info"
 	}
-	tag := make([]byte, 8)
-	if _, err := rand.Read(tag); err != nil {
-		return nil, err
-	}
-	cookie := make([]byte, 16)
-	if _, err := rand.Read(cookie); err != nil {
-		return nil, err
+	if dist == nil {
+		alone, err := newDistribution()
+		if err != nil {
+			return nil, err
+		}
+		dist = alone
 	}
 	s := &Server{
 		Host:        opts.Host,
@@ -174,8 +190,9 @@ func prepare(dir string, opts Options) (*Server, error) {
 		IncludePath: filepath.Join(dir, "included.yml"),
 		LogPath:     filepath.Join(dir, "log", "ejabberd.log"),
 		SpoolPath:   filepath.Join(dir, "spool"),
-		Node:        "modhosttest-" + hex.EncodeToString(tag) + "@localhost",
-		Cookie:      hex.EncodeToString(cookie),
+		Node:        dist.node,
+		Cookie:      dist.cookie,
+		EPMDPort:    dist.epmdPort,
 		opts:        opts,
 	}
 	ports, err := testproc.FreePorts(4)
@@ -207,14 +224,12 @@ func prepare(dir string, opts Options) (*Server, error) {
 	s.Daemon = &testproc.Daemon{
 		Name: "ejabberd",
 		Path: Erl,
-		Args: []string{
-			"-sname", s.Node, "-setcookie", s.Cookie, "-noinput",
-			"-erl_epmd_port", strconv.Itoa(s.DistPort), "-start_epmd", "false",
+		Args: append(append([]string{"-sname", s.Node, "-setcookie", s.Cookie, "-noinput"}, s.distArgs(true)...),
 			"-kernel", "inet_dist_use_interface", "{127,0,0,1}",
 			"+K", "true",
 			"-mnesia", "dir", strconv.Quote(s.SpoolPath),
 			"-s", "ejabberd",
-		},
+		),
 		Dir:          dir,
 		Env:          s.env(),
 		OutputPath:   filepath.Join(dir, "stdout.log"),
@@ -333,11 +348,9 @@ func (s *Server) Ctl(args ...string) (string, error) {
 		return "", errors.New("ejabberd is not running")
 	}
 	name := fmt.Sprintf("ctl%d-%s", s.ctlCalls.Add(1), s.Node)
-	argv := []string{
-		"-sname", name, "-hidden", "-noinput", "-setcookie", s.Cookie,
-		"-erl_epmd_port", strconv.Itoa(s.DistPort), "-start_epmd", "false", "-dist_listen", "false",
+	argv := append(append([]string{"-sname", name, "-hidden", "-noinput", "-setcookie", s.Cookie}, s.distArgs(false)...),
 		"-s", "ejabberd_ctl", "-extra", s.Node,
-	}
+	)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, Erl, append(argv, args...)...)
@@ -350,6 +363,26 @@ func (s *Server) Ctl(args ...string) (string, error) {
 	return string(out), nil
 }
 
+// distArgs say how Erlang processes find this node's distribution port.
+// Alone, the port is given to each of them (-erl_epmd_port: no epmd at
+// all). In a cluster, nodes must find each other's different ports, so the
+// cluster's private epmd (ERL_EPMD_PORT, in env) maps names to ports and
+// each node listens on its own DistPort. ejabberd_ctl's node (listen false)
+// only dials out.
+func (s *Server) distArgs(listen bool) []string {
+	args := []string{"-start_epmd", "false"}
+	if s.EPMDPort == 0 {
+		args = append(args, "-erl_epmd_port", strconv.Itoa(s.DistPort))
+	} else if listen {
+		port := strconv.Itoa(s.DistPort)
+		args = append(args, "-kernel", "inet_dist_listen_min", port, "inet_dist_listen_max", port)
+	}
+	if !listen {
+		args = append(args, "-dist_listen", "false")
+	}
+	return args
+}
+
 // env is the environment of every Erlang process of this server: ejabberd's
 // applications on the code path, our config and log, a HOME of our own (erl
 // would otherwise create ~/.erlang.cookie), nothing from the caller's Erlang.
@@ -360,6 +393,9 @@ func (s *Server) env() []string {
 			continue
 		}
 		env = append(env, kv)
+	}
+	if s.EPMDPort != 0 {
+		env = append(env, "ERL_EPMD_PORT="+strconv.Itoa(s.EPMDPort))
 	}
 	return append(env,
 		"HOME="+s.Dir,

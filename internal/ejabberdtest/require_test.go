@@ -34,3 +34,26 @@ func TestConfigKeepsEveryListenerOnLoopbackAndIncludesTheTestsYAML(t *testing.T)
 		t.Errorf("APIFromConfig: the harness still declares an API:\n%s", cfg)
 	}
 }
+
+func TestANodeAloneNeedsNoEPMDAndAClusterNodeUsesTheClustersOwn(t *testing.T) {
+	alone := &Server{DistPort: 4000}
+	if got := strings.Join(alone.distArgs(true), " "); got != "-start_epmd false -erl_epmd_port 4000" {
+		t.Errorf("alone, node: %q", got)
+	}
+	if got := strings.Join(alone.distArgs(false), " "); got != "-start_epmd false -erl_epmd_port 4000 -dist_listen false" {
+		t.Errorf("alone, ctl: %q", got)
+	}
+	member := &Server{DistPort: 4000, EPMDPort: 5000, Dir: "/tmp/x"}
+	if got := strings.Join(member.distArgs(true), " "); got != "-start_epmd false -kernel inet_dist_listen_min 4000 inet_dist_listen_max 4000" {
+		t.Errorf("cluster member, node: %q", got)
+	}
+	if got := strings.Join(member.distArgs(false), " "); got != "-start_epmd false -dist_listen false" {
+		t.Errorf("cluster member, ctl: %q", got)
+	}
+	if env := strings.Join(member.env(), "\n"); !strings.Contains(env, "\nERL_EPMD_PORT=5000\n") {
+		t.Errorf("a cluster member's environment lacks its epmd port")
+	}
+	if env := strings.Join(alone.env(), "\n"); strings.Contains(env, "ERL_EPMD_PORT") {
+		t.Errorf("a node alone is given an epmd port")
+	}
+}
