@@ -68,8 +68,10 @@ func (c *Client) AddRosterItem(ctx context.Context, user, host string, it Item) 
 // Trap, measured on 23.01: the removal is two-sided, as a client's own
 // remove is (RFC 6121 §2.5.2): the CONTACT's item for user is downgraded to
 // none (kept), and the contact is sent unsubscribe and unsubscribed (its
-// clients see pushes to, then none) and user's unavailable. A caller that
-// owns both rosters restores the contact's item afterwards.
+// clients see pushes to, then none) and user's unavailable — when user's
+// item carries a subscription. Setting the item to subscription none first
+// (AddRosterItem writes only user's side) leaves the contact untouched:
+// host/link's writer removes that way.
 func (c *Client) DeleteRosterItem(ctx context.Context, user, host, contact string) error {
 	cuser, chost, ok := splitBare(contact)
 	if !ok {
