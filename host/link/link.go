@@ -23,6 +23,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/modhost/modhost/host/config"
+	"github.com/modhost/modhost/host/xmpp"
 	"github.com/modhost/modhost/lua"
 )
 
@@ -45,6 +46,10 @@ type Runtime interface {
 	// SetRoster stores one (core.storagemanager's "roster" keyval store).
 	Roster(L *glua.LState, host, user string) (*glua.LTable, error)
 	SetRoster(L *glua.LState, host, user string, roster *glua.LTable) error
+	// OnlineRoster is the roster of an online user as it is now, whether
+	// Go holds it packed or Lua has made it a table (nil if the user has
+	// none loaded): a table to read, not to change.
+	OnlineRoster(L *glua.LState, host, user string) (*glua.LTable, error)
 	// LoginStep returns a login step (a function(session) for the sessions
 	// API's before_bind) that calls start with the username and a done to
 	// call on the loop when its work is over; the login waits for done (in
@@ -141,6 +146,35 @@ func (set *Set) Send(L *glua.LState, host string, st *glua.LTable) bool {
 	for _, b := range set.bridges {
 		if b.host == host {
 			b.routeOut(L, st)
+			return true
+		}
+	}
+	return false
+}
+
+// Mirror writes a roster change made in Go (the runtime's Commit, see
+// host/roster) to the server, as a roster-saved event would: roster is
+// user's whole roster after the change, jids the contacts it changed.
+// Runs on the loop; nothing happens for a host without a link.
+func (set *Set) Mirror(L *glua.LState, host, user string, roster *glua.LTable, jids []string) {
+	if set == nil {
+		return
+	}
+	for _, b := range set.bridges {
+		if b.host == host {
+			b.mirrorChanged(user, roster, jids)
+		}
+	}
+}
+
+// SendElement is Send for a stanza built in Go (no Lua stanza made).
+func (set *Set) SendElement(host string, e *xmpp.Element) bool {
+	if set == nil {
+		return false
+	}
+	for _, b := range set.bridges {
+		if b.host == host {
+			b.routeOutElement(e)
 			return true
 		}
 	}

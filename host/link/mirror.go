@@ -47,13 +47,40 @@ func (b *bridge) mirrorRoster(L *glua.LState, event *glua.LTable) {
 		b.writeDifferences(user, localRoster(roster), server, known, nil)
 		return
 	}
-	// One contact saved: only it is read. Reading the whole roster per save
-	// made a refresh replacing n contacts cost n² (issue 13, point 1).
-	local := map[string]component.RosterItem{}
-	if it, ok := localItem(roster.RawGetString(string(jid)), string(jid)); ok {
-		local[string(jid)] = it
+	b.writeChanged(user, roster, server, known, []string{string(jid)})
+}
+
+// writeChanged writes the contacts at jids of roster (user's local roster)
+// that differ from the server's. Only they are read: reading the whole
+// roster per save made a refresh replacing n contacts cost n² (issue 13,
+// point 1).
+func (b *bridge) writeChanged(user string, roster *glua.LTable, server map[string]component.RosterItem, known bool, jids []string) {
+	local := make(map[string]component.RosterItem, len(jids))
+	for _, jid := range jids {
+		if it, ok := localItem(roster.RawGetString(jid), jid); ok {
+			local[jid] = it
+		}
 	}
-	b.writeDifferences(user, local, server, known, []string{string(jid)})
+	b.writeDifferences(user, local, server, known, jids)
+}
+
+// mirrorChanged is mirrorRoster for a change Go made to user's roster
+// (several contacts at once, no roster-saved event): the same writes.
+func (b *bridge) mirrorChanged(user string, roster *glua.LTable, jids []string) {
+	if b.link.State() != component.Online || b.privs.Server == "" {
+		b.unsynced[user] = true
+		return
+	}
+	if !b.privs.CanSetRoster() {
+		return
+	}
+	server, known := b.serverRoster[user]
+	if !known && b.privs.CanGetRoster() {
+		whole := localRoster(roster)
+		b.reconcile(user, func() map[string]component.RosterItem { return whole })
+		return
+	}
+	b.writeChanged(user, roster, server, known, jids)
 }
 
 // writeDifferences queues the sets that make the server's roster of user
@@ -136,12 +163,12 @@ func (b *bridge) mirrorTold(user string, iq *xmpp.Element, typ string) {
 // at login (roster-load, resource-bind) tells the client nothing modhost
 // could mirror. What differs is written, and the server pushes it. In
 // delegated mode the roster result modhost sends is mirrored instead.
-func (b *bridge) mirrorBound(user string, session *glua.LTable) {
+func (b *bridge) mirrorBound(L *glua.LState, user string) {
 	if b.delegated[component.NSRoster] || b.link.State() != component.Online || !b.privs.CanSetRoster() {
 		return
 	}
-	roster, ok := session.RawGetString("roster").(*glua.LTable)
-	if !ok {
+	roster, err := b.rt.OnlineRoster(L, b.host, user)
+	if err != nil || roster == nil {
 		return
 	}
 	if server, known := b.serverRoster[user]; known {

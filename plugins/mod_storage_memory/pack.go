@@ -18,6 +18,7 @@ import (
 //
 //	local packed = pack.pack(value)  -- nil for nil
 //	local value = pack.unpack(packed) -- fresh tables, every time
+//	local n = pack.size(packed)       -- keys of the packed table
 //
 // What survives a round trip is what a deep copy keeps: nil, booleans,
 // numbers, strings and tables with any keys, nested; tables reached twice
@@ -370,7 +371,7 @@ func unpackValue(L *glua.LState, v glua.LValue) (glua.LValue, error) {
 
 // openModhostPack is modhost.pack: pack(value) and unpack(packed), see above.
 func openModhostPack(L *glua.LState) int {
-	mod := L.CreateTable(0, 2)
+	mod := L.CreateTable(0, 3)
 	mod.RawSetString("pack", L.NewFunction(func(L *glua.LState) int {
 		L.Push(packValue(L, L.Get(1)))
 		return 1
@@ -383,9 +384,49 @@ func openModhostPack(L *glua.LState) int {
 		L.Push(v)
 		return 1
 	}))
+	// size(packed): the keys of the packed table (0 for another value).
+	mod.RawSetString("size", L.NewFunction(func(L *glua.LState) int {
+		n := 0
+		switch v := L.Get(1).(type) {
+		case glua.LString:
+			n = packedSize(string(v))
+		case *glua.LUserData:
+			if pv, ok := v.Value.(*packedValue); ok {
+				n = packedSize(pv.data)
+			}
+		}
+		L.Push(glua.LNumber(n))
+		return 1
+	}))
 	L.Push(mod)
 	return 1
 }
 
 // Library is modhost.pack, for the runtime to offer plugins.
 func Library() lua.Library { return lua.Library{Name: "modhost.pack", Open: openModhostPack} }
+
+// Pack is pack.pack for Go code that keeps Lua values packed (the
+// runtime's rosters held in Go, host/rosters.go): nil stays nil.
+func Pack(L *glua.LState, v glua.LValue) glua.LValue { return packValue(L, v) }
+
+// Unpack is pack.unpack for Go code: fresh tables, every time.
+func Unpack(L *glua.LState, packed glua.LValue) (glua.LValue, error) { return unpackValue(L, packed) }
+
+// packedSize is how many keys the table packed at the start of data has
+// (0 for anything else): mod_storage_memory's size of a whole value stored
+// packed, which decides when its item saves are folded in.
+func packedSize(data string) int {
+	u := &unpacker{data: data}
+	if tag, err := u.byte(); err != nil || tag != packTable {
+		return 0
+	}
+	n := 0
+	for range 3 {
+		c, err := u.count()
+		if err != nil {
+			return 0
+		}
+		n += c
+	}
+	return n
+}
