@@ -20,7 +20,8 @@ import (
 // as the bench does, and reports the Go heap in use per online user after a
 // collection. RSS also counts what the heap has not handed back to the
 // system; this figure says where the live bytes are.
-// MODHOST_HEAP_PROFILE=FILE writes a heap profile with the users online.
+// MODHOST_HEAP_PROFILE=FILE writes a heap profile with the users online,
+// and FILE.base before they log in (go tool pprof -base FILE.base FILE).
 //
 //	go test ./cmd/modhost-bench/benchrun/ -run '^$' -bench HeapPerOnlineUser -benchtime=200x
 func BenchmarkHeapPerOnlineUser(b *testing.B) {
@@ -44,25 +45,38 @@ func BenchmarkHeapPerOnlineUser(b *testing.B) {
 	}
 	users := userNames("user", b.N)
 	before := heapInUse()
+	writeHeapProfile(b, os.Getenv("MODHOST_HEAP_PROFILE"), ".base")
 	b.ResetTimer()
 	reply := c.login(ctx, childRequest{Host: domain, Users: users, Concurrency: 8, Presence: true, WantItems: 100})
 	b.StopTimer()
 	if len(reply.Failures) > 0 {
 		b.Fatalf("%d logins failed, first: %s", len(reply.Failures), reply.Failures[0])
 	}
+	time.Sleep(settleTime)
 	online := heapInUse()
 	b.ReportMetric(float64(online-before)/float64(b.N)/1024, "heap-KiB/user")
-	if path := os.Getenv("MODHOST_HEAP_PROFILE"); path != "" {
-		f, err := os.Create(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer f.Close()
-		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-			b.Fatal(err)
-		}
-	}
+	writeHeapProfile(b, os.Getenv("MODHOST_HEAP_PROFILE"), "")
 	runtime.KeepAlive(c.sessions)
+}
+
+// writeHeapProfile writes the heap profile to path+suffix, if path is set:
+// FILE.base before the users log in, FILE with them online, so that
+// `go tool pprof -base FILE.base FILE` shows what the users hold.
+func writeHeapProfile(b *testing.B, path, suffix string) {
+	if path == "" {
+		return
+	}
+	// A profile shows the heap as of the last collection but one.
+	runtime.GC()
+	runtime.GC()
+	f, err := os.Create(path + suffix)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // heapInUse is the live heap after a full collection.
