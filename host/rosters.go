@@ -134,6 +134,12 @@ func luaRosterPrepare(L *glua.LState) int {
 // sorted, as host/sessions.lua's own answer.
 func (b *rosterBook) luaQuery(L *glua.LState) int {
 	host, user := L.CheckString(1), L.CheckString(2)
+	if s, ok := b.held[bookKey(host, user)].(glua.LString); ok {
+		if p, ok := roster.ParsePacked(string(s)); ok {
+			L.Push(queryOf(L, p))
+			return 1
+		}
+	}
 	t, err := b.unpackHeld(L, host, user)
 	if err != nil {
 		L.RaiseError("%s", err.Error())
@@ -163,6 +169,40 @@ func (b *rosterBook) luaQuery(L *glua.LState) int {
 }
 
 const nsRoster = "jabber:iq:roster"
+
+// queryOf is roster_query's answer read from a packed roster, with no Lua
+// table per contact; an item Go cannot read is left out, as the Lua answer
+// would fail on it.
+func queryOf(L *glua.LState, p *roster.Packed) glua.LValue {
+	order := make([]int, p.Len())
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(p.JID(a), p.JID(b)) })
+	query := &xmpp.Element{Name: "query", NS: nsRoster, Children: make([]xmpp.Node, 0, len(order))}
+	for _, i := range order {
+		if it, ok := p.Item(i); ok {
+			query.Children = append(query.Children, itemElement(roster.Change{JID: p.JID(i), Item: &it}))
+		}
+	}
+	st, err := compat.ElementToStanza(L, query)
+	if err != nil {
+		L.RaiseError("roster query: %s", err.Error())
+	}
+	return st
+}
+
+// itemElement is <item/> for a change: the item, or its removal.
+func itemElement(c roster.Change) *xmpp.Element {
+	if c.Item == nil {
+		return &xmpp.Element{Name: "item", Attr: attrs("jid", c.JID, "subscription", "remove")}
+	}
+	e := &xmpp.Element{Name: "item", Attr: attrs("jid", c.JID, "subscription", c.Item.Subscription, "name", c.Item.Name, "ask", c.Item.Ask)}
+	for _, g := range c.Item.Groups {
+		e.Children = append(e.Children, &xmpp.Element{Name: "group", Children: []xmpp.Node{xmpp.Text(g)}})
+	}
+	return e
+}
 
 func (b *rosterBook) unpackHeld(L *glua.LState, host, user string) (*glua.LTable, error) {
 	packed, ok := b.held[bookKey(host, user)]
@@ -346,16 +386,7 @@ func orText(v glua.LValue, def string) string {
 // resources that asked for its roster (RFC 6121 §2.1.6), as
 // core.rostermanager's roster_push does.
 func (b *rosterBook) push(L *glua.LState, bare, r *glua.LTable, jids []string) {
-	sessions, ok := bare.RawGetString("sessions").(*glua.LTable)
-	if !ok {
-		return
-	}
-	var interested []*glua.LTable
-	for k, s := sessions.Next(glua.LNil); k != glua.LNil; k, s = sessions.Next(k) {
-		if t, ok := s.(*glua.LTable); ok && glua.LVAsBool(t.RawGetString("interested")) {
-			interested = append(interested, t)
-		}
-	}
+	interested := interestedSessions(bare)
 	if len(interested) == 0 {
 		return
 	}
@@ -366,10 +397,7 @@ func (b *rosterBook) push(L *glua.LState, bare, r *glua.LTable, jids []string) {
 		}
 	}
 	for _, jid := range jids {
-		b.pushSeq++
-		iq := &xmpp.Element{Name: "iq", Attr: attrs("type", "set", "id", "push"+strconv.FormatUint(b.pushSeq, 36)),
-			Children: []xmpp.Node{&xmpp.Element{Name: "query", NS: nsRoster, Attr: attrs("ver", version),
-				Children: []xmpp.Node{rosterItemElement(jid, r.RawGetString(jid))}}}}
+		iq := b.pushIQ(version, rosterItemElement(jid, r.RawGetString(jid)))
 		for _, s := range interested {
 			b.sendTo(L, s, iq)
 		}
@@ -434,4 +462,132 @@ func luaText(v glua.LValue) string {
 		return "true"
 	}
 	return v.String()
+}
+
+// Packed implements roster.Rosters.
+func (b *rosterBook) Packed(L *glua.LState, host, user string) (*roster.Packed, bool, error) {
+	bare := bareSession(L, host, user)
+	var packed glua.LValue
+	if bare != nil {
+		if _, ok := bare.RawGetString("roster").(*glua.LTable); ok {
+			return nil, false, nil // Lua's table is the truth
+		}
+		held, ok := b.held[bookKey(host, user)]
+		if !ok {
+			return nil, false, nil // not loaded yet
+		}
+		packed = held
+	} else {
+		rets, err := rostermanager(L, "stored_packed", 2, glua.LString(user), glua.LString(host))
+		if err != nil || rets[1] != glua.LNil || rets[0] == glua.LNil {
+			return nil, false, nil // Load says what is wrong, or makes the roster
+		}
+		packed = rets[0]
+	}
+	if s, ok := packed.(glua.LString); ok {
+		if p, ok := roster.ParsePacked(string(s)); ok {
+			return p, true, nil
+		}
+	}
+	// Packed by Lua, with back references: packed again without them, once.
+	t, err := storagememory.Unpack(L, packed)
+	if err != nil {
+		return nil, false, fmt.Errorf("roster of %s: %w", user, err)
+	}
+	flat, ok := storagememory.PackFlat(L, t)
+	if !ok {
+		return nil, false, nil
+	}
+	p, ok := roster.ParsePacked(flat)
+	return p, ok, nil
+}
+
+// CommitPacked implements roster.Rosters: as Commit, stored first.
+func (b *rosterBook) CommitPacked(L *glua.LState, host, user string, p *roster.Packed, changes []roster.Change) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	next := p.With(changes)
+	packed := glua.LString(next.Data())
+	rets, err := rostermanager(L, "store_packed", 2, glua.LString(user), glua.LString(host), packed)
+	if err == nil && !glua.LVAsBool(rets[0]) {
+		err = errors.New(orText(rets[1], "not stored"))
+	}
+	if err != nil {
+		return fmt.Errorf("store the roster of %s: %s", user, lua.ErrorMessage(err))
+	}
+	bare := bareSession(L, host, user)
+	key := bookKey(host, user)
+	if _, held := b.held[key]; held && bare != nil {
+		b.held[key] = packed
+	}
+	changed := make([]component.RosterItem, len(changes))
+	for i, c := range changes {
+		changed[i] = componentItem(c)
+	}
+	b.rt.links.MirrorItems(host, user, changed, func() map[string]component.RosterItem {
+		whole := make(map[string]component.RosterItem, next.Len())
+		for i := range next.Len() {
+			if it, ok := next.Item(i); ok {
+				whole[next.JID(i)] = componentItem(roster.Change{JID: next.JID(i), Item: &it})
+			}
+		}
+		return whole
+	})
+	if bare != nil {
+		b.pushChanges(L, bare, next.Version(), changes)
+	}
+	return nil
+}
+
+func componentItem(c roster.Change) component.RosterItem {
+	if c.Item == nil {
+		return component.RosterItem{JID: c.JID, Subscription: "remove"}
+	}
+	return component.RosterItem{JID: c.JID, Name: c.Item.Name, Subscription: orDefault(c.Item.Subscription, "none"),
+		Ask: c.Item.Ask, Groups: slices.Clone(c.Item.Groups)}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// pushChanges is push for changes made in Go.
+func (b *rosterBook) pushChanges(L *glua.LState, bare *glua.LTable, version string, changes []roster.Change) {
+	interested := interestedSessions(bare)
+	if len(interested) == 0 {
+		return
+	}
+	for _, c := range changes {
+		iq := b.pushIQ(version, itemElement(c))
+		for _, s := range interested {
+			b.sendTo(L, s, iq)
+		}
+	}
+}
+
+// pushIQ is the roster push (RFC 6121 §2.1.6) of one item.
+func (b *rosterBook) pushIQ(version string, item *xmpp.Element) *xmpp.Element {
+	b.pushSeq++
+	return &xmpp.Element{Name: "iq", Attr: attrs("type", "set", "id", "push"+strconv.FormatUint(b.pushSeq, 36)),
+		Children: []xmpp.Node{&xmpp.Element{Name: "query", NS: nsRoster, Attr: attrs("ver", version),
+			Children: []xmpp.Node{item}}}}
+}
+
+// interestedSessions are the user's sessions that asked for their roster.
+func interestedSessions(bare *glua.LTable) []*glua.LTable {
+	sessions, ok := bare.RawGetString("sessions").(*glua.LTable)
+	if !ok {
+		return nil
+	}
+	var interested []*glua.LTable
+	for k, s := sessions.Next(glua.LNil); k != glua.LNil; k, s = sessions.Next(k) {
+		if t, ok := s.(*glua.LTable); ok && glua.LVAsBool(t.RawGetString("interested")) {
+			interested = append(interested, t)
+		}
+	}
+	return interested
 }

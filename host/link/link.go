@@ -24,6 +24,7 @@ import (
 
 	"github.com/modhost/modhost/host/config"
 	"github.com/modhost/modhost/host/xmpp"
+	"github.com/modhost/modhost/host/xmpp/component"
 	"github.com/modhost/modhost/lua"
 )
 
@@ -179,4 +180,19 @@ func (set *Set) SendElement(host string, e *xmpp.Element) bool {
 		}
 	}
 	return false
+}
+
+// MirrorItems is Mirror for a change Go made to a roster it holds packed:
+// changed are the contacts' new items (Subscription "remove" for a
+// removal), whole gives the whole roster if the server's must be read and
+// compared first.
+func (set *Set) MirrorItems(host, user string, changed []component.RosterItem, whole func() map[string]component.RosterItem) {
+	if set == nil {
+		return
+	}
+	for _, b := range set.bridges {
+		if b.host == host {
+			b.mirrorItems(user, changed, whole)
+		}
+	}
 }

@@ -65,8 +65,25 @@ func (b *bridge) writeChanged(user string, roster *glua.LTable, server map[strin
 }
 
 // mirrorChanged is mirrorRoster for a change Go made to user's roster
-// (several contacts at once, no roster-saved event): the same writes.
+// table (several contacts at once, no roster-saved event): the same writes.
 func (b *bridge) mirrorChanged(user string, roster *glua.LTable, jids []string) {
+	changed := make([]component.RosterItem, 0, len(jids))
+	for _, jid := range jids {
+		it, ok := localItem(roster.RawGetString(jid), jid)
+		if !ok {
+			it = component.RosterItem{JID: jid, Subscription: "remove"}
+		}
+		changed = append(changed, it)
+	}
+	whole := localRoster(roster) // read now: the table is the caller's
+	b.mirrorItems(user, changed, func() map[string]component.RosterItem { return whole })
+}
+
+// mirrorItems writes the changed items (Subscription "remove" for a
+// removal) of user's roster to the server, as mirrorRoster writes a save;
+// whole gives the whole local roster when the server's must be compared
+// first (link.Set.MirrorItems).
+func (b *bridge) mirrorItems(user string, changed []component.RosterItem, whole func() map[string]component.RosterItem) {
 	if b.link.State() != component.Online || b.privs.Server == "" {
 		b.unsynced[user] = true
 		return
@@ -76,11 +93,19 @@ func (b *bridge) mirrorChanged(user string, roster *glua.LTable, jids []string) 
 	}
 	server, known := b.serverRoster[user]
 	if !known && b.privs.CanGetRoster() {
-		whole := localRoster(roster)
-		b.reconcile(user, func() map[string]component.RosterItem { return whole })
+		b.reconcile(user, whole)
 		return
 	}
-	b.writeChanged(user, roster, server, known, jids)
+	local := make(map[string]component.RosterItem, len(changed))
+	jids := make([]string, 0, len(changed))
+	for _, it := range changed {
+		jids = append(jids, it.JID)
+		if it.Subscription != "remove" {
+			sort.Strings(it.Groups)
+			local[it.JID] = it
+		}
+	}
+	b.writeDifferences(user, local, server, known, jids)
 }
 
 // writeDifferences queues the sets that make the server's roster of user

@@ -27,6 +27,15 @@ type Rosters interface {
 	// user's resources that asked for their roster and written to the XMPP
 	// server by the link. Nothing is changed if it fails.
 	Commit(L *glua.LState, host, user string, roster *glua.LTable, jids []string) error
+	// Packed returns user@host's roster in the form Go changes without
+	// unpacking it, when it has that form or can be given it: held by Go
+	// for an online user, or stored for an offline one. False when the
+	// roster is a Lua table already, is not loaded yet, or is not plain
+	// (Load and Commit serve then).
+	Packed(L *glua.LState, host, user string) (*Packed, bool, error)
+	// CommitPacked is Commit for a roster from Packed: p with changes
+	// made becomes the user's roster, in one step.
+	CommitPacked(L *glua.LState, host, user string, p *Packed, changes []Change) error
 	// Send routes a stanza from host as module:send does (to a session of
 	// this runtime, else through the host's link or stanza sink), without
 	// making it a Lua stanza where the recipient takes elements.

@@ -326,6 +326,7 @@ func (r *rosterReader) build(contacts []scannedContact, self string, null *glua.
 		if jid == self { // Prosody never keeps a self-contact
 			continue
 		}
+		slices.Sort(item.groups) // as stored and pushed
 		if i, again := read.index[jid]; again {
 			read.items[i] = item // the last one counts, in the first one's place
 		} else {
@@ -364,7 +365,12 @@ type nativeItem struct {
 	jid     string
 	name    string
 	hasName bool
-	groups  []string // without duplicates or ""
+	groups  []string // sorted, without duplicates or ""
+}
+
+// rosterItem is the item as stored and pushed (groups sorted by build).
+func (it *nativeItem) rosterItem() roster.Item {
+	return roster.Item{Name: it.name, Subscription: "both", Groups: it.groups}
 }
 
 // table is a roster item as the plugin's Lua reader makes it.
@@ -955,6 +961,22 @@ func applyRoster(L *glua.LState) int {
 		L.Push(glua.LString(reason))
 		return 2
 	}
+	if _, ok := L.Get(3).(*glua.LUserData); ok {
+		p, ok, err := rosters.Packed(L, host, user)
+		if err != nil {
+			return fail("could not load the current roster: " + err.Error())
+		}
+		if ok {
+			lists, err := applyPacked(L, rosters, host, user, p, checkNativeRoster(L, 3))
+			if err != nil {
+				return fail(err.Error())
+			}
+			if L.ToBool(4) {
+				exchangePresence(L, rosters, host, user, lists[0], lists[1])
+			}
+			return pushLists(L, lists)
+		}
+	}
 	current, err := rosters.Load(L, host, user)
 	if err != nil {
 		return fail("could not load the current roster: " + err.Error())
@@ -1068,6 +1090,49 @@ func addressed(e *xmpp.Element, from, to string) *xmpp.Element {
 
 func xmlAttr(name, value string) xml.Attr {
 	return xml.Attr{Name: xml.Name{Local: name}, Value: value}
+}
+
+// applyPacked is applyRoster for a roster Go holds packed and an answer
+// read into Go: the diff compares packed items with the answer's, and the
+// change is made on the packed form (no Lua table at all).
+func applyPacked(L *glua.LState, rosters roster.Rosters, host, user string, p *roster.Packed, wanted *nativeRoster) ([3][]glua.LValue, error) {
+	var lists [3][]glua.LValue
+	seen := make([]bool, len(wanted.items))
+	var scratch []byte
+	for i := range p.Len() {
+		jid := p.JID(i)
+		at, ok := wanted.index[jid]
+		if !ok {
+			lists[1] = append(lists[1], glua.LString(jid))
+			continue
+		}
+		seen[at] = true
+		want := wanted.items[at].rosterItem()
+		var same bool
+		if same, scratch = p.Same(i, &want, scratch); !same {
+			lists[2] = append(lists[2], glua.LString(jid))
+		}
+	}
+	for at := range wanted.items {
+		if !seen[at] {
+			lists[0] = append(lists[0], glua.LString(wanted.items[at].jid))
+		}
+	}
+	for i := range lists {
+		sortJIDs(lists[i])
+	}
+	changes := make([]roster.Change, 0, len(lists[0])+len(lists[1])+len(lists[2]))
+	for _, jid := range lists[1] {
+		changes = append(changes, roster.Change{JID: string(jid.(glua.LString))})
+	}
+	for _, list := range [][]glua.LValue{lists[0], lists[2]} {
+		for _, jid := range list {
+			s := string(jid.(glua.LString))
+			it := wanted.item(s).rosterItem()
+			changes = append(changes, roster.Change{JID: s, Item: &it})
+		}
+	}
+	return lists, rosters.CommitPacked(L, host, user, p, changes)
 }
 
 // normalisedItem is the plugin's normalised for an item a roster-admin/
