@@ -72,6 +72,8 @@ type SetupResult struct {
 	RSSBeforeKiB  int64
 	RSSOnlineKiB  int64
 	RSSPerUserKiB float64
+	// RSSAfterRoundsKiB is read once the refresh rounds are over.
+	RSSAfterRoundsKiB int64
 	// The Concurrent-request test (setup B): p99 and wall time.
 	ConcurrentP99  float64
 	ConcurrentWall time.Duration
@@ -280,7 +282,8 @@ func (r Report) Print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\nRSS/user = (VmRSS with the users online − VmRSS before their logins) / users; A: Prosody, B: modhost, C: Prosody + modhost:\n")
 	for _, res := range r.Setups {
-		fmt.Fprintf(w, "  %s: %.1f MiB before, %.1f MiB online\n", res.Setup, float64(res.RSSBeforeKiB)/1024, float64(res.RSSOnlineKiB)/1024)
+		fmt.Fprintf(w, "  %s: %.1f MiB before, %.1f MiB online, %.1f MiB after the %d rounds\n", res.Setup,
+			float64(res.RSSBeforeKiB)/1024, float64(res.RSSOnlineKiB)/1024, float64(res.RSSAfterRoundsKiB)/1024, o.Rounds)
 	}
 	for _, res := range r.Setups {
 		for i, e := range res.Errors {
