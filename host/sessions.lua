@@ -31,14 +31,16 @@ local bare_mt = { __index = function (user, key)
 	return roster;
 end };
 
-local function full_mt(user)
-	return { __index = function (session, key)
-		if key ~= "roster" then return nil; end
-		local roster = user.roster;
-		if roster ~= nil then rawset(session, "roster", roster); end
-		return roster;
-	end };
-end
+-- One metatable for every full session (one each would cost a table and
+-- a closure per session): the bare session is found by name.
+local full_mt = { __index = function (session, key)
+	if key ~= "roster" then return nil; end
+	local h = hosts[rawget(session, "host")];
+	local user = h and h.sessions[rawget(session, "username")];
+	local roster = user and user.roster;
+	if roster ~= nil then rawset(session, "roster", roster); end
+	return roster;
+end };
 
 local function run_in(session, work)
 	session.runner:run(work);
@@ -82,7 +84,7 @@ function sessions.login(host, username, resource, send, done, before_bind)
 		type = "c2s"; host = host; username = username; resource = resource;
 		full_jid = full; priority = 0; send = send;
 		log = native.logger("c2s:" .. full);
-	}, full_mt(user));
+	}, full_mt);
 	session.runner = new_runner(session);
 	user.sessions[resource] = session;
 	prosody.full_sessions[full] = session;

@@ -121,11 +121,7 @@ func (e *runEnv) measure(ctx context.Context, sys system, res SetupResult, concu
 		}
 	}
 	res.UsersPerSec = float64(o.Users*o.Rounds) / busy.Seconds()
-	// Memory after the rounds, beside memory before them: flat if nothing
-	// a refresh makes stays behind (a long run is a soak).
-	if res.RSSAfterRoundsKiB, err = sys.rssKiB(); err != nil {
-		return res, err
-	}
+
 	res.RefreshP50, res.RefreshP99 = percentile(latencies, 50), percentile(latencies, 99)
 	// Each refresh changed one contact of every online user: one push each.
 	want := pushesBefore + o.Users*o.Rounds
@@ -135,6 +131,12 @@ func (e *runEnv) measure(ctx context.Context, sys system, res SetupResult, concu
 	}
 	if got != want {
 		res.Errors = append(res.Errors, fmt.Sprintf("online users received %d roster pushes during the rounds, want %d", got-pushesBefore, want-pushesBefore))
+	}
+	// Memory after the rounds (the pushes counted, so forgotten by B's
+	// in-process clients), beside memory before them: flat if nothing a
+	// refresh makes stays behind (a long run is a soak).
+	if res.RSSAfterRoundsKiB, err = sys.rssKiB(); err != nil {
+		return res, err
 	}
 
 	millis, failures := sys.timedLogins(ctx, userNames("login", o.Logins))
