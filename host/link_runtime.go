@@ -97,6 +97,17 @@ func (r linkRuntime) SetRoster(L *glua.LState, host, user string, roster *glua.L
 	return err
 }
 
+// OnlineRoster is the Lua table Lua has made of user's roster, or a
+// transient one unpacked from what Go holds (host/rosters.go).
+func (r linkRuntime) OnlineRoster(L *glua.LState, host, user string) (*glua.LTable, error) {
+	if bare := bareSession(L, host, user); bare != nil {
+		if live, ok := bare.RawGetString("roster").(*glua.LTable); ok {
+			return live, nil
+		}
+	}
+	return r.rt.rosters.unpackHeld(L, host, user)
+}
+
 // LoginStep is sessions.waiting_step (host/sessions.lua) over Go functions.
 func (r linkRuntime) LoginStep(L *glua.LState, start func(user string, done func(*glua.LState)), finish func(*glua.LState, string)) (glua.LValue, error) {
 	api, err := r.rt.sessionsAPI(L)

@@ -16,7 +16,8 @@ import (
 // Prosody API.
 func (rt *Runtime) nativeLibrary() lua.Library {
 	return lua.Library{Name: "modhost.native", Open: func(L *glua.LState) int {
-		t := L.SetFuncs(L.NewTable(), map[string]glua.LGFunction{
+		t := L.SetFuncs(L.NewTable(), rt.rosters.natives())
+		L.SetFuncs(t, map[string]glua.LGFunction{
 			"config_get":       rt.luaConfigGet,
 			"config_rawget":    rt.luaConfigRawGet,
 			"config_all":       rt.luaConfigAll,

@@ -21,6 +21,7 @@ import (
 	"github.com/modhost/modhost/host/config"
 	"github.com/modhost/modhost/host/httpserver"
 	"github.com/modhost/modhost/host/link"
+	"github.com/modhost/modhost/host/roster"
 	"github.com/modhost/modhost/lua"
 	"github.com/modhost/modhost/plugins"
 )
@@ -89,7 +90,8 @@ type Runtime struct {
 	mountSeq  int
 	metrics   *runtimeMetrics
 
-	links *link.Set // fixed once Start has made it
+	links   *link.Set   // fixed once Start has made it
+	rosters *rosterBook // online users' rosters held in Go; loop only
 
 	stopOnce sync.Once
 	report   Report
@@ -129,6 +131,7 @@ func New(opts Options) (*Runtime, error) {
 		return nil, err
 	}
 	rt := &Runtime{opts: opts, cfg: cfg, luaCfg: cfg, metrics: newRuntimeMetrics(), shutdownReq: make(chan string, 1)}
+	rt.rosters = &rosterBook{rt: rt, held: map[string]glua.LValue{}}
 	if opts.Logger != nil {
 		rt.log = opts.Logger
 	} else {
@@ -289,6 +292,7 @@ func (rt *Runtime) boot(L *glua.LState) error {
 		return err
 	}
 	compat.SetHTTPDefaults(L, rt.httpClientDefaults())
+	roster.Install(L, rt.rosters)
 	hostList := L.NewTable()
 	for _, h := range rt.cfg.Hosts {
 		if !rt.cfg.HostEnabled(h.Name) {

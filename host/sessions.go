@@ -11,6 +11,9 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"github.com/modhost/modhost/host/roster"
+	"github.com/modhost/modhost/host/xmpp"
+	"github.com/modhost/modhost/host/xmpp/component"
 	"github.com/modhost/modhost/lua"
 )
 
@@ -84,6 +87,16 @@ func (rt *Runtime) Login(ctx context.Context, host, user, resource string) (*Ses
 				return 0
 			}
 			s.ref = L.Get(1)
+			if t, ok := s.ref.(*glua.LTable); ok {
+				roster.SetSender(L, t, func(_ *glua.LState, e *xmpp.Element) {
+					b, err := component.Marshal(e)
+					if err != nil {
+						rt.log.Warn("stanza for a session not serialisable", "to", s.FullJID(), "error", err)
+						return
+					}
+					s.deliver(string(b))
+				})
+			}
 			// The names as normalised by the login (nodeprep, resourceprep).
 			s.User = glua.LVAsString(L.GetField(s.ref, "username"))
 			s.Resource = glua.LVAsString(L.GetField(s.ref, "resource"))

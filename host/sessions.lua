@@ -20,6 +20,28 @@ local sessions = {};
 
 local function bare_of(session) return session.username .. "@" .. session.host; end
 
+-- The roster of an online user is held by Go until Lua reads it
+-- (core.rostermanager's load_online): reading user.roster or session.roster
+-- makes it the Lua table that is the truth from then on. A field set or
+-- already made is read raw, as on any table.
+local bare_mt = { __index = function (user, key)
+	if key ~= "roster" then return nil; end
+	local roster = rostermanager.materialise(user.username, user.host);
+	if roster ~= nil then rawset(user, "roster", roster); end
+	return roster;
+end };
+
+-- One metatable for every full session (one each would cost a table and
+-- a closure per session): the bare session is found by name.
+local full_mt = { __index = function (session, key)
+	if key ~= "roster" then return nil; end
+	local h = hosts[rawget(session, "host")];
+	local user = h and h.sessions[rawget(session, "username")];
+	local roster = user and user.roster;
+	if roster ~= nil then rawset(session, "roster", roster); end
+	return roster;
+end };
+
 local function run_in(session, work)
 	session.runner:run(work);
 end
@@ -53,26 +75,25 @@ function sessions.login(host, username, resource, send, done, before_bind)
 		return done(nil, "resource already bound: " .. bare .. "/" .. resource);
 	end
 	if not user then
-		user = { username = username, host = host, sessions = {} };
+		user = setmetatable({ username = username, host = host, sessions = {} }, bare_mt);
 		h.sessions[username] = user;
 		prosody.bare_sessions[bare] = user;
 	end
 	local full = bare .. "/" .. resource;
-	local session = {
+	local session = setmetatable({
 		type = "c2s"; host = host; username = username; resource = resource;
 		full_jid = full; priority = 0; send = send;
 		log = native.logger("c2s:" .. full);
-	};
+	}, full_mt);
 	session.runner = new_runner(session);
 	user.sessions[resource] = session;
 	prosody.full_sessions[full] = session;
 	run_in(session, function ()
 		if before_bind then before_bind(session); end
-		if not user.roster then
-			local roster, err = rostermanager.load_roster(username, host);
+		if not rawget(user, "roster") and not native.roster_held(host, username) then
+			local roster, err = rostermanager.load_online(username, host);
 			if not roster then session.log("warn", "roster not loaded: %s", tostring(err)); end
 		end
-		session.roster = user.roster;
 		h.events.fire_event("resource-bind", { session = session });
 		done(session);
 	end);
@@ -92,6 +113,7 @@ function sessions.logout(session, reason, done)
 			user.sessions[session.resource] = nil;
 			if next(user.sessions) == nil then
 				h.sessions[session.username] = nil;
+				native.roster_drop(session.host, session.username);
 				prosody.bare_sessions[bare_of(session)] = nil;
 			end
 		end
@@ -190,6 +212,12 @@ for _, h in pairs(hosts) do
 	h.events.add_handler("iq-get/self/jabber:iq:roster:query", function (event)
 		local session, stanza = event.origin, event.stanza;
 		if not session.username then return; end
+		session.interested = true;
+		if not rawget(session, "roster") and native.roster_held(session.host, session.username) then
+			-- Answered from the roster Go holds: no table per contact.
+			session.send(st.reply(stanza):add_child(native.roster_query(session.host, session.username)));
+			return true;
+		end
 		local roster = session.roster or rostermanager.load_roster(session.username, session.host);
 		session.roster = roster;
 		session.interested = true;

@@ -48,6 +48,9 @@ func toGo(v glua.LValue, seen map[*glua.LTable]bool) any {
 	}
 }
 
+// CountKeys is how many keys t holds (its pairs, raw).
+func CountKeys(t *glua.LTable) int { return countKeys(t) }
+
 func countKeys(t *glua.LTable) int {
 	n := 0
 	t.ForEach(func(_, _ glua.LValue) { n++ })

@@ -7,10 +7,18 @@
 -- Rosters are read from the "roster" store; an online user's roster is kept
 -- on the user's bare session and shared by every caller. Loading fires
 -- roster-load on the host, where plugins (mod_http_roster_admin) may fill it.
+--
+-- modhost: an online user's roster is held by Go, packed (host/rosters.go),
+-- from the login on. The bare session's roster field is made a Lua table the
+-- first time Lua reads it (host/sessions.lua gives sessions a metatable that
+-- calls materialise); that table is the truth from then on, until the user's
+-- last session ends. Go code (the roster admin's refresh) applies changes to
+-- the packed form without any Lua table per contact.
 
 local storagemanager = require "core.storagemanager";
 local usermanager = require "core.usermanager";
 local native = require "modhost.native";
+local pack = require "modhost.pack";
 
 local pairs, type, tostring = pairs, type, tostring;
 
@@ -51,10 +59,16 @@ end
 
 local save_roster;
 
+-- materialise turns the roster Go holds for an online user into the Lua
+-- table that is the truth from now on; nil if Go holds none.
+local function materialise(username, host)
+	return native.roster_take(host, username);
+end
+
 local function load_roster(username, host)
 	local bare = username .. "@" .. host;
 	local user = bare_session(username, host);
-	if user and user.roster then
+	if user and user.roster then -- held by Go: materialised here
 		return user.roster;
 	end
 	local cache = offline_cache(host);
@@ -85,6 +99,60 @@ local function load_roster(username, host)
 		cache:set(bare, roster);
 	end
 	return roster, err;
+end
+
+-- stored_packed reads a user's stored roster in packed form (nil if none),
+-- without a Lua table per contact where the driver keeps it packed.
+local function stored_packed(username, host)
+	local store = storagemanager.open(host, "roster", "keyval");
+	if store.get_packed then return store:get_packed(username); end
+	local data, err = store:get(username);
+	if data == nil then return nil, err; end
+	return pack.pack(data), err;
+end
+
+-- store_packed stores a whole roster given packed, as save_roster stores a
+-- table (metadata as it is: the caller has counted the version).
+local function store_packed(username, host, packed)
+	if not usermanager.user_exists(username, host) then
+		log("debug", "not saving the roster of %s@%s: no such user", username, host);
+		return nil;
+	end
+	local cache = offline_cache(host);
+	if cache then cache:set(username .. "@" .. host, nil); end
+	local store = storagemanager.open(host, "roster", "keyval");
+	if store.set_packed then return store:set_packed(username, packed); end
+	return store:set(username, pack.unpack(packed));
+end
+
+-- load_online is load_roster for a login (host/sessions.lua): a stored
+-- roster of the usual shape stays packed, held by Go, and roster-load fires
+-- with an event whose roster is made a table only if a handler reads it.
+-- Anything else (a store error, a roster to repair, one already a table in
+-- the offline cache) goes through load_roster.
+local function load_online(username, host)
+	local user = bare_session(username, host);
+	if not user or rawget(user, "roster") or native.roster_held(host, username) then
+		return load_roster(username, host);
+	end
+	local bare = username .. "@" .. host;
+	local cache = offline_cache(host);
+	if cache and cache:get(bare) then return load_roster(username, host); end
+	local ok, packed, err = pcall(stored_packed, username, host);
+	if not ok or err then return load_roster(username, host); end
+	packed = native.roster_prepare(packed, bare);
+	if not packed then return load_roster(username, host); end
+	native.roster_hold(host, username, packed);
+	if hosts[host] then
+		local event = setmetatable({ username = username, host = host }, { __index = function (event, key)
+			if key ~= "roster" then return nil; end
+			local roster = user.roster;
+			rawset(event, "roster", roster);
+			return roster;
+		end });
+		hosts[host].events.fire_event("roster-load", event);
+	end
+	return true;
 end
 
 function save_roster(username, host, roster, jid)
@@ -274,4 +342,9 @@ return {
 	unsubscribe = function (u, h, j) return change(u, h, j, "unsubscribe_by_user", true); end;
 	process_outbound_subscription_request = set_contact_pending_out;
 	roster_metadata = metadata_of;
+	-- modhost's own, for host/sessions.lua and host/rosters.go.
+	materialise = materialise;
+	load_online = load_online;
+	stored_packed = stored_packed;
+	store_packed = store_packed;
 };

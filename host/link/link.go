@@ -25,6 +25,8 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/modhost/modhost/host/config"
+	"github.com/modhost/modhost/host/xmpp"
+	"github.com/modhost/modhost/host/xmpp/component"
 	"github.com/modhost/modhost/lua"
 )
 
@@ -47,6 +49,10 @@ type Runtime interface {
 	// SetRoster stores one (core.storagemanager's "roster" keyval store).
 	Roster(L *glua.LState, host, user string) (*glua.LTable, error)
 	SetRoster(L *glua.LState, host, user string, roster *glua.LTable) error
+	// OnlineRoster is the roster of an online user as it is now, whether
+	// Go holds it packed or Lua has made it a table (nil if the user has
+	// none loaded): a table to read, not to change.
+	OnlineRoster(L *glua.LState, host, user string) (*glua.LTable, error)
 	// LoginStep returns a login step (a function(session) for the sessions
 	// API's before_bind) that calls start with the username and a done to
 	// call on the loop when its work is over; the login waits for done (in
@@ -160,4 +166,48 @@ func (set *Set) Send(L *glua.LState, host string, st *glua.LTable) bool {
 		}
 	}
 	return false
+}
+
+// Mirror writes a roster change made in Go (the runtime's Commit, see
+// host/roster) to the server, as a roster-saved event would: roster is
+// user's whole roster after the change, jids the contacts it changed.
+// Runs on the loop; nothing happens for a host without a link.
+func (set *Set) Mirror(L *glua.LState, host, user string, roster *glua.LTable, jids []string) {
+	if set == nil {
+		return
+	}
+	for _, b := range set.bridges {
+		if b.host == host {
+			b.mirrorChanged(user, roster, jids)
+		}
+	}
+}
+
+// SendElement is Send for a stanza built in Go (no Lua stanza made).
+func (set *Set) SendElement(host string, e *xmpp.Element) bool {
+	if set == nil {
+		return false
+	}
+	for _, b := range set.bridges {
+		if b.host == host {
+			b.routeOutElement(e)
+			return true
+		}
+	}
+	return false
+}
+
+// MirrorItems is Mirror for a change Go made to a roster it holds packed:
+// changed are the contacts' new items (Subscription "remove" for a
+// removal), whole gives the whole roster if the server's must be read and
+// compared first.
+func (set *Set) MirrorItems(host, user string, changed []component.RosterItem, whole func() map[string]component.RosterItem) {
+	if set == nil {
+		return
+	}
+	for _, b := range set.bridges {
+		if b.host == host {
+			b.mirrorItems(user, changed, whole)
+		}
+	}
 }

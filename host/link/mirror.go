@@ -46,13 +46,65 @@ func (b *bridge) mirrorRoster(L *glua.LState, event *glua.LTable) {
 		b.writeDifferences(user, localRoster(roster), server, known, nil)
 		return
 	}
-	// One contact saved: only it is read. Reading the whole roster per save
-	// made a refresh replacing n contacts cost n² (issue 13, point 1).
-	local := map[string]component.RosterItem{}
-	if it, ok := localItem(roster.RawGetString(string(jid)), string(jid)); ok {
-		local[string(jid)] = it
+	b.writeChanged(user, roster, server, known, []string{string(jid)})
+}
+
+// writeChanged writes the contacts at jids of roster (user's local roster)
+// that differ from the server's. Only they are read: reading the whole
+// roster per save made a refresh replacing n contacts cost n² (issue 13,
+// point 1).
+func (b *bridge) writeChanged(user string, roster *glua.LTable, server map[string]component.RosterItem, known bool, jids []string) {
+	local := make(map[string]component.RosterItem, len(jids))
+	for _, jid := range jids {
+		if it, ok := localItem(roster.RawGetString(jid), jid); ok {
+			local[jid] = it
+		}
 	}
-	b.writeDifferences(user, local, server, known, []string{string(jid)})
+	b.writeDifferences(user, local, server, known, jids)
+}
+
+// mirrorChanged is mirrorRoster for a change Go made to user's roster
+// table (several contacts at once, no roster-saved event): the same writes.
+func (b *bridge) mirrorChanged(user string, roster *glua.LTable, jids []string) {
+	changed := make([]component.RosterItem, 0, len(jids))
+	for _, jid := range jids {
+		it, ok := localItem(roster.RawGetString(jid), jid)
+		if !ok {
+			it = component.RosterItem{JID: jid, Subscription: "remove"}
+		}
+		changed = append(changed, it)
+	}
+	whole := localRoster(roster) // read now: the table is the caller's
+	b.mirrorItems(user, changed, func() map[string]component.RosterItem { return whole })
+}
+
+// mirrorItems writes the changed items (Subscription "remove" for a
+// removal) of user's roster to the server, as mirrorRoster writes a save;
+// whole gives the whole local roster when the server's must be compared
+// first (link.Set.MirrorItems).
+func (b *bridge) mirrorItems(user string, changed []component.RosterItem, whole func() map[string]component.RosterItem) {
+	if !b.roster.ready() {
+		b.unsynced[user] = true
+		return
+	}
+	if !b.roster.canWrite() {
+		return // said at connect
+	}
+	server, known := b.serverRoster[user]
+	if !known && b.roster.canRead() {
+		b.reconcile(user, whole)
+		return
+	}
+	local := make(map[string]component.RosterItem, len(changed))
+	jids := make([]string, 0, len(changed))
+	for _, it := range changed {
+		jids = append(jids, it.JID)
+		if it.Subscription != "remove" {
+			sort.Strings(it.Groups)
+			local[it.JID] = it
+		}
+	}
+	b.writeDifferences(user, local, server, known, jids)
 }
 
 // writeDifferences queues the sets that make the server's roster of user
@@ -142,12 +194,12 @@ func (b *bridge) mirrorTold(user string, iq *xmpp.Element, typ string) {
 // at login (roster-load, resource-bind) tells the client nothing modhost
 // could mirror. What differs is written, and the server pushes it. In
 // delegated mode the roster result modhost sends is mirrored instead.
-func (b *bridge) mirrorBound(user string, session *glua.LTable) {
+func (b *bridge) mirrorBound(L *glua.LState, user string) {
 	if b.delegated[component.NSRoster] || !b.roster.ready() || !b.roster.canWrite() {
 		return
 	}
-	roster, ok := session.RawGetString("roster").(*glua.LTable)
-	if !ok {
+	roster, err := b.rt.OnlineRoster(L, b.host, user)
+	if err != nil || roster == nil {
 		return
 	}
 	if server, known := b.serverRoster[user]; known {

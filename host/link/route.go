@@ -6,6 +6,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/host/xmpp"
 	"github.com/modhost/modhost/host/xmpp/component"
 )
 
@@ -15,6 +16,11 @@ func (b *bridge) routeOut(L *glua.LState, st *glua.LTable) {
 		b.log.Warn("stanza from a plugin not usable", "error", err)
 		return
 	}
+	b.routeOutElement(e)
+}
+
+// routeOutElement is routeOut for a stanza built in Go.
+func (b *bridge) routeOutElement(e *xmpp.Element) {
 	from := attrOf(e, "from")
 	if from == "" {
 		from = b.cfg.JID

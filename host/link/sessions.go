@@ -9,6 +9,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/host/roster"
 	"github.com/modhost/modhost/host/xmpp"
 	"github.com/modhost/modhost/host/xmpp/component"
 	"github.com/modhost/modhost/lua"
@@ -48,13 +49,12 @@ func (b *bridge) session(L *glua.LState, full string) *linkedSession {
 		return 0
 	})
 	done := L.NewFunction(func(L *glua.LState) int {
-		session, ok := L.Get(1).(*glua.LTable)
-		if !ok {
+		if _, ok := L.Get(1).(*glua.LTable); !ok {
 			b.log.Warn("session not created", "jid", full, "reason", L.OptString(2, ""))
 			delete(b.sessions, full)
 			return 0
 		}
-		b.mirrorBound(user, session)
+		b.mirrorBound(L, user)
 		return 0
 	})
 	var beforeBind glua.LValue = glua.LNil
@@ -72,6 +72,9 @@ func (b *bridge) session(L *glua.LState, full string) *linkedSession {
 		return nil
 	}
 	s.ref = b.rt.Session(L, b.host, user, resource)
+	if t, ok := s.ref.(*glua.LTable); ok {
+		roster.SetSender(L, t, func(L *glua.LState, e *xmpp.Element) { b.sessionSendElement(L, s, full, e) })
+	}
 	return s
 }
 
@@ -206,6 +209,11 @@ func (b *bridge) sessionSend(L *glua.LState, s *linkedSession, full string, st *
 		b.log.Warn("stanza for a client not usable", "error", err)
 		return
 	}
+	b.sessionSendElement(L, s, full, e)
+}
+
+// sessionSendElement is sessionSend for a stanza built in Go.
+func (b *bridge) sessionSendElement(_ *glua.LState, s *linkedSession, full string, e *xmpp.Element) {
 	typ := attrOf(e, "type")
 	wrote := false
 	if e.Name == "iq" && (typ == "result" || typ == "set") && isRosterPush(e) {

@@ -38,9 +38,10 @@ func benchRoster(version int64) []byte {
 
 // BenchmarkRefresh measures POST /roster_admin/refresh on a standalone
 // modhost: N online users, one interested session each, 100-contact rosters
-// from a local backend, one changed contact per user per iteration.
+// from a local backend, one changed contact per user per iteration
+// (-bench 'BenchmarkRefresh/users=100$' picks one size).
 func BenchmarkRefresh(b *testing.B) {
-	for _, n := range []int{1, 100, 1000} {
+	for _, n := range []int{1, 100, 1000, 5000} {
 		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) { benchmarkRefresh(b, n) })
 	}
 }

@@ -504,6 +504,18 @@ local latest_fetch = {};
 -- A login shares a fetch that came back less than this long ago.
 local login_reuse_window = 1;
 
+-- Fetches that came back longer ago than that are forgotten now and then,
+-- so that an online user does not keep the last answer read for nothing.
+module:add_timer(login_reuse_window, function ()
+	local now = monotonic();
+	for username, tracked in pairs(latest_fetch) do
+		if tracked.done and now - tracked.at >= login_reuse_window then
+			latest_fetch[username] = nil;
+		end
+	end
+	return login_reuse_window;
+end);
+
 -- fetch_roster returns the queue item when the fetch has to wait for a
 -- slot (owner: the queue it waits in, logins' by default), else nil.
 local function fetch_roster(username, done, on_sent, owner)
@@ -642,7 +654,14 @@ end
 -- Our own calls to load_roster must not start another fetch in roster-load.
 local loading_for_refresh = {};
 
-local function apply_roster(username, wanted)
+-- apply_changes applies the difference between the user's roster and
+-- wanted: stores, pushes each change; returns added, removed, changed, or
+-- nil and why not. Where modhost holds rosters in Go (native.apply) that is
+-- one step in Go, never half done, with no Lua table per contact.
+local function apply_changes(username, wanted)
+	if native and native.apply then
+		return native.apply(host, username, wanted, true); -- and exchange_presence
+	end
 	loading_for_refresh[username] = true;
 	local roster, err = rostermanager.load_roster(username, host);
 	loading_for_refresh[username] = nil;
@@ -650,7 +669,7 @@ local function apply_roster(username, wanted)
 		return nil, "could not load the current roster: " .. tostring(err);
 	end
 	local added, removed, changed = diff_roster(roster, wanted);
-	if #added + #removed + #changed == 0 then return true; end
+	if #added + #removed + #changed == 0 then return added, removed, changed; end
 	local function store(jid)
 		if not rostermanager.save_roster(username, host, roster, jid) then
 			module:log("warn", "Could not store roster item %s of %s", jid, username);
@@ -669,9 +688,16 @@ local function apply_roster(username, wanted)
 		roster[jid] = normalised(wanted_item(wanted, jid));
 		store(jid);
 	end
+	return added, removed, changed;
+end
+
+local function apply_roster(username, wanted)
+	local added, removed, changed = apply_changes(username, wanted);
+	if not added then return nil, removed; end
+	if #added + #removed + #changed == 0 then return true; end
 	module:log("info", "Roster of %s refreshed: %d added, %d removed, %d changed",
 		username, #added, #removed, #changed);
-	exchange_presence(username, added, removed);
+	if not (native and native.apply) then exchange_presence(username, added, removed); end
 	module:fire_event("roster-admin/updated", {
 		username = username, host = host, added = added, removed = removed, changed = changed,
 	});
@@ -858,11 +884,28 @@ local function fetch_for_login(username)
 end
 
 module:hook("roster-load", function (event)
-	local username, roster = event.username, event.roster;
+	local username = event.username;
 	-- Only a login waits: an offline user's roster (loaded to route someone
 	-- else's stanza) stays as stored, and resource-bind catches up on it.
 	if loading_for_refresh[username] or not user_sessions(username) or not async.ready() then return; end
 	local wanted, reason = fetch_for_login(username);
+	if native and native.apply then
+		-- The roster modhost holds in Go is changed in Go: event.roster,
+		-- read, would make it a Lua table for the whole session.
+		fetched_at_load[username] = true;
+		if not wanted then
+			module:log("warn", "Roster of %s not fetched at login, keeping the stored one: %s", username, reason);
+			return;
+		end
+		local applied, err = native.apply(host, username, wanted);
+		if not applied then
+			module:log("warn", "Could not store the fetched roster of %s: %s", username, tostring(err));
+			return;
+		end
+		module:log("debug", "Roster of %s fetched at roster-load", username);
+		return;
+	end
+	local roster = event.roster;
 	fetched_at_load[username] = roster;
 	if not wanted then
 		module:log("warn", "Roster of %s not fetched at login, keeping the stored one: %s", username, reason);
@@ -882,10 +925,11 @@ end);
 
 module:hook("resource-bind", function (event)
 	local session = event.session;
-	local username, roster = session.username, session.roster;
+	local username = session.username;
 	local fetched = fetched_at_load[username];
 	fetched_at_load[username] = nil;
-	if roster and fetched == roster then return; end
+	-- true: fetched into the roster modhost holds in Go (see roster-load).
+	if fetched == true or (fetched and fetched == session.roster) then return; end
 	-- Every resource's login is a resync point (a change the application
 	-- did not notify is repaired by a reconnect): it shares the fetch out
 	-- for this user, or one just back, or makes one, and applies it, so the

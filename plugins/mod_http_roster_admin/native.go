@@ -1,6 +1,7 @@
 package rosteradmin
 
 import (
+	"encoding/xml"
 	"fmt"
 	"math"
 	"slices"
@@ -11,6 +12,8 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/modhost/modhost/compat"
+	"github.com/modhost/modhost/host/roster"
+	"github.com/modhost/modhost/host/xmpp"
 	"github.com/modhost/modhost/lua"
 )
 
@@ -32,6 +35,10 @@ import (
 //	  more than max_contacts contacts (if given) fails.
 //	diff(current, wanted) → added, removed, changed
 //	  Lists of contact JIDs, as the plugin's diff_roster.
+//	apply(host, username, wanted [, exchange]) → added, removed, changed | nil, reason
+//	  The plugin's apply_roster in Go and in one step, where the runtime
+//	  holds rosters (host/roster): see applyRoster; with exchange, its
+//	  exchange_presence too. Absent elsewhere.
 //	parse_usernames(body, max_body, null, array_mt, callback)
 //	  Reads a refresh request's body, as the plugin's parse_usernames, on a
 //	  goroutine of its own, and calls callback(usernames, invalid_count,
@@ -45,6 +52,9 @@ func openModhostRoster(L *glua.LState) int {
 	mod.RawSetString("parse", L.NewFunction(r.parse))
 	mod.RawSetString("diff", L.NewFunction(diffRosters))
 	mod.RawSetString("parse_usernames", L.NewFunction(parseUsernamesAsync))
+	if roster.Of(L) != nil {
+		mod.RawSetString("apply", L.NewFunction(applyRoster))
+	}
 	L.Push(mod)
 	return 1
 }
@@ -316,6 +326,7 @@ func (r *rosterReader) build(contacts []scannedContact, self string, null *glua.
 		if jid == self { // Prosody never keeps a self-contact
 			continue
 		}
+		slices.Sort(item.groups) // as stored and pushed
 		if i, again := read.index[jid]; again {
 			read.items[i] = item // the last one counts, in the first one's place
 		} else {
@@ -354,7 +365,12 @@ type nativeItem struct {
 	jid     string
 	name    string
 	hasName bool
-	groups  []string // without duplicates or ""
+	groups  []string // sorted, without duplicates or ""
+}
+
+// rosterItem is the item as stored and pushed (groups sorted by build).
+func (it *nativeItem) rosterItem() roster.Item {
+	return roster.Item{Name: it.name, Subscription: "both", Groups: it.groups}
 }
 
 // table is a roster item as the plugin's Lua reader makes it.
@@ -875,39 +891,44 @@ func countKeys(t *glua.LTable) int {
 // one without a subscription has "both". Each list is sorted.
 func diffRosters(L *glua.LState) int {
 	current := L.CheckTable(1)
-	if ud, ok := L.Get(2).(*glua.LUserData); ok {
-		return diffNative(L, current, checkNativeRoster(L, 2), ud)
+	if _, ok := L.Get(2).(*glua.LUserData); ok {
+		return pushSortedLists(L, diffNative(L, current, checkNativeRoster(L, 2)))
 	}
-	wanted := L.CheckTable(2)
-	var added, removed, changed []glua.LValue
+	return pushSortedLists(L, diffTables(L, current, L.CheckTable(2)))
+}
+
+// diffTables is diffRosters for a wanted roster that is a Lua table (what
+// roster-admin/fetched handlers were given): added, removed, changed.
+func diffTables(L *glua.LState, current, wanted *glua.LTable) [3][]glua.LValue {
+	var lists [3][]glua.LValue
 	wanted.ForEach(func(jid, item glua.LValue) {
 		old := lookup(L, current, jid)
 		switch {
 		case !glua.LVAsBool(old):
-			added = append(added, jid)
+			lists[0] = append(lists[0], jid)
 		case !sameItem(L, old, item):
-			changed = append(changed, jid)
+			lists[2] = append(lists[2], jid)
 		}
 	})
 	current.ForEach(func(jid, _ glua.LValue) {
 		if glua.LVAsBool(jid) && !glua.LVAsBool(lookup(L, wanted, jid)) {
-			removed = append(removed, jid)
+			lists[1] = append(lists[1], jid)
 		}
 	})
-	return pushSortedLists(L, added, removed, changed)
+	return lists
 }
 
 // diffNative is diffRosters for a roster read into Go.
-func diffNative(L *glua.LState, current *glua.LTable, wanted *nativeRoster, _ *glua.LUserData) int {
-	var added, removed, changed []glua.LValue
+func diffNative(L *glua.LState, current *glua.LTable, wanted *nativeRoster) [3][]glua.LValue {
+	var lists [3][]glua.LValue
 	for i := range wanted.items {
 		it := &wanted.items[i]
 		old := field(L, current, it.jid)
 		switch {
 		case !glua.LVAsBool(old):
-			added = append(added, glua.LString(it.jid))
+			lists[0] = append(lists[0], glua.LString(it.jid))
 		case !it.same(L, old):
-			changed = append(changed, glua.LString(it.jid))
+			lists[2] = append(lists[2], glua.LString(it.jid))
 		}
 	}
 	for jid, _ := current.Next(glua.LNil); jid != glua.LNil; jid, _ = current.Next(jid) {
@@ -917,15 +938,234 @@ func diffNative(L *glua.LState, current *glua.LTable, wanted *nativeRoster, _ *g
 		if s, ok := jid.(glua.LString); ok && wanted.item(string(s)) != nil {
 			continue
 		}
-		removed = append(removed, jid)
+		lists[1] = append(lists[1], jid)
 	}
-	return pushSortedLists(L, added, removed, changed)
+	return lists
 }
 
-// pushSortedLists pushes each list as a Lua array, sorted.
-func pushSortedLists(L *glua.LState, lists ...[]glua.LValue) int {
+// applyRoster is apply(host, username, wanted) → added, removed, changed,
+// or nil and the reason: the plugin's apply_roster done in Go, in one step
+// (host/roster's Commit: stored, held, mirrored, pushed), so that a
+// refresh is never half applied, and without a Lua table per contact of a
+// roster Go holds. wanted is what parse gave (a roster read into Go, or the
+// table roster-admin/fetched handlers saw); its items are normalised as the
+// plugin's normalised does. Not available outside a modhost runtime.
+func applyRoster(L *glua.LState) int {
+	host, user := L.CheckString(1), L.CheckString(2)
+	rosters := roster.Of(L)
+	if rosters == nil {
+		L.RaiseError("modhost.roster_admin.apply needs the runtime's rosters")
+	}
+	fail := func(reason string) int {
+		L.Push(glua.LNil)
+		L.Push(glua.LString(reason))
+		return 2
+	}
+	if _, ok := L.Get(3).(*glua.LUserData); ok {
+		p, ok, err := rosters.Packed(L, host, user)
+		if err != nil {
+			return fail("could not load the current roster: " + err.Error())
+		}
+		if ok {
+			lists, err := applyPacked(L, rosters, host, user, p, checkNativeRoster(L, 3))
+			if err != nil {
+				return fail(err.Error())
+			}
+			if L.ToBool(4) {
+				exchangePresence(L, rosters, host, user, lists[0], lists[1])
+			}
+			return pushLists(L, lists)
+		}
+	}
+	current, err := rosters.Load(L, host, user)
+	if err != nil {
+		return fail("could not load the current roster: " + err.Error())
+	}
+	var lists [3][]glua.LValue
+	var item func(jid glua.LValue) (glua.LValue, string)
+	if _, ok := L.Get(3).(*glua.LUserData); ok {
+		wanted := checkNativeRoster(L, 3)
+		lists = diffNative(L, current, wanted)
+		item = func(jid glua.LValue) (glua.LValue, string) {
+			return wanted.item(string(jid.(glua.LString))).table(), ""
+		}
+	} else {
+		wanted := L.CheckTable(3)
+		lists = diffTables(L, current, wanted)
+		item = func(jid glua.LValue) (glua.LValue, string) { return normalisedItem(L, jid, lookup(L, wanted, jid)) }
+	}
+	for i := range lists {
+		sortJIDs(lists[i])
+	}
+	jids := make([]string, 0, len(lists[0])+len(lists[1])+len(lists[2]))
+	for _, jid := range lists[1] {
+		if s, ok := jid.(glua.LString); ok {
+			current.RawSet(jid, glua.LNil)
+			jids = append(jids, string(s))
+		}
+	}
+	for _, list := range [][]glua.LValue{lists[0], lists[2]} {
+		for _, jid := range list {
+			s, ok := jid.(glua.LString)
+			if !ok {
+				return fail("contact " + luaToString(jid) + " is not a JID")
+			}
+			it, problem := item(jid)
+			if problem != "" {
+				return fail(problem)
+			}
+			current.RawSet(jid, it)
+			jids = append(jids, string(s))
+		}
+	}
+	if err := rosters.Commit(L, host, user, current, jids); err != nil {
+		return fail(err.Error())
+	}
+	if L.ToBool(4) {
+		exchangePresence(L, rosters, host, user, lists[0], lists[1])
+	}
+	return pushLists(L, lists)
+}
+
+// exchangePresence is the plugin's exchange_presence, in Go: each client of
+// user that has sent its presence sends it to the added contacts and
+// unavailable to the removed ones, and the user's bare JID probes the added
+// contacts' presence.
+func exchangePresence(L *glua.LState, rosters roster.Rosters, host, user string, added, removed []glua.LValue) {
+	if len(added)+len(removed) == 0 {
+		return
+	}
+	bare := user + "@" + host
+	var users glua.LValue = glua.LNil
+	if h, ok := L.GetField(L.GetGlobal("hosts"), host).(*glua.LTable); ok {
+		if sessions, ok := h.RawGetString("sessions").(*glua.LTable); ok {
+			users = sessions.RawGetString(user)
+		}
+	}
+	if u, ok := users.(*glua.LTable); ok {
+		if sessions, ok := u.RawGetString("sessions").(*glua.LTable); ok {
+			for k, s := sessions.Next(glua.LNil); k != glua.LNil; k, s = sessions.Next(k) {
+				session, ok := s.(*glua.LTable)
+				if !ok {
+					continue
+				}
+				presence, ok := session.RawGetString("presence").(*glua.LTable)
+				if !ok {
+					continue // clients without initial presence stay silent
+				}
+				available, err := compat.StanzaToElement(L, presence)
+				if err != nil {
+					continue
+				}
+				full := glua.LVAsString(session.RawGetString("full_jid"))
+				for _, contact := range added {
+					rosters.Send(L, host, addressed(available, full, contact.String()))
+				}
+				for _, contact := range removed {
+					rosters.Send(L, host, &xmpp.Element{Name: "presence", Attr: []xml.Attr{
+						xmlAttr("type", "unavailable"), xmlAttr("from", full), xmlAttr("to", contact.String())}})
+				}
+			}
+		}
+	}
+	for _, contact := range added {
+		rosters.Send(L, host, &xmpp.Element{Name: "presence", Attr: []xml.Attr{
+			xmlAttr("type", "probe"), xmlAttr("from", bare), xmlAttr("to", contact.String())}})
+	}
+}
+
+// addressed is a copy of stanza e from from to to (its children shared).
+func addressed(e *xmpp.Element, from, to string) *xmpp.Element {
+	c := *e
+	c.Attr = make([]xml.Attr, 0, len(e.Attr)+2)
+	for _, a := range e.Attr {
+		if a.Name.Space == "" && (a.Name.Local == "from" || a.Name.Local == "to") {
+			continue
+		}
+		c.Attr = append(c.Attr, a)
+	}
+	c.Attr = append(c.Attr, xmlAttr("from", from), xmlAttr("to", to))
+	return &c
+}
+
+func xmlAttr(name, value string) xml.Attr {
+	return xml.Attr{Name: xml.Name{Local: name}, Value: value}
+}
+
+// applyPacked is applyRoster for a roster Go holds packed and an answer
+// read into Go: the diff compares packed items with the answer's, and the
+// change is made on the packed form (no Lua table at all).
+func applyPacked(L *glua.LState, rosters roster.Rosters, host, user string, p *roster.Packed, wanted *nativeRoster) ([3][]glua.LValue, error) {
+	var lists [3][]glua.LValue
+	seen := make([]bool, len(wanted.items))
+	var scratch []byte
+	for i := range p.Len() {
+		jid := p.JID(i)
+		at, ok := wanted.index[jid]
+		if !ok {
+			lists[1] = append(lists[1], glua.LString(jid))
+			continue
+		}
+		seen[at] = true
+		want := wanted.items[at].rosterItem()
+		var same bool
+		if same, scratch = p.Same(i, &want, scratch); !same {
+			lists[2] = append(lists[2], glua.LString(jid))
+		}
+	}
+	for at := range wanted.items {
+		if !seen[at] {
+			lists[0] = append(lists[0], glua.LString(wanted.items[at].jid))
+		}
+	}
+	for i := range lists {
+		sortJIDs(lists[i])
+	}
+	changes := make([]roster.Change, 0, len(lists[0])+len(lists[1])+len(lists[2]))
+	for _, jid := range lists[1] {
+		changes = append(changes, roster.Change{JID: string(jid.(glua.LString))})
+	}
+	for _, list := range [][]glua.LValue{lists[0], lists[2]} {
+		for _, jid := range list {
+			s := string(jid.(glua.LString))
+			it := wanted.item(s).rosterItem()
+			changes = append(changes, roster.Change{JID: s, Item: &it})
+		}
+	}
+	return lists, rosters.CommitPacked(L, host, user, p, changes)
+}
+
+// normalisedItem is the plugin's normalised for an item a roster-admin/
+// fetched handler left: groups default to none, subscription to "both".
+func normalisedItem(L *glua.LState, jid, v glua.LValue) (glua.LValue, string) {
+	item, ok := v.(*glua.LTable)
+	if !ok {
+		return nil, "contact " + luaToString(jid) + ": item is not a table"
+	}
+	if field(L, item, "groups") == glua.LNil {
+		item.RawSetString("groups", compat.NewTable(0, 0))
+	}
+	if field(L, item, "subscription") == glua.LNil {
+		item.RawSetString("subscription", glua.LString("both"))
+	}
+	return item, ""
+}
+
+func sortJIDs(list []glua.LValue) {
+	slices.SortFunc(list, func(a, b glua.LValue) int { return strings.Compare(a.String(), b.String()) })
+}
+
+// pushSortedLists pushes added, removed and changed as Lua arrays, sorted.
+func pushSortedLists(L *glua.LState, lists [3][]glua.LValue) int {
+	for i := range lists {
+		sortJIDs(lists[i])
+	}
+	return pushLists(L, lists)
+}
+
+// pushLists pushes each list as a Lua array.
+func pushLists(L *glua.LState, lists [3][]glua.LValue) int {
 	for _, list := range lists {
-		slices.SortFunc(list, func(a, b glua.LValue) int { return strings.Compare(a.String(), b.String()) })
 		t := L.CreateTable(len(list), 0)
 		for _, jid := range list {
 			t.Append(jid)

@@ -18,6 +18,7 @@ import (
 //
 //	local packed = pack.pack(value)  -- nil for nil
 //	local value = pack.unpack(packed) -- fresh tables, every time
+//	local n = pack.size(packed)       -- keys of the packed table
 //
 // What survives a round trip is what a deep copy keeps: nil, booleans,
 // numbers, strings and tables with any keys, nested; tables reached twice
@@ -40,6 +41,34 @@ const (
 	packTable    = '{' // uvarint array, string-keyed and other-keyed counts; metatable; values; pairs
 	packTabAgain = '@' // uvarint index of an earlier table
 	packRef      = 'x' // uvarint index into the references
+	packWord     = 'k' // one byte: index into Words
+)
+
+// Words are strings every roster repeats (its keys and subscription
+// states), packed as two bytes and, unlike other strings, never referred
+// back to: a value that holds no other repeated string then packs
+// without back references, which lets Go code (host/roster) splice packed
+// roster items without unpacking them.
+var Words = [...]string{"subscription", "name", "groups", "ask", "none", "to", "from", "both", "subscribe", "version", "pending", "approved"}
+
+var wordIndex = func() map[string]byte {
+	m := make(map[string]byte, len(Words))
+	for i, w := range Words {
+		m[w] = byte(i)
+	}
+	return m
+}()
+
+// The tags, for Go code that reads or writes packed values itself.
+const (
+	TagNil    = packNil
+	TagFalse  = packFalse
+	TagTrue   = packTrue
+	TagInt    = packInt
+	TagFloat  = packFloat
+	TagString = packString
+	TagTable  = packTable
+	TagWord   = packWord
 )
 
 // packedValue is the packed form of a value that holds references.
@@ -49,6 +78,10 @@ type packedValue struct {
 }
 
 type packer struct {
+	// flat: no back references (every string in full, a table reached
+	// twice or a reference fails the pack), for Go code that splices.
+	flat    bool
+	failed  bool
 	L       *glua.LState
 	buf     []byte
 	strings map[string]int
@@ -62,6 +95,10 @@ func (p *packer) uvarint(n int) {
 }
 
 func (p *packer) ref(v glua.LValue) {
+	if p.flat {
+		p.failed = true
+		return
+	}
 	id, ok := p.refIDs[v]
 	if !ok {
 		if p.refIDs == nil {
@@ -97,7 +134,11 @@ func (p *packer) value(v glua.LValue) {
 		p.buf = append(p.buf, packFloat)
 		p.buf = binary.LittleEndian.AppendUint64(p.buf, math.Float64bits(f))
 	case glua.LString:
-		if id, ok := p.strings[string(v)]; ok {
+		if w, ok := wordIndex[string(v)]; ok {
+			p.buf = append(p.buf, packWord, w)
+			return
+		}
+		if id, ok := p.strings[string(v)]; ok && !p.flat {
 			p.buf = append(p.buf, packStrAgain)
 			p.uvarint(id)
 			return
@@ -130,6 +171,10 @@ func inArray(k glua.LValue, n int) bool {
 
 func (p *packer) table(t *glua.LTable) {
 	if id, ok := p.tables[t]; ok {
+		if p.flat {
+			p.failed = true
+			return
+		}
 		p.buf = append(p.buf, packTabAgain)
 		p.uvarint(id)
 		return
@@ -274,6 +319,12 @@ func (u *unpacker) value() (glua.LValue, error) {
 		u.pos += n
 		u.strings = append(u.strings, s)
 		return glua.LString(s), nil
+	case packWord:
+		w, err := u.byte()
+		if err != nil || int(w) >= len(Words) {
+			return nil, errPackCorrupt
+		}
+		return glua.LString(Words[w]), nil
 	case packStrAgain:
 		id, err := u.uvarint()
 		if err != nil || id >= len(u.strings) {
@@ -370,7 +421,7 @@ func unpackValue(L *glua.LState, v glua.LValue) (glua.LValue, error) {
 
 // openModhostPack is modhost.pack: pack(value) and unpack(packed), see above.
 func openModhostPack(L *glua.LState) int {
-	mod := L.CreateTable(0, 2)
+	mod := L.CreateTable(0, 3)
 	mod.RawSetString("pack", L.NewFunction(func(L *glua.LState) int {
 		L.Push(packValue(L, L.Get(1)))
 		return 1
@@ -383,9 +434,59 @@ func openModhostPack(L *glua.LState) int {
 		L.Push(v)
 		return 1
 	}))
+	// size(packed): the keys of the packed table (0 for another value).
+	mod.RawSetString("size", L.NewFunction(func(L *glua.LState) int {
+		n := 0
+		switch v := L.Get(1).(type) {
+		case glua.LString:
+			n = packedSize(string(v))
+		case *glua.LUserData:
+			if pv, ok := v.Value.(*packedValue); ok {
+				n = packedSize(pv.data)
+			}
+		}
+		L.Push(glua.LNumber(n))
+		return 1
+	}))
 	L.Push(mod)
 	return 1
 }
 
 // Library is modhost.pack, for the runtime to offer plugins.
 func Library() lua.Library { return lua.Library{Name: "modhost.pack", Open: openModhostPack} }
+
+// Pack is pack.pack for Go code that keeps Lua values packed (the
+// runtime's rosters held in Go, host/rosters.go): nil stays nil.
+func Pack(L *glua.LState, v glua.LValue) glua.LValue { return packValue(L, v) }
+
+// PackFlat is Pack without back references: every string in full, so that
+// Go code can copy packed parts from one value to another
+// (host/roster.Packed). False for a value that needs them (a table
+// reached twice, functions, userdata, metatables).
+func PackFlat(L *glua.LState, v glua.LValue) (string, bool) {
+	p := &packer{L: L, flat: true, strings: map[string]int{}, tables: map[*glua.LTable]int{}}
+	p.value(v)
+	return string(p.buf), !p.failed
+}
+
+// Unpack is pack.unpack for Go code: fresh tables, every time.
+func Unpack(L *glua.LState, packed glua.LValue) (glua.LValue, error) { return unpackValue(L, packed) }
+
+// packedSize is how many keys the table packed at the start of data has
+// (0 for anything else): mod_storage_memory's size of a whole value stored
+// packed, which decides when its item saves are folded in.
+func packedSize(data string) int {
+	u := &unpacker{data: data}
+	if tag, err := u.byte(); err != nil || tag != packTable {
+		return 0
+	}
+	n := 0
+	for range 3 {
+		c, err := u.count()
+		if err != nil {
+			return 0
+		}
+		n += c
+	}
+	return n
+}

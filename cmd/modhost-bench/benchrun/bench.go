@@ -72,6 +72,8 @@ type SetupResult struct {
 	RSSBeforeKiB  int64
 	RSSOnlineKiB  int64
 	RSSPerUserKiB float64
+	// RSSAfterRoundsKiB is read once the refresh rounds are over.
+	RSSAfterRoundsKiB int64
 	// The Concurrent-request test (setup B): p99 and wall time.
 	ConcurrentP99  float64
 	ConcurrentWall time.Duration
@@ -85,12 +87,16 @@ type Report struct {
 	Machine Machine
 	Options Options
 	Setups  []SetupResult
-	Elapsed time.Duration
+	// LimitUsersPerSec is the machine's limit line (measureLimit): the
+	// same fetches, decoded, nothing applied.
+	LimitUsersPerSec float64
+	LimitErrors      []string
+	Elapsed          time.Duration
 }
 
 // Failed counts every failure of every setup.
 func (r Report) Failed() int {
-	n := 0
+	n := len(r.LimitErrors)
 	for _, w := range r.Setups {
 		n += len(w.Errors)
 	}
@@ -165,6 +171,8 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 		}
 		report.Setups = append(report.Setups, res)
 	}
+	opts.Logger.Info("measuring the machine's limit line")
+	report.LimitUsersPerSec, report.LimitErrors = env.measureLimit(ctx)
 	if n := backend.failed.Load(); n > 0 {
 		report.Setups[len(report.Setups)-1].Errors = append(report.Setups[len(report.Setups)-1].Errors, fmt.Sprintf("contacts backend answered %d malformed requests", n))
 	}
@@ -238,6 +246,10 @@ func (r Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "%-43s %8.0f %20s %18s %9.1f KiB %7d\n", res.Setup+"  "+res.Name, res.UsersPerSec,
 			msPair(res.RefreshP50, res.RefreshP99), msPair(res.LoginP50, res.LoginP99), res.RSSPerUserKiB, len(res.Errors))
 	}
+	if r.LimitUsersPerSec > 0 {
+		fmt.Fprintf(w, "%-43s %8.0f   (the same fetches, %d at a time, decoded, nothing applied: no roster host can go faster here)\n",
+			"limit of this machine", r.LimitUsersPerSec, limitConcurrency)
+	}
 	var a *SetupResult
 	for i := range r.Setups {
 		if r.Setups[i].Setup == "A" {
@@ -250,9 +262,17 @@ func (r Report) Print(w io.Writer) {
 			if res.Setup == "A" {
 				continue
 			}
-			fmt.Fprintf(w, "%s/A: throughput ×%.2f, login p50 ×%.2f, login p99 ×%.2f\n", res.Setup,
-				res.UsersPerSec/a.UsersPerSec, res.LoginP50/a.LoginP50, res.LoginP99/a.LoginP99)
+			fmt.Fprintf(w, "%s/A: throughput ×%.2f, login p50 ×%.2f, login p99 ×%.2f, RSS/user ×%.2f\n", res.Setup,
+				res.UsersPerSec/a.UsersPerSec, res.LoginP50/a.LoginP50, res.LoginP99/a.LoginP99, res.RSSPerUserKiB/a.RSSPerUserKiB)
 		}
+	}
+	if r.LimitUsersPerSec > 0 {
+		for _, res := range r.Setups {
+			fmt.Fprintf(w, "%s: %.0f%% of the limit line\n", res.Setup, 100*res.UsersPerSec/r.LimitUsersPerSec)
+		}
+	}
+	for _, e := range r.LimitErrors[:min(len(r.LimitErrors), 10)] {
+		fmt.Fprintf(w, "limit error: %s\n", e)
 	}
 	for _, res := range r.Setups {
 		if res.ConcurrentDone > 0 {
@@ -262,7 +282,8 @@ func (r Report) Print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\nRSS/user = (VmRSS with the users online − VmRSS before their logins) / users; A: Prosody, B: modhost, C: Prosody + modhost:\n")
 	for _, res := range r.Setups {
-		fmt.Fprintf(w, "  %s: %.1f MiB before, %.1f MiB online\n", res.Setup, float64(res.RSSBeforeKiB)/1024, float64(res.RSSOnlineKiB)/1024)
+		fmt.Fprintf(w, "  %s: %.1f MiB before, %.1f MiB online, %.1f MiB after the %d rounds\n", res.Setup,
+			float64(res.RSSBeforeKiB)/1024, float64(res.RSSOnlineKiB)/1024, float64(res.RSSAfterRoundsKiB)/1024, o.Rounds)
 	}
 	for _, res := range r.Setups {
 		for i, e := range res.Errors {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,6 +67,9 @@ func (e *runEnv) runSetup(ctx context.Context, setup rune) (SetupResult, error) 
 	return e.measure(ctx, sys, res, setup == 'B')
 }
 
+// warmupUsers log in and out before anything is measured.
+var warmupUsers = []string{"warmup"}
+
 // userNames are the online users; loginNames the ones whose logins are timed.
 func userNames(prefix string, n int) []string {
 	names := make([]string, n)
@@ -81,6 +85,11 @@ func userNames(prefix string, n int) []string {
 func (e *runEnv) measure(ctx context.Context, sys system, res SetupResult, concurrent bool) (SetupResult, error) {
 	o := e.opts
 	users := userNames("user", o.Users)
+	// One login and logout first, in every setup: what the first login
+	// loads (code, libraries, connections) is not a cost per user.
+	if _, failures := sys.timedLogins(ctx, warmupUsers); len(failures) > 0 {
+		return res, fmt.Errorf("warm-up login: %s", failures[0])
+	}
 	var err error
 	if res.RSSBeforeKiB, err = sys.rssKiB(); err != nil {
 		return res, err
@@ -89,7 +98,7 @@ func (e *runEnv) measure(ctx context.Context, sys system, res SetupResult, concu
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("bringing users online: %w", err)
 	}
-	time.Sleep(300 * time.Millisecond) // presence broadcasts and probes settle
+	time.Sleep(settleTime)
 	if res.RSSOnlineKiB, err = sys.rssKiB(); err != nil {
 		return res, err
 	}
@@ -112,6 +121,7 @@ func (e *runEnv) measure(ctx context.Context, sys system, res SetupResult, concu
 		}
 	}
 	res.UsersPerSec = float64(o.Users*o.Rounds) / busy.Seconds()
+
 	res.RefreshP50, res.RefreshP99 = percentile(latencies, 50), percentile(latencies, 99)
 	// Each refresh changed one contact of every online user: one push each.
 	want := pushesBefore + o.Users*o.Rounds
@@ -121,6 +131,12 @@ func (e *runEnv) measure(ctx context.Context, sys system, res SetupResult, concu
 	}
 	if got != want {
 		res.Errors = append(res.Errors, fmt.Sprintf("online users received %d roster pushes during the rounds, want %d", got-pushesBefore, want-pushesBefore))
+	}
+	// Memory after the rounds (the pushes counted, so forgotten by B's
+	// in-process clients), beside memory before them: flat if nothing a
+	// refresh makes stays behind (a long run is a soak).
+	if res.RSSAfterRoundsKiB, err = sys.rssKiB(); err != nil {
+		return res, err
 	}
 
 	millis, failures := sys.timedLogins(ctx, userNames("login", o.Logins))
@@ -134,6 +150,12 @@ func (e *runEnv) measure(ctx context.Context, sys system, res SetupResult, concu
 	}
 	return res, ctx.Err()
 }
+
+// settleTime is how long memory is left to settle once users are online:
+// presence broadcasts and probes are over, and the plugin has forgotten the
+// answers it kept for logins to share (for one second, then forgotten
+// within the next).
+const settleTime = 2500 * time.Millisecond
 
 // waitPushes waits up to a few seconds for the pushes count to reach want:
 // pushes travel after the refresh answer on some setups.
@@ -163,7 +185,7 @@ func (e *runEnv) prosodyHostConfig() string {
 
 func (e *runEnv) accounts() map[string]string {
 	accounts := map[string]string{}
-	for _, u := range append(userNames("user", e.opts.Users), userNames("login", e.opts.Logins)...) {
+	for _, u := range slices.Concat(userNames("user", e.opts.Users), userNames("login", e.opts.Logins), warmupUsers) {
 		accounts[u] = password
 	}
 	return accounts

@@ -1,0 +1,86 @@
+// Package roster is how the Go half of a plugin reaches the rosters the
+// runtime holds (host/rosters.go), without importing the runtime: the
+// runtime installs its Rosters in each Lua state it runs, and a plugin's Go
+// code finds it there.
+//
+// A roster here is Prosody's (core.rostermanager): a table of items by
+// contact JID ({ subscription, name, ask, groups = { [group] = true } }) and
+// roster[false] for its metadata (version, pending).
+package roster
+
+import (
+	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/host/xmpp"
+)
+
+// Rosters is what the runtime offers plugins' Go halves. Both methods run
+// on the loop, with the loop's state.
+type Rosters interface {
+	// Load returns user@host's roster as a table of its own: the one Go
+	// holds for an online user, unpacked; a shallow copy of the Lua table
+	// that is the truth once Lua has read it; or the stored one. Changes
+	// to it are seen by nobody until Commit.
+	Load(L *glua.LState, host, user string) (*glua.LTable, error)
+	// Commit makes roster (from Load, with the items at jids replaced or
+	// removed) user@host's roster in one step: stored, held, pushed to the
+	// user's resources that asked for their roster and written to the XMPP
+	// server by the link. Nothing is changed if it fails.
+	Commit(L *glua.LState, host, user string, roster *glua.LTable, jids []string) error
+	// Packed returns user@host's roster in the form Go changes without
+	// unpacking it, when it has that form or can be given it: held by Go
+	// for an online user, or stored for an offline one. False when the
+	// roster is a Lua table already, is not loaded yet, or is not plain
+	// (Load and Commit serve then).
+	Packed(L *glua.LState, host, user string) (*Packed, bool, error)
+	// CommitPacked is Commit for a roster from Packed: p with changes
+	// made becomes the user's roster, in one step.
+	CommitPacked(L *glua.LState, host, user string, p *Packed, changes []Change) error
+	// Send routes a stanza from host as module:send does (to a session of
+	// this runtime, else through the host's link or stanza sink), without
+	// making it a Lua stanza where the recipient takes elements.
+	Send(L *glua.LState, host string, e *xmpp.Element)
+}
+
+// Sender delivers a stanza built in Go to one client session, as its
+// session.send would deliver the same stanza built in Lua.
+type Sender func(L *glua.LState, e *xmpp.Element)
+
+// senderKey is the session table's field holding its Sender: on the
+// table, so that it goes when the session does.
+const senderKey = "modhost_send_element"
+
+// SetSender gives a session table (host/sessions.lua's) its Sender.
+func SetSender(L *glua.LState, session *glua.LTable, send Sender) {
+	ud := L.NewUserData()
+	ud.Value = send
+	session.RawSetString(senderKey, ud)
+}
+
+// SenderOf is the Sender of a session table, nil if it has none (its
+// session.send takes Lua stanzas only).
+func SenderOf(session *glua.LTable) Sender {
+	if ud, ok := session.RawGetString(senderKey).(*glua.LUserData); ok {
+		s, _ := ud.Value.(Sender)
+		return s
+	}
+	return nil
+}
+
+const registryKey = "modhost.rosters"
+
+// Install makes r the Rosters of L.
+func Install(L *glua.LState, r Rosters) {
+	ud := L.NewUserData()
+	ud.Value = r
+	L.SetField(L.Get(glua.RegistryIndex), registryKey, ud)
+}
+
+// Of returns the Rosters installed in L, or nil (a state no runtime made).
+func Of(L *glua.LState) Rosters {
+	if ud, ok := L.GetField(L.Get(glua.RegistryIndex), registryKey).(*glua.LUserData); ok {
+		r, _ := ud.Value.(Rosters)
+		return r
+	}
+	return nil
+}
