@@ -2,13 +2,16 @@ package benchrun
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,30 +32,8 @@ import (
 func BenchmarkHeapPerOnlineUser(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	contacts := 100
-	if env := os.Getenv("MODHOST_BENCH_CONTACTS"); env != "" {
-		n, err := strconv.Atoi(env)
-		if err != nil {
-			b.Fatalf("MODHOST_BENCH_CONTACTS: %v", err)
-		}
-		contacts = n
-	}
-	backend := httptest.NewServer(newContactsBackend(domain, contacts))
-	defer backend.Close()
-	env := &runEnv{opts: Defaults(), rosterURL: backend.URL + "/contacts/%s"}
-	c := &child{log: slog.New(slog.NewTextHandler(io.Discard, nil)), sessions: map[string]*host.Session{}}
+	c, _, contacts := benchChild(ctx, b)
 	defer c.stop()
-	if reply := c.start(ctx, childRequest{Config: env.modhostConfig(""), Name: "bench.cfg.lua"}); reply.Error != "" {
-		b.Fatal(reply.Error)
-	}
-	// One login and logout first: what the first login loads (the sessions
-	// code, the libraries it requires, the HTTP client) is not per user.
-	if reply := c.login(ctx, childRequest{Host: domain, Users: []string{"warmup"}, WantItems: contacts}); len(reply.Failures) > 0 {
-		b.Fatal(reply.Failures[0])
-	}
-	if reply := c.logout(ctx, childRequest{Users: []string{"warmup"}}); len(reply.Failures) > 0 {
-		b.Fatal(reply.Failures[0])
-	}
 	users := userNames("user", b.N)
 	before := heapInUse()
 	writeHeapProfile(b, os.Getenv("MODHOST_HEAP_PROFILE"), ".base")
@@ -95,4 +76,94 @@ func heapInUse() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapInuse
+}
+
+// benchChild starts setup B's runtime in this process, with the bench's
+// config and a contacts backend (MODHOST_BENCH_CONTACTS, default 100), and
+// logs one user in and out so that what a first login loads is not counted
+// per user. It returns the child, the runtime's refresh URL and the
+// roster size.
+func benchChild(ctx context.Context, b *testing.B) (*child, string, int) {
+	contacts := 100
+	if env := os.Getenv("MODHOST_BENCH_CONTACTS"); env != "" {
+		n, err := strconv.Atoi(env)
+		if err != nil {
+			b.Fatalf("MODHOST_BENCH_CONTACTS: %v", err)
+		}
+		contacts = n
+	}
+	backend := httptest.NewServer(newContactsBackend(domain, contacts))
+	b.Cleanup(backend.Close)
+	env := &runEnv{opts: Defaults(), rosterURL: backend.URL + "/contacts/%s"}
+	c := &child{log: slog.New(slog.NewTextHandler(io.Discard, nil)), sessions: map[string]*host.Session{}}
+	reply := c.start(ctx, childRequest{Config: env.modhostConfig(""), Name: "bench.cfg.lua"})
+	if reply.Error != "" {
+		b.Fatal(reply.Error)
+	}
+	if r := c.login(ctx, childRequest{Host: domain, Users: []string{"warmup"}, WantItems: contacts}); len(r.Failures) > 0 {
+		b.Fatal(r.Failures[0])
+	}
+	if r := c.logout(ctx, childRequest{Users: []string{"warmup"}}); len(r.Failures) > 0 {
+		b.Fatal(r.Failures[0])
+	}
+	return c, reply.HTTP + "/roster_admin/refresh", contacts
+}
+
+// BenchmarkHeapOverRefreshes is the soak's memory question without the
+// child process: MODHOST_BENCH_USERS (default 1000) users online, then b.N
+// refresh rounds each naming every one of them (one change per user per
+// round, as the bench's backend makes); it reports the live heap per user
+// after the logins and how much it grew per round, and logs the heap after
+// every round (on one line), so growth that levels off (caches filling) and growth that
+// goes on (a leak) look different. MODHOST_HEAP_PROFILE=FILE writes FILE.base
+// with the users online and FILE after the last round.
+//
+//	go test ./cmd/modhost-bench/benchrun/ -run '^$' -bench HeapOverRefreshes -benchtime=30x
+func BenchmarkHeapOverRefreshes(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	n := 1000
+	if env := os.Getenv("MODHOST_BENCH_USERS"); env != "" {
+		v, err := strconv.Atoi(env)
+		if err != nil {
+			b.Fatalf("MODHOST_BENCH_USERS: %v", err)
+		}
+		n = v
+	}
+	c, url, contacts := benchChild(ctx, b)
+	defer c.stop()
+	users := userNames("user", n)
+	before := heapInUse()
+	if r := c.login(ctx, childRequest{Host: domain, Users: users, Concurrency: 8, Presence: true, WantItems: contacts}); len(r.Failures) > 0 {
+		b.Fatalf("%d logins failed, first: %s", len(r.Failures), r.Failures[0])
+	}
+	time.Sleep(settleTime)
+	online := heapInUse()
+	b.ReportMetric((float64(online)-float64(before))/float64(n)/1024, "heap-KiB/user")
+	writeHeapProfile(b, os.Getenv("MODHOST_HEAP_PROFILE"), ".base")
+	client := &http.Client{}
+	var first uint64
+	heaps := make([]string, 0, b.N)
+	b.ResetTimer()
+	for round := 1; round <= b.N; round++ {
+		if failures := refresh(ctx, client, url, users); len(failures) > 0 {
+			b.Fatalf("round %d: %s", round, failures[0])
+		}
+		b.StopTimer()
+		_ = c.pushes() // the clients forget what they were sent, as real ones would
+		heap := heapInUse()
+		if round == 1 {
+			first = heap
+		}
+		heaps = append(heaps, fmt.Sprintf("%.1f", float64(heap)/(1<<20)))
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.Logf("%d users: live heap %.1f MiB online, after each round (MiB): %s", n, float64(online)/(1<<20), strings.Join(heaps, " "))
+	last := heapInUse()
+	writeHeapProfile(b, os.Getenv("MODHOST_HEAP_PROFILE"), "")
+	if b.N > 1 {
+		b.ReportMetric((float64(last)-float64(first))/float64(b.N-1)/float64(n), "heap-B/user/round")
+	}
+	runtime.KeepAlive(c.sessions)
 }
