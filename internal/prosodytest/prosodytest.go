@@ -9,6 +9,7 @@ package prosodytest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -91,6 +92,11 @@ func Require(t testing.TB) {
 	prerequisite.Require(t)
 }
 
+// shutdownDone is the last line Prosody 0.12's shutdown logs
+// (util/startup.lua): it then only marks the network loop as quitting, and
+// the process ends when that loop next wakes (a timer or an event).
+const shutdownDone = "Exiting with status code"
+
 // Start writes the config and accounts, starts Prosody and waits until its
 // ports accept. The server is stopped when the test ends; if the test failed,
 // the Prosody log is attached to its output.
@@ -102,7 +108,15 @@ func Start(t testing.TB, opts Options) *Server {
 		t.Fatalf("prosodytest: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := s.Stop(); err != nil {
+		switch err := s.Stop(); {
+		case err == nil:
+		case errors.Is(err, testproc.ErrKilledAfterGrace) && strings.Contains(s.Log(), shutdownDone):
+			// Prosody finished its shutdown and then waited for its
+			// network loop to wake and see it is quitting (seen once in
+			// a CI run: "Exiting with status code: 0", then 5 s more):
+			// its teardown, not what a test checks.
+			t.Logf("prosodytest: stop: %v (after Prosody logged %q)", err, shutdownDone)
+		default:
 			t.Errorf("prosodytest: stop: %v", err)
 		}
 		if t.Failed() {

@@ -10,6 +10,7 @@ package testproc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -136,6 +137,10 @@ func (d *Daemon) Start() error {
 
 // Stop ends the server: SIGTERM, then SIGKILL after StopGrace. Stopping a
 // stopped server does nothing.
+// ErrKilledAfterGrace is wrapped by Stop's error when the server outlived
+// StopGrace after SIGTERM and had to be killed.
+var ErrKilledAfterGrace = errors.New("killed after the grace period")
+
 func (d *Daemon) Stop() error {
 	if d.cmd == nil {
 		return nil
@@ -157,7 +162,7 @@ func (d *Daemon) Stop() error {
 	_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
 	select {
 	case <-d.exited:
-		return fmt.Errorf("%s ignored SIGTERM for %v and was killed", d.Name, d.StopGrace)
+		return fmt.Errorf("%s ignored SIGTERM for %v and was killed: %w", d.Name, d.StopGrace, ErrKilledAfterGrace)
 	case <-time.After(killBound):
 		return fmt.Errorf("%s did not exit after SIGKILL", d.Name)
 	}
