@@ -23,22 +23,8 @@ func (b *bridge) mirrorRoster(L *glua.LState, event *glua.LTable) {
 	if !ok || user == "" {
 		return
 	}
-	if !b.roster.ready() {
-		// Nothing can be written now: the whole roster is compared when
-		// the server is back and has said what it grants.
-		b.unsynced[user] = true
-		return
-	}
-	if !b.roster.canWrite() {
-		return // said at connect
-	}
-	server, known := b.serverRoster[user]
-	if !known && b.roster.canRead() {
-		// A user not seen on this connection (offline, or modhost just
-		// (re)connected): the local roster may have been rebuilt from
-		// nothing, so only a whole comparison with the server's removes
-		// what the server still holds.
-		b.reconcile(user, func() map[string]component.RosterItem { return localRoster(roster) })
+	server, known, ok := b.serverRosterToDiff(user, func() map[string]component.RosterItem { return localRoster(roster) })
+	if !ok {
 		return
 	}
 	jid, ok := L.GetField(event, "jid").(glua.LString)
@@ -47,6 +33,31 @@ func (b *bridge) mirrorRoster(L *glua.LState, event *glua.LTable) {
 		return
 	}
 	b.writeChanged(user, roster, server, known, []string{string(jid)})
+}
+
+// serverRosterToDiff is the step every mirroring takes first: the server's
+// roster of user as last known (known false when it is not) to diff a
+// change against, or ok false when nothing is to be diffed now. That is
+// when nothing can be written (the whole roster is compared when the server
+// is back and has said what it grants), when writing is not granted (said
+// at connect), or when the user was not seen on this connection (offline,
+// or modhost just (re)connected): the local roster may have been rebuilt
+// from nothing, so only a whole comparison with the server's (whole gives
+// the local side) removes what the server still holds.
+func (b *bridge) serverRosterToDiff(user string, whole func() map[string]component.RosterItem) (server map[string]component.RosterItem, known, ok bool) {
+	if !b.roster.ready() {
+		b.unsynced[user] = true
+		return nil, false, false
+	}
+	if !b.roster.canWrite() {
+		return nil, false, false
+	}
+	server, known = b.serverRoster[user]
+	if !known && b.roster.canRead() {
+		b.reconcile(user, whole)
+		return nil, false, false
+	}
+	return server, known, true
 }
 
 // writeChanged writes the contacts at jids of roster (user's local roster)
@@ -83,16 +94,8 @@ func (b *bridge) mirrorChanged(user string, roster *glua.LTable, jids []string) 
 // whole gives the whole local roster when the server's must be compared
 // first (link.Set.MirrorItems).
 func (b *bridge) mirrorItems(user string, changed []component.RosterItem, whole func() map[string]component.RosterItem) {
-	if !b.roster.ready() {
-		b.unsynced[user] = true
-		return
-	}
-	if !b.roster.canWrite() {
-		return // said at connect
-	}
-	server, known := b.serverRoster[user]
-	if !known && b.roster.canRead() {
-		b.reconcile(user, whole)
+	server, known, ok := b.serverRosterToDiff(user, whole)
+	if !ok {
 		return
 	}
 	local := make(map[string]component.RosterItem, len(changed))
