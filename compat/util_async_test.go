@@ -118,3 +118,41 @@ func TestModhostLoopPostRunsLater(t *testing.T) {
 	`)
 	testkit.RunLua(t, l, `assert(posted[1] == "ran", "posted function did not run")`)
 }
+
+// A runner holds a coroutine only while it has work or waits inside an
+// item: between items it gives the coroutine back, and the next runner
+// with work takes that same one (an idle session costs no coroutine). A
+// waiting runner keeps its own; an item that raises loses it, and the
+// queue goes on in a new one.
+func TestAsyncRunnersShareIdleCoroutines(t *testing.T) {
+	l := newLoop(t)
+	testkit.RunLua(t, l, `
+		local async = require "util.async"
+		local seen = {}
+		local function record() seen[#seen + 1] = coroutine.running() end
+		local a = async.runner(function (item) record(); if item == "raise" then error("boom", 0) end end,
+			{ error = function () end })
+		local b = async.runner(function () record() end)
+		a:run(1)
+		assert(a.thread == false, "an idle runner keeps no coroutine")
+		b:run(1)
+		assert(seen[1] == seen[2], "the second runner did not reuse the first one's coroutine")
+		a:run("raise")
+		a:run(2)
+		assert(seen[4] ~= seen[3], "a coroutine that raised was reused")
+
+		local done_fn
+		local w = async.runner(function ()
+			local wait, done = async.waiter()
+			done_fn = done
+			wait()
+		end)
+		w:run(true)
+		assert(w.state == "waiting" and w.thread, "a waiting runner gave its coroutine away")
+		local held = w.thread
+		b:run(2)
+		assert(seen[5] ~= held, "another runner ran in a waiting runner's coroutine")
+		done_fn()
+		assert(w.state == "ready" and w.thread == false, "a runner done waiting kept its coroutine")
+	`)
+}

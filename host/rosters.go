@@ -45,6 +45,7 @@ func (b *rosterBook) natives() map[string]glua.LGFunction {
 		"roster_drop":    b.luaDrop,
 		"roster_prepare": luaRosterPrepare,
 		"roster_query":   b.luaQuery,
+		"roster_answer":  b.luaAnswer,
 	}
 }
 
@@ -174,6 +175,16 @@ const nsRoster = "jabber:iq:roster"
 // table per contact; an item Go cannot read is left out, as the Lua answer
 // would fail on it.
 func queryOf(L *glua.LState, p *roster.Packed) glua.LValue {
+	st, err := compat.ElementToStanza(L, queryElement(p))
+	if err != nil {
+		L.RaiseError("roster query: %s", err.Error())
+	}
+	return st
+}
+
+// queryElement is the <query xmlns='jabber:iq:roster'/> of a roster result
+// read from a packed roster: items sorted by JID.
+func queryElement(p *roster.Packed) *xmpp.Element {
 	order := make([]int, p.Len())
 	for i := range order {
 		order[i] = i
@@ -185,11 +196,42 @@ func queryOf(L *glua.LState, p *roster.Packed) glua.LValue {
 			query.Children = append(query.Children, itemElement(roster.Change{JID: p.JID(i), Item: &it}))
 		}
 	}
-	st, err := compat.ElementToStanza(L, query)
-	if err != nil {
-		L.RaiseError("roster query: %s", err.Error())
+	return query
+}
+
+// roster_answer(session, iq) → true when it has answered the client's
+// roster get iq from the packed roster Go holds, handing the result to the
+// session's Sender as a roster push is: no Lua stanza per contact, which
+// was most of what a login allocated. False (nothing sent) when the roster
+// is not held packed or the session takes only Lua stanzas: the caller
+// answers in Lua then.
+func (b *rosterBook) luaAnswer(L *glua.LState) int {
+	session, iq := L.CheckTable(1), L.CheckTable(2)
+	send := roster.SenderOf(session)
+	host, _ := session.RawGetString("host").(glua.LString)
+	user, _ := session.RawGetString("username").(glua.LString)
+	held, _ := b.held[bookKey(string(host), string(user))].(glua.LString)
+	attr, _ := iq.RawGetString("attr").(*glua.LTable)
+	if send == nil || held == "" || attr == nil {
+		L.Push(glua.LFalse)
+		return 1
 	}
-	return st
+	p, ok := roster.ParsePacked(string(held))
+	if !ok {
+		L.Push(glua.LFalse)
+		return 1
+	}
+	// st.reply's attributes: to and from swapped, the same id, type result.
+	reply := &xmpp.Element{Name: "iq", Children: []xmpp.Node{queryElement(p)}}
+	for _, a := range [...]struct{ name, from string }{{"to", "from"}, {"from", "to"}, {"id", "id"}} {
+		if v, ok := attr.RawGetString(a.from).(glua.LString); ok {
+			reply.Attr = append(reply.Attr, xml.Attr{Name: xml.Name{Local: a.name}, Value: string(v)})
+		}
+	}
+	reply.Attr = append(reply.Attr, xml.Attr{Name: xml.Name{Local: "type"}, Value: "result"})
+	send(L, reply)
+	L.Push(glua.LTrue)
+	return 1
 }
 
 // itemElement is <item/> for a change: the item, or its removal.

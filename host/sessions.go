@@ -185,19 +185,18 @@ func (s *Session) Send(ctx context.Context, stanzaXML string) error {
 		if s.ref == nil {
 			return errors.New("session is not logged in")
 		}
-		parsed, err := lua.DoChunk(L, `return require "util.xml".parse(...)`, "session", 2, glua.LString(stanzaXML))
-		if err != nil {
-			return err
-		}
-		if parsed[0] == glua.LNil {
-			return fmt.Errorf("stanza is not XML: %s", glua.LVAsString(parsed[1]))
-		}
 		api, err := s.rt.sessionsAPI(L)
 		if err != nil {
 			return err
 		}
-		_, err = lua.Call(L, L.GetField(api, "incoming"), 0, s.ref, parsed[0])
-		return err
+		rets, err := lua.Call(L, L.GetField(api, "incoming_xml"), 2, s.ref, glua.LString(stanzaXML))
+		if err != nil {
+			return err
+		}
+		if rets[0] == glua.LNil {
+			return fmt.Errorf("stanza is not XML: %s", glua.LVAsString(rets[1]))
+		}
+		return nil
 	})
 }
 

@@ -13,6 +13,7 @@ local async = require "util.async";
 local st = require "util.stanza";
 local rostermanager = require "core.rostermanager";
 local jid_lib = require "util.jid";
+local xml_parse = require "util.xml".parse;
 
 local pairs, tostring, tonumber = pairs, tostring, tonumber;
 
@@ -186,6 +187,15 @@ function sessions.incoming(session, stanza)
 	run_in(session, function () process(session, stanza); end);
 end
 
+-- incoming_xml is incoming for a stanza as XML text (the embedding API's
+-- Session.Send): nil and the parser's error if it is not XML.
+function sessions.incoming_xml(session, text)
+	local stanza, err = xml_parse(text);
+	if not stanza then return nil, err; end
+	sessions.incoming(session, stanza);
+	return true;
+end
+
 -- The roster query answer modhost gives standalone (mod_roster runs in the
 -- XMPP server, not here): the stored roster, and the session marked as
 -- interested in pushes. At priority -1, below any plugin.
@@ -213,6 +223,9 @@ for _, h in pairs(hosts) do
 		local session, stanza = event.origin, event.stanza;
 		if not session.username then return; end
 		session.interested = true;
+		if not rawget(session, "roster") and native.roster_answer(session, stanza) then
+			return true; -- answered by Go from the roster it holds, sent as Go built it
+		end
 		if not rawget(session, "roster") and native.roster_held(session.host, session.username) then
 			-- Answered from the roster Go holds: no table per contact.
 			session.send(st.reply(stanza):add_child(native.roster_query(session.host, session.username)));

@@ -1,10 +1,10 @@
 -- util.async: run functions that may wait (for a network reply, a timer, a
 -- promise) as coroutines, as Prosody 0.12's util.async does.
 --
--- A runner owns one coroutine and a queue of work items; each item is handed
--- to the runner's function in turn. Inside it, waiter() returns a wait/done
--- pair: wait() suspends the runner until done() has been called as many times
--- as asked for. Watchers (ready, waiting, error) hear about state changes.
+-- A runner has a queue of work items and, while it has work, a coroutine;
+-- each item is handed to the runner's function in turn. Inside it, waiter()
+-- returns a wait/done pair: wait() suspends the runner until done() has been
+-- called as many times as asked for. Watchers (ready, waiting, error) hear about state changes.
 --
 -- As in Prosody, the last done() resumes the waiting coroutine at once,
 -- inside done()'s caller. When the work item then finishes, putting the
@@ -64,19 +64,43 @@ local schedule_task; -- set_schedule_function; sleep() fails without one
 local runner_methods = {};
 local runner_mt = { __index = runner_methods };
 
--- The body of every runner coroutine: take an item, process it, report back.
-local function worker(r)
-	local item = coroutine.yield("ready");
+-- The body of every runner coroutine: take a runner and an item, process
+-- the item, report back. A coroutine is not a runner's own: it serves one
+-- runner while that runner has work (or waits inside an item), and is then
+-- given back to a small pool for the next runner that has work. An idle
+-- session (most of them, most of the time) holds no coroutine, and in
+-- gopher-lua each one costs a registry and a call stack of its own (~5 KiB).
+local function worker()
+	local r, item = coroutine.yield("ready");
 	while true do
 		r.func(item);
-		item = coroutine.yield("ready");
+		r, item = nil, nil; -- an idle coroutine pins neither
+		r, item = coroutine.yield("ready");
 	end
 end
 
-local function start_thread(r)
+local idle_threads, idle_count = {}, 0;
+local idle_max = 16;
+
+local function take_thread()
+	if idle_count > 0 then
+		local thread = idle_threads[idle_count];
+		idle_threads[idle_count] = nil;
+		idle_count = idle_count - 1;
+		return thread;
+	end
 	local thread = coroutine.create(worker);
-	resume(r, thread, r); -- runs up to the first yield, waiting for an item
+	coroutine.resume(thread); -- runs up to the first yield, waiting for work
 	return thread;
+end
+
+-- give_back returns a runner's coroutine (suspended at its yield, between
+-- items) to the pool, or lets the collector have it when the pool is full.
+local function give_back(thread)
+	if idle_count < idle_max and coroutine.status(thread) == "suspended" then
+		idle_count = idle_count + 1;
+		idle_threads[idle_count] = thread;
+	end
 end
 
 -- A watcher called from a wake (not from run()) must not throw into done()'s
@@ -230,11 +254,11 @@ function runner_methods:run(input)
 	while queue[1] ~= nil do
 		local thread = self.thread;
 		if not thread or coroutine.status(thread) == "dead" then
-			thread = start_thread(self);
+			thread = take_thread();
 			self.thread = thread;
 		end
 		local item = table.remove(queue, 1);
-		local ok, yielded = resume(self, thread, item);
+		local ok, yielded = resume(self, thread, self, item);
 		if not ok then
 			self.thread = nil;
 			err = yielded;
@@ -245,6 +269,10 @@ function runner_methods:run(input)
 		end
 	end
 	self.state = state;
+	if state == "ready" and self.thread then
+		give_back(self.thread); -- between items: no one's until there is work
+		self.thread = false;
+	end
 	if err ~= nil then
 		local watcher = self.watchers.error;
 		if watcher then watcher(self, err); end

@@ -2,6 +2,7 @@ package rosteradmin_test
 
 import (
 	"context"
+	"encoding/xml"
 	"fmt"
 	"maps"
 	"net/http"
@@ -280,5 +281,80 @@ func TestLargeRefreshIsNeverHalfApplied(t *testing.T) {
 		if got := rosterPushes(sess.Received()[mark:]); got != wantPushes {
 			t.Fatalf("refresh to set %d: %d roster pushes, want %d", next, got, wantPushes)
 		}
+	}
+}
+
+// A roster get answered by Go from the packed roster (no Lua stanza per
+// contact) is the answer host/sessions.lua gives from the Lua table once a
+// plugin has read the roster: st.reply's addresses and id, type result, the
+// same items, names, subscriptions and groups in the same order.
+func TestRosterAnswerFromGoIsTheAnswerFromLua(t *testing.T) {
+	b := newScaledBackend(t, 5)
+	s := startStandalone(t, b.URL(), "", "")
+	defer s.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sess, err := s.rt.Login(ctx, "example.com", "reader", "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ask := func(id string) string {
+		t.Helper()
+		start := sess.Count()
+		if err := sess.Send(ctx, `<iq type="get" id="`+id+`"><query xmlns="jabber:iq:roster"/></iq>`); err != nil {
+			t.Fatal(err)
+		}
+		x, _, err := sess.Next(ctx, start, func(x string) bool { return strings.Contains(x, `id="`+id+`"`) || strings.Contains(x, `id='`+id+`'`) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	fromGo := ask("go1")
+	held := false
+	if err := s.rt.Loop().Do(ctx, func(L *glua.LState) error {
+		rets, err := lua.DoChunk(L, `return rawget(hosts["example.com"].sessions.reader, "roster") == nil`, "probe", 1)
+		if err == nil {
+			held = glua.LVAsBool(rets[0])
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !held {
+		t.Fatal("the roster was made a Lua table by a roster get: the Go answer was not used")
+	}
+	if err := s.rt.Loop().Do(ctx, func(L *glua.LState) error {
+		_, err := lua.DoChunk(L, `local _ = hosts["example.com"].sessions.reader.sessions.r.roster`, "reader", 0)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fromLua := ask("lua1")
+	type answer struct {
+		To   string `xml:"to,attr"`
+		ID   string `xml:"id,attr"`
+		Type string `xml:"type,attr"`
+	}
+	var g, l answer
+	if err := xml.Unmarshal([]byte(fromGo), &g); err != nil {
+		t.Fatal(err)
+	}
+	if err := xml.Unmarshal([]byte(fromLua), &l); err != nil {
+		t.Fatal(err)
+	}
+	if g.Type != "result" || g.ID != "go1" || g.To != "reader@example.com/r" || l.To != g.To || l.Type != g.Type {
+		t.Errorf("answers' iq: Go %+v, Lua %+v", g, l)
+	}
+	gi, err := host.RosterItems(fromGo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	li, err := host.RosterItems(fromLua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gi) != 6 || fmt.Sprint(gi) != fmt.Sprint(li) {
+		t.Errorf("items answered by Go:\n%v\nby Lua:\n%v", gi, li)
 	}
 }
