@@ -207,12 +207,12 @@ func queryElement(p *roster.Packed) *xmpp.Element {
 // answers in Lua then.
 func (b *rosterBook) luaAnswer(L *glua.LState) int {
 	session, iq := L.CheckTable(1), L.CheckTable(2)
-	send := roster.SenderOf(session)
+	send, text := roster.SenderOf(session), roster.TextSenderOf(session)
 	host, _ := session.RawGetString("host").(glua.LString)
 	user, _ := session.RawGetString("username").(glua.LString)
 	held, _ := b.held[bookKey(string(host), string(user))].(glua.LString)
 	attr, _ := iq.RawGetString("attr").(*glua.LTable)
-	if send == nil || held == "" || attr == nil {
+	if (send == nil && text == nil) || held == "" || attr == nil {
 		L.Push(glua.LFalse)
 		return 1
 	}
@@ -222,16 +222,59 @@ func (b *rosterBook) luaAnswer(L *glua.LState) int {
 		return 1
 	}
 	// st.reply's attributes: to and from swapped, the same id, type result.
-	reply := &xmpp.Element{Name: "iq", Children: []xmpp.Node{queryElement(p)}}
+	reply := &xmpp.Element{Name: "iq"}
 	for _, a := range [...]struct{ name, from string }{{"to", "from"}, {"from", "to"}, {"id", "id"}} {
 		if v, ok := attr.RawGetString(a.from).(glua.LString); ok {
 			reply.Attr = append(reply.Attr, xml.Attr{Name: xml.Name{Local: a.name}, Value: string(v)})
 		}
 	}
 	reply.Attr = append(reply.Attr, xml.Attr{Name: xml.Name{Local: "type"}, Value: "result"})
-	send(L, reply)
+	if text == nil {
+		reply.Children = []xmpp.Node{queryElement(p)}
+		send(L, reply)
+		L.Push(glua.LTrue)
+		return 1
+	}
+	// Rendered item by item: no element per contact.
+	order := readableInOrder(p)
+	var groups []xmpp.Element
+	var groupText []xmpp.Node
+	x, err := component.MarshalStringOfMany([]*xmpp.Element{reply, {Name: "query", NS: nsRoster}}, len(order), func(i int, child *xmpp.Element) {
+		it, _ := p.Item(order[i])
+		child.Name = "item"
+		child.Attr = appendAttrs(child.Attr, "jid", p.JID(order[i]), "subscription", it.Subscription, "name", it.Name, "ask", it.Ask)
+		groups, groupText = groups[:0], groupText[:0]
+		for _, g := range it.Groups {
+			groupText = append(groupText, xmpp.Text(g))
+		}
+		for j := range it.Groups {
+			groups = append(groups, xmpp.Element{Name: "group", Children: groupText[j : j+1]})
+		}
+		for j := range groups {
+			child.Children = append(child.Children, &groups[j])
+		}
+	})
+	if err != nil {
+		b.rt.log.Warn("roster result for a session not serialisable", "to", glua.LVAsString(session.RawGetString("full_jid")), "error", err)
+		L.Push(glua.LFalse) // answered in Lua, which reports what it cannot send
+		return 1
+	}
+	text(x)
 	L.Push(glua.LTrue)
 	return 1
+}
+
+// readableInOrder are the indexes of p's contacts that read as items,
+// sorted by JID: a roster result's order.
+func readableInOrder(p *roster.Packed) []int {
+	order := make([]int, 0, p.Len())
+	for i := range p.Len() {
+		if _, ok := p.Item(i); ok {
+			order = append(order, i)
+		}
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(p.JID(a), p.JID(b)) })
+	return order
 }
 
 // itemElement is <item/> for a change: the item, or its removal.
@@ -288,7 +331,11 @@ func rosterItemElement(jid string, v glua.LValue) *xmpp.Element {
 
 // attrs makes attributes of name, value pairs, leaving out empty values.
 func attrs(pairs ...string) []xml.Attr {
-	out := make([]xml.Attr, 0, len(pairs)/2)
+	return appendAttrs(make([]xml.Attr, 0, len(pairs)/2), pairs...)
+}
+
+// appendAttrs is attrs appended to out.
+func appendAttrs(out []xml.Attr, pairs ...string) []xml.Attr {
 	for i := 0; i+1 < len(pairs); i += 2 {
 		if pairs[i+1] != "" {
 			out = append(out, xml.Attr{Name: xml.Name{Local: pairs[i]}, Value: pairs[i+1]})
@@ -489,9 +536,9 @@ func (b *rosterBook) Send(L *glua.LState, host string, e *xmpp.Element) {
 	if sink == nil {
 		return
 	}
-	data, err := component.Marshal(e)
+	data, err := component.MarshalString(e)
 	if err == nil {
-		err = sink.SendStanza(host, string(data))
+		err = sink.SendStanza(host, data)
 	}
 	if err != nil {
 		b.rt.log.Debug("stanza not sent", "host", host, "error", err)
@@ -563,19 +610,21 @@ func (b *rosterBook) CommitPacked(L *glua.LState, host, user string, p *roster.P
 	if _, held := b.held[key]; held && bare != nil {
 		b.held[key] = packed
 	}
-	changed := make([]component.RosterItem, len(changes))
-	for i, c := range changes {
-		changed[i] = componentItem(c)
-	}
-	b.rt.links.MirrorItems(host, user, changed, func() map[string]component.RosterItem {
-		whole := make(map[string]component.RosterItem, next.Len())
-		for i := range next.Len() {
-			if it, ok := next.Item(i); ok {
-				whole[next.JID(i)] = componentItem(roster.Change{JID: next.JID(i), Item: &it})
-			}
+	if b.rt.links.Linked(host) {
+		changed := make([]component.RosterItem, len(changes))
+		for i, c := range changes {
+			changed[i] = componentItem(c)
 		}
-		return whole
-	})
+		b.rt.links.MirrorItems(host, user, changed, func() map[string]component.RosterItem {
+			whole := make(map[string]component.RosterItem, next.Len())
+			for i := range next.Len() {
+				if it, ok := next.Item(i); ok {
+					whole[next.JID(i)] = componentItem(roster.Change{JID: next.JID(i), Item: &it})
+				}
+			}
+			return whole
+		})
+	}
 	if bare != nil {
 		b.pushChanges(L, bare, next.Version(), changes)
 	}

@@ -89,13 +89,14 @@ func (rt *Runtime) Login(ctx context.Context, host, user, resource string) (*Ses
 			s.ref = L.Get(1)
 			if t, ok := s.ref.(*glua.LTable); ok {
 				roster.SetSender(L, t, func(_ *glua.LState, e *xmpp.Element) {
-					b, err := component.Marshal(e)
+					x, err := component.MarshalString(e)
 					if err != nil {
 						rt.log.Warn("stanza for a session not serialisable", "to", s.FullJID(), "error", err)
 						return
 					}
-					s.deliver(string(b))
+					s.deliver(x)
 				})
+				roster.SetTextSender(L, t, s.deliver)
 			}
 			// The names as normalised by the login (nodeprep, resourceprep).
 			s.User = glua.LVAsString(L.GetField(s.ref, "username"))

@@ -197,6 +197,20 @@ func (set *Set) SendElement(host string, e *xmpp.Element) bool {
 	return false
 }
 
+// Linked reports whether host has a link: what is built only to be
+// mirrored need not be built otherwise.
+func (set *Set) Linked(host string) bool {
+	if set == nil {
+		return false
+	}
+	for _, b := range set.bridges {
+		if b.host == host {
+			return true
+		}
+	}
+	return false
+}
+
 // MirrorItems is Mirror for a change Go made to a roster it holds packed:
 // changed are the contacts' new items (Subscription "remove" for a
 // removal), whole gives the whole roster if the server's must be read and

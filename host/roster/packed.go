@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"unsafe"
 
 	storagememory "github.com/modhost/modhost/plugins/mod_storage_memory"
 )
@@ -23,10 +24,15 @@ type Packed struct {
 
 type span struct{ start, end int }
 
+// entry is where one contact is in data: its key (the JID, a packed string
+// or word), and its value from val to end. Offsets, not a string and a
+// span: 12 bytes a contact where those took 32, for every contact of
+// every online user.
 type entry struct {
-	jid string
-	val span
+	key, val, end uint32
 }
+
+func (e entry) span() span { return span{int(e.val), int(e.end)} }
 
 // Item is a roster item as a push writes it.
 type Item struct {
@@ -46,7 +52,11 @@ type Change struct {
 func (p *Packed) Len() int { return len(p.items) }
 
 // JID is the contact at i (0 ≤ i < Len).
-func (p *Packed) JID(i int) string { return p.items[i].jid }
+func (p *Packed) JID(i int) string {
+	r := reader{data: p.data, pos: int(p.items[i].key)}
+	jid, _ := r.str() // read once already, by ParsePacked or With
+	return jid
+}
 
 // Data is p's packed bytes, as modhost.pack.unpack reads them.
 func (p *Packed) Data() string { return p.data }
@@ -75,8 +85,12 @@ func (p *Packed) Version() string {
 // for what Go does not edit: a metatable or array part, keys other than
 // strings and false, back references.
 func ParsePacked(data string) (*Packed, bool) {
+	if uint64(len(data)) > math.MaxUint32 {
+		return nil, false
+	}
 	p := &Packed{data: data}
-	r := reader{data: data}
+	keyAt := 0
+	r := reader{data: data, onKey: func(at int) { keyAt = at }}
 	ok := r.table(func(key string, isFalse bool, val span) bool {
 		switch {
 		case isFalse:
@@ -84,7 +98,7 @@ func ParsePacked(data string) (*Packed, bool) {
 		case key == "":
 			return false // another kind of key
 		default:
-			p.items = append(p.items, entry{jid: key, val: val})
+			p.items = append(p.items, entry{key: uint32(keyAt), val: uint32(val.start), end: uint32(val.end)})
 		}
 		return true
 	})
@@ -106,7 +120,7 @@ func ParsePacked(data string) (*Packed, bool) {
 // left out.
 func (p *Packed) Item(i int) (Item, bool) {
 	var it Item
-	r := reader{data: p.data, pos: p.items[i].val.start}
+	r := reader{data: p.data, pos: int(p.items[i].val)}
 	ok := r.table(func(key string, _ bool, val span) bool {
 		v := reader{data: p.data, pos: val.start}
 		switch key {
@@ -144,7 +158,7 @@ func (p *Packed) Item(i int) (Item, bool) {
 // want's as Flat writes them, or it reads as the same item.
 func (p *Packed) Same(i int, want *Item, scratch []byte) (bool, []byte) {
 	scratch = appendItem(scratch[:0], want)
-	v := p.items[i].val
+	v := p.items[i].span()
 	if p.data[v.start:v.end] == string(scratch) {
 		return true, scratch
 	}
@@ -156,28 +170,30 @@ func (p *Packed) Same(i int, want *Item, scratch []byte) (bool, []byte) {
 // With is p with changes made (each JID at most once) and its version
 // counted up, as one save of the whole roster counts it.
 func (p *Packed) With(changes []Change) *Packed {
-	changed := make(map[string]*Item, len(changes))
-	for _, c := range changes {
-		changed[c.JID] = c.Item
+	// Which kept contacts a change replaces: none when p is empty (a
+	// login's first roster), else by JID.
+	var changed map[string]bool
+	if len(p.items) > 0 {
+		changed = make(map[string]bool, len(changes))
+		for _, c := range changes {
+			changed[c.JID] = true
+		}
 	}
 	size := len(p.data) + 16
+	nstr := 0
 	for _, c := range changes {
 		if c.Item != nil {
 			size += 64 + len(c.JID)
-		}
-	}
-	kept := make([]entry, 0, len(p.items)+len(changes))
-	for _, e := range p.items {
-		if _, ok := changed[e.jid]; !ok {
-			kept = append(kept, e)
-		}
-	}
-	nstr := len(kept)
-	for _, c := range changes {
-		if c.Item != nil {
 			nstr++
 		}
 	}
+	kept := 0
+	for i := range p.items {
+		if !changed[p.JID(i)] {
+			kept++
+		}
+	}
+	nstr += kept
 	out := make([]byte, 0, size)
 	out = append(out, storagememory.TagTable)
 	out = binary.AppendUvarint(out, 0)
@@ -189,29 +205,32 @@ func (p *Packed) With(changes []Change) *Packed {
 	start := len(out)
 	out = p.appendMeta(out)
 	next.meta = span{start, len(out)}
-	for _, e := range kept {
-		out = appendString(out, e.jid)
-		start := len(out)
-		out = append(out, p.data[e.val.start:e.val.end]...)
-		next.items = append(next.items, entry{jid: e.jid, val: span{start, len(out)}})
+	for i, e := range p.items {
+		if changed[p.JID(i)] {
+			continue
+		}
+		// The key and its value are one run of bytes: copied as they are.
+		at := uint32(len(out))
+		out = append(out, p.data[e.key:e.end]...)
+		next.items = append(next.items, entry{key: at, val: at + (e.val - e.key), end: uint32(len(out))})
 	}
 	for _, c := range changes {
 		if c.Item == nil {
 			continue
 		}
+		at := uint32(len(out))
 		out = appendString(out, c.JID)
-		start := len(out)
+		val := uint32(len(out))
 		out = appendItem(out, c.Item)
-		next.items = append(next.items, entry{jid: c.JID, val: span{start, len(out)}})
+		next.items = append(next.items, entry{key: at, val: val, end: uint32(len(out))})
 	}
-	next.data = string(out)
-	// The JIDs point into the old bytes, which they would keep: now into
-	// the new (a JID that is one of the Words is the Word itself).
-	for i := range next.items {
-		e := &next.items[i]
-		if at := e.val.start - len(e.jid); at >= 0 && next.data[at:e.val.start] == e.jid {
-			e.jid = next.data[at:e.val.start]
-		}
+	// The bytes are kept as long as the roster is: made a string in place
+	// unless the estimate left much unused, when an exact copy is cheaper
+	// to keep.
+	if cap(out)-len(out) > len(out)/8 {
+		next.data = string(out)
+	} else {
+		next.data = unsafe.String(unsafe.SliceData(out), len(out))
 	}
 	return next
 }

@@ -46,23 +46,63 @@ type Rosters interface {
 // session.send would deliver the same stanza built in Lua.
 type Sender func(L *glua.LState, e *xmpp.Element)
 
-// senderKey is the session table's field holding its Sender: on the
-// table, so that it goes when the session does.
+// senderKey is the session table's field holding its senders: on the
+// table, so that they go when the session does.
 const senderKey = "modhost_send_element"
+
+// TextSender delivers a stanza already rendered as XML text to one client
+// session (the embedding API's standalone sessions take text): Go code
+// that renders a large stanza itself (component.MarshalStringOfMany) hands
+// it over with no element tree.
+type TextSender func(xml string)
+
+type senders struct {
+	element Sender
+	text    TextSender
+}
+
+func sendersOf(session *glua.LTable) *senders {
+	if ud, ok := session.RawGetString(senderKey).(*glua.LUserData); ok {
+		s, _ := ud.Value.(*senders)
+		return s
+	}
+	return nil
+}
+
+func setSenders(L *glua.LState, session *glua.LTable, set func(*senders)) {
+	s := sendersOf(session)
+	if s == nil {
+		s = &senders{}
+		ud := L.NewUserData()
+		ud.Value = s
+		session.RawSetString(senderKey, ud)
+	}
+	set(s)
+}
 
 // SetSender gives a session table (host/sessions.lua's) its Sender.
 func SetSender(L *glua.LState, session *glua.LTable, send Sender) {
-	ud := L.NewUserData()
-	ud.Value = send
-	session.RawSetString(senderKey, ud)
+	setSenders(L, session, func(s *senders) { s.element = send })
+}
+
+// SetTextSender gives a session table its TextSender, beside its Sender.
+func SetTextSender(L *glua.LState, session *glua.LTable, send TextSender) {
+	setSenders(L, session, func(s *senders) { s.text = send })
 }
 
 // SenderOf is the Sender of a session table, nil if it has none (its
 // session.send takes Lua stanzas only).
 func SenderOf(session *glua.LTable) Sender {
-	if ud, ok := session.RawGetString(senderKey).(*glua.LUserData); ok {
-		s, _ := ud.Value.(Sender)
-		return s
+	if s := sendersOf(session); s != nil {
+		return s.element
+	}
+	return nil
+}
+
+// TextSenderOf is the TextSender of a session table, nil if it has none.
+func TextSenderOf(session *glua.LTable) TextSender {
+	if s := sendersOf(session); s != nil {
+		return s.text
 	}
 	return nil
 }

@@ -1125,11 +1125,12 @@ func applyPacked(L *glua.LState, rosters roster.Rosters, host, user string, p *r
 	for _, jid := range lists[1] {
 		changes = append(changes, roster.Change{JID: string(jid.(glua.LString))})
 	}
+	items := make([]roster.Item, 0, len(lists[0])+len(lists[2])) // one allocation, not one an item
 	for _, list := range [][]glua.LValue{lists[0], lists[2]} {
 		for _, jid := range list {
 			s := string(jid.(glua.LString))
-			it := wanted.item(s).rosterItem()
-			changes = append(changes, roster.Change{JID: s, Item: &it})
+			items = append(items, wanted.item(s).rosterItem())
+			changes = append(changes, roster.Change{JID: s, Item: &items[len(items)-1]})
 		}
 	}
 	return lists, rosters.CommitPacked(L, host, user, p, changes)

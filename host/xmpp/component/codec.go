@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/modhost/modhost/host/xmpp"
@@ -285,72 +286,101 @@ func Marshal(e *xmpp.Element) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// MarshalString is Marshal as a string, rendered in a reused buffer: the
+// string is the only allocation, where growing a fresh buffer for every
+// stanza (a roster result of a hundred items, a push) made several.
+func MarshalString(e *xmpp.Element) (string, error) {
+	var out string
+	err := withEncoded(e, func(b []byte) error {
+		out = string(b)
+		return nil
+	})
+	return out, err
+}
+
+// encodeBuffers are the buffers stanzas are rendered in; one grown past
+// maxPooledBuffer (a huge roster) is left to the collector.
+var encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBuffer = 64 << 10
+
+// withEncoded renders e in a pooled buffer and calls use with its bytes,
+// which are valid only during the call.
+func withEncoded(e *xmpp.Element, use func([]byte) error) error {
+	b := encodeBuffers.Get().(*bytes.Buffer)
+	b.Reset()
+	defer func() {
+		if b.Cap() <= maxPooledBuffer {
+			encodeBuffers.Put(b)
+		}
+	}()
+	if err := encode(b, e, NSComponent, true, 0); err != nil {
+		return err
+	}
+	return use(b.Bytes())
+}
+
+// MarshalStringOfMany is MarshalString for a stanza whose innermost element
+// has many children, made one at a time: path is the stanza and its
+// descendants down to that element (each the only child of the one
+// before; their own Children are ignored), and each(i, child) makes child
+// i < n in an element that is reused for the next one. The text is
+// MarshalString's of the same tree, without the tree of every child (a
+// roster result of a thousand items) ever being built.
+func MarshalStringOfMany(path []*xmpp.Element, n int, each func(i int, child *xmpp.Element)) (string, error) {
+	if len(path) == 0 {
+		return "", errors.New("encode: no element")
+	}
+	b := encodeBuffers.Get().(*bytes.Buffer)
+	b.Reset()
+	defer func() {
+		if b.Cap() <= maxPooledBuffer {
+			encodeBuffers.Put(b)
+		}
+	}()
+	ns := NSComponent
+	for depth, e := range path {
+		var err error
+		if ns, err = encodeStart(b, e, ns, depth == 0, depth); err != nil {
+			return "", err
+		}
+		if depth < len(path)-1 {
+			b.WriteByte('>')
+		}
+	}
+	inner := path[len(path)-1]
+	if n == 0 {
+		b.WriteString("/>")
+	} else {
+		b.WriteByte('>')
+		var child xmpp.Element
+		for i := range n {
+			child = xmpp.Element{Attr: child.Attr[:0], Children: child.Children[:0]}
+			each(i, &child)
+			if err := encode(b, &child, ns, false, len(path)); err != nil {
+				return "", err
+			}
+		}
+		closeTag(b, inner.Name)
+	}
+	for depth := len(path) - 2; depth >= 0; depth-- {
+		closeTag(b, path[depth].Name)
+	}
+	return b.String(), nil
+}
+
+func closeTag(b *bytes.Buffer, name string) {
+	b.WriteString("</")
+	b.WriteString(name)
+	b.WriteByte('>')
+}
+
 // encode writes e as a child of an element whose namespace is parentNS (for
 // a stanza, the stream's); top marks a stanza.
 func encode(b *bytes.Buffer, e *xmpp.Element, parentNS string, top bool, depth int) error {
-	if e == nil {
-		return errors.New("encode: nil element")
-	}
-	if depth > defaultMaxDepth {
-		return fmt.Errorf("encode <%s>: nested deeper than %d", e.Name, defaultMaxDepth)
-	}
-	if err := checkName(e.Name); err != nil {
-		return fmt.Errorf("encode element name %q: %w", e.Name, err)
-	}
-	ns := parentNS
-	b.WriteByte('<')
-	b.WriteString(e.Name)
-	switch {
-	case e.NS == "":
-	case top && (e.NS == NSClient || e.NS == NSComponent):
-		// A stanza is a stanza: on this stream it takes the stream's namespace.
-	case e.NS != parentNS:
-		if err := checkText(e.NS); err != nil {
-			return fmt.Errorf("encode <%s> xmlns: %w", e.Name, err)
-		}
-		b.WriteString(" xmlns='")
-		escapeAttr(b, e.NS)
-		b.WriteByte('\'')
-		ns = e.NS
-	default:
-		ns = e.NS
-	}
-	nsid := 0
-	for _, a := range e.Attr {
-		if err := checkText(a.Value); err != nil {
-			return fmt.Errorf("encode <%s> attribute %s: %w", e.Name, a.Name.Local, err)
-		}
-		if err := checkName(a.Name.Local); err != nil {
-			return fmt.Errorf("encode <%s> attribute name %q: %w", e.Name, a.Name.Local, err)
-		}
-		b.WriteByte(' ')
-		switch a.Name.Space {
-		case "":
-			if a.Name.Local == "xmlns" {
-				if e.NS != "" && e.NS != a.Value {
-					return fmt.Errorf("encode <%s>: NS %q and an xmlns attribute %q", e.Name, e.NS, a.Value)
-				}
-				ns = a.Value
-			}
-			b.WriteString(a.Name.Local)
-		case nsXML, "xml":
-			b.WriteString("xml:")
-			b.WriteString(a.Name.Local)
-		case "xmlns":
-			b.WriteString("xmlns:")
-			b.WriteString(a.Name.Local)
-		default:
-			if err := checkText(a.Name.Space); err != nil {
-				return fmt.Errorf("encode <%s> attribute namespace: %w", e.Name, err)
-			}
-			nsid++
-			fmt.Fprintf(b, "xmlns:ns%d='", nsid)
-			escapeAttr(b, a.Name.Space)
-			fmt.Fprintf(b, "' ns%d:%s", nsid, a.Name.Local)
-		}
-		b.WriteString("='")
-		escapeAttr(b, a.Value)
-		b.WriteByte('\'')
+	ns, err := encodeStart(b, e, parentNS, top, depth)
+	if err != nil {
+		return err
 	}
 	if len(e.Children) == 0 {
 		b.WriteString("/>")
@@ -372,10 +402,78 @@ func encode(b *bytes.Buffer, e *xmpp.Element, parentNS string, top bool, depth i
 			return fmt.Errorf("encode <%s>: child of type %T", e.Name, c)
 		}
 	}
-	b.WriteString("</")
-	b.WriteString(e.Name)
-	b.WriteByte('>')
+	closeTag(b, e.Name)
 	return nil
+}
+
+// encodeStart writes e's start tag up to (not including) its closing '>'
+// or '/>', and returns the namespace its children are in.
+func encodeStart(b *bytes.Buffer, e *xmpp.Element, parentNS string, top bool, depth int) (string, error) {
+	if e == nil {
+		return "", errors.New("encode: nil element")
+	}
+	if depth > defaultMaxDepth {
+		return "", fmt.Errorf("encode <%s>: nested deeper than %d", e.Name, defaultMaxDepth)
+	}
+	if err := checkName(e.Name); err != nil {
+		return "", fmt.Errorf("encode element name %q: %w", e.Name, err)
+	}
+	ns := parentNS
+	b.WriteByte('<')
+	b.WriteString(e.Name)
+	switch {
+	case e.NS == "":
+	case top && (e.NS == NSClient || e.NS == NSComponent):
+		// A stanza is a stanza: on this stream it takes the stream's namespace.
+	case e.NS != parentNS:
+		if err := checkText(e.NS); err != nil {
+			return "", fmt.Errorf("encode <%s> xmlns: %w", e.Name, err)
+		}
+		b.WriteString(" xmlns='")
+		escapeAttr(b, e.NS)
+		b.WriteByte('\'')
+		ns = e.NS
+	default:
+		ns = e.NS
+	}
+	nsid := 0
+	for _, a := range e.Attr {
+		if err := checkText(a.Value); err != nil {
+			return "", fmt.Errorf("encode <%s> attribute %s: %w", e.Name, a.Name.Local, err)
+		}
+		if err := checkName(a.Name.Local); err != nil {
+			return "", fmt.Errorf("encode <%s> attribute name %q: %w", e.Name, a.Name.Local, err)
+		}
+		b.WriteByte(' ')
+		switch a.Name.Space {
+		case "":
+			if a.Name.Local == "xmlns" {
+				if e.NS != "" && e.NS != a.Value {
+					return "", fmt.Errorf("encode <%s>: NS %q and an xmlns attribute %q", e.Name, e.NS, a.Value)
+				}
+				ns = a.Value
+			}
+			b.WriteString(a.Name.Local)
+		case nsXML, "xml":
+			b.WriteString("xml:")
+			b.WriteString(a.Name.Local)
+		case "xmlns":
+			b.WriteString("xmlns:")
+			b.WriteString(a.Name.Local)
+		default:
+			if err := checkText(a.Name.Space); err != nil {
+				return "", fmt.Errorf("encode <%s> attribute namespace: %w", e.Name, err)
+			}
+			nsid++
+			fmt.Fprintf(b, "xmlns:ns%d='", nsid)
+			escapeAttr(b, a.Name.Space)
+			fmt.Fprintf(b, "' ns%d:%s", nsid, a.Name.Local)
+		}
+		b.WriteString("='")
+		escapeAttr(b, a.Value)
+		b.WriteByte('\'')
+	}
+	return ns, nil
 }
 
 func checkName(name string) error {

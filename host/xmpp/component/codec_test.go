@@ -167,6 +167,16 @@ func TestMarshal(t *testing.T) {
 			if string(got) != tt.want {
 				t.Errorf("got  %s\nwant %s", got, tt.want)
 			}
+			// MarshalString renders in a reused buffer: after a larger
+			// stanza and after one that failed half-way, the same text.
+			big := add(elem("message", ""), xmpp.Text(strings.Repeat("x", 5000)))
+			half := add(elem("message", ""), elem("ok", ""), xmpp.Text("\x00"))
+			for _, before := range []*xmpp.Element{big, half} {
+				_, _ = MarshalString(before)
+				if s, err := MarshalString(tt.in); err != nil || s != tt.want {
+					t.Errorf("MarshalString = %q, %v; want %s", s, err, tt.want)
+				}
+			}
 		})
 	}
 }
@@ -188,6 +198,9 @@ func TestMarshalRefusesWhatXMLCannotCarry(t *testing.T) {
 			if b, err := Marshal(tt.in); err == nil {
 				t.Errorf("Marshal = %s, want an error", b)
 			}
+			if s, err := MarshalString(tt.in); err == nil {
+				t.Errorf("MarshalString = %s, want an error", s)
+			}
 		})
 	}
 }
@@ -204,4 +217,50 @@ func TestHandshakeDigest(t *testing.T) {
 			t.Errorf("HandshakeDigest(%q, %q) = %s, want %s", tt.id, tt.secret, got, tt.want)
 		}
 	}
+}
+
+// A stanza rendered a child at a time is the one rendered from the whole
+// tree: namespaces declared where they change, escaping, empty elements,
+// the reused child element reset between children; and what Marshal
+// refuses in a child is refused.
+func TestMarshalStringOfManyIsMarshalOfTheTree(t *testing.T) {
+	items := []*xmpp.Element{
+		add(elem("item", NSRoster, "jid", "a@b", "name", "A'&<"), add(elem("group", ""), xmpp.Text("x & y"))),
+		elem("item", "", "jid", "c@d", "subscription", "both"),
+		add(elem("item", "", "jid", "e@f"), add(elem("group", ""), xmpp.Text("1")), add(elem("group", ""), xmpp.Text("2"))),
+		add(elem("item", "urn:other"), elem("x", "")),
+	}
+	for n := range len(items) + 1 {
+		iq := elem("iq", NSClient, "type", "result", "id", "r1", "to", "u@h/r")
+		query := elem("query", NSRoster, "ver", "3")
+		whole, err := MarshalString(add(add(elem("iq", NSClient, "type", "result", "id", "r1", "to", "u@h/r"),
+			add(elem("query", NSRoster, "ver", "3"), nodes(items[:n])...))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := MarshalStringOfMany([]*xmpp.Element{iq, query}, n, func(i int, child *xmpp.Element) {
+			it := items[i]
+			child.Name, child.NS = it.Name, it.NS
+			child.Attr = append(child.Attr, it.Attr...)
+			child.Children = append(child.Children, it.Children...)
+		})
+		if err != nil || got != whole {
+			t.Errorf("%d children: got %q, %v\nwant %q", n, got, err, whole)
+		}
+	}
+	_, err := MarshalStringOfMany([]*xmpp.Element{elem("iq", NSClient), elem("query", NSRoster)}, 1, func(_ int, child *xmpp.Element) {
+		child.Name = "item"
+		child.Attr = append(child.Attr, xml.Attr{Name: xml.Name{Local: "jid"}, Value: "a\x00b"})
+	})
+	if err == nil {
+		t.Error("a control character in a child was rendered")
+	}
+}
+
+func nodes(es []*xmpp.Element) []xmpp.Node {
+	out := make([]xmpp.Node, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
 }

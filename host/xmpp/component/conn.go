@@ -278,11 +278,15 @@ func (c *Conn) Send(e *xmpp.Element) error {
 	if e == nil {
 		return errors.New("send: nil stanza")
 	}
-	b, err := Marshal(e)
+	var writeErr error
+	err := withEncoded(e, func(b []byte) error {
+		writeErr = c.write(b) // done with b when it returns
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("send <%s>: %w", e.Name, err)
 	}
-	return c.write(b)
+	return writeErr
 }
 
 func (c *Conn) write(b []byte) error {
