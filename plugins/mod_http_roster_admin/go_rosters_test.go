@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -356,5 +357,89 @@ func TestRosterAnswerFromGoIsTheAnswerFromLua(t *testing.T) {
 	}
 	if len(gi) != 6 || fmt.Sprint(gi) != fmt.Sprint(li) {
 		t.Errorf("items answered by Go:\n%v\nby Lua:\n%v", gi, li)
+	}
+}
+
+// largestArrayPart is the longest array part (nil slots included) of the
+// tables reachable from the state, as luaTables walks them. gopher-lua
+// never shrinks an array part: a long-lived queue whose indices only grow
+// keeps a slot for everything it ever held.
+func largestArrayPart(L *glua.LState) int {
+	seen := map[glua.LValue]bool{}
+	largest := 0
+	var walk func(v glua.LValue)
+	walk = func(v glua.LValue) {
+		if v == nil || seen[v] {
+			return
+		}
+		switch v := v.(type) {
+		case *glua.LTable:
+			seen[v] = true
+			// The array part is not exported; its length is read, never the
+			// slots.
+			largest = max(largest, reflect.ValueOf(v).Elem().FieldByName("array").Len())
+			walk(v.Metatable)
+			for k, x := v.Next(glua.LNil); k != glua.LNil; k, x = v.Next(k) {
+				walk(k)
+				walk(x)
+			}
+		case *glua.LFunction:
+			seen[v] = true
+			walk(v.Env)
+			for _, uv := range v.Upvalues {
+				if uv != nil {
+					walk(uv.Value())
+				}
+			}
+		case *glua.LUserData:
+			seen[v] = true
+			walk(v.Metatable)
+			walk(v.Env)
+		}
+	}
+	walk(L.G.Registry)
+	walk(L.G.Global)
+	return largest
+}
+
+// Refreshes go on for as long as modhost runs: nothing a refresh queues may
+// stay behind in a table that lives as long as the plugin (the login and
+// turn queues kept a slot per fetch ever queued: ~16 bytes a user a
+// refresh, seen as heap growth over a soak).
+func TestRefreshesLeaveNoGrowingQueue(t *testing.T) {
+	const users = 20
+	b := newScaledBackend(t, 3)
+	s := startStandalone(t, b.URL(), "", "")
+	defer s.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	names := make([]string, users)
+	for i := range names {
+		names[i] = fmt.Sprintf("user%d", i)
+		if _, err := s.rt.Login(ctx, "example.com", names[i], "r"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refresh := func(rounds int) {
+		t.Helper()
+		for range rounds {
+			b.generation.Add(1)
+			if code, reply, err := s.refresh(ctx, names); err != nil || code != 200 || reply.Updated != users {
+				t.Fatalf("refresh: %d %+v %v", code, reply, err)
+			}
+		}
+	}
+	largest := func() int {
+		var n int
+		if err := s.rt.Loop().Do(ctx, func(L *glua.LState) error { n = largestArrayPart(L); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	refresh(5)
+	before := largest()
+	refresh(100)
+	if after := largest(); after > before+users {
+		t.Errorf("after 100 more refreshes of %d users a reachable table's array part grew from %d to %d slots", users, before, after)
 	}
 }

@@ -358,7 +358,11 @@ end
 local running_fetches = 0;
 
 -- Queues with first/last indices: table.remove(q, 1) would cost a shift per
--- fetch, quadratic in a big request.
+-- fetch, quadratic in a big request. An emptied queue starts again at 1, so
+-- its indices stay within its depth: under gopher-lua (modhost) a table's
+-- array part never shrinks, and the login and turn queues, which live as
+-- long as the module, would otherwise keep a slot for every fetch ever
+-- queued (16 bytes each, per user per refresh).
 local function new_queue()
 	return { first = 1, last = 0 };
 end
@@ -370,7 +374,11 @@ local function pop(q)
 	if q.first > q.last then return nil; end
 	local v = q[q.first];
 	q[q.first] = nil;
-	q.first = q.first + 1;
+	if q.first == q.last then
+		q.first, q.last = 1, 0;
+	else
+		q.first = q.first + 1;
+	end
 	return v;
 end
 

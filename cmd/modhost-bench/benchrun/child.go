@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,12 +61,28 @@ type childReply struct {
 
 // ServeChild is ServeRuntime on the descriptors the parent sets up: requests
 // on stdin, replies on descriptor 3, logs on stderr.
+//
+// With MODHOST_BENCH_CPUPROFILE=PREFIX in the environment, each child
+// writes a CPU profile of its whole life to PREFIX.PID (go tool pprof
+// bin/modhost-bench PREFIX.PID): where B's and C's modhost spend their
+// time, without the driver's clients and web app.
 func ServeChild(ctx context.Context) error {
 	replies := os.NewFile(3, "modhost-bench replies")
 	if replies == nil {
 		return errors.New("no reply descriptor 3: start this only from modhost-bench")
 	}
 	defer replies.Close()
+	if prefix := os.Getenv("MODHOST_BENCH_CPUPROFILE"); prefix != "" {
+		f, err := os.Create(fmt.Sprintf("%s.%d", prefix, os.Getpid()))
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	return ServeRuntime(ctx, os.Stdin, replies, os.Stderr)
 }
 
