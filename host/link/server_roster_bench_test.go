@@ -53,3 +53,29 @@ func BenchmarkServerRosterHeap(b *testing.B) {
 	b.ReportMetric((float64(refreshed)-float64(before))/float64(b.N)/1024, "refreshed-KiB/user")
 	runtime.KeepAlive(br)
 }
+
+// BenchmarkServerRosterRefresh is the link's part of one refresh changing
+// one contact of a user's 100-contact roster (mirrorItems: the diff
+// against the server's roster, the write queued, the result kept).
+func BenchmarkServerRosterRefresh(b *testing.B) {
+	const users = 100
+	br := newTestBridge(fakeWriter{})
+	for u := range users {
+		br.serverRoster[fmt.Sprint(u)] = packServerRoster(parsedItems(100, 0))
+	}
+	changes := make([][]component.RosterItem, 100)
+	for k := range changes {
+		it := parsedItems(100, 1)[k]
+		changes[k] = []component.RosterItem{it}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		c := changes[(i/users)%100]
+		c[0].Name = fmt.Sprintf("Contact %d v%d", (i/users)%100, i)
+		br.mirrorItems(fmt.Sprint(i%users), c, nil)
+		if i%1000 == 0 {
+			br.writes.take()
+		}
+	}
+}
