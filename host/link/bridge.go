@@ -35,9 +35,10 @@ type bridge struct {
 	// reads the server first.
 	serverRoster map[string]serverRoster
 	// scratch is where an item's packed body is written to compare it
-	// with the server's (writeDifferences).
-	scratch     []byte
-	rosterReads map[string]serverRosterResult
+	// with the server's, writeBuf where a save's writes are packed
+	// (writeDifferences).
+	scratch, writeBuf []byte
+	rosterReads       map[string]serverRosterResult
 	// reconciling holds, per user whose server roster is being read, the
 	// latest local roster to mirror once the read is in.
 	reconciling map[string]func() map[string]component.RosterItem

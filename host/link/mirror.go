@@ -132,6 +132,7 @@ func (b *bridge) writeDifferences(user string, local map[string]component.Roster
 		seen = make(map[string]bool, len(jids))
 	}
 	var changes []change
+	queued := b.writeBuf[:0] // the writes, packed (writeQueue)
 	for _, jid := range jids {
 		if seen != nil {
 			if seen[jid] {
@@ -158,8 +159,10 @@ func (b *bridge) writeDifferences(user string, local map[string]component.Roster
 		}
 		b.log.Debug("mirroring a roster change to the server", "user", user, "contact", jid, "subscription", it.Subscription)
 		b.queued[user]++
-		b.writes.push(user, it)
+		queued = appendWrite(queued, it)
 	}
+	b.writes.push(user, string(queued), len(changes))
+	b.writeBuf = queued
 	b.serverRoster[user] = server.with(changes)
 }
 

@@ -39,9 +39,18 @@ func newTestBridge(w rosterWriter) *bridge {
 
 // written is what b queued since last asked, one line per set.
 func written(b *bridge) []string {
-	var out []string
+	return itemLines(queuedItems(b))
+}
+
+// queuedItems is the sets b queued since last asked.
+func queuedItems(b *bridge) []component.RosterItem {
+	var out []component.RosterItem
 	for _, w := range b.writes.take() {
-		out = append(out, itemLine(w.item))
+		for items := w.items; items != ""; {
+			var it component.RosterItem
+			it, items = nextWrite(items)
+			out = append(out, it)
+		}
 	}
 	return out
 }
@@ -361,9 +370,7 @@ func TestServerRosterMatchesTheMapItReplaced(t *testing.T) {
 				want = refWrite(mine, ref, false, nil)
 				b.writeDifferences("u", mine, serverRoster{}, false, nil)
 			}
-			for _, w := range b.writes.take() {
-				got = append(got, w.item)
-			}
+			got = queuedItems(b)
 			if g, w := itemLines(got), itemLines(want); !slices.Equal(g, w) {
 				t.Fatalf("%d contacts, step %d: wrote\n%s\nwant\n%s", contacts, step, strings.Join(g, "\n"), strings.Join(w, "\n"))
 			}
@@ -384,5 +391,69 @@ func TestServerRosterMatchesTheMapItReplaced(t *testing.T) {
 				t.Fatalf("%d contacts, step %d: recent holds %d", contacts, step, s.recent.len())
 			}
 		}
+	}
+}
+
+// A save's writes are queued packed, one entry for the save, and read back
+// as they were given: ask kept, groups in their order, removals.
+func TestQueuedWritesReadBackAsGiven(t *testing.T) {
+	items := []component.RosterItem{
+		{JID: "a@x", Name: "Ä ;name", Subscription: "both", Ask: "subscribe", Groups: []string{"Z", "A", ""}},
+		{JID: "b@x", Subscription: "remove"},
+		{JID: "c@x", Subscription: "none", Groups: []string{}},
+		{JID: strings.Repeat("long", 100) + "@x", Name: strings.Repeat("n", 300), Subscription: "to"},
+	}
+	var packed []byte
+	for _, it := range items {
+		packed = appendWrite(packed, it)
+	}
+	q := newWriteQueue()
+	q.push("u", "", 0)
+	q.push("u", string(packed), len(items))
+	if q.queued() != len(items) {
+		t.Fatalf("queued counts %d sets, want %d", q.queued(), len(items))
+	}
+	pending := q.take()
+	if len(pending) != 1 || pending[0].user != "u" {
+		t.Fatalf("queue holds %d entries, want one save of u", len(pending))
+	}
+	var got []component.RosterItem
+	for rest := pending[0].items; rest != ""; {
+		var it component.RosterItem
+		it, rest = nextWrite(rest)
+		got = append(got, it)
+	}
+	if len(got) != len(items) {
+		t.Fatalf("read back %d items, want %d", len(got), len(items))
+	}
+	for i := range items {
+		want := items[i]
+		if len(want.Groups) == 0 {
+			want.Groups = nil
+		}
+		if got[i].JID != want.JID || got[i].Name != want.Name || got[i].Subscription != want.Subscription ||
+			got[i].Ask != want.Ask || !slices.Equal(got[i].Groups, want.Groups) {
+			t.Errorf("item %d read back as %+v, want %+v", i, got[i], want)
+		}
+	}
+}
+
+// What writeDifferences queues for a save is one entry, counted per set,
+// and b.queued[user] counts the sets too (a login's read compares it).
+func TestWriteDifferencesQueuesOneEntryPerSave(t *testing.T) {
+	b := newTestBridge(fakeWriter{})
+	b.serverRoster["u"] = packServerRoster([]component.RosterItem{item("a@x", "A", "both")})
+	before := b.writes.queued()
+	b.mirrorItems("u", []component.RosterItem{item("b@x", "B", "both"), {JID: "a@x", Subscription: "remove"}, item("c@x", "C", "to")}, nil)
+	if n := b.writes.queued() - before; n != 3 || b.queued["u"] != 3 {
+		t.Fatalf("queued %d sets (user count %d), want 3", n, b.queued["u"])
+	}
+	if pending := b.writes.take(); len(pending) != 1 {
+		t.Fatalf("%d queue entries for one save, want 1", len(pending))
+	}
+	// Nothing differs: nothing queued, not even an empty entry.
+	b.mirrorItems("u", []component.RosterItem{item("b@x", "B", "both")}, nil)
+	if pending := b.writes.take(); len(pending) != 0 || b.writes.queued() != before+3 {
+		t.Fatalf("a save with no difference queued %d entries", len(pending))
 	}
 }
