@@ -29,11 +29,16 @@ type bridge struct {
 	delegated map[string]bool
 	sessions  map[string]*linkedSession // by full JID
 	// serverRoster remembers, per user, the roster the server holds as
-	// modhost last read or wrote it: a save writes only what differs, and
-	// removes what is gone. A user missing here is unknown (after a
-	// (re)connect, or never seen): the next save reads the server first.
-	serverRoster map[string]map[string]component.RosterItem
-	rosterReads  map[string]serverRosterResult
+	// modhost last read or wrote it, packed (server_roster.go): a save
+	// writes only what differs, and removes what is gone. A user missing
+	// here is unknown (after a (re)connect, or never seen): the next save
+	// reads the server first.
+	serverRoster map[string]serverRoster
+	// scratch is where an item's packed body is written to compare it
+	// with the server's, writeBuf where a save's writes are packed
+	// (writeDifferences).
+	scratch, writeBuf []byte
+	rosterReads       map[string]serverRosterResult
 	// reconciling holds, per user whose server roster is being read, the
 	// latest local roster to mirror once the read is in.
 	reconciling map[string]func() map[string]component.RosterItem
@@ -88,7 +93,7 @@ func newBridge(rt Runtime, host string, s settings, log *slog.Logger) *bridge {
 	b := &bridge{rt: rt, host: host, cfg: s.component, replyDeadline: s.replyDeadline, resyncDelay: s.resyncDelay,
 		log:       log.With("source", "link", "host", host),
 		delegated: map[string]bool{}, sessions: map[string]*linkedSession{},
-		serverRoster: map[string]map[string]component.RosterItem{}, reconciling: map[string]func() map[string]component.RosterItem{},
+		serverRoster: map[string]serverRoster{}, reconciling: map[string]func() map[string]component.RosterItem{},
 		endedAt: map[string]int{}, forgotten: map[string]int{}, writes: newWriteQueue(), unsynced: map[string]bool{}, queued: map[string]int{}, refusals: &refusalLog{last: map[string]refusal{}}}
 	b.cfg.DelegationFeatures = func(ns string, bare bool) []string {
 		if bare {

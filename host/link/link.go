@@ -10,7 +10,9 @@
 // itself in when it starts the links. Files: config.go (component_client),
 // bridge.go (one host's link and what arrives on it), sessions.go (sessions
 // and delegated IQs), login_roster.go (the server's roster at login),
-// mirror.go (roster saves written to the server), resync.go (what did not
+// mirror.go (roster saves written to the server), server_roster.go (the
+// server's roster of each user as last read or written, packed, to diff
+// saves against), resync.go (what did not
 // reach the server), writer.go (the ordered write queue), roster_writer.go
 // (the rosterWriter interface and its XEP-0356 implementation),
 // ejabberd_writer.go (the ejabberd admin API one, for ejabberd_api),

@@ -53,11 +53,7 @@ func (b *bridge) serverRosterStep(L *glua.LState) glua.LValue {
 			// reached it): keep it, and write the difference.
 			if local := b.localRosterOf(L, user); local != nil {
 				delete(b.unsynced, user)
-				server := map[string]component.RosterItem{}
-				for _, it := range res.items {
-					server[it.JID] = it
-				}
-				b.writeDifferences(user, localRoster(local), server, true, nil)
+				b.writeDifferences(user, localRoster(local), packServerRoster(res.items), true, nil)
 				return
 			}
 		}
@@ -74,10 +70,8 @@ func (b *bridge) serverRosterStep(L *glua.LState) glua.LValue {
 // storeServerRoster writes the server's roster of user into the local store,
 // so rostermanager.load_roster (next in the login) starts from it.
 func (b *bridge) storeServerRoster(L *glua.LState, user string, items []component.RosterItem) {
-	known := map[string]component.RosterItem{}
 	roster := L.CreateTable(0, len(items)+1) // NewTable reserves 32+32 slots
 	for _, it := range items {
-		known[it.JID] = it
 		item := L.CreateTable(0, 4)
 		item.RawSetString("subscription", glua.LString(orDefault(it.Subscription, "none")))
 		if it.Name != "" {
@@ -93,7 +87,7 @@ func (b *bridge) storeServerRoster(L *glua.LState, user string, items []componen
 		item.RawSetString("groups", groups)
 		roster.RawSetString(it.JID, item)
 	}
-	b.serverRoster[user] = known
+	b.serverRoster[user] = packServerRoster(items)
 	// The roster's metadata (roster[false]: version, pending subscriptions)
 	// stays the local one.
 	var meta glua.LValue = glua.LNil

@@ -44,18 +44,18 @@ func (b *bridge) mirrorRoster(L *glua.LState, event *glua.LTable) {
 // or modhost just (re)connected): the local roster may have been rebuilt
 // from nothing, so only a whole comparison with the server's (whole gives
 // the local side) removes what the server still holds.
-func (b *bridge) serverRosterToDiff(user string, whole func() map[string]component.RosterItem) (server map[string]component.RosterItem, known, ok bool) {
+func (b *bridge) serverRosterToDiff(user string, whole func() map[string]component.RosterItem) (server serverRoster, known, ok bool) {
 	if !b.roster.ready() {
 		b.unsynced[user] = true
-		return nil, false, false
+		return serverRoster{}, false, false
 	}
 	if !b.roster.canWrite() {
-		return nil, false, false
+		return serverRoster{}, false, false
 	}
 	server, known = b.serverRoster[user]
 	if !known && b.roster.canRead() {
 		b.reconcile(user, whole)
-		return nil, false, false
+		return serverRoster{}, false, false
 	}
 	return server, known, true
 }
@@ -64,7 +64,7 @@ func (b *bridge) serverRosterToDiff(user string, whole func() map[string]compone
 // that differ from the server's. Only they are read: reading the whole
 // roster per save made a refresh replacing n contacts cost n² (issue 13,
 // point 1).
-func (b *bridge) writeChanged(user string, roster *glua.LTable, server map[string]component.RosterItem, known bool, jids []string) {
+func (b *bridge) writeChanged(user string, roster *glua.LTable, server serverRoster, known bool, jids []string) {
 	local := make(map[string]component.RosterItem, len(jids))
 	for _, jid := range jids {
 		if it, ok := localItem(roster.RawGetString(jid), jid); ok {
@@ -113,43 +113,57 @@ func (b *bridge) mirrorItems(user string, changed []component.RosterItem, whole 
 // writeDifferences queues the sets that make the server's roster of user
 // hold local, for the given jids (all when nil), and remembers the result.
 // known says whether server is the server's roster: if not, removals are
-// written blindly.
-func (b *bridge) writeDifferences(user string, local, server map[string]component.RosterItem, known bool, jids []string) {
-	if server == nil {
-		server = map[string]component.RosterItem{}
-	}
+// written blindly. A JID given twice is written once.
+func (b *bridge) writeDifferences(user string, local map[string]component.RosterItem, server serverRoster, known bool, jids []string) {
+	var seen map[string]bool // only when jids may repeat
 	if jids == nil {
+		server = server.compacted()
+		jids = make([]string, 0, len(local)+server.base.len())
 		for jid := range local {
 			jids = append(jids, jid)
 		}
-		for jid := range server {
-			if _, ok := local[jid]; !ok {
+		for i := range server.base.len() {
+			if jid := server.base.jid(i); !inMap(local, jid) {
 				jids = append(jids, jid)
 			}
 		}
 		sort.Strings(jids)
+	} else if len(jids) > 1 {
+		seen = make(map[string]bool, len(jids))
 	}
+	var changes []change
+	queued := b.writeBuf[:0] // the writes, packed (writeQueue)
 	for _, jid := range jids {
+		if seen != nil {
+			if seen[jid] {
+				continue
+			}
+			seen[jid] = true
+		}
 		want, keep := local[jid]
-		have, held := server[jid]
+		have, held := server.lookup(jid)
 		var it component.RosterItem
 		switch {
-		case keep && held && sameItem(b.roster.stored(want), have):
-			continue
 		case keep:
+			b.scratch = appendBody(b.scratch[:0], b.roster.stored(want))
+			if held && have == string(b.scratch) {
+				continue
+			}
 			it = want
-			server[jid] = b.roster.stored(want)
+			changes = append(changes, change{jid: jid, body: string(b.scratch)})
 		case held || !known:
 			it = component.RosterItem{JID: jid, Subscription: "remove"}
-			delete(server, jid)
+			changes = append(changes, change{jid: jid, body: removedBody})
 		default:
 			continue
 		}
 		b.log.Debug("mirroring a roster change to the server", "user", user, "contact", jid, "subscription", it.Subscription)
 		b.queued[user]++
-		b.writes.push(user, it)
+		queued = appendWrite(queued, it)
 	}
-	b.serverRoster[user] = server
+	b.writes.push(user, string(queued), len(changes))
+	b.writeBuf = queued
+	b.serverRoster[user] = server.with(changes)
 }
 
 // mirrorTold keeps the server's roster of user in step with what a plugin
@@ -242,18 +256,14 @@ func (b *bridge) reconcile(user string, local func() map[string]component.Roster
 			}
 			if err != nil {
 				b.logReadFailure("the server's roster of a user could not be read; its local items are written without removals and the comparison is retried", user, err)
-				b.writeDifferences(user, local(), nil, false, nil)
+				b.writeDifferences(user, local(), serverRoster{}, false, nil)
 				b.markUnsynced(user)
 				return
 			}
 			if b.refusals.recovered(user, "read") {
 				b.log.Info("the server answers roster reads for this user again", "user", user)
 			}
-			server := map[string]component.RosterItem{}
-			for _, it := range items {
-				server[it.JID] = it
-			}
-			b.writeDifferences(user, local(), server, true, nil)
+			b.writeDifferences(user, local(), packServerRoster(items), true, nil)
 		})
 	}()
 }
@@ -304,21 +314,9 @@ func localItem(v glua.LValue, jid string) (component.RosterItem, bool) {
 	return it, true
 }
 
-// sameItem compares what a privileged set writes: name, subscription and
-// groups (ask is the server's own state).
-func sameItem(a, b component.RosterItem) bool {
-	if a.Name != b.Name || orDefault(a.Subscription, "none") != orDefault(b.Subscription, "none") || len(a.Groups) != len(b.Groups) {
-		return false
-	}
-	ga, gb := append([]string{}, a.Groups...), append([]string{}, b.Groups...)
-	sort.Strings(ga)
-	sort.Strings(gb)
-	for i := range ga {
-		if ga[i] != gb[i] {
-			return false
-		}
-	}
-	return true
+func inMap(m map[string]component.RosterItem, jid string) bool {
+	_, ok := m[jid]
+	return ok
 }
 
 // readServerRoster asks the server for user's roster through the host's

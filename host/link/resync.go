@@ -60,7 +60,7 @@ func (b *bridge) resync(L *glua.LState, retry bool) {
 			b.reconcile(user, func() map[string]component.RosterItem { return localRoster(roster) })
 			continue
 		}
-		b.writeDifferences(user, localRoster(roster), nil, false, nil)
+		b.writeDifferences(user, localRoster(roster), serverRoster{}, false, nil)
 		delete(b.serverRoster, user)
 	}
 }

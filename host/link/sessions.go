@@ -321,6 +321,6 @@ func (b *bridge) dropSessions(L *glua.LState, reason string) {
 	for user := range b.reconciling {
 		b.unsynced[user] = true // its read died with the connection
 	}
-	b.serverRoster = map[string]map[string]component.RosterItem{}
+	b.serverRoster = map[string]serverRoster{}
 	b.reconciling = map[string]func() map[string]component.RosterItem{}
 }

@@ -2,6 +2,7 @@ package link
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"sync"
 	"time"
@@ -13,7 +14,11 @@ import (
 
 // writeQueue holds roster writes in the order they were made, sent one at a
 // time, so a rename followed by a removal never lands the other way round.
-// It never blocks the loop.
+// It never blocks the loop. The items of one save are queued packed, in one
+// string (appendWrite): a login's writes wait seconds behind the others'
+// (each waits for the server's answer), and as RosterItems they cost ~110
+// bytes a contact and kept alive the packed local roster their strings
+// pointed into.
 type writeQueue struct {
 	mu      sync.Mutex
 	pending []queuedWrite
@@ -21,22 +26,58 @@ type writeQueue struct {
 	wake    chan struct{}
 }
 
-// queuedWrite is one item written to user's server roster, or (then) what
-// must follow the writes queued before it.
+// queuedWrite is the items of one save written to user's server roster
+// (items, packed by appendWrite), or (then) what must follow the writes
+// queued before it.
 type queuedWrite struct {
-	user string
-	item component.RosterItem
-	then func()
+	user  string
+	items string
+	then  func()
 }
 
 func newWriteQueue() *writeQueue { return &writeQueue{wake: make(chan struct{}, 1)} }
 
-func (q *writeQueue) push(user string, it component.RosterItem) {
+// push queues n sets of user's roster, packed by appendWrite into items.
+func (q *writeQueue) push(user, items string, n int) {
+	if n == 0 {
+		return
+	}
 	q.mu.Lock()
-	q.pending = append(q.pending, queuedWrite{user: user, item: it})
-	q.count++
+	q.pending = append(q.pending, queuedWrite{user: user, items: items})
+	q.count += n
 	q.mu.Unlock()
 	q.signal()
+}
+
+// appendWrite packs it for the queue: JID, name, subscription, ask and
+// groups as they are (nextWrite reads it back).
+func appendWrite(out []byte, it component.RosterItem) []byte {
+	out = appendText(out, it.JID)
+	out = appendText(out, it.Name)
+	out = appendText(out, it.Subscription)
+	out = appendText(out, it.Ask)
+	out = binary.AppendUvarint(out, uint64(len(it.Groups)))
+	for _, g := range it.Groups {
+		out = appendText(out, g)
+	}
+	return out
+}
+
+// nextWrite reads the first item of packed writes; rest is what follows.
+func nextWrite(items string) (it component.RosterItem, rest string) {
+	it.JID, items = cutText(items)
+	it.Name, items = cutText(items)
+	it.Subscription, items = cutText(items)
+	it.Ask, items = cutText(items)
+	n, w := uvarint(items)
+	items = items[w:]
+	if n > 0 {
+		it.Groups = make([]string, n)
+		for i := range it.Groups {
+			it.Groups[i], items = cutText(items)
+		}
+	}
+	return it, items
 }
 
 // after runs fn once the sets queued before it have been answered, or
@@ -90,30 +131,41 @@ func (b *bridge) writeRosters(ctx context.Context) {
 				w.then()
 				continue
 			}
-			user := w.user
-			wctx, cancel := context.WithTimeout(ctx, writeTimeout)
-			err := b.roster.write(wctx, user, w.item)
-			cancel()
-			switch {
-			case err == nil:
-				if b.refusals.recovered(user, "write") {
-					b.log.Info("the server accepts roster writes for this user again", "user", user)
-				}
-				continue
-			case ctx.Err() != nil:
-				return
-			case errors.Is(err, errNotSet):
-				// A blind removal (the server's roster was unknown): already gone.
-				continue
-			case errors.Is(err, component.ErrNotConnected):
-				b.log.Debug("roster write lost to a link drop; the roster is written again when the link is back", "user", user, "error", err)
-			default:
-				if b.refusals.first(user, "write", causeOf(err)) {
-					b.log.Warn("a roster write did not reach the server's roster; the user's whole roster is compared and written again later",
-						"user", user, "condition", causeOf(err), "retry_in", b.resyncDelay, "error", err)
+			for items := w.items; items != ""; {
+				var it component.RosterItem
+				it, items = nextWrite(items)
+				if !b.writeOne(ctx, w.user, it) {
+					return
 				}
 			}
-			b.rt.Loop().Post(func(*glua.LState) { b.markUnsynced(user) })
 		}
 	}
+}
+
+// writeOne sends one set; false when ctx ended.
+func (b *bridge) writeOne(ctx context.Context, user string, it component.RosterItem) bool {
+	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	err := b.roster.write(wctx, user, it)
+	cancel()
+	switch {
+	case err == nil:
+		if b.refusals.recovered(user, "write") {
+			b.log.Info("the server accepts roster writes for this user again", "user", user)
+		}
+		return true
+	case ctx.Err() != nil:
+		return false
+	case errors.Is(err, errNotSet):
+		// A blind removal (the server's roster was unknown): already gone.
+		return true
+	case errors.Is(err, component.ErrNotConnected):
+		b.log.Debug("roster write lost to a link drop; the roster is written again when the link is back", "user", user, "error", err)
+	default:
+		if b.refusals.first(user, "write", causeOf(err)) {
+			b.log.Warn("a roster write did not reach the server's roster; the user's whole roster is compared and written again later",
+				"user", user, "condition", causeOf(err), "retry_in", b.resyncDelay, "error", err)
+		}
+	}
+	b.rt.Loop().Post(func(*glua.LState) { b.markUnsynced(user) })
+	return true
 }
