@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/modhost/modhost/compat"
 	"github.com/modhost/modhost/internal/testkit"
+	"github.com/modhost/modhost/lua"
 	"github.com/modhost/modhost/lua/busted"
 )
 
@@ -155,4 +157,34 @@ func TestAsyncRunnersShareIdleCoroutines(t *testing.T) {
 		done_fn()
 		assert(w.state == "ready" and w.thread == false, "a runner done waiting kept its coroutine")
 	`)
+}
+
+// An idle pooled coroutine holds on to neither the runner it last served
+// nor that runner's last item: both can be collected.
+func TestAsyncIdleCoroutinePinsNoItem(t *testing.T) {
+	l := newLoop(t)
+	freed := make(chan struct{}, 1)
+	err := l.Do(context.Background(), func(L *glua.LState) error {
+		ud := L.NewUserData()
+		payload := new([1 << 16]byte)
+		runtime.SetFinalizer(payload, func(*[1 << 16]byte) { freed <- struct{}{} })
+		ud.Value = payload
+		_, err := lua.DoChunk(L, `
+			local async = require "util.async"
+			async.runner(function (item) assert(item ~= nil) end):run(...)
+		`, "test", 0, ud)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		runtime.GC()
+		select {
+		case <-freed:
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Error("the item a runner last processed is still reachable from its idle coroutine")
 }

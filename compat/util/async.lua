@@ -71,11 +71,11 @@ local runner_mt = { __index = runner_methods };
 -- session (most of them, most of the time) holds no coroutine, and in
 -- gopher-lua each one costs a registry and a call stack of its own (~5 KiB).
 local function worker()
-	local r, item = coroutine.yield("ready");
 	while true do
+		-- Locals of the loop's body: the call to yield is set up in their
+		-- slots, so an idle coroutine pins neither the last runner nor item.
+		local r, item = coroutine.yield("ready");
 		r.func(item);
-		r, item = nil, nil; -- an idle coroutine pins neither
-		r, item = coroutine.yield("ready");
 	end
 end
 
