@@ -185,16 +185,11 @@ func queryOf(L *glua.LState, p *roster.Packed) glua.LValue {
 // queryElement is the <query xmlns='jabber:iq:roster'/> of a roster result
 // read from a packed roster: items sorted by JID.
 func queryElement(p *roster.Packed) *xmpp.Element {
-	order := make([]int, p.Len())
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(p.JID(a), p.JID(b)) })
+	order := readableInOrder(p)
 	query := &xmpp.Element{Name: "query", NS: nsRoster, Children: make([]xmpp.Node, 0, len(order))}
 	for _, i := range order {
-		if it, ok := p.Item(i); ok {
-			query.Children = append(query.Children, itemElement(roster.Change{JID: p.JID(i), Item: &it}))
-		}
+		it, _ := p.Item(i)
+		query.Children = append(query.Children, itemElement(roster.Change{JID: p.JID(i), Item: &it}))
 	}
 	return query
 }

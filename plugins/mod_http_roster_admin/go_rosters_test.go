@@ -30,26 +30,29 @@ import (
 // Suspended coroutines' stacks are not walked: a roster kept only there
 // would not be counted, but nothing keeps one there between jobs.
 func luaTables(L *glua.LState) int {
-	seen := map[glua.LValue]bool{}
 	tables := 0
+	walkLuaTables(L, func(*glua.LTable) { tables++ })
+	return tables
+}
+
+// walkLuaTables calls visit once for every table luaTables counts.
+func walkLuaTables(L *glua.LState, visit func(*glua.LTable)) {
+	seen := map[glua.LValue]bool{}
 	var walk func(v glua.LValue)
 	walk = func(v glua.LValue) {
+		if v == nil || seen[v] {
+			return
+		}
 		switch v := v.(type) {
 		case *glua.LTable:
-			if seen[v] {
-				return
-			}
 			seen[v] = true
-			tables++
+			visit(v)
 			walk(v.Metatable)
 			for k, x := v.Next(glua.LNil); k != glua.LNil; k, x = v.Next(k) {
 				walk(k)
 				walk(x)
 			}
 		case *glua.LFunction:
-			if seen[v] {
-				return
-			}
 			seen[v] = true
 			walk(v.Env)
 			for _, uv := range v.Upvalues {
@@ -58,9 +61,6 @@ func luaTables(L *glua.LState) int {
 				}
 			}
 		case *glua.LUserData:
-			if seen[v] {
-				return
-			}
 			seen[v] = true
 			walk(v.Metatable)
 			walk(v.Env)
@@ -68,7 +68,23 @@ func luaTables(L *glua.LState) int {
 	}
 	walk(L.G.Registry)
 	walk(L.G.Global)
-	return tables
+}
+
+// runLuaChunk runs chunk on the runtime's loop and returns its first result.
+func runLuaChunk(ctx context.Context, t *testing.T, rt *host.Runtime, chunk string) glua.LValue {
+	t.Helper()
+	var out glua.LValue = glua.LNil
+	err := rt.Loop().Do(ctx, func(L *glua.LState) error {
+		rets, err := lua.DoChunk(L, chunk, "test", 1)
+		if err == nil {
+			out = rets[0]
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func countTables(t *testing.T, rt *host.Runtime) int {
@@ -177,18 +193,7 @@ func TestRosterReadByLuaIsAnOrdinaryTableKeptInStep(t *testing.T) {
 	}
 	read := func(chunk string) string {
 		t.Helper()
-		var out string
-		err := s.rt.Loop().Do(ctx, func(L *glua.LState) error {
-			rets, err := lua.DoChunk(L, chunk, "reader", 1)
-			if err == nil {
-				out = glua.LVAsString(rets[0])
-			}
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
+		return glua.LVAsString(runLuaChunk(ctx, t, s.rt, chunk))
 	}
 	got := read(`
 		local user = hosts["example.com"].sessions.reader;
@@ -312,25 +317,10 @@ func TestRosterAnswerFromGoIsTheAnswerFromLua(t *testing.T) {
 		return x
 	}
 	fromGo := ask("go1")
-	held := false
-	if err := s.rt.Loop().Do(ctx, func(L *glua.LState) error {
-		rets, err := lua.DoChunk(L, `return rawget(hosts["example.com"].sessions.reader, "roster") == nil`, "probe", 1)
-		if err == nil {
-			held = glua.LVAsBool(rets[0])
-		}
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if !held {
+	if !glua.LVAsBool(runLuaChunk(ctx, t, s.rt, `return rawget(hosts["example.com"].sessions.reader, "roster") == nil`)) {
 		t.Fatal("the roster was made a Lua table by a roster get: the Go answer was not used")
 	}
-	if err := s.rt.Loop().Do(ctx, func(L *glua.LState) error {
-		_, err := lua.DoChunk(L, `local _ = hosts["example.com"].sessions.reader.sessions.r.roster`, "reader", 0)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	runLuaChunk(ctx, t, s.rt, `local _ = hosts["example.com"].sessions.reader.sessions.r.roster`)
 	fromLua := ask("lua1")
 	type answer struct {
 		To   string `xml:"to,attr"`
@@ -365,40 +355,12 @@ func TestRosterAnswerFromGoIsTheAnswerFromLua(t *testing.T) {
 // never shrinks an array part: a long-lived queue whose indices only grow
 // keeps a slot for everything it ever held.
 func largestArrayPart(L *glua.LState) int {
-	seen := map[glua.LValue]bool{}
 	largest := 0
-	var walk func(v glua.LValue)
-	walk = func(v glua.LValue) {
-		if v == nil || seen[v] {
-			return
-		}
-		switch v := v.(type) {
-		case *glua.LTable:
-			seen[v] = true
-			// The array part is not exported; its length is read, never the
-			// slots.
-			largest = max(largest, reflect.ValueOf(v).Elem().FieldByName("array").Len())
-			walk(v.Metatable)
-			for k, x := v.Next(glua.LNil); k != glua.LNil; k, x = v.Next(k) {
-				walk(k)
-				walk(x)
-			}
-		case *glua.LFunction:
-			seen[v] = true
-			walk(v.Env)
-			for _, uv := range v.Upvalues {
-				if uv != nil {
-					walk(uv.Value())
-				}
-			}
-		case *glua.LUserData:
-			seen[v] = true
-			walk(v.Metatable)
-			walk(v.Env)
-		}
-	}
-	walk(L.G.Registry)
-	walk(L.G.Global)
+	walkLuaTables(L, func(t *glua.LTable) {
+		// The array part is not exported; its length is read, never the
+		// slots.
+		largest = max(largest, reflect.ValueOf(t).Elem().FieldByName("array").Len())
+	})
 	return largest
 }
 

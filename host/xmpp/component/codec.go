@@ -307,6 +307,16 @@ const maxPooledBuffer = 64 << 10
 // withEncoded renders e in a pooled buffer and calls use with its bytes,
 // which are valid only during the call.
 func withEncoded(e *xmpp.Element, use func([]byte) error) error {
+	return withBuffer(func(b *bytes.Buffer) error {
+		if err := encode(b, e, NSComponent, true, 0); err != nil {
+			return err
+		}
+		return use(b.Bytes())
+	})
+}
+
+// withBuffer calls fill with an empty pooled buffer, given back after.
+func withBuffer(fill func(*bytes.Buffer) error) error {
 	b := encodeBuffers.Get().(*bytes.Buffer)
 	b.Reset()
 	defer func() {
@@ -314,10 +324,7 @@ func withEncoded(e *xmpp.Element, use func([]byte) error) error {
 			encodeBuffers.Put(b)
 		}
 	}()
-	if err := encode(b, e, NSComponent, true, 0); err != nil {
-		return err
-	}
-	return use(b.Bytes())
+	return fill(b)
 }
 
 // MarshalStringOfMany is MarshalString for a stanza whose innermost element
@@ -331,42 +338,39 @@ func MarshalStringOfMany(path []*xmpp.Element, n int, each func(i int, child *xm
 	if len(path) == 0 {
 		return "", errors.New("encode: no element")
 	}
-	b := encodeBuffers.Get().(*bytes.Buffer)
-	b.Reset()
-	defer func() {
-		if b.Cap() <= maxPooledBuffer {
-			encodeBuffers.Put(b)
-		}
-	}()
-	ns := NSComponent
-	for depth, e := range path {
-		var err error
-		if ns, err = encodeStart(b, e, ns, depth == 0, depth); err != nil {
-			return "", err
-		}
-		if depth < len(path)-1 {
-			b.WriteByte('>')
-		}
-	}
-	inner := path[len(path)-1]
-	if n == 0 {
-		b.WriteString("/>")
-	} else {
-		b.WriteByte('>')
-		var child xmpp.Element
-		for i := range n {
-			child = xmpp.Element{Attr: child.Attr[:0], Children: child.Children[:0]}
-			each(i, &child)
-			if err := encode(b, &child, ns, false, len(path)); err != nil {
-				return "", err
+	var out string
+	err := withBuffer(func(b *bytes.Buffer) error {
+		ns := NSComponent
+		for depth, e := range path {
+			var err error
+			if ns, err = encodeStart(b, e, ns, depth == 0, depth); err != nil {
+				return err
+			}
+			if depth < len(path)-1 {
+				b.WriteByte('>')
 			}
 		}
-		closeTag(b, inner.Name)
-	}
-	for depth := len(path) - 2; depth >= 0; depth-- {
-		closeTag(b, path[depth].Name)
-	}
-	return b.String(), nil
+		if n == 0 {
+			b.WriteString("/>")
+		} else {
+			b.WriteByte('>')
+			var child xmpp.Element
+			for i := range n {
+				child = xmpp.Element{Attr: child.Attr[:0], Children: child.Children[:0]}
+				each(i, &child)
+				if err := encode(b, &child, ns, false, len(path)); err != nil {
+					return err
+				}
+			}
+			closeTag(b, path[len(path)-1].Name)
+		}
+		for depth := len(path) - 2; depth >= 0; depth-- {
+			closeTag(b, path[depth].Name)
+		}
+		out = b.String()
+		return nil
+	})
+	return out, err
 }
 
 func closeTag(b *bytes.Buffer, name string) {
