@@ -62,6 +62,11 @@ type ejabberdSetup struct {
 	rosterOptions string // mod_roster's options
 	yaml          string // added to ejabberd's config
 	delegated     bool   // jabber:iq:roster delegated to modhost
+	// apiURL, when set, gives the URL modhost is told ejabberd's API is at
+	// (a proxy in front of it) from the real one.
+	apiURL func(real string) string
+	// resyncDelay is component_client's resync_delay (default 1 s).
+	resyncDelay int
 }
 
 // newEjabberdEnv starts ejabberd with users, a backend and modhost linked to
@@ -89,7 +94,11 @@ func newEjabberdEnvWith(t *testing.T, users []string, setup ejabberdSetup) *ejab
 		t.Fatal(err)
 	}
 	e.backend = testkit.NewBackend(t, nil)
-	apiOption := fmt.Sprintf("ejabberd_api = { url = %q; %s }", apiURL, setup.api)
+	modhostAPI := apiURL
+	if setup.apiURL != nil {
+		modhostAPI = setup.apiURL(apiURL)
+	}
+	apiOption := fmt.Sprintf("ejabberd_api = { url = %q; %s }", modhostAPI, setup.api)
 	if setup.noAPI {
 		apiOption = ""
 	}
@@ -102,9 +111,9 @@ VirtualHost %q
 	storage = { roster = "memory" }
 	http_roster_url = %q
 	http_roster_admin_timeout = %d
-	component_client = { host = "127.0.0.1"; port = %d; jid = %q; secret = %q; resync_delay = 1 }
+	component_client = { host = "127.0.0.1"; port = %d; jid = %q; secret = %q; resync_delay = %d }
 	%s
-`, linkDomain, e.backend.URL(), int(fetchTimeout/time.Second), e.ej.ComponentPort, linkComp, linkSecret, apiOption)
+`, linkDomain, e.backend.URL(), int(fetchTimeout/time.Second), e.ej.ComponentPort, linkComp, linkSecret, max(setup.resyncDelay, 1), apiOption)
 	e.startModhost()
 	return e
 }

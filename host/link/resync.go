@@ -13,6 +13,7 @@ import (
 
 	"github.com/modhost/modhost/host/xmpp/component"
 	"github.com/modhost/modhost/host/xmpp/ejabberdapi"
+	"github.com/modhost/modhost/lua"
 )
 
 // markUnsynced notes that user's server roster may differ from the local
@@ -52,6 +53,9 @@ func (b *bridge) resync(L *glua.LState, retry bool) {
 	b.log.Log(context.Background(), level, "writing rosters that did not reach the server", "users", len(users))
 	for _, user := range users {
 		delete(b.unsynced, user)
+		if b.shared && b.refreshFromApp(L, user) {
+			continue
+		}
 		roster := b.localRosterOf(L, user)
 		if roster == nil {
 			continue
@@ -63,6 +67,38 @@ func (b *bridge) resync(L *glua.LState, retry bool) {
 		b.writeDifferences(user, localRoster(roster), serverRoster{}, false, nil)
 		delete(b.serverRoster, user)
 	}
+}
+
+// refreshFromApp asks the roster's owner to refresh user (the
+// roster-admin/refresh event, which mod_http_roster_admin handles as a
+// refresh the web app asked for): false when nothing handles it. With
+// shared = true that replaces writing the local roster again: another
+// instance may have refreshed the user since this one's write failed, and
+// writing this instance's older roster over it would undo that refresh. The
+// fetch gives the roster as it is now, and the refresh compares it with the
+// server's (forgetRoster). A refresh that fails marks the user again.
+func (b *bridge) refreshFromApp(L *glua.LState, user string) bool {
+	h, ok := L.GetField(L.GetField(L.GetGlobal("prosody"), "hosts"), b.host).(*glua.LTable)
+	if !ok {
+		return false
+	}
+	events := L.GetField(h, "events")
+	event := L.NewTable()
+	event.RawSetString("username", glua.LString(user))
+	event.RawSetString("host", glua.LString(b.host))
+	event.RawSetString("done", L.NewFunction(func(L *glua.LState) int {
+		if !L.ToBool(1) {
+			b.log.Debug("roster not refreshed after a failed write; tried again later", "user", user, "reason", L.OptString(2, ""))
+			b.markUnsynced(user)
+		}
+		return 0
+	}))
+	rets, err := lua.Call(L, L.GetField(events, "fire_event"), 1, glua.LString("roster-admin/refresh"), event)
+	if err != nil {
+		b.log.Error("roster-admin/refresh failed; the local roster is written instead", "user", user, "error", lua.ErrorMessage(err))
+		return false
+	}
+	return rets[0] != glua.LNil
 }
 
 // logReadFailure reports a failed privileged roster read: a link that

@@ -31,6 +31,12 @@
 --     refresh changed a roster; each list holds contact JIDs.
 --   roster-admin/failed { username, host, reason, kind }: a fetch failed (the
 --     roster stays as it was); kind is one of fetch_errors' kinds below.
+--
+-- Events handled (fire them to ask):
+--   roster-admin/refresh { username, done }: refresh one user as a POST of
+--     [username] to /roster_admin/refresh would, coalesced with those;
+--     done(ok, reason), when given, is called once it is in step (or the
+--     user is offline) or stays as it was.
 
 local http = require "net.http";
 local json = require "util.json";
@@ -1045,6 +1051,20 @@ local function refresh_and_answer(response, usernames, invalid)
 	end
 	return true;
 end
+
+-- A refresh asked for from inside the server (modhost's link asks for one
+-- when, with several instances writing one server, a roster's write failed:
+-- only a new fetch says what the roster is by then).
+module:hook("roster-admin/refresh", function (event)
+	local username = type(event.username) == "string" and nodeprep(event.username);
+	local done = event.done or function () end;
+	if not username or username == "" then
+		done(false, "not a username");
+		return true;
+	end
+	refresh_user(username, done, new_queue());
+	return true;
+end);
 
 -- Checks the body is a JSON array of strings; returns the valid usernames
 -- among them prepped and without duplicates ("Alice" and "alice" are one),
