@@ -51,12 +51,29 @@ type logCheck struct {
 	mu       sync.Mutex
 	expected []*regexp.Regexp
 	lines    []string // WARN and above, as text
+	// recent holds the last recentLines lines at every level, printed when
+	// the test fails: a rare failure under CI's load is explained by them.
+	recent []string
+	next   int
 }
+
+const recentLines = 400
 
 func newLogCheck(t *testing.T) *logCheck {
 	c := &logCheck{t: t}
 	t.Cleanup(c.verify)
 	return c
+}
+
+func (c *logCheck) remember(line string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.recent) < recentLines {
+		c.recent = append(c.recent, line)
+		return
+	}
+	c.recent[c.next] = line
+	c.next = (c.next + 1) % recentLines
 }
 
 // expect declares that lines matching pattern are part of the scenario.
@@ -97,6 +114,10 @@ func (c *logCheck) verify() {
 			c.t.Errorf("unexpected modhost log line: %s", line)
 		}
 	}
+	if c.t.Failed() && len(c.recent) > 0 {
+		ordered := append(append([]string{}, c.recent[c.next:]...), c.recent[:c.next]...)
+		c.t.Logf("modhost's last %d log lines, every level:\n%s", len(ordered), strings.Join(ordered, "\n"))
+	}
 }
 
 func (c *logCheck) logger() *slog.Logger {
@@ -110,8 +131,8 @@ type logCheckHandler struct {
 	debug bool
 }
 
-func (h *logCheckHandler) Enabled(_ context.Context, l slog.Level) bool {
-	return h.debug || l >= slog.LevelWarn
+func (h *logCheckHandler) Enabled(context.Context, slog.Level) bool {
+	return true // debug lines are kept for a failure's report (remember)
 }
 
 func (h *logCheckHandler) Handle(_ context.Context, r slog.Record) error {
@@ -125,6 +146,7 @@ func (h *logCheckHandler) Handle(_ context.Context, r slog.Record) error {
 		return true
 	})
 	line := b.String()
+	h.c.remember(time.Now().Format("15:04:05.000") + " " + line)
 	if h.debug {
 		fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().Format("15:04:05.000"), line)
 	}
