@@ -175,19 +175,28 @@ func hasJID(items []host.RosterItem, jid string) bool {
 	return false
 }
 
-// A plugin reading session.roster gets an ordinary table (rawget, next,
-// pairs as in Prosody), the one rostermanager.load_roster returns; the
-// refresh then changes that table and pushes as before.
-func TestRosterReadByLuaIsAnOrdinaryTableKeptInStep(t *testing.T) {
-	b := newScaledBackend(t, 3)
+// loginReader starts modhost standalone on a backend of rosters with
+// contacts contacts and logs in the user "reader"; everything stops when
+// the test ends.
+func loginReader(t *testing.T, contacts int) (*scaledBackend, *standalone, *host.Session, context.Context) {
+	t.Helper()
+	b := newScaledBackend(t, contacts)
 	s := startStandalone(t, b.URL(), "", "")
-	defer s.stop()
+	t.Cleanup(s.stop)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	sess, err := s.rt.Login(ctx, "example.com", "reader", "r")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b, s, sess, ctx
+}
+
+// A plugin reading session.roster gets an ordinary table (rawget, next,
+// pairs as in Prosody), the one rostermanager.load_roster returns; the
+// refresh then changes that table and pushes as before.
+func TestRosterReadByLuaIsAnOrdinaryTableKeptInStep(t *testing.T) {
+	b, s, sess, ctx := loginReader(t, 3)
 	if _, err := sess.Roster(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -295,15 +304,7 @@ func TestLargeRefreshIsNeverHalfApplied(t *testing.T) {
 // plugin has read the roster: st.reply's addresses and id, type result, the
 // same items, names, subscriptions and groups in the same order.
 func TestRosterAnswerFromGoIsTheAnswerFromLua(t *testing.T) {
-	b := newScaledBackend(t, 5)
-	s := startStandalone(t, b.URL(), "", "")
-	defer s.stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	sess, err := s.rt.Login(ctx, "example.com", "reader", "r")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, s, sess, ctx := loginReader(t, 5)
 	ask := func(id string) string {
 		t.Helper()
 		start := sess.Count()
