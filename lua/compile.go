@@ -3,6 +3,7 @@ package lua
 import (
 	"crypto/sha256"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,7 +51,36 @@ func Compile(src, chunkname string) (*glua.FunctionProto, error) {
 	if err != nil {
 		return nil, &glua.ApiError{Type: glua.ApiErrorSyntax, Object: glua.LString(err.Error()), Cause: err}
 	}
+	compactProto(proto)
 	return proto, nil
+}
+
+// compactProto gives every prototype under p slices of exactly its size.
+// gopher-lua v1.1.2 compiles each function into buffers of 1024
+// instructions and 1024 line numbers (12 KiB), and gives each prototype
+// room for 128 call records and 32 constants (3.5 KiB more), and keeps
+// them: a loaded plugin set held about 9 MiB of them, most of modhost's
+// heap at rest, and so most of the heap the collector paces itself by.
+func compactProto(p *glua.FunctionProto) {
+	p.Code = exactly(p.Code)
+	p.DbgSourcePositions = exactly(p.DbgSourcePositions)
+	p.Constants = exactly(p.Constants)
+	p.FunctionPrototypes = exactly(p.FunctionPrototypes)
+	p.DbgLocals = exactly(p.DbgLocals)
+	p.DbgCalls = exactly(p.DbgCalls)
+	p.DbgUpvalues = exactly(p.DbgUpvalues)
+	for _, child := range p.FunctionPrototypes {
+		compactProto(child)
+	}
+}
+
+// exactly is a copy of s in an array of its length (nil when empty:
+// slices.Clone of an empty slice would keep the old array alive).
+func exactly[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return slices.Clone(s)
 }
 
 // protoCache remembers compiled chunks of one Lua state by source and name:

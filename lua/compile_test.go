@@ -243,6 +243,48 @@ func TestLoadCachesByChunknameAndSource(t *testing.T) {
 	}
 }
 
+// Prototypes keep arrays of their own size: gopher-lua compiles every
+// function into 12 KiB of buffers and keeps them as its code, which made
+// compiled plugins most of modhost's heap. Both compile paths compact.
+func TestCompiledPrototypesKeepNoSpareCapacity(t *testing.T) {
+	src := "local function f(x) return x + 1 end\nlocal t = { g = function() return f(1) end }\nreturn t.g()\n"
+	for _, limited := range []bool{false, true} {
+		L := newFixedState(t)
+		if limited {
+			LimitStrings(L, StringLimits{MaxLen: 1 << 20})
+		}
+		fn, err := Load(L, src, "compact.lua")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var walk func(p *glua.FunctionProto, depth int) int
+		walk = func(p *glua.FunctionProto, depth int) int {
+			// Clone rounds up to a size class: a little slack, not 1024.
+			if c, n := cap(p.Code), len(p.Code); c > n+16 {
+				t.Errorf("limits %v, depth %d: code has cap %d for %d instructions", limited, depth, c, n)
+			}
+			if c, n := cap(p.DbgSourcePositions), len(p.DbgSourcePositions); c > n+16 {
+				t.Errorf("limits %v, depth %d: line numbers have cap %d for %d", limited, depth, c, n)
+			}
+			if c, n := cap(p.DbgCalls), len(p.DbgCalls); c > n+16 {
+				t.Errorf("limits %v, depth %d: call records have cap %d for %d", limited, depth, c, n)
+			}
+			protos := 1
+			for _, child := range p.FunctionPrototypes {
+				protos += walk(child, depth+1)
+			}
+			return protos
+		}
+		if n := walk(fn.Proto, 0); n != 3 {
+			t.Fatalf("walked %d prototypes, want 3", n)
+		}
+		L.Push(fn)
+		if err := L.PCall(0, 1, nil); err != nil || L.Get(-1).String() != "2" {
+			t.Fatalf("compacted chunk ran to %v, %v; want 2", L.Get(-1), err)
+		}
+	}
+}
+
 // The Lua-level loaders compile through Load too.
 func TestLuaLoadersUseLoad(t *testing.T) {
 	dir := t.TempDir()

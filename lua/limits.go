@@ -231,6 +231,7 @@ func compileCheckingConcats(src, chunkname string) (*glua.FunctionProto, error) 
 	if err != nil {
 		return nil, &glua.ApiError{Type: glua.ApiErrorSyntax, Object: glua.LString(err.Error()), Cause: err}
 	}
+	compactProto(proto)
 	return proto, nil
 }
 
