@@ -151,6 +151,10 @@ func (rt *Runtime) stopLinks(ctx context.Context) { rt.links.Stop(ctx) }
 // LinkStates reports each linked host's link state (for metrics, tests).
 func (rt *Runtime) LinkStates() map[string]string { return rt.links.States() }
 
+// LinkPendingWrites reports each linked host's roster writes not yet
+// answered by the server (see link.Set.PendingWrites).
+func (rt *Runtime) LinkPendingWrites() map[string]int64 { return rt.links.PendingWrites() }
+
 // luaLinkSend is native.link_send(host, stanza): a stanza a plugin sends on
 // a linked host leaves through its link (link.Set.Send says which may);
 // false when the host has no link.

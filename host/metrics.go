@@ -153,13 +153,14 @@ func (rt *Runtime) serveOpenMetrics() (string, error) {
 }
 
 // linkCollector reports each XMPP link's state: modhost_link_up is 1 while
-// the component stream is online.
+// the component stream is online; modhost_link_roster_writes_pending
+// counts the roster writes the server has not answered yet.
 type linkCollector struct {
-	rt   *Runtime
-	desc *prometheus.Desc
+	rt          *Runtime
+	up, pending *prometheus.Desc
 }
 
-func (c linkCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c linkCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.up; ch <- c.pending }
 
 func (c linkCollector) Collect(ch chan<- prometheus.Metric) {
 	for host, state := range c.rt.LinkStates() {
@@ -167,13 +168,19 @@ func (c linkCollector) Collect(ch chan<- prometheus.Metric) {
 		if state == "online" {
 			up = 1
 		}
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, up, host)
+		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up, host)
+	}
+	for host, n := range c.rt.LinkPendingWrites() {
+		ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(n), host)
 	}
 }
 
-// watchLinks registers the link-state gauge; links are fixed once Start has
+// watchLinks registers the link gauges; links are fixed once Start has
 // created them.
 func (m *runtimeMetrics) watchLinks(rt *Runtime) {
-	m.reg.Prometheus().MustRegister(linkCollector{rt: rt, desc: prometheus.NewDesc(
-		"modhost_link_up", "1 while the host's XMPP component link is online, else 0.", []string{"host"}, nil)})
+	m.reg.Prometheus().MustRegister(linkCollector{rt: rt,
+		up: prometheus.NewDesc("modhost_link_up", "1 while the host's XMPP component link is online, else 0.", []string{"host"}, nil),
+		pending: prometheus.NewDesc("modhost_link_roster_writes_pending",
+			"Roster writes to the server queued or waiting for its answer; one that keeps growing means the server answers slower than rosters change.",
+			[]string{"host"}, nil)})
 }

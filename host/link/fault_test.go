@@ -8,15 +8,18 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
 
+	"github.com/modhost/modhost/host"
 	"github.com/modhost/modhost/host/xmpp/component"
 	"github.com/modhost/modhost/internal/testkit"
 	"github.com/modhost/modhost/internal/xmpptest"
@@ -613,4 +616,82 @@ func TestLinkLoginRacingARefreshLeavesNoStaleServerRoster(t *testing.T) {
 	e.setBackend(users, rosterAfter)
 	e.refreshAll(users)
 	e.waitServerRosters(users, rosterAfter)
+}
+
+// A server that stops answering leaves the roster writes pending, and
+// modhost_link_roster_writes_pending says how many; when it answers again
+// they drain to 0 and its roster is the web app's.
+func TestLinkPendingRosterWritesAreCountedUntilTheServerAnswers(t *testing.T) {
+	e := newLinkEnv(t, component.Delegated, map[string]string{"alice": aliceRoster})
+	alice := e.online("alice", "laptop", true)
+	e.waitClientRoster(alice, aliceLines)
+	e.waitServerRoster("alice", aliceLines)
+	if n := e.rt.LinkPendingWrites()[linkDomain]; n != 0 {
+		t.Fatalf("%d writes pending once the server holds the roster", n)
+	}
+
+	prosody, err := os.FindProcess(e.s.Pid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prosody.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			if err := prosody.Signal(syscall.SIGCONT); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	defer resume()
+	// Three changes: bob renamed, carol removed, dave added.
+	e.backend.Set("alice", `{"bob@example.com":{"name":"Robert","groups":["Friends"]},"dave@example.com":{"name":"Dave"}}`)
+	if got := e.refresh(`["alice"]`); !strings.Contains(got, `"updated":1`) {
+		t.Fatalf("refresh answered %s", got)
+	}
+	testkit.Eventually(t, 5*time.Second, func() (bool, string) {
+		n := e.rt.LinkPendingWrites()[linkDomain]
+		return n == 3, fmt.Sprintf("%d writes pending while the server is stopped, want 3", n)
+	})
+	if got := gaugeOf(t, e.rt, "modhost_link_roster_writes_pending", linkDomain); got != 3 {
+		t.Fatalf("modhost_link_roster_writes_pending = %v, want 3", got)
+	}
+
+	resume()
+	testkit.Eventually(t, 10*time.Second, func() (bool, string) {
+		n := e.rt.LinkPendingWrites()[linkDomain]
+		return n == 0, fmt.Sprintf("%d writes pending after the server came back", n)
+	})
+	if got := gaugeOf(t, e.rt, "modhost_link_roster_writes_pending", linkDomain); got != 0 {
+		t.Fatalf("modhost_link_roster_writes_pending = %v once answered, want 0", got)
+	}
+	e.waitServerRoster("alice", lines(
+		line("bob@example.com", "Robert", "both", "Friends"),
+		line("dave@example.com", "Dave", "both")))
+}
+
+// gaugeOf reads a gauge with label host from the runtime's registry.
+func gaugeOf(t *testing.T, rt *host.Runtime, name, hostLabel string) float64 {
+	t.Helper()
+	mfs, err := rt.Metrics().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "host" && l.GetValue() == hostLabel {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s{host=%q} in the registry", name, hostLabel)
+	return 0
 }

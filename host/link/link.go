@@ -150,6 +150,20 @@ func (set *Set) States() map[string]string {
 	return out
 }
 
+// PendingWrites reports, for each linked host, how many roster writes to
+// the server are queued or waiting for the server's answer: 0 once the
+// server holds every roster as modhost last wrote it.
+func (set *Set) PendingWrites() map[string]int64 {
+	out := map[string]int64{}
+	if set == nil {
+		return out
+	}
+	for _, b := range set.bridges {
+		out[b.host] = b.writes.unanswered.Load()
+	}
+	return out
+}
+
 // Send routes a stanza a plugin sends (module:send and the like) on a
 // linked host through its link, if the server can accept it from a
 // component: from the component's own domain (or a subdomain) as it is, a

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
@@ -24,6 +25,9 @@ type writeQueue struct {
 	pending []queuedWrite
 	count   int // sets ever queued
 	wake    chan struct{}
+	// unanswered is how many queued sets the server has not answered yet
+	// (modhost_link_roster_writes_pending).
+	unanswered atomic.Int64
 }
 
 // queuedWrite is the items of one save written to user's server roster
@@ -45,6 +49,7 @@ func (q *writeQueue) push(user, items string, n int) {
 	q.mu.Lock()
 	q.pending = append(q.pending, queuedWrite{user: user, items: items})
 	q.count += n
+	q.unanswered.Add(int64(n))
 	q.mu.Unlock()
 	q.signal()
 }
@@ -126,7 +131,9 @@ func (b *bridge) writeRosters(ctx context.Context) {
 			return
 		case <-b.writes.wake:
 		}
-		for _, w := range b.writes.take() {
+		batch := b.writes.take()
+		for i, w := range batch {
+			batch[i] = queuedWrite{} // what is written need not stay in memory until the batch ends
 			if w.then != nil {
 				w.then()
 				continue
@@ -134,7 +141,9 @@ func (b *bridge) writeRosters(ctx context.Context) {
 			for items := w.items; items != ""; {
 				var it component.RosterItem
 				it, items = nextWrite(items)
-				if !b.writeOne(ctx, w.user, it) {
+				ok := b.writeOne(ctx, w.user, it)
+				b.writes.unanswered.Add(-1)
+				if !ok {
 					return
 				}
 			}

@@ -74,6 +74,8 @@ type SetupResult struct {
 	RSSPerUserKiB float64
 	// RSSAfterRoundsKiB is read once the refresh rounds are over.
 	RSSAfterRoundsKiB int64
+	// modhost's own part of RSSBeforeKiB and RSSOnlineKiB.
+	ModhostBeforeKiB, ModhostOnlineKiB int64
 	// The Concurrent-request test (setup B): p99 and wall time.
 	ConcurrentP99  float64
 	ConcurrentWall time.Duration
@@ -284,6 +286,11 @@ func (r Report) Print(w io.Writer) {
 	for _, res := range r.Setups {
 		fmt.Fprintf(w, "  %s: %.1f MiB before, %.1f MiB online, %.1f MiB after the %d rounds\n", res.Setup,
 			float64(res.RSSBeforeKiB)/1024, float64(res.RSSOnlineKiB)/1024, float64(res.RSSAfterRoundsKiB)/1024, o.Rounds)
+		if res.ModhostOnlineKiB > 0 && res.ModhostOnlineKiB != res.RSSOnlineKiB {
+			own := float64(res.ModhostOnlineKiB-res.ModhostBeforeKiB) / float64(o.Users)
+			fmt.Fprintf(w, "     of which modhost: %.1f MiB before, %.1f MiB online: %.1f KiB/user, Prosody %.1f KiB/user\n",
+				float64(res.ModhostBeforeKiB)/1024, float64(res.ModhostOnlineKiB)/1024, own, res.RSSPerUserKiB-own)
+		}
 	}
 	for _, res := range r.Setups {
 		for i, e := range res.Errors {

@@ -66,6 +66,12 @@ type childReply struct {
 // writes a CPU profile of its whole life to PREFIX.PID (go tool pprof
 // bin/modhost-bench PREFIX.PID): where B's and C's modhost spend their
 // time, without the driver's clients and web app.
+//
+// With MODHOST_BENCH_HEAPPROFILE=PREFIX, each child records every
+// allocation and writes a heap profile at each memory reading, to
+// PREFIX.PID.1 (before the logins), .2 (users online), .3 (after the
+// rounds): go tool pprof -base PREFIX.PID.1 PREFIX.PID.2 is what the online
+// users hold in B's or C's modhost.
 func ServeChild(ctx context.Context) error {
 	replies := os.NewFile(3, "modhost-bench replies")
 	if replies == nil {
@@ -82,6 +88,9 @@ func ServeChild(ctx context.Context) error {
 			return fmt.Errorf("cpu profile: %w", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if os.Getenv("MODHOST_BENCH_HEAPPROFILE") != "" {
+		runtime.MemProfileRate = 1 // a few MiB between two profiles is sampling noise at the default rate
 	}
 	return ServeRuntime(ctx, os.Stdin, replies, os.Stderr)
 }
@@ -125,6 +134,8 @@ type child struct {
 	// what it has read in modhost's memory, and a long run (a soak) would
 	// measure the bench's buffers.
 	pushesSeen int
+	// heapProfiles counts the heap profiles written (see ServeChild).
+	heapProfiles int
 }
 
 func (c *child) stop() {
@@ -147,16 +158,76 @@ func (c *child) handle(ctx context.Context, req childRequest) childReply {
 	case "pushes":
 		return c.pushes()
 	case "gc":
+		// What the users cost once the servers have done their logins'
+		// work: a linked runtime's roster writes answered, so that neither
+		// process is read half-way through them.
+		if reply := c.writesAnswered(ctx); reply.Error != "" {
+			return reply
+		}
 		// Garbage is not what RSS per user means to measure; Prosody's Lua
 		// collector runs incrementally on its own, Go's is asked here.
 		runtime.GC()
 		debug.FreeOSMemory()
-		return childReply{}
+		return c.heapProfile()
 	case "quit":
 		c.stop()
 		return childReply{}
 	}
 	return childReply{Error: "unknown op " + req.Op}
+}
+
+// writesAnswered waits (a minute at most) until the server has answered
+// every roster write of a linked runtime; at once without a link.
+func (c *child) writesAnswered(ctx context.Context) childReply {
+	if c.rt == nil {
+		return childReply{}
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var pending int64
+		for _, n := range c.rt.LinkPendingWrites() {
+			pending += n
+		}
+		if pending == 0 {
+			return childReply{}
+		}
+		if time.Now().After(deadline) {
+			return childReply{Error: fmt.Sprintf("%d roster writes still unanswered by the server after a minute", pending)}
+		}
+		select {
+		case <-ctx.Done():
+			return childReply{Error: ctx.Err().Error()}
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// heapProfile writes the next heap profile when MODHOST_BENCH_HEAPPROFILE
+// asks for them (see ServeChild).
+func (c *child) heapProfile() childReply {
+	prefix := os.Getenv("MODHOST_BENCH_HEAPPROFILE")
+	if prefix == "" {
+		return childReply{}
+	}
+	c.heapProfiles++
+	f, err := os.Create(fmt.Sprintf("%s.%d.%d", prefix, os.Getpid(), c.heapProfiles))
+	if err != nil {
+		return childReply{Error: fmt.Sprintf("heap profile: %v", err)}
+	}
+	defer f.Close()
+	runtime.GC() // a profile shows the heap as of the last collection but one
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		return childReply{Error: fmt.Sprintf("heap profile: %v", err)}
+	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	// Beside it, what the runtime holds besides live objects.
+	stats := fmt.Sprintf("heap_inuse_kib %d\nheap_objects %d\nstack_inuse_kib %d\ngc_sys_kib %d\nother_sys_kib %d\ngoroutines %d\nnum_gc %d\n",
+		m.HeapInuse>>10, m.HeapObjects, m.StackInuse>>10, m.GCSys>>10, m.OtherSys>>10, runtime.NumGoroutine(), m.NumGC)
+	if err := os.WriteFile(f.Name()+".memstats", []byte(stats), 0o644); err != nil {
+		return childReply{Error: fmt.Sprintf("heap profile: %v", err)}
+	}
+	return childReply{}
 }
 
 func (c *child) start(ctx context.Context, req childRequest) childReply {

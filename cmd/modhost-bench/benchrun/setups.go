@@ -28,8 +28,9 @@ type runEnv struct {
 type system interface {
 	// refreshURL is the POST /refresh endpoint.
 	refreshURL() string
-	// rssKiB is the resident memory of every process serving the users.
-	rssKiB() (int64, error)
+	// rssKiB is the resident memory of every process serving the users,
+	// and of those modhost's own (all of it in B, none in A).
+	rssKiB() (total, modhost int64, err error)
 	// online logs users in (roster asked for, initial presence sent) and
 	// keeps them online; a failure per user.
 	online(ctx context.Context, users []string) []string
@@ -91,7 +92,7 @@ func (e *runEnv) measure(ctx context.Context, sys system, res SetupResult, concu
 		return res, fmt.Errorf("warm-up login: %s", failures[0])
 	}
 	var err error
-	if res.RSSBeforeKiB, err = sys.rssKiB(); err != nil {
+	if res.RSSBeforeKiB, res.ModhostBeforeKiB, err = sys.rssKiB(); err != nil {
 		return res, err
 	}
 	res.Errors = append(res.Errors, sys.online(ctx, users)...)
@@ -99,7 +100,7 @@ func (e *runEnv) measure(ctx context.Context, sys system, res SetupResult, concu
 		return res, fmt.Errorf("bringing users online: %w", err)
 	}
 	time.Sleep(settleTime)
-	if res.RSSOnlineKiB, err = sys.rssKiB(); err != nil {
+	if res.RSSOnlineKiB, res.ModhostOnlineKiB, err = sys.rssKiB(); err != nil {
 		return res, err
 	}
 	res.RSSPerUserKiB = float64(res.RSSOnlineKiB-res.RSSBeforeKiB) / float64(o.Users)
@@ -135,7 +136,7 @@ func (e *runEnv) measure(ctx context.Context, sys system, res SetupResult, concu
 	// Memory after the rounds (the pushes counted, so forgotten by B's
 	// in-process clients), beside memory before them: flat if nothing a
 	// refresh makes stays behind (a long run is a soak).
-	if res.RSSAfterRoundsKiB, err = sys.rssKiB(); err != nil {
+	if res.RSSAfterRoundsKiB, _, err = sys.rssKiB(); err != nil {
 		return res, err
 	}
 

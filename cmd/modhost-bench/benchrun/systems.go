@@ -28,16 +28,16 @@ type xmppSystem struct {
 
 func (x *xmppSystem) refreshURL() string { return x.refresh }
 
-func (x *xmppSystem) rssKiB() (int64, error) {
-	total, err := rssKiB(x.prosody.Pid())
+func (x *xmppSystem) rssKiB() (total, modhost int64, err error) {
+	prosody, err := rssKiB(x.prosody.Pid())
 	if err != nil || x.modhost == nil {
-		return total, err
+		return prosody, 0, err
 	}
 	if _, err := x.modhost.call(childRequest{Op: "gc"}); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	own, err := rssKiB(x.modhost.Pid())
-	return total + own, err
+	return prosody + own, own, err
 }
 
 func (x *xmppSystem) dial(ctx context.Context, user string) (*xmpptest.Client, error) {
@@ -138,11 +138,12 @@ type standaloneSystem struct {
 
 func (s *standaloneSystem) refreshURL() string { return s.refresh }
 
-func (s *standaloneSystem) rssKiB() (int64, error) {
+func (s *standaloneSystem) rssKiB() (total, modhost int64, err error) {
 	if _, err := s.proc.call(childRequest{Op: "gc"}); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return rssKiB(s.proc.Pid())
+	own, err := rssKiB(s.proc.Pid())
+	return own, own, err
 }
 
 func (s *standaloneSystem) online(ctx context.Context, users []string) []string {
