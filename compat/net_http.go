@@ -268,7 +268,8 @@ func startHTTP(L *glua.LState, inst *glua.LTable, rawURL string, options *glua.L
 				return
 			}
 			log.Debug("response", "id", spec.id, "code", res.code, "bytes", len(res.body))
-			done(L, glua.LString(res.body), res.code, responseTable(L, res), reqTable)
+			body := glua.LString(res.body)
+			done(L, body, res.code, responseTable(L, res, body), reqTable)
 		})
 	}()
 	return reqTable
@@ -378,10 +379,10 @@ func describeRequest(L *glua.LState, req *glua.LTable, u *url.URL, spec outgoing
 
 // responseTable builds Prosody's response object: header names lower-cased,
 // repeated headers joined with ",", and the deprecated aliases.
-func responseTable(L *glua.LState, res httpResult) *glua.LTable {
+func responseTable(L *glua.LState, res httpResult, body glua.LValue) *glua.LTable {
 	t := L.CreateTable(0, 9) // NewTable would reserve 32+32 slots per response
 	t.RawSetString("code", glua.LNumber(res.code))
-	t.RawSetString("body", glua.LString(res.body))
+	t.RawSetString("body", body) // the one boxed string the callback gets too
 	headers := L.CreateTable(0, max(len(res.header), 1))
 	names := make([]string, 0, len(res.header))
 	for name := range res.header {

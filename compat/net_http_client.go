@@ -1,6 +1,7 @@
 package compat
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"syscall"
 	"time"
 
@@ -149,7 +151,7 @@ type httpResult struct {
 	code    int
 	proto   string
 	header  http.Header
-	body    []byte
+	body    string
 	length  int64 // Content-Length, -1 when unknown
 	chunked bool
 	failure string
@@ -164,7 +166,7 @@ var errBodyTooLarge = errors.New("response body over the size limit")
 // never past the announced length + 1 (to see a body longer than
 // announced): a Content-Length of 16 MB with a byte a second must not cost
 // 16 MB the moment its headers come in.
-func readBody(resp *http.Response, maxBody int64) ([]byte, error) {
+func readBody(resp *http.Response, maxBody int64) (string, error) {
 	limit := maxBody + 1
 	if resp.ContentLength >= 0 {
 		limit = min(limit, resp.ContentLength+1)
@@ -172,27 +174,29 @@ func readBody(resp *http.Response, maxBody int64) ([]byte, error) {
 	return readGrowing(resp.Body, limit)
 }
 
+// bodyBuffers are the buffers bodies are read into: a body is read into one
+// as it arrives (never sized by what the server announces), then copied
+// once into the string Lua gets. Growing a buffer of its own per response,
+// then converting it, cost three times the body in garbage, on every
+// roster fetch.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody is the largest buffer kept for the next body: one huge
+// answer must not stay in memory for ever.
+const maxPooledBody = 1 << 20
+
 // readGrowing reads r to its end or limit bytes, whichever comes first.
-func readGrowing(r io.Reader, limit int64) ([]byte, error) {
-	buf := make([]byte, 0, min(limit, 512))
-	for int64(len(buf)) < limit {
-		if len(buf) == cap(buf) {
-			grown := make([]byte, len(buf), min(limit, int64(2*cap(buf))))
-			copy(grown, buf)
-			buf = grown
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
+func readGrowing(r io.Reader, limit int64) (string, error) {
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	_, err := buf.ReadFrom(io.LimitReader(r, limit))
+	body := buf.String()
+	if buf.Cap() <= maxPooledBody {
+		bodyBuffers.Put(buf)
 	}
 	// limit bytes read: one more than announced or allowed, unless the body
 	// ends exactly at the announced length, which the caller checks.
-	return buf, nil
+	return body, err
 }
 
 // do performs req with client and reads at most maxBody bytes of its body.

@@ -89,6 +89,16 @@ func ParsePacked(data string) (*Packed, bool) {
 		return nil, false
 	}
 	p := &Packed{data: data}
+	// The header says how many string keys follow: one allocation for
+	// their entries, not a slice grown to 2× over every refresh's parse.
+	if h := (reader{data: data}); len(data) > 0 && data[0] == storagememory.TagTable {
+		h.pos = 1
+		if narr, ok := h.uvarint(); ok && narr == 0 {
+			if nstr, ok := h.uvarint(); ok {
+				p.items = make([]entry, 0, nstr)
+			}
+		}
+	}
 	keyAt := 0
 	r := reader{data: data, onKey: func(at int) { keyAt = at }}
 	ok := r.table(func(key string, isFalse bool, val span) bool {

@@ -133,7 +133,9 @@ func (r *rosterReader) read(body, self string, null *glua.LTable, arrayMT glua.L
 	if usesReservedKey(body, `"__array"`) || usesReservedKey(body, `"__hash"`) {
 		return nil, nil, "answer uses the reserved keys __array or __hash"
 	}
-	if contacts, ok := scanRoster(body); ok && !r.generalOnly {
+	scratch := scanScratches.Get().(*scanScratch)
+	defer scratch.release()
+	if contacts, ok := scanRoster(body, scratch); ok && !r.generalOnly {
 		if problem := tooManyContacts(len(contacts), maxContacts); problem != "" {
 			return nil, nil, problem
 		}
@@ -516,15 +518,18 @@ func (c scannedContact) entry(null *glua.LTable, arrayMT glua.LValue) *glua.LTab
 // no control characters) and no key twice. ok is false for anything else,
 // which then goes through util.json's decoder and the general checks: this
 // is only a faster way to the same result for the common case.
-func scanRoster(body string) (contacts []scannedContact, ok bool) {
+// The contacts are read into scratch, which the caller gives back once
+// it has built the roster from them.
+func scanRoster(body string, scratch *scanScratch) (contacts []scannedContact, ok bool) {
 	s := jsonScanner{src: body}
 	if !s.expect('{') {
 		return nil, false
 	}
 	// Every contact opens an object: a size to start from, found fast.
 	guess := strings.Count(body, "{")
-	contacts = make([]scannedContact, 0, guess)
-	seen := make(map[string]struct{}, guess)
+	contacts = slices.Grow(scratch.contacts[:0], guess)
+	seen := scratch.seen
+	defer func() { scratch.contacts = contacts }()
 	if !s.peek('}') {
 		for {
 			key, ok := s.plainString()
@@ -552,6 +557,31 @@ func scanRoster(body string) (contacts []scannedContact, ok bool) {
 	s.pos++ // the closing brace
 	s.space()
 	return contacts, s.pos == len(s.src)
+}
+
+// scanScratch is what scanRoster reads into, kept for the next answer: a
+// refresh read every roster into a new slice and a new map (a quarter of
+// what a refresh allocated), dropped as soon as the roster was built.
+type scanScratch struct {
+	contacts []scannedContact
+	seen     map[string]struct{}
+}
+
+var scanScratches = sync.Pool{New: func() any { return &scanScratch{seen: map[string]struct{}{}} }}
+
+// maxScratchContacts is the largest scratch kept: one huge roster must
+// not stay in memory for ever.
+const maxScratchContacts = 4096
+
+// release gives s back for the next answer, holding nothing of this one.
+func (s *scanScratch) release() {
+	if cap(s.contacts) > maxScratchContacts || len(s.seen) > maxScratchContacts {
+		return
+	}
+	clear(s.contacts[:cap(s.contacts)])
+	s.contacts = s.contacts[:0]
+	clear(s.seen)
+	scanScratches.Put(s)
 }
 
 // jsonScanner reads the strict JSON of scanRoster; pos is the next byte.

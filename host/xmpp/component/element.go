@@ -41,6 +41,17 @@ func setAttr(e *xmpp.Element, name, value string) {
 // values are left out.
 func elem(name, ns string, attrs ...string) *xmpp.Element {
 	e := &xmpp.Element{Name: name, NS: ns}
+	n := 0
+	for i := 1; i < len(attrs); i += 2 {
+		if attrs[i] != "" {
+			n++
+		}
+	}
+	if n > 0 {
+		// Room for an id too (SendIQ adds one): grown one by one, the
+		// attributes of every roster write cost three slices.
+		e.Attr = make([]xml.Attr, 0, n+1)
+	}
 	for i := 0; i+1 < len(attrs); i += 2 {
 		if attrs[i+1] != "" {
 			e.Attr = append(e.Attr, xml.Attr{Name: xml.Name{Local: attrs[i]}, Value: attrs[i+1]})
