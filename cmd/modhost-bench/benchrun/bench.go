@@ -72,8 +72,10 @@ type SetupResult struct {
 	RSSBeforeKiB  int64
 	RSSOnlineKiB  int64
 	RSSPerUserKiB float64
-	// RSSAfterRoundsKiB is read once the refresh rounds are over.
-	RSSAfterRoundsKiB int64
+	// RSSAfterFirstRoundKiB and RSSAfterRoundsKiB are read after the
+	// first refresh round and once they are all over, each once what the
+	// plugin keeps for a second is gone (0: one round only).
+	RSSAfterFirstRoundKiB, RSSAfterRoundsKiB int64
 	// modhost's own part of RSSBeforeKiB and RSSOnlineKiB.
 	ModhostBeforeKiB, ModhostOnlineKiB int64
 	// The Concurrent-request test (setup B): p99 and wall time.
@@ -282,10 +284,16 @@ func (r Report) Print(w io.Writer) {
 				res.Setup, res.ConcurrentDone, o.ConcurrentUsers, res.ConcurrentP99, res.ConcurrentWall.Seconds())
 		}
 	}
-	fmt.Fprintf(w, "\nRSS/user = (VmRSS with the users online − VmRSS before their logins) / users; A: Prosody, B: modhost, C: Prosody + modhost:\n")
+	fmt.Fprintf(w, "\nRSS/user = (VmRSS with the users online − VmRSS before their logins) / users; A: Prosody, B: modhost, C: Prosody + modhost;\n")
+	fmt.Fprintf(w, "each reading %.1f s after the work before it (a soak is flat when the last reading is the first round's):\n", settleTime.Seconds())
 	for _, res := range r.Setups {
-		fmt.Fprintf(w, "  %s: %.1f MiB before, %.1f MiB online, %.1f MiB after the %d rounds\n", res.Setup,
-			float64(res.RSSBeforeKiB)/1024, float64(res.RSSOnlineKiB)/1024, float64(res.RSSAfterRoundsKiB)/1024, o.Rounds)
+		after := fmt.Sprintf("%.1f MiB after the %d rounds", float64(res.RSSAfterRoundsKiB)/1024, o.Rounds)
+		if res.RSSAfterFirstRoundKiB > 0 {
+			after = fmt.Sprintf("%.1f MiB after round 1, %s (%+.1f%%)", float64(res.RSSAfterFirstRoundKiB)/1024, after,
+				100*float64(res.RSSAfterRoundsKiB-res.RSSAfterFirstRoundKiB)/float64(res.RSSAfterFirstRoundKiB))
+		}
+		fmt.Fprintf(w, "  %s: %.1f MiB before, %.1f MiB online, %s\n", res.Setup,
+			float64(res.RSSBeforeKiB)/1024, float64(res.RSSOnlineKiB)/1024, after)
 		if res.ModhostOnlineKiB > 0 && res.ModhostOnlineKiB != res.RSSOnlineKiB {
 			own := float64(res.ModhostOnlineKiB-res.ModhostBeforeKiB) / float64(o.Users)
 			fmt.Fprintf(w, "     of which modhost: %.1f MiB before, %.1f MiB online: %.1f KiB/user, Prosody %.1f KiB/user\n",
