@@ -46,6 +46,7 @@ func (b *rosterBook) natives() map[string]glua.LGFunction {
 		"roster_prepare": luaRosterPrepare,
 		"roster_query":   b.luaQuery,
 		"roster_answer":  b.luaAnswer,
+		"roster_version": b.luaVersion,
 	}
 }
 
@@ -78,6 +79,51 @@ func (b *rosterBook) luaHeld(L *glua.LState) int {
 	_, ok := b.held[bookKey(L.CheckString(1), L.CheckString(2))]
 	L.Push(glua.LBool(ok))
 	return 1
+}
+
+// roster_version(host, user) → roster[false].version of the roster Go
+// holds (1 when it has none, as Prosody's mod_roster counts it), nil when
+// none is held.
+func (b *rosterBook) luaVersion(L *glua.LState) int {
+	host, user := L.CheckString(1), L.CheckString(2)
+	held, ok := b.held[bookKey(host, user)]
+	if !ok {
+		L.Push(glua.LNil)
+		return 1
+	}
+	if s, ok := held.(glua.LString); ok {
+		if p, ok := roster.ParsePacked(string(s)); ok {
+			L.Push(glua.LString(p.Version()))
+			return 1
+		}
+	}
+	t, err := b.unpackHeld(L, host, user)
+	if err != nil {
+		L.RaiseError("%s", err.Error())
+	}
+	version := glua.LValue(glua.LNumber(1))
+	if t == nil {
+		L.Push(version)
+		return 1
+	}
+	if meta, ok := t.RawGet(glua.LFalse).(*glua.LTable); ok {
+		if v := meta.RawGetString("version"); v != glua.LNil {
+			version = v
+		}
+	}
+	L.Push(version)
+	return 1
+}
+
+// versionAttr is the ver of a roster result from p, as Prosody's mod_roster
+// gives it (tonumber of roster[false].version, or 1): "" when that is not a
+// number, as Prosody then sends none.
+func versionAttr(p *roster.Packed) string {
+	v := p.Version()
+	if _, err := strconv.ParseFloat(v, 64); err != nil {
+		return ""
+	}
+	return v
 }
 
 // roster_drop(host, user): the user's last session has ended.
@@ -186,7 +232,7 @@ func queryOf(L *glua.LState, p *roster.Packed) glua.LValue {
 // read from a packed roster: items sorted by JID.
 func queryElement(p *roster.Packed) *xmpp.Element {
 	order := readableInOrder(p)
-	query := &xmpp.Element{Name: "query", NS: nsRoster, Children: make([]xmpp.Node, 0, len(order))}
+	query := &xmpp.Element{Name: "query", NS: nsRoster, Attr: attrs("ver", versionAttr(p)), Children: make([]xmpp.Node, 0, len(order))}
 	for _, i := range order {
 		it, _ := p.Item(i)
 		query.Children = append(query.Children, itemElement(roster.Change{JID: p.JID(i), Item: &it}))
@@ -234,7 +280,8 @@ func (b *rosterBook) luaAnswer(L *glua.LState) int {
 	order := readableInOrder(p)
 	var groups []xmpp.Element
 	var groupText []xmpp.Node
-	x, err := component.MarshalStringOfMany([]*xmpp.Element{reply, {Name: "query", NS: nsRoster}}, len(order), func(i int, child *xmpp.Element) {
+	query := &xmpp.Element{Name: "query", NS: nsRoster, Attr: attrs("ver", versionAttr(p))}
+	x, err := component.MarshalStringOfMany([]*xmpp.Element{reply, query}, len(order), func(i int, child *xmpp.Element) {
 		it, _ := p.Item(order[i])
 		child.Name = "item"
 		child.Attr = appendAttrs(child.Attr, "jid", p.JID(order[i]), "subscription", it.Subscription, "name", it.Name, "ask", it.Ask)

@@ -199,8 +199,13 @@ end
 -- The roster query answer modhost gives standalone (mod_roster runs in the
 -- XMPP server, not here): the stored roster, and the session marked as
 -- interested in pushes. At priority -1, below any plugin.
+local function server_version(roster)
+	return tonumber(roster[false] and roster[false].version or 1);
+end
+
 local function roster_result(stanza, roster)
-	local reply = st.reply(stanza):tag("query", { xmlns = "jabber:iq:roster" });
+	local ver = server_version(roster);
+	local reply = st.reply(stanza):tag("query", { xmlns = "jabber:iq:roster", ver = ver and tostring(ver) });
 	local jids = {};
 	for jid in pairs(roster) do
 		if jid then jids[#jids + 1] = jid; end
@@ -223,6 +228,24 @@ for _, h in pairs(hosts) do
 		local session, stanza = event.origin, event.stanza;
 		if not session.username then return; end
 		session.interested = true;
+		-- Roster versioning (XEP-0237) as Prosody's mod_roster does it: a
+		-- client that gives the current version gets an empty result, and
+		-- from then on the pushes.
+		local client_ver = tonumber(stanza.tags[1].attr.ver);
+		if client_ver then
+			local server_ver;
+			if not rawget(session, "roster") and native.roster_held(session.host, session.username) then
+				server_ver = tonumber(native.roster_version(session.host, session.username));
+			else
+				local roster = session.roster or rostermanager.load_roster(session.username, session.host);
+				session.roster = roster;
+				server_ver = server_version(roster);
+			end
+			if client_ver == server_ver then
+				session.send(st.reply(stanza));
+				return true;
+			end
+		end
 		if not rawget(session, "roster") and native.roster_answer(session, stanza) then
 			return true; -- answered by Go from the roster it holds, sent as Go built it
 		end

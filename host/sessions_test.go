@@ -2,6 +2,8 @@ package host
 
 import (
 	"context"
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +94,98 @@ VirtualHost "example.com"
 	for _, user := range []string{"a b", "a'b", "a:b"} {
 		if _, err := rt.Login(ctx, "example.com", user, "r"); err == nil {
 			t.Errorf("login as %q succeeded; nodeprep forbids it", user)
+		}
+	}
+}
+
+// Roster versioning as Prosody 0.12's mod_roster answers it: every full
+// result carries ver (tonumber of roster[false].version, 1 for a roster
+// never saved); a get whose ver is that number is answered with an empty
+// result; any other ver, or none, gets the whole roster; pushes carry the
+// version they made. Both answers are checked: Go's from the roster it
+// holds (before the roster set) and the Lua one (after it, the roster
+// being a Lua table once the set has read it).
+func TestRosterVersioningAsProsodysModRoster(t *testing.T) {
+	rt, _ := newTestRuntime(t, `
+storage = "memory"
+VirtualHost "example.com"
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := rt.Login(ctx, "example.com", "alice", "laptop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	get := func(ver string) string {
+		t.Helper()
+		n++
+		id := fmt.Sprintf("ver-%d", n)
+		verAttr := ""
+		if ver != "" {
+			verAttr = ` ver="` + ver + `"`
+		}
+		mark := s.Count()
+		if err := s.Send(ctx, `<iq type="get" id="`+id+`"><query xmlns="jabber:iq:roster"`+verAttr+`/></iq>`); err != nil {
+			t.Fatal(err)
+		}
+		reply, _, err := s.Next(ctx, mark, func(x string) bool { return strings.Contains(x, id) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(reply, "result") {
+			t.Fatalf("get with ver %q answered %s", ver, reply)
+		}
+		return reply
+	}
+	verOf := func(x string) string {
+		m := regexp.MustCompile(`<query[^>]* ver=["']([^"']*)["']`).FindStringSubmatch(x)
+		if m == nil {
+			return ""
+		}
+		return m[1]
+	}
+	empty := func(x string) bool { return !strings.Contains(x, "<query") }
+
+	for _, path := range []string{"held by Go", "a Lua table"} {
+		full := get("")
+		v := verOf(full)
+		if v == "" || empty(full) {
+			t.Fatalf("%s: a get without ver answered %s, want the roster with its ver", path, full)
+		}
+		if got := get(v); !empty(got) {
+			t.Errorf("%s: a get with the current ver %s answered %s, want an empty result", path, v, got)
+		}
+		for _, stale := range []string{"0", "x", "9999"} {
+			if got := get(stale); empty(got) || verOf(got) != v {
+				t.Errorf("%s: a get with ver %q answered %s, want the roster with ver %s", path, stale, got, v)
+			}
+		}
+		if path == "a Lua table" {
+			break
+		}
+		// Roster sets: each push carries the version its save made,
+		// (version or 0) + 1 as Prosody's save_roster counts. A roster
+		// never saved reads as 1 and its first save makes it 1 too (so
+		// the first push repeats it, as in Prosody); the second makes 2,
+		// and a get with the old version then gets the roster at it.
+		var pushed string
+		for i, want := range []string{"1", "2"} {
+			mark := s.Count()
+			jid := fmt.Sprintf("bob%d@example.com", i)
+			if err := s.Send(ctx, `<iq type="set" id="set-`+want+`"><query xmlns="jabber:iq:roster"><item jid="`+jid+`" name="Bob"/></query></iq>`); err != nil {
+				t.Fatal(err)
+			}
+			push, _, err := s.Next(ctx, mark, func(x string) bool { return strings.Contains(x, jid) && strings.Contains(x, "type='set'") })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pushed = verOf(push); pushed != want {
+				t.Fatalf("push of set %d: %s, want ver %s", i+1, push, want)
+			}
+		}
+		if got := get(v); empty(got) || verOf(got) != pushed || !strings.Contains(got, "bob1@example.com") {
+			t.Fatalf("a get with the version before the sets answered %s, want the roster at ver %s", got, pushed)
 		}
 	}
 }

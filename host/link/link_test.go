@@ -1153,3 +1153,69 @@ func TestLinkSecondResourceLoginDuringASlowFetchEndsWithTheNewRoster(t *testing.
 		e.waitServerRoster("alice", want)
 	})
 }
+
+// Roster versioning (XEP-0237) the same whoever answers: Prosody's
+// mod_roster with the server's roster, modhost with the delegated query.
+// A full result carries ver; a get with that ver is answered with an
+// empty result; an old one gets the whole roster; a push carries the
+// version it made.
+func TestLinkRosterVersioningAnswersAsProsodysModRoster(t *testing.T) {
+	forBothModes(t, func(t *testing.T, mode component.RosterMode) {
+		e := newLinkEnv(t, mode, map[string]string{"alice": aliceRoster})
+		alice := e.online("alice", "laptop", true)
+		e.waitClientRoster(alice, aliceLines)
+		e.waitServerRoster("alice", aliceLines)
+		get := func(ver string) xmpptest.Element {
+			t.Helper()
+			verAttr := ""
+			if ver != "" {
+				verAttr = ` ver='` + ver + `'`
+			}
+			res, err := alice.IQ(e.ctx, "get", "", `<query xmlns='jabber:iq:roster'`+verAttr+`/>`)
+			if err != nil || res.Attr("type") != "result" {
+				t.Fatalf("get with ver %q: %v, %v", ver, res, err)
+			}
+			return res
+		}
+		verOf := func(res xmpptest.Element) (string, bool) {
+			q, ok := res.Child("query", xmpptest.NSRoster)
+			if !ok {
+				return "", false
+			}
+			return q.Attr("ver"), true
+		}
+		v, ok := verOf(get(""))
+		if !ok || v == "" {
+			t.Fatalf("a get without ver: query %v, ver %q; want the roster with its ver", ok, v)
+		}
+		if _, ok := verOf(get(v)); ok {
+			t.Errorf("a get with the current ver %s was answered with the roster, want an empty result", v)
+		}
+		if got, ok := verOf(get("0")); !ok || got != v {
+			t.Errorf("a get with ver 0: query %v, ver %q; want the roster at %s", ok, got, v)
+		}
+
+		alice.Drain()
+		e.backend.Set("alice", `{"bob@example.com":{"name":"Robert","groups":["Friends","Work"]},"carol@example.com":{}}`)
+		if got := e.refresh(`["alice"]`); !strings.Contains(got, `"updated":1`) {
+			t.Fatalf("refresh answered %s", got)
+		}
+		push, err := alice.Next(e.ctx, func(el xmpptest.Element) bool {
+			return el.Name() == "iq" && el.Attr("type") == "set" && len(xmpptest.RosterItems(el)) == 1
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pushed, _ := verOf(push)
+		if pushed == "" || pushed == v {
+			t.Fatalf("push %v: ver %q, want a new one (was %s)", push, pushed, v)
+		}
+		testkit.Eventually(t, 5*time.Second, func() (bool, string) {
+			got, ok := verOf(get(v))
+			return ok && got == pushed, fmt.Sprintf("a get with the old ver %s: query %v, ver %q; want the roster at %s", v, ok, got, pushed)
+		})
+		if _, ok := verOf(get(pushed)); ok {
+			t.Errorf("a get with the pushed ver %s was answered with the roster, want an empty result", pushed)
+		}
+	})
+}
