@@ -476,8 +476,12 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 		if r := <-replies; r != (refreshReply{"ok", "roster update complete", 1, 2}) {
 			t.Errorf("reply %+v", r)
 		}
-		if took := time.Since(start); took > fetchTimeout+time.Second {
-			t.Errorf("answered after %v", took)
+		// The reply above (ok, jo updated) already proves kit's hang was
+		// given up at the fetch timeout, not at the request deadline, which
+		// answers 504; the time only has to stay short of that deadline
+		// (a loaded CI machine has been seen a second late).
+		if took := time.Since(start); took > requestDeadline-250*time.Millisecond {
+			t.Errorf("answered after %v, want before the %v deadline", took, requestDeadline)
 		}
 	})
 
@@ -566,9 +570,16 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 		if n := len(b.Hits("/contacts/many")); n != 0 {
 			t.Errorf("%d fetches for a refused request", n)
 		}
+		// The cap itself is accepted: its 20 fetches run, two at a time, so
+		// on a loaded machine the 2 s deadline may pass first (504 with the
+		// counts so far); refused for its size it must not be.
 		body, _ = json.Marshal(users[:busyMaxUsers])
-		if code, reply, _ := call(t, tg, "POST", busyHost, "/roster_admin/refresh", string(body), nil); code != 200 {
-			t.Errorf("%d usernames (the cap) → %d %+v", busyMaxUsers, code, reply)
+		code, reply, _ = call(t, tg, "POST", busyHost, "/roster_admin/refresh", string(body), nil)
+		if code != 200 && (code != 504 || reply.Updated == 0) {
+			t.Errorf("%d usernames (the cap) → %d %+v, want them refreshed", busyMaxUsers, code, reply)
+		}
+		if n := len(b.Hits("/contacts/many")); n == 0 {
+			t.Errorf("no fetches for a request of the cap's size")
 		}
 	})
 
