@@ -34,7 +34,8 @@ test: deps build
 
 # The fast loop for developers (well under a minute): every Go test that
 # needs no Prosody, no fuzzing and no load (-short skips those: the tests
-# that start Prosody, the load, fault and soak tests), and the compat specs
+# that start Prosody, the load, fault and soak tests, and the roster-admin
+# scenarios that wait for timeouts to pass), and the compat specs
 # under modhost. Not a substitute for make test.
 unit: build
 	$(GO) test -short -count=1 ./...

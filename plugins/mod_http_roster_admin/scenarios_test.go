@@ -56,6 +56,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 	// share one fetch, and none is left with the roster stored before it.
 	for _, n := range []int{2, 5} {
 		t.Run(fmt.Sprintf("%d resources logging in together during a slow fetch all end with the new roster", n), func(t *testing.T) {
+			waitsOnTimeouts(t)
 			user := fmt.Sprintf("burst%d", n)
 			b.Set(user, `{"old@example.com":{"name":"Old"}}`)
 			first := tg.login(t, loginHost, user, "first")
@@ -98,6 +99,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 	}
 
 	t.Run("a second resource's login repairs a change the web app never notified", func(t *testing.T) {
+		waitsOnTimeouts(t)
 		b.Set("rita", `{"a@example.com":{"name":"A"}}`)
 		laptop := tg.login(t, loginHost, "rita", "laptop")
 		wantRoster(t, laptop, item("a@example.com", "A"))
@@ -112,6 +114,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 	})
 
 	t.Run("a hanging web app holds a login only for the login timeout, then the roster follows as pushes", func(t *testing.T) {
+		waitsOnTimeouts(t)
 		b.Fail("hana", testkit.Slow(4*time.Second, `{"late@example.com":{"name":"Late"}}`))
 		start := time.Now()
 		c := tg.login(t, loginHost, "hana", "r")
@@ -380,6 +383,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 	})
 
 	t.Run("failed fetches count as errors and leave the roster as it was", func(t *testing.T) {
+		waitsOnTimeouts(t)
 		cases := []struct {
 			user string
 			fail testkit.Answer
@@ -436,6 +440,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 	})
 
 	t.Run("a hanging backend delays a login by the fetch timeout at most", func(t *testing.T) {
+		waitsOnTimeouts(t)
 		b.Fail("sam", testkit.Hang)
 		start := time.Now()
 		c := tg.login(t, "", "sam", "r")
@@ -446,6 +451,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 	})
 
 	t.Run("failing users do not hold up the others in one request", func(t *testing.T) {
+		waitsOnTimeouts(t)
 		for _, u := range []string{"jo", "ken", "kit"} {
 			b.Set(u, `{}`)
 			roster(t, tg.login(t, "", u, "r"))
@@ -486,6 +492,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 	})
 
 	t.Run("a request outliving its deadline is answered 504 with counts so far", func(t *testing.T) {
+		waitsOnTimeouts(t)
 		// 60 hanging fetches, 16 at a time, each given up after 1 s: four
 		// rounds, so the 3 s deadline passes with the fourth round unfinished.
 		var users []string
@@ -510,6 +517,7 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 	})
 
 	t.Run("fetches a request queued are dropped at its deadline, and requests take turns", func(t *testing.T) {
+		waitsOnTimeouts(t)
 		// busyHost: 2 slots, fetches given up after 1 s, a 2 s deadline.
 		// The first request's 12 hanging fetches need six rounds.
 		var hung []string
@@ -777,4 +785,14 @@ func runRosterAdminScenarios(t *testing.T, tg rosterAdminTarget) {
 			t.Errorf("refused backend → %d %+v after %v", code, reply, time.Since(start))
 		}
 	})
+}
+
+// waitsOnTimeouts skips, under -short (make unit), a scenario that spends
+// seconds waiting for fetch timeouts, login timeouts and deadlines to pass;
+// make test runs every one of them, on both targets.
+func waitsOnTimeouts(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("waits for timeouts to pass; make test runs it")
+	}
 }
