@@ -15,15 +15,19 @@ import (
 	"testing"
 	"time"
 
+	glua "github.com/yuin/gopher-lua"
+
 	"github.com/modhost/modhost/host"
+	"github.com/modhost/modhost/lua"
 )
 
 // BenchmarkHeapPerOnlineUser is setup B's memory figure without the child
 // process: it logs b.N users in as standalone sessions whose 100-contact
 // rosters come through mod_http_roster_admin, each sending initial presence
-// as the bench does, and reports the Go heap in use per online user after a
-// collection. RSS also counts what the heap has not handed back to the
-// system; this figure says where the live bytes are.
+// as the bench does, and reports the Go heap per online user after a
+// collection: in use (heap-KiB/user, the spans, which RSS follows) and live
+// (live-KiB/user, the bytes the users hold). RSS also counts what the heap
+// has not handed back to the system; these figures say where the bytes are.
 // MODHOST_BENCH_CONTACTS=N gives the rosters N contacts instead of 100.
 // MODHOST_HEAP_PROFILE=FILE writes a heap profile with the users online,
 // and FILE.base before they log in (go tool pprof -base FILE.base FILE).
@@ -36,7 +40,7 @@ func BenchmarkHeapPerOnlineUser(b *testing.B) {
 	c, _, contacts := benchChild(ctx, b)
 	defer c.stop()
 	users := userNames("user", b.N)
-	before := heapInUse()
+	liveBefore, before := heapAfterGC()
 	writeHeapProfile(b, os.Getenv("MODHOST_HEAP_PROFILE"), ".base")
 	b.ResetTimer()
 	reply := c.login(ctx, childRequest{Host: domain, Users: users, Concurrency: 8, Presence: true, WantItems: contacts})
@@ -45,8 +49,9 @@ func BenchmarkHeapPerOnlineUser(b *testing.B) {
 		b.Fatalf("%d logins failed, first: %s", len(reply.Failures), reply.Failures[0])
 	}
 	time.Sleep(settleTime)
-	online := heapInUse()
+	live, online := heapAfterGC()
 	b.ReportMetric((float64(online)-float64(before))/float64(b.N)/1024, "heap-KiB/user")
+	b.ReportMetric((float64(live)-float64(liveBefore))/float64(b.N)/1024, "live-KiB/user")
 	writeHeapProfile(b, os.Getenv("MODHOST_HEAP_PROFILE"), "")
 	runtime.KeepAlive(c.sessions)
 }
@@ -81,12 +86,21 @@ func writeHeapProfile(b *testing.B, path, suffix string) {
 	}
 }
 
-// heapInUse is the live heap after a full collection.
+// heapInUse is the heap in use after a full collection: the spans that
+// hold at least one live object, whole (what RSS follows).
 func heapInUse() uint64 {
+	_, inUse := heapAfterGC()
+	return inUse
+}
+
+// heapAfterGC is the heap after a full collection: the live bytes and the
+// bytes of the spans holding them. The difference is room in spans that
+// short-lived objects used and a live one or two still pin.
+func heapAfterGC() (live, inUse uint64) {
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return m.HeapInuse
+	return m.HeapAlloc, m.HeapInuse
 }
 
 // benchChild starts setup B's runtime in this process, with the bench's
@@ -123,11 +137,15 @@ func benchChild(ctx context.Context, b *testing.B) (*child, string, int) {
 // BenchmarkHeapOverRefreshes is the soak's memory question without the
 // child process: MODHOST_BENCH_USERS (default 1000) users online, then b.N
 // refresh rounds each naming every one of them (one change per user per
-// round, as the bench's backend makes); it reports the live heap per user
-// after the logins and how much it grew per round, and logs the heap after
-// every round (on one line), so growth that levels off (caches filling) and growth that
-// goes on (a leak) look different. MODHOST_HEAP_PROFILE=FILE writes FILE.base
-// with the users online and FILE after the last round.
+// round, as the bench's backend makes). After every round it reads the
+// heap after a collection twice: the live bytes and the heap in use (the
+// spans holding them, which RSS follows), and logs both series, so growth
+// that levels off (caches filling, spans fragmenting) and growth of live
+// bytes that goes on (a leak) look different. It reports the growth per
+// user per round of each (live-B/user/round, heap-B/user/round) and the
+// keys gopher-lua's tables keep for deleted values (dead-keys/user, see
+// lua.DeadKeys). MODHOST_HEAP_PROFILE=FILE writes FILE.base with the users
+// online and FILE after the last round.
 //
 //	go test ./cmd/modhost-bench/benchrun/ -run '^$' -bench HeapOverRefreshes -benchtime=30x
 func BenchmarkHeapOverRefreshes(b *testing.B) {
@@ -158,8 +176,10 @@ func BenchmarkHeapOverRefreshes(b *testing.B) {
 	b.ReportMetric((float64(online)-float64(before))/float64(n)/1024, "heap-KiB/user")
 	writeHeapProfile(b, os.Getenv("MODHOST_HEAP_PROFILE"), ".base")
 	client := &http.Client{}
-	var first uint64
-	heaps := make([]string, 0, b.N)
+	var firstLive, firstInUse uint64
+	lives := make([]string, 0, b.N)
+	inUses := make([]string, 0, b.N)
+	mib := func(n uint64) string { return fmt.Sprintf("%.1f", float64(n)/(1<<20)) }
 	b.ResetTimer()
 	for round := 1; round <= b.N; round++ {
 		if failures := refresh(ctx, client, url, users); len(failures) > 0 {
@@ -170,19 +190,34 @@ func BenchmarkHeapOverRefreshes(b *testing.B) {
 		if settle {
 			time.Sleep(settleTime) // the answers kept for logins to share are gone
 		}
-		heap := heapInUse()
+		live, inUse := heapAfterGC()
 		if round == 1 {
-			first = heap
+			firstLive, firstInUse = live, inUse
 		}
-		heaps = append(heaps, fmt.Sprintf("%.1f", float64(heap)/(1<<20)))
+		lives = append(lives, mib(live))
+		inUses = append(inUses, mib(inUse))
 		b.StartTimer()
 	}
 	b.StopTimer()
-	b.Logf("%d users: live heap %.1f MiB online, after each round (MiB): %s", n, float64(online)/(1<<20), strings.Join(heaps, " "))
-	last := heapInUse()
+	b.Logf("%d users: heap in use %s MiB online; after each round, live (MiB): %s", n, mib(online), strings.Join(lives, " "))
+	b.Logf("heap in use after each round (MiB): %s", strings.Join(inUses, " "))
+	live, inUse := heapAfterGC()
+	// Keys gopher-lua tables still record for values deleted (see
+	// lua.DeadKeys): a count that grows with rounds would be a leak.
+	dead := 0
+	if err := c.rt.Loop().Do(ctx, func(L *glua.LState) error {
+		for _, t := range lua.DeadKeys(L, 1) {
+			dead += t.Dead()
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(dead)/float64(n), "dead-keys/user")
 	writeHeapProfile(b, os.Getenv("MODHOST_HEAP_PROFILE"), "")
 	if b.N > 1 {
-		b.ReportMetric((float64(last)-float64(first))/float64(b.N-1)/float64(n), "heap-B/user/round")
+		b.ReportMetric((float64(live)-float64(firstLive))/float64(b.N-1)/float64(n), "live-B/user/round")
+		b.ReportMetric((float64(inUse)-float64(firstInUse))/float64(b.N-1)/float64(n), "heap-B/user/round")
 	}
 	runtime.KeepAlive(c.sessions)
 }
