@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -99,5 +101,34 @@ func TestPercentileIsNearestRank(t *testing.T) {
 	}
 	if !math.IsNaN(percentile(nil, 50)) {
 		t.Error("percentile of no samples is not NaN")
+	}
+}
+
+// A soak of 100 rounds or more reads memory at every tenth of them and
+// prints the readings beside the first and last; shorter runs do not pay
+// for them.
+func TestSoakReadsMemoryAtEveryTenthOfItsRounds(t *testing.T) {
+	var at []int
+	for n := 1; n <= 250; n++ {
+		if soakReadingAfter(n, 250) {
+			at = append(at, n)
+		}
+	}
+	if want := []int{25, 50, 75, 100, 125, 150, 175, 200, 225}; !slices.Equal(at, want) {
+		t.Errorf("readings after rounds %v, want %v", at, want)
+	}
+	for n := 1; n <= 99; n++ {
+		if soakReadingAfter(n, 99) {
+			t.Errorf("a 99-round run reads memory after round %d", n)
+		}
+	}
+	r := Report{Options: Defaults(), Setups: []SetupResult{{Setup: "B", Name: "modhost standalone",
+		RSSBeforeKiB: 1024, RSSOnlineKiB: 2048, RSSAfterFirstRoundKiB: 3072, RSSAfterRoundsKiB: 4096,
+		RSSDuringRounds: []RoundRSS{{10, 3584}, {20, 4096}}}}}
+	r.Options.Rounds = 30
+	var out strings.Builder
+	r.Print(&out)
+	if want := "on the way (MiB after round): 10: 3.5, 20: 4.0, 30: 4.0"; !strings.Contains(out.String(), want) {
+		t.Errorf("report without %q:\n%s", want, out.String())
 	}
 }

@@ -60,6 +60,12 @@ func Defaults() Options {
 	}
 }
 
+// RoundRSS is the RSS read after a round of a soak.
+type RoundRSS struct {
+	Round int
+	KiB   int64
+}
+
 // SetupResult is what one setup measured. Times are milliseconds.
 type SetupResult struct {
 	Setup         string
@@ -76,6 +82,9 @@ type SetupResult struct {
 	// first refresh round and once they are all over, each once what the
 	// plugin keeps for a second is gone (0: one round only).
 	RSSAfterFirstRoundKiB, RSSAfterRoundsKiB int64
+	// RSSDuringRounds are readings at every tenth of the rounds, settled
+	// as the others, in runs of at least 100 rounds (soaks).
+	RSSDuringRounds []RoundRSS
 	// modhost's own part of RSSBeforeKiB and RSSOnlineKiB.
 	ModhostBeforeKiB, ModhostOnlineKiB int64
 	// The Concurrent-request test (setup B): p99 and wall time.
@@ -294,6 +303,13 @@ func (r Report) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %s: %.1f MiB before, %.1f MiB online, %s\n", res.Setup,
 			float64(res.RSSBeforeKiB)/1024, float64(res.RSSOnlineKiB)/1024, after)
+		if len(res.RSSDuringRounds) > 0 {
+			var b strings.Builder
+			for _, r := range res.RSSDuringRounds {
+				fmt.Fprintf(&b, " %d: %.1f,", r.Round, float64(r.KiB)/1024)
+			}
+			fmt.Fprintf(w, "     on the way (MiB after round):%s %d: %.1f\n", b.String(), o.Rounds, float64(res.RSSAfterRoundsKiB)/1024)
+		}
 		if res.ModhostOnlineKiB > 0 && res.ModhostOnlineKiB != res.RSSOnlineKiB {
 			own := float64(res.ModhostOnlineKiB-res.ModhostBeforeKiB) / float64(o.Users)
 			fmt.Fprintf(w, "     of which modhost: %.1f MiB before, %.1f MiB online: %.1f KiB/user, Prosody %.1f KiB/user\n",

@@ -130,6 +130,16 @@ func (e *runEnv) measure(ctx context.Context, sys system, res SetupResult, concu
 				return res, err
 			}
 		}
+		if n := round + 1; soakReadingAfter(n, o.Rounds) {
+			// A soak: nine more readings on the way, so that growth that
+			// levels off and growth that goes on look different.
+			time.Sleep(settleTime)
+			kib, _, err := sys.rssKiB()
+			if err != nil {
+				return res, err
+			}
+			res.RSSDuringRounds = append(res.RSSDuringRounds, RoundRSS{Round: n, KiB: kib})
+		}
 	}
 	res.UsersPerSec = float64(o.Users*o.Rounds) / busy.Seconds()
 
@@ -168,6 +178,17 @@ func (e *runEnv) measure(ctx context.Context, sys system, res SetupResult, concu
 // answers it kept for logins to share (for one second, then forgotten
 // within the next).
 const settleTime = 2500 * time.Millisecond
+
+// soakRounds is the number of rounds from which a run reads memory at
+// every tenth of them (RSSDuringRounds), each reading costing settleTime.
+const soakRounds = 100
+
+// soakReadingAfter says whether round n of rounds is followed by a soak
+// reading: at every tenth of a run of soakRounds or more, the last round
+// excepted (it has its own reading).
+func soakReadingAfter(n, rounds int) bool {
+	return rounds >= soakRounds && n < rounds && n%(rounds/10) == 0
+}
 
 // waitPushes waits up to a few seconds for the pushes count to reach want:
 // pushes travel after the refresh answer on some setups.
