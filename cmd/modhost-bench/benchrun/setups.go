@@ -125,16 +125,14 @@ func (e *runEnv) measure(ctx context.Context, sys system, res SetupResult, concu
 			// when what the plugin keeps for a second is gone. Set beside
 			// the reading after the last round, it says whether a soak
 			// is flat. Not part of the rounds' time.
-			time.Sleep(settleTime)
-			if res.RSSAfterFirstRoundKiB, _, err = sys.rssKiB(); err != nil {
+			if res.RSSAfterFirstRoundKiB, err = settledRSS(sys); err != nil {
 				return res, err
 			}
 		}
 		if n := round + 1; soakReadingAfter(n, o.Rounds) {
 			// A soak: nine more readings on the way, so that growth that
 			// levels off and growth that goes on look different.
-			time.Sleep(settleTime)
-			kib, _, err := sys.rssKiB()
+			kib, err := settledRSS(sys)
 			if err != nil {
 				return res, err
 			}
@@ -178,6 +176,19 @@ func (e *runEnv) measure(ctx context.Context, sys system, res SetupResult, concu
 // answers it kept for logins to share (for one second, then forgotten
 // within the next).
 const settleTime = 2500 * time.Millisecond
+
+// settledRSS reads RSS during the rounds as after them: settleTime later,
+// and with the pushes so far counted, which makes B's in-process clients
+// forget them (a real client's memory is its own; kept, 10,000 users'
+// pushes grew the reading by ~2.5 MiB a round).
+func settledRSS(sys system) (int64, error) {
+	time.Sleep(settleTime)
+	if _, err := sys.pushes(); err != nil {
+		return 0, err
+	}
+	kib, _, err := sys.rssKiB()
+	return kib, err
+}
 
 // soakRounds is the number of rounds from which a run reads memory at
 // every tenth of them (RSSDuringRounds), each reading costing settleTime.
