@@ -54,22 +54,26 @@ func DeadKeys(L *glua.LState, min int) []TableKeys {
 	var found []TableKeys
 	seen := map[glua.LValue]bool{}
 	var walk func(path string, v glua.LValue, depth int)
+	// meta walks what a table or userdata refers to besides its contents.
+	meta := func(path string, mt glua.LValue, env *glua.LTable, depth int) {
+		if mt != nil {
+			walk(path+"<meta>", mt, depth+1)
+		}
+		if env != nil {
+			walk(path+"<env>", env, depth+1)
+		}
+	}
 	walk = func(path string, v glua.LValue, depth int) {
-		if depth > 64 {
+		if depth > 64 || seen[v] {
 			return
 		}
 		switch x := v.(type) {
 		case *glua.LTable:
-			if seen[x] {
-				return
-			}
 			seen[x] = true
 			if k := KeysOf(x); k.Dead() >= min {
 				found = append(found, TableKeys{path, x, k})
 			}
-			if x.Metatable != nil {
-				walk(path+"<meta>", x.Metatable, depth+1)
-			}
+			meta(path, x.Metatable, nil, depth)
 			x.ForEach(func(k, v glua.LValue) {
 				walk(path+keyPath(k), v, depth+1)
 				if _, simple := k.(glua.LString); !simple {
@@ -77,13 +81,8 @@ func DeadKeys(L *glua.LState, min int) []TableKeys {
 				}
 			})
 		case *glua.LFunction:
-			if seen[x] {
-				return
-			}
 			seen[x] = true
-			if x.Env != nil {
-				walk(path+"<env>", x.Env, depth+1)
-			}
+			meta(path, nil, x.Env, depth)
 			for i, uv := range x.Upvalues {
 				name := strconv.Itoa(i)
 				if x.Proto != nil && i < len(x.Proto.DbgUpvalues) {
@@ -92,16 +91,8 @@ func DeadKeys(L *glua.LState, min int) []TableKeys {
 				walk(path+"<"+name+">", uv.Value(), depth+1)
 			}
 		case *glua.LUserData:
-			if seen[x] {
-				return
-			}
 			seen[x] = true
-			if x.Metatable != nil {
-				walk(path+"<meta>", x.Metatable, depth+1)
-			}
-			if x.Env != nil {
-				walk(path+"<env>", x.Env, depth+1)
-			}
+			meta(path, x.Metatable, x.Env, depth)
 		}
 	}
 	walk("", L.Get(glua.RegistryIndex), 0)
