@@ -623,9 +623,7 @@ func TestLinkLoginRacingARefreshLeavesNoStaleServerRoster(t *testing.T) {
 // they drain to 0 and its roster is the web app's.
 func TestLinkPendingRosterWritesAreCountedUntilTheServerAnswers(t *testing.T) {
 	e := newLinkEnv(t, component.Delegated, map[string]string{"alice": aliceRoster})
-	alice := e.online("alice", "laptop", true)
-	e.waitClientRoster(alice, aliceLines)
-	e.waitServerRoster("alice", aliceLines)
+	e.aliceInSync()
 	if n := e.rt.LinkPendingWrites()[linkDomain]; n != 0 {
 		t.Fatalf("%d writes pending once the server holds the roster", n)
 	}

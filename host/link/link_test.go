@@ -314,6 +314,16 @@ func (e *linkEnv) dial(user, resource string) *xmpptest.Client {
 	return c
 }
 
+// aliceInSync logs alice/laptop in (her roster from the web app being
+// aliceRoster) and waits until her client and the server both show it.
+func (e *linkEnv) aliceInSync() *xmpptest.Client {
+	e.t.Helper()
+	alice := e.online("alice", "laptop", true)
+	e.waitClientRoster(alice, aliceLines)
+	e.waitServerRoster("alice", aliceLines)
+	return alice
+}
+
 // online logs a resource in, optionally fetches its roster, and sends
 // initial presence, as a client does.
 func (e *linkEnv) online(user, resource string, fetchRoster bool) *xmpptest.Client {
@@ -740,9 +750,7 @@ func TestLinkBackendFailureLeavesTheRosterIntact(t *testing.T) {
 	forBothModes(t, func(t *testing.T, mode component.RosterMode) {
 		e := newLinkEnv(t, mode, map[string]string{"alice": aliceRoster})
 		e.logs.expect(`Roster of alice not refreshed`)
-		alice := e.online("alice", "laptop", true)
-		e.waitClientRoster(alice, aliceLines)
-		e.waitServerRoster("alice", aliceLines)
+		alice := e.aliceInSync()
 		for _, tc := range failures {
 			t.Run(tc.name, func(t *testing.T) {
 				alice.Drain()
@@ -814,9 +822,7 @@ func TestLinkSurvivesAProsodyRestart(t *testing.T) {
 func TestLinkSurvivesAModhostRestart(t *testing.T) {
 	forBothModes(t, func(t *testing.T, mode component.RosterMode) {
 		e := newLinkEnv(t, mode, map[string]string{"alice": aliceRoster})
-		alice := e.online("alice", "laptop", true)
-		e.waitClientRoster(alice, aliceLines)
-		e.waitServerRoster("alice", aliceLines)
+		alice := e.aliceInSync()
 		e.stopModhost()
 		e.startModhost()
 		testkit.Eventually(t, 5*time.Second, func() (bool, string) {
@@ -1162,9 +1168,7 @@ func TestLinkSecondResourceLoginDuringASlowFetchEndsWithTheNewRoster(t *testing.
 func TestLinkRosterVersioningAnswersAsProsodysModRoster(t *testing.T) {
 	forBothModes(t, func(t *testing.T, mode component.RosterMode) {
 		e := newLinkEnv(t, mode, map[string]string{"alice": aliceRoster})
-		alice := e.online("alice", "laptop", true)
-		e.waitClientRoster(alice, aliceLines)
-		e.waitServerRoster("alice", aliceLines)
+		alice := e.aliceInSync()
 		get := func(ver string) xmpptest.Element {
 			t.Helper()
 			verAttr := ""
