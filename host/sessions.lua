@@ -4,8 +4,8 @@
 -- API and `modhost test` when there is no XMPP server; with a link, sessions
 -- come from the server's presence instead.
 --
--- Each session processes its work in its own util.async runner, one item at
--- a time, as a Prosody c2s session does: a handler may wait (a roster fetch
+-- Each session processes its work in a util.async runner of its own, one item
+-- at a time, as a Prosody c2s session does: a handler may wait (a roster fetch
 -- at login) without blocking any other session.
 
 local native = ...;
@@ -43,16 +43,47 @@ local full_mt = { __index = function (session, key)
 	return roster;
 end };
 
-local function run_in(session, work)
-	session.runner:run(work);
+-- A session has a runner only while it has work: one kept for every idle
+-- session cost three tables (~2 KiB in gopher-lua) per online user. Idle
+-- runners wait in a small pool; the one a session holds is session.runner.
+local runner_pool, pooled = {}, 0;
+local pool_max = 16;
+
+local function release(runner)
+	local session = runner.data;
+	if session and rawget(session, "runner") == runner then session.runner = nil; end
+	runner.data = nil;
+	if pooled < pool_max then
+		pooled = pooled + 1;
+		runner_pool[pooled] = runner;
+	end
 end
 
-local function new_runner(session)
-	return async.runner(function (work) work(); end, {
-		error = function (_, err)
-			session.log("error", "error while processing a stanza: %s", tostring(err));
-		end;
-	});
+local session_watchers = {
+	error = function (runner, err)
+		runner.data.log("error", "error while processing a stanza: %s", tostring(err));
+	end;
+	-- Back to ready after waiting, its queue done: the session is idle.
+	ready = release;
+};
+
+local function do_work(work) work(); end
+
+local function run_in(session, work)
+	local runner = rawget(session, "runner");
+	if runner then -- busy: the work waits its turn, as in one runner
+		runner:run(work);
+		return;
+	end
+	if pooled > 0 then
+		runner, runner_pool[pooled], pooled = runner_pool[pooled], nil, pooled - 1;
+	else
+		runner = async.runner(do_work, session_watchers);
+	end
+	runner.data = session;
+	session.runner = runner;
+	runner:run(work);
+	if runner.state == "ready" and runner.data == session then release(runner); end
 end
 
 -- login binds a resource: the bare session is created on first login, the
@@ -86,7 +117,6 @@ function sessions.login(host, username, resource, send, done, before_bind)
 		full_jid = full; priority = 0; send = send;
 		log = native.logger("c2s:" .. full);
 	}, full_mt);
-	session.runner = new_runner(session);
 	user.sessions[resource] = session;
 	prosody.full_sessions[full] = session;
 	run_in(session, function ()

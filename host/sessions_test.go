@@ -3,6 +3,8 @@ package host
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -187,5 +189,102 @@ VirtualHost "example.com"
 		if got := get(v); empty(got) || verOf(got) != pushed || !strings.Contains(got, "bob1@example.com") {
 			t.Fatalf("a get with the version before the sets answered %s, want the roster at ver %s", got, pushed)
 		}
+	}
+}
+
+// A session's stanzas are handled one at a time, in order, even when a
+// handler waits; an error in one is logged and the next goes on; and an idle
+// session holds no runner (one per online user cost ~2 KiB in gopher-lua).
+func TestSessionWorkWaitsInOrderAndIdleSessionsHoldNoRunner(t *testing.T) {
+	dir := t.TempDir()
+	plugin := `
+local async = require "util.async";
+local st = require "util.stanza";
+local release;
+local function answer(event, text)
+	event.origin.send(st.reply(event.stanza):tag("query", { xmlns = "urn:test" }):text(text));
+	return true;
+end
+module:hook("iq-get/self/urn:test:wait:query", function (event)
+	local wait, done = async.waiter();
+	release = done;
+	wait();
+	return answer(event, "waited");
+end);
+module:hook("iq-get/self/urn:test:echo:query", function (event) return answer(event, "echo"); end);
+module:hook("iq-get/self/urn:test:fail:query", function () error("handler failed on purpose"); end);
+module:hook("iq-get/self/urn:test:release:query", function (event)
+	local r = release; release = nil;
+	if r then r(); end
+	return answer(event, "released");
+end);
+module:hook("iq-get/self/urn:test:runners:query", function (event)
+	local laptop = prosody.full_sessions["alice@example.com/laptop"];
+	return answer(event, laptop and tostring(rawget(laptop, "runner")) or "gone");
+end);
+`
+	if err := os.WriteFile(filepath.Join(dir, "mod_session_work.lua"), []byte(plugin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rt, _ := newTestRuntime(t, `
+storage = "memory"
+plugin_paths = { "`+dir+`" }
+VirtualHost "example.com"
+	modules_enabled = { "session_work" }
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	laptop, err := rt.Login(ctx, "example.com", "alice", "laptop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone, err := rt.Login(ctx, "example.com", "alice", "phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ask := func(s *Session, id, ns string) {
+		t.Helper()
+		if err := s.Send(ctx, `<iq type="get" id="`+id+`"><query xmlns="urn:test:`+ns+`"/></iq>`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answerOf := func(s *Session, id string) string {
+		t.Helper()
+		reply, _, err := s.Next(ctx, 0, func(x string) bool { return strings.Contains(x, `id="`+id+`"`) || strings.Contains(x, `id='`+id+`'`) })
+		if err != nil {
+			t.Fatalf("no answer to %s: %v (received %q)", id, err, s.Received())
+		}
+		return reply
+	}
+	ask(laptop, "w1", "wait")
+	ask(laptop, "f1", "fail")
+	ask(laptop, "e1", "echo")
+	ask(phone, "r1", "runners")
+	if reply := answerOf(phone, "r1"); strings.Contains(reply, ">nil<") {
+		t.Fatalf("a session waiting in a handler holds no runner: %s", reply)
+	}
+	for _, s := range laptop.Received() {
+		if strings.Contains(s, "e1") {
+			t.Fatalf("the stanza after a waiting one was handled before it: %s", s)
+		}
+	}
+	ask(phone, "x1", "release")
+	answerOf(phone, "x1")
+	e1 := answerOf(laptop, "e1")
+	got := laptop.Received()
+	order := []string{}
+	for _, s := range got {
+		for _, id := range []string{"w1", "e1"} {
+			if strings.Contains(s, `"`+id+`"`) || strings.Contains(s, `'`+id+`'`) {
+				order = append(order, id)
+			}
+		}
+	}
+	if strings.Join(order, " ") != "w1 e1" || !strings.Contains(e1, "echo") {
+		t.Fatalf("answers in the order %v, want w1 e1 (f1's handler failed between them): %q", order, got)
+	}
+	ask(phone, "r2", "runners")
+	if reply := answerOf(phone, "r2"); !strings.Contains(reply, ">nil<") {
+		t.Fatalf("an idle session still holds a runner: %s", reply)
 	}
 }
