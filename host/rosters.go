@@ -657,15 +657,7 @@ func (b *rosterBook) CommitPacked(L *glua.LState, host, user string, p *roster.P
 		for i, c := range changes {
 			changed[i] = componentItem(c)
 		}
-		b.rt.links.MirrorItems(host, user, changed, func() map[string]component.RosterItem {
-			whole := make(map[string]component.RosterItem, next.Len())
-			for i := range next.Len() {
-				if it, ok := next.Item(i); ok {
-					whole[next.JID(i)] = componentItem(roster.Change{JID: next.JID(i), Item: &it})
-				}
-			}
-			return whole
-		})
+		b.rt.links.MirrorItems(host, user, p, next, changed)
 	}
 	if bare != nil {
 		b.pushChanges(L, bare, next.Version(), changes)

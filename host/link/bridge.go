@@ -8,6 +8,7 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"github.com/modhost/modhost/host/roster"
 	"github.com/modhost/modhost/host/xmpp"
 	"github.com/modhost/modhost/host/xmpp/component"
 	"github.com/modhost/modhost/host/xmpp/ejabberdapi"
@@ -34,6 +35,10 @@ type bridge struct {
 	// here is unknown (after a (re)connect, or never seen): the next save
 	// reads the server first.
 	serverRoster map[string]serverRoster
+	// lastMirror is the packed roster last remembered as a user's server
+	// roster (serverRoster.mirror), parsed: the push of that commit, next,
+	// is compared with it without parsing it again.
+	lastMirror *roster.Packed
 	// scratch is where an item's packed body is written to compare it
 	// with the server's, writeBuf where a save's writes are packed
 	// (writeDifferences).

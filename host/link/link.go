@@ -11,9 +11,9 @@
 // bridge.go (one host's link and what arrives on it), sessions.go (sessions
 // and delegated IQs), login_roster.go (the server's roster at login),
 // mirror.go (roster saves written to the server), server_roster.go (the
-// server's roster of each user as last read or written, packed, to diff
-// saves against), resync.go (what did not
-// reach the server), writer.go (the ordered write queue), roster_writer.go
+// server's roster of each user as last read or written, packed, or the
+// committed packed roster itself, to diff saves against), resync.go (what
+// did not reach the server), writer.go (the ordered write queue), roster_writer.go
 // (the rosterWriter interface and its XEP-0356 implementation),
 // ejabberd_writer.go (the ejabberd admin API one, for ejabberd_api),
 // route.go (stanzas plugins send).
@@ -27,6 +27,7 @@ import (
 	glua "github.com/yuin/gopher-lua"
 
 	"github.com/modhost/modhost/host/config"
+	"github.com/modhost/modhost/host/roster"
 	"github.com/modhost/modhost/host/xmpp"
 	"github.com/modhost/modhost/host/xmpp/component"
 	"github.com/modhost/modhost/lua"
@@ -227,17 +228,26 @@ func (set *Set) Linked(host string) bool {
 	return false
 }
 
-// MirrorItems is Mirror for a change Go made to a roster it holds packed:
-// changed are the contacts' new items (Subscription "remove" for a
-// removal), whole gives the whole roster if the server's must be read and
-// compared first.
-func (set *Set) MirrorItems(host, user string, changed []component.RosterItem, whole func() map[string]component.RosterItem) {
+// MirrorItems is Mirror for a change Go made to a roster it holds packed,
+// from before to after: changed are the contacts' new items (Subscription
+// "remove" for a removal). When the server held before, it is then
+// remembered to hold after, with no copy of it kept.
+func (set *Set) MirrorItems(host, user string, before, after *roster.Packed, changed []component.RosterItem) {
 	if set == nil {
 		return
 	}
+	whole := func() map[string]component.RosterItem {
+		items := make(map[string]component.RosterItem, after.Len())
+		for i := range after.Len() {
+			if it, ok := packedItem(after, i); ok {
+				items[it.JID] = it
+			}
+		}
+		return items
+	}
 	for _, b := range set.bridges {
 		if b.host == host {
-			b.mirrorItems(user, changed, whole)
+			b.mirrorItems(user, changed, whole, packedCommit{before: before, after: after})
 		}
 	}
 }

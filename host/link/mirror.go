@@ -7,6 +7,7 @@ import (
 
 	glua "github.com/yuin/gopher-lua"
 
+	"github.com/modhost/modhost/host/roster"
 	"github.com/modhost/modhost/host/xmpp"
 	"github.com/modhost/modhost/host/xmpp/component"
 	"github.com/modhost/modhost/lua"
@@ -86,14 +87,15 @@ func (b *bridge) mirrorChanged(user string, roster *glua.LTable, jids []string) 
 		changed = append(changed, it)
 	}
 	whole := localRoster(roster) // read now: the table is the caller's
-	b.mirrorItems(user, changed, func() map[string]component.RosterItem { return whole })
+	b.mirrorItems(user, changed, func() map[string]component.RosterItem { return whole }, packedCommit{})
 }
 
 // mirrorItems writes the changed items (Subscription "remove" for a
 // removal) of user's roster to the server, as mirrorRoster writes a save;
 // whole gives the whole local roster when the server's must be compared
-// first (link.Set.MirrorItems).
-func (b *bridge) mirrorItems(user string, changed []component.RosterItem, whole func() map[string]component.RosterItem) {
+// first; commit is the packed change they come from, if any
+// (link.Set.MirrorItems).
+func (b *bridge) mirrorItems(user string, changed []component.RosterItem, whole func() map[string]component.RosterItem, commit packedCommit) {
 	server, known, ok := b.serverRosterToDiff(user, whole)
 	if !ok {
 		return
@@ -107,7 +109,7 @@ func (b *bridge) mirrorItems(user string, changed []component.RosterItem, whole 
 			local[it.JID] = it
 		}
 	}
-	b.writeDifferences(user, local, server, known, jids)
+	b.writeDiff(user, local, server, known, jids, commit)
 }
 
 // writeDifferences queues the sets that make the server's roster of user
@@ -115,6 +117,33 @@ func (b *bridge) mirrorItems(user string, changed []component.RosterItem, whole 
 // known says whether server is the server's roster: if not, removals are
 // written blindly. A JID given twice is written once.
 func (b *bridge) writeDifferences(user string, local map[string]component.RosterItem, server serverRoster, known bool, jids []string) {
+	b.writeDiff(user, local, server, known, jids, packedCommit{})
+}
+
+// packedCommit is a change Go made to a packed roster (host/roster): the
+// roster before and after it. Mirrored, it lets the server's roster be
+// remembered as the one after (serverRoster.mirror) rather than as a copy.
+type packedCommit struct {
+	before, after *roster.Packed
+}
+
+// writeDiff is writeDifferences for a change that may be a packed commit.
+// When the server held the roster before it (a mirror of it), the server
+// holds the one after once the changed contacts are written; otherwise,
+// it does if the result says so.
+func (b *bridge) writeDiff(user string, local map[string]component.RosterItem, server serverRoster, known bool, jids []string, commit packedCommit) {
+	remembered := server
+	inSync := commit.after != nil && commit.before != nil && server.mirror != "" && server.mirror == commit.before.Data()
+	var view *mirrorView
+	if server.mirror != "" {
+		if jids == nil || len(jids) > mirrorLookups {
+			server = server.expanded(b.roster.stored)
+		} else if p := b.parsedMirror(server.mirror, commit.before); p != nil {
+			view = &mirrorView{p: p, stored: b.roster.stored}
+		} else {
+			server = serverRoster{}
+		}
+	}
 	var seen map[string]bool // only when jids may repeat
 	if jids == nil {
 		server = server.compacted()
@@ -131,6 +160,10 @@ func (b *bridge) writeDifferences(user string, local map[string]component.Roster
 	} else if len(jids) > 1 {
 		seen = make(map[string]bool, len(jids))
 	}
+	lookup := server.lookup
+	if view != nil {
+		lookup = view.lookup
+	}
 	var changes []change
 	queued := b.writeBuf[:0] // the writes, packed (writeQueue)
 	for _, jid := range jids {
@@ -141,7 +174,7 @@ func (b *bridge) writeDifferences(user string, local map[string]component.Roster
 			seen[jid] = true
 		}
 		want, keep := local[jid]
-		have, held := server.lookup(jid)
+		have, held := lookup(jid)
 		var it component.RosterItem
 		switch {
 		case keep:
@@ -163,7 +196,43 @@ func (b *bridge) writeDifferences(user string, local map[string]component.Roster
 	}
 	b.writes.push(user, string(queued), len(changes))
 	b.writeBuf = queued
-	b.serverRoster[user] = server.with(changes)
+	if inSync {
+		b.serverRoster[user] = serverRoster{mirror: commit.after.Data()}
+		b.lastMirror = commit.after
+		return
+	}
+	if len(changes) == 0 && remembered.mirror != "" {
+		return // nothing written: the server still holds the mirror
+	}
+	if view != nil {
+		server = server.expanded(b.roster.stored)
+	}
+	result := server.with(changes)
+	if commit.after != nil && commit.after.Data() != "" && sameItems(result, serverRoster{mirror: commit.after.Data()}.expanded(b.roster.stored)) {
+		result = serverRoster{mirror: commit.after.Data()}
+		b.lastMirror = commit.after
+	}
+	b.serverRoster[user] = result
+}
+
+// parsedMirror is a mirror's packed roster, parsed: the commit's roster
+// before, or the last one made a mirror (what a push of that commit is
+// compared with), when it is that one; else parsed now. Nil if it does
+// not parse.
+func (b *bridge) parsedMirror(mirror string, before *roster.Packed) *roster.Packed {
+	for _, p := range []*roster.Packed{before, b.lastMirror} {
+		if p != nil && p.Data() == mirror {
+			return p
+		}
+	}
+	p, _ := roster.ParsePacked(mirror)
+	return p
+}
+
+// sameItems reports whether a and b hold the same items.
+func sameItems(a, b serverRoster) bool {
+	a, b = a.compacted(), b.compacted()
+	return a.base.data == b.base.data
 }
 
 // mirrorTold keeps the server's roster of user in step with what a plugin

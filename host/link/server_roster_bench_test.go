@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modhost/modhost/host/roster"
 	"github.com/modhost/modhost/host/xmpp/component"
 )
 
@@ -28,40 +29,55 @@ func heapNow() uint64 {
 }
 
 // BenchmarkServerRosterHeap is the live heap the link keeps per online
-// user for the server's roster (bridge.serverRoster): b.N users with the
-// bench's 100-contact roster as read at login (storeServerRoster), then
-// after one refresh changing one contact each (mirrorItems), as setup C
-// of cmd/modhost-bench does.
+// user for the server's roster (bridge.serverRoster), beside the packed
+// rosters the roster store holds: b.N users whose server roster is read
+// at login (empty, as for the bench's users) and the web app's 100
+// contacts committed and mirrored, then one refresh changing one contact
+// each, as setup C of cmd/modhost-bench does. Each server roster is then
+// the committed packed roster itself, so the link's share is its entry.
 func BenchmarkServerRosterHeap(b *testing.B) {
 	const contacts = 100
 	br := newTestBridge(fakeWriter{})
 	users := make([]string, b.N)
+	logins := make([]packedCommit, b.N)
+	refreshes := make([]packedCommit, b.N)
 	for i := range users {
 		users[i] = fmt.Sprintf("user%d", i)
+		logins[i] = packedCommitOf(b, nil, parsedItems(contacts, 0)...)
+		refreshes[i] = packedCommitOf(b, parsedItems(contacts, 0), parsedItems(1, 1)...)
+		refreshes[i].before = logins[i].after
 	}
 	before := heapNow()
-	for _, user := range users {
-		br.serverRoster[user] = packServerRoster(parsedItems(contacts, 0))
+	for i, user := range users {
+		br.serverRoster[user] = packServerRoster(nil)
+		br.mirrorItems(user, parsedItems(contacts, 0), nil, logins[i])
 	}
+	br.writes.take()
 	loggedIn := heapNow()
-	for _, user := range users {
-		br.mirrorItems(user, parsedItems(1, 1), nil)
+	for i, user := range users {
+		br.mirrorItems(user, parsedItems(1, 1), nil, refreshes[i])
 	}
 	br.writes.take()
 	refreshed := heapNow()
 	b.ReportMetric((float64(loggedIn)-float64(before))/float64(b.N)/1024, "login-KiB/user")
 	b.ReportMetric((float64(refreshed)-float64(before))/float64(b.N)/1024, "refreshed-KiB/user")
 	runtime.KeepAlive(br)
+	runtime.KeepAlive(logins)
+	runtime.KeepAlive(refreshes)
 }
 
-// BenchmarkServerRosterRefresh is the link's part of one refresh changing
-// one contact of a user's 100-contact roster (mirrorItems: the diff
-// against the server's roster, the write queued, the result kept).
+// BenchmarkServerRosterRefresh is one refresh changing one contact of a
+// user's 100-contact roster: the host's packed commit (roster.Packed.With)
+// and the link's part (mirrorItems: the diff against the server's roster,
+// the write queued, the result kept).
 func BenchmarkServerRosterRefresh(b *testing.B) {
 	const users = 100
 	br := newTestBridge(fakeWriter{})
+	rosters := make([]*roster.Packed, users)
 	for u := range users {
-		br.serverRoster[fmt.Sprint(u)] = packServerRoster(parsedItems(100, 0))
+		c := packedCommitOf(b, nil, parsedItems(100, 0)...)
+		br.serverRoster[fmt.Sprint(u)] = serverRoster{mirror: c.after.Data()}
+		rosters[u] = c.after
 	}
 	changes := make([][]component.RosterItem, 100)
 	for k := range changes {
@@ -73,7 +89,10 @@ func BenchmarkServerRosterRefresh(b *testing.B) {
 	for i := range b.N {
 		c := changes[(i/users)%100]
 		c[0].Name = fmt.Sprintf("Contact %d v%d", (i/users)%100, i)
-		br.mirrorItems(fmt.Sprint(i%users), c, nil)
+		u := i % users
+		before := rosters[u]
+		rosters[u] = before.With([]roster.Change{{JID: c[0].JID, Item: &roster.Item{Name: c[0].Name, Subscription: c[0].Subscription, Groups: c[0].Groups}}})
+		br.mirrorItems(fmt.Sprint(u), c, nil, packedCommit{before: before, after: rosters[u]})
 		if i%1000 == 0 {
 			br.writes.take()
 		}

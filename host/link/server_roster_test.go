@@ -11,7 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	glua "github.com/yuin/gopher-lua"
+
+	"github.com/modhost/modhost/host/roster"
 	"github.com/modhost/modhost/host/xmpp/component"
+	storagememory "github.com/modhost/modhost/plugins/mod_storage_memory"
 )
 
 // fakeWriter is a rosterWriter that is always ready and writes nothing:
@@ -175,7 +179,7 @@ func TestWriteDifferencesOfGivenContacts(t *testing.T) {
 	b.mirrorItems("u", []component.RosterItem{
 		item("c@x", "C", "both"), {JID: "b@x", Subscription: "remove"}, {JID: "z@x", Subscription: "remove"},
 		item("a@x", "A", "both"),
-	}, nil)
+	}, nil, packedCommit{})
 	want := []string{`c@x name="C" sub=both groups=`, `b@x name="" sub=remove groups=`}
 	if got := written(b); !slices.Equal(got, want) {
 		t.Fatalf("wrote\n%s\nwant (in the order given)\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -241,7 +245,7 @@ func TestServerRosterRecentStaysSmall(t *testing.T) {
 	merged := false
 	for round := 1; round <= 3*limit; round++ {
 		jid := fmt.Sprintf("c%03d@x", round%100)
-		b.mirrorItems("u", []component.RosterItem{item(jid, fmt.Sprintf("C v%d", round), "both", "Bench")}, nil)
+		b.mirrorItems("u", []component.RosterItem{item(jid, fmt.Sprintf("C v%d", round), "both", "Bench")}, nil, packedCommit{})
 		s := b.serverRoster["u"]
 		if s.recent.len() > limit {
 			t.Fatalf("round %d: recent holds %d entries, over %d", round, s.recent.len(), limit)
@@ -259,8 +263,8 @@ func TestServerRosterRecentStaysSmall(t *testing.T) {
 	if !merged {
 		t.Fatal("recent never merged into base")
 	}
-	b.mirrorItems("u", []component.RosterItem{{JID: "none@x", Subscription: "remove"}, item("new@x", "N", "both")}, nil)
-	b.mirrorItems("u", []component.RosterItem{{JID: "new@x", Subscription: "remove"}}, nil)
+	b.mirrorItems("u", []component.RosterItem{{JID: "none@x", Subscription: "remove"}, item("new@x", "N", "both")}, nil, packedCommit{})
+	b.mirrorItems("u", []component.RosterItem{{JID: "new@x", Subscription: "remove"}}, nil, packedCommit{})
 	if s := b.serverRoster["u"]; s.recent.len() != 0 && strings.Contains(s.recent.data, "new@x") {
 		t.Fatalf("recent keeps a removal of what base does not hold: %q", s.recent.data)
 	}
@@ -351,7 +355,7 @@ func TestServerRosterMatchesTheMapItReplaced(t *testing.T) {
 					jids = append(jids, it.JID)
 				}
 				want = refWrite(mine, ref, true, jids)
-				b.mirrorItems("u", changed, nil)
+				b.mirrorItems("u", changed, nil, packedCommit{})
 			case op < 90: // the whole roster compared
 				want = refWrite(mine, ref, true, nil)
 				b.writeDifferences("u", mine, b.serverRoster["u"], true, nil)
@@ -444,7 +448,7 @@ func TestWriteDifferencesQueuesOneEntryPerSave(t *testing.T) {
 	b := newTestBridge(fakeWriter{})
 	b.serverRoster["u"] = packServerRoster([]component.RosterItem{item("a@x", "A", "both")})
 	before := b.writes.queued()
-	b.mirrorItems("u", []component.RosterItem{item("b@x", "B", "both"), {JID: "a@x", Subscription: "remove"}, item("c@x", "C", "to")}, nil)
+	b.mirrorItems("u", []component.RosterItem{item("b@x", "B", "both"), {JID: "a@x", Subscription: "remove"}, item("c@x", "C", "to")}, nil, packedCommit{})
 	if n := b.writes.queued() - before; n != 3 || b.queued["u"] != 3 {
 		t.Fatalf("queued %d sets (user count %d), want 3", n, b.queued["u"])
 	}
@@ -452,8 +456,130 @@ func TestWriteDifferencesQueuesOneEntryPerSave(t *testing.T) {
 		t.Fatalf("%d queue entries for one save, want 1", len(pending))
 	}
 	// Nothing differs: nothing queued, not even an empty entry.
-	b.mirrorItems("u", []component.RosterItem{item("b@x", "B", "both")}, nil)
+	b.mirrorItems("u", []component.RosterItem{item("b@x", "B", "both")}, nil, packedCommit{})
 	if pending := b.writes.take(); len(pending) != 0 || b.writes.queued() != before+3 {
 		t.Fatalf("a save with no difference queued %d entries", len(pending))
 	}
+}
+
+// packedCommitOf is the change Go makes to a packed roster: before holds
+// items, after is it with changes made.
+func packedCommitOf(t testing.TB, items []component.RosterItem, changes ...component.RosterItem) packedCommit {
+	t.Helper()
+	L := glua.NewState()
+	defer L.Close()
+	data, ok := storagememory.PackFlat(L, L.NewTable())
+	if !ok {
+		t.Fatal("an empty roster does not pack")
+	}
+	empty, ok := roster.ParsePacked(data)
+	if !ok {
+		t.Fatal("an empty packed roster does not parse")
+	}
+	toChanges := func(items []component.RosterItem) []roster.Change {
+		var out []roster.Change
+		for _, it := range items {
+			if it.Subscription == "remove" {
+				out = append(out, roster.Change{JID: it.JID})
+				continue
+			}
+			out = append(out, roster.Change{JID: it.JID, Item: &roster.Item{Name: it.Name, Subscription: it.Subscription, Ask: it.Ask, Groups: it.Groups}})
+		}
+		return out
+	}
+	before := empty.With(toChanges(items))
+	return packedCommit{before: before, after: before.With(toChanges(changes))}
+}
+
+// A commit Go made and mirrored leaves the server's roster remembered as
+// the packed roster after it, no copy kept; the next commit from there
+// writes only what changed and needs no comparison of the rest. Whatever
+// else reads the mirror (a push a plugin sends, a whole roster result)
+// compares with it as with a copy, and a difference makes it a copy again.
+func TestServerRosterIsTheCommittedPackedRosterNotACopy(t *testing.T) {
+	b := newTestBridge(fakeWriter{})
+	var items []component.RosterItem
+	for k := range 20 {
+		items = append(items, item(fmt.Sprintf("c%02d@x", k), "C", "both", "Bench"))
+	}
+	// The login: the server's roster read (empty), the web app's applied.
+	b.serverRoster["u"] = packServerRoster(nil)
+	login := packedCommitOf(t, nil, items...)
+	b.mirrorItems("u", items, nil, packedCommit{before: login.before, after: login.after})
+	if got := written(b); len(got) != 20 {
+		t.Fatalf("login wrote %d items, want 20", len(got))
+	}
+	s := b.serverRoster["u"]
+	if s.mirror != login.after.Data() || s.base.len() != 0 || s.recent.len() != 0 {
+		t.Fatalf("after the login's writes: mirror %v, base %d, recent %d; want the packed roster itself", s.mirror != "", s.base.len(), s.recent.len())
+	}
+
+	// A refresh changing one contact and removing another.
+	refresh := packedCommit{before: login.after}
+	changed := []component.RosterItem{item("c03@x", "Renamed", "both", "Bench"), {JID: "c04@x", Subscription: "remove"}}
+	refresh.after = login.after.With([]roster.Change{{JID: "c03@x", Item: &roster.Item{Name: "Renamed", Subscription: "both", Groups: []string{"Bench"}}}, {JID: "c04@x"}})
+	b.mirrorItems("u", changed, nil, refresh)
+	want := []string{`c03@x name="Renamed" sub=both groups=Bench`, `c04@x name="" sub=remove groups=`}
+	if got := written(b); !slices.Equal(got, want) {
+		t.Fatalf("refresh wrote %q, want %q", got, want)
+	}
+	if s := b.serverRoster["u"]; s.mirror != refresh.after.Data() || s.base.len() != 0 {
+		t.Fatal("after the refresh the server's roster is not the packed roster after it")
+	}
+
+	// The push of that change, as told to the client: nothing to write.
+	b.mirrorTold("u", component.RosterSet("", "u@x", item("c03@x", "Renamed", "both", "Bench")), "set")
+	if got := written(b); len(got) != 0 {
+		t.Fatalf("the push of a mirrored change wrote %q", got)
+	}
+	// The whole roster as a result: nothing to write, still no copy.
+	whole := expandedItems(b, refresh.after)
+	b.writeDifferences("u", local(whole...), b.serverRoster["u"], true, nil)
+	if got := written(b); len(got) != 0 {
+		t.Fatalf("the whole mirrored roster compared with itself wrote %q", got)
+	}
+	if s := b.serverRoster["u"]; s.mirror != refresh.after.Data() {
+		t.Fatal("a comparison that wrote nothing made the mirror a copy")
+	}
+
+	// A plugin's own push of something else: written, and remembered as a copy.
+	b.mirrorTold("u", component.RosterSet("", "u@x", item("new@x", "N", "to")), "set")
+	if got := written(b); !slices.Equal(got, []string{`new@x name="N" sub=to groups=`}) {
+		t.Fatalf("a plugin's push wrote %q", got)
+	}
+	s = b.serverRoster["u"]
+	if s.mirror != "" || s.base.len()+s.recent.len() != 20 {
+		t.Fatalf("after a change of its own: mirror %v, %d+%d entries, want a copy of 20", s.mirror != "", s.base.len(), s.recent.len())
+	}
+	if body, ok := s.lookup("new@x"); !ok || body == "" {
+		t.Fatal("the copy lacks the plugin's contact")
+	}
+	if _, ok := s.lookup("c04@x"); ok {
+		t.Fatal("the copy holds the removed contact")
+	}
+
+	// The next commit from a roster the server does not hold (it has new@x):
+	// only the change is written, and the copy stays, new@x in it.
+	next := packedCommit{before: refresh.after, after: refresh.after.With([]roster.Change{{JID: "c05@x", Item: &roster.Item{Name: "Five", Subscription: "both"}}})}
+	b.mirrorItems("u", []component.RosterItem{item("c05@x", "Five", "both")}, nil, next)
+	if got := written(b); !slices.Equal(got, []string{`c05@x name="Five" sub=both groups=`}) {
+		t.Fatalf("commit after a plugin's change wrote %q", got)
+	}
+	if s := b.serverRoster["u"]; s.mirror != "" {
+		t.Fatal("the server's roster, which holds new@x, was taken for the packed roster, which does not")
+	}
+	// Once the server's roster is the packed one again, it is remembered so.
+	again := packedCommit{before: next.after, after: next.after.With([]roster.Change{{JID: "new@x", Item: &roster.Item{Name: "N", Subscription: "to"}}})}
+	b.mirrorItems("u", []component.RosterItem{item("new@x", "N", "to")}, nil, again)
+	if got := written(b); len(got) != 0 {
+		t.Fatalf("adding what the server holds wrote %q", got)
+	}
+	if s := b.serverRoster["u"]; s.mirror != again.after.Data() {
+		t.Fatal("the server's roster equal to the packed one is still kept as a copy")
+	}
+}
+
+// expandedItems is p's contacts as the server stores them.
+func expandedItems(b *bridge, p *roster.Packed) []component.RosterItem {
+	return serverRoster{mirror: p.Data()}.expanded(b.roster.stored).items()
 }
