@@ -1,10 +1,14 @@
 package host
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	glua "github.com/yuin/gopher-lua"
 
 	"github.com/modhost/modhost/internal/prosodyoracle"
 )
@@ -45,4 +49,69 @@ func TestStorageWarningSaysWhyProsodysSQLDriverCannotLoad(t *testing.T) {
 	if len(report.Warnings) != 1 || !strings.Contains(report.Warnings[0], want) {
 		t.Errorf("warnings %q, want one holding %q", report.Warnings, want)
 	}
+}
+
+// Store opens keep the driver they found until modules' items change: a
+// driver module unloaded is not used after, and one loaded again (a new
+// instance, as after a reload) is the one used.
+func TestStorageDriverFoundAgainAfterItsModuleUnloadsAndLoads(t *testing.T) {
+	dir := t.TempDir()
+	plugin := `
+local instance = tostring({}):match("0x%x+") or tostring(math.random());
+local data = {};
+module:provides("storage", {
+	open = function (self, store)
+		return {
+			get = function (_, user) return data[user]; end;
+			set = function (_, user, value) data[user] = value; return true; end;
+			instance = instance;
+		};
+	end;
+});
+`
+	if err := os.WriteFile(filepath.Join(dir, "mod_storage_probe.lua"), []byte(plugin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rt, _ := newTestRuntime(t, `
+plugin_paths = { "`+dir+`" }
+VirtualHost "example.com"
+	storage = { roster = "probe" }
+	modules_enabled = { "storage_probe" }
+`)
+	got := luaOnLoop(t, rt, `
+local sm = require "core.storagemanager";
+local mm = require "core.modulemanager";
+local first = sm.open("example.com", "roster").instance;
+local again = sm.open("example.com", "roster").instance;
+mm.unload("example.com", "storage_probe");
+local ok, err = pcall(sm.open, "example.com", "roster");
+local reloaded = sm.open("example.com", "roster").instance; -- loads the module again
+return tostring(first == again) .. " " .. tostring(ok and "opened" or "refused") .. " " .. tostring(reloaded ~= first);
+`)
+	// The open after the unload loads the driver module again (as an
+	// unconfigured driver would be): a new instance, never the old one.
+	if got != "true opened true" {
+		t.Fatalf("got %q, want the same driver twice, then a new one after the unload", got)
+	}
+}
+
+// luaOnLoop runs a chunk on rt's loop and returns what it returns, as text.
+func luaOnLoop(t *testing.T, rt *Runtime, chunk string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out string
+	err := rt.loop.Do(ctx, func(L *glua.LState) error {
+		top := L.GetTop()
+		if err := L.DoString(chunk); err != nil {
+			return err
+		}
+		out = L.Get(-1).String()
+		L.SetTop(top)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -275,6 +275,7 @@ function api:add_item(key, value)
 	self.items = self.items or {};
 	self.items[key] = self.items[key] or {};
 	t_insert(self.items[key], value);
+	require "core.modulemanager".items_changed();
 	self:fire_event("item-added/" .. key, { source = self, item = value });
 end
 
@@ -284,6 +285,7 @@ function api:remove_item(key, value)
 	for i = #list, 1, -1 do
 		if list[i] == value then
 			t_remove(list, i);
+			require "core.modulemanager".items_changed();
 			self:fire_event("item-removed/" .. key, { source = self, item = value });
 			return value;
 		end

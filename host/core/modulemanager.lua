@@ -129,6 +129,12 @@ function load(host, name)
 	return env, err, kind;
 end
 
+-- items_generation counts the changes to modules' items (added, removed,
+-- or gone with an unloaded module), so that a lookup of them can be kept
+-- until the next one (core.storagemanager's drivers).
+local items_generation = 0;
+local function items_changed() items_generation = items_generation + 1; end
+
 -- do_unload is unload, plus the error of the module's own unload method if
 -- it raised one (the module is unloaded anyway, as in Prosody).
 local function do_unload(host, name)
@@ -163,6 +169,7 @@ local function do_unload(host, name)
 	end
 	instance.loaded = false;
 	map[name] = nil;
+	items_changed();
 	local target = hosts[host] and hosts[host].events or prosody.events;
 	target.fire_event("module-unloaded", { module = name, host = host });
 	return true, nil, unload_err;
@@ -269,6 +276,8 @@ return {
 	get_modules = get_modules;
 	is_loaded = is_loaded;
 	get_items = get_items;
+	items_changed = items_changed;
+	items_generation = function () return items_generation; end;
 	module_use = module_use;
 	module_has_method = has_method;
 	call_module_method = call_method;
