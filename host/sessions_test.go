@@ -18,14 +18,7 @@ VirtualHost "example.com"
 `)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	laptop, err := rt.Login(ctx, "example.com", "alice", "laptop")
-	if err != nil {
-		t.Fatal(err)
-	}
-	phone, err := rt.Login(ctx, "example.com", "alice", "phone")
-	if err != nil {
-		t.Fatal(err)
-	}
+	laptop, phone := loginAlice(ctx, t, rt, "laptop"), loginAlice(ctx, t, rt, "phone")
 	items, err := laptop.Roster(ctx)
 	if err != nil || len(items) != 0 {
 		t.Fatalf("roster = %v, %v", items, err)
@@ -234,14 +227,7 @@ VirtualHost "example.com"
 `)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	laptop, err := rt.Login(ctx, "example.com", "alice", "laptop")
-	if err != nil {
-		t.Fatal(err)
-	}
-	phone, err := rt.Login(ctx, "example.com", "alice", "phone")
-	if err != nil {
-		t.Fatal(err)
-	}
+	laptop, phone := loginAlice(ctx, t, rt, "laptop"), loginAlice(ctx, t, rt, "phone")
 	ask := func(s *Session, id, ns string) {
 		t.Helper()
 		if err := s.Send(ctx, `<iq type="get" id="`+id+`"><query xmlns="urn:test:`+ns+`"/></iq>`); err != nil {
@@ -287,4 +273,14 @@ VirtualHost "example.com"
 	if reply := answerOf(phone, "r2"); !strings.Contains(reply, ">nil<") {
 		t.Fatalf("an idle session still holds a runner: %s", reply)
 	}
+}
+
+// loginAlice logs alice@example.com in on resource.
+func loginAlice(ctx context.Context, t *testing.T, rt *Runtime, resource string) *Session {
+	t.Helper()
+	s, err := rt.Login(ctx, "example.com", "alice", resource)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
