@@ -85,6 +85,9 @@ type SetupResult struct {
 	// RSSDuringRounds are readings at every tenth of the rounds, settled
 	// as the others, in runs of at least 100 rounds (soaks).
 	RSSDuringRounds []RoundRSS
+	// LoginMillis are the timed logins, in the order they ran: p99 of a
+	// few is their slowest, which these show beside the others.
+	LoginMillis []float64
 	// modhost's own part of RSSBeforeKiB and RSSOnlineKiB.
 	ModhostBeforeKiB, ModhostOnlineKiB int64
 	// The Concurrent-request test (setup B): p99 and wall time.
@@ -315,6 +318,14 @@ func (r Report) Print(w io.Writer) {
 			fmt.Fprintf(w, "     of which modhost: %.1f MiB before, %.1f MiB online: %.1f KiB/user, Prosody %.1f KiB/user\n",
 				float64(res.ModhostBeforeKiB)/1024, float64(res.ModhostOnlineKiB)/1024, own, res.RSSPerUserKiB-own)
 		}
+	}
+	fmt.Fprintf(w, "\ntimed logins, in order (ms):\n")
+	for _, res := range r.Setups {
+		var b strings.Builder
+		for _, ms := range res.LoginMillis {
+			fmt.Fprintf(&b, " %.1f", ms)
+		}
+		fmt.Fprintf(w, "  %s:%s\n", res.Setup, b.String())
 	}
 	for _, res := range r.Setups {
 		for i, e := range res.Errors {

@@ -49,4 +49,9 @@ func TestStandaloneWayMeasuresATinyWorkloadWithoutErrors(t *testing.T) {
 	if !strings.Contains(out.String(), "B  modhost standalone") || !strings.Contains(out.String(), "total 0 errors") {
 		t.Fatalf("table:\n%s", out.String())
 	}
+	// Each timed login is printed, so that a p99 (the slowest of a few) is
+	// seen beside the others.
+	if len(b.LoginMillis) != 2 || !strings.Contains(out.String(), fmt.Sprintf("  B: %.1f %.1f\n", b.LoginMillis[0], b.LoginMillis[1])) {
+		t.Fatalf("timed logins %v not printed in order:\n%s", b.LoginMillis, out.String())
+	}
 }

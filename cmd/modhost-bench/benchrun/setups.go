@@ -161,6 +161,7 @@ func (e *runEnv) measure(ctx context.Context, sys system, res SetupResult, concu
 
 	millis, failures := sys.timedLogins(ctx, userNames("login", o.Logins))
 	res.Errors = append(res.Errors, failures...)
+	res.LoginMillis = millis
 	res.LoginP50, res.LoginP99 = percentile(millis, 50), percentile(millis, 99)
 
 	if concurrent && o.Concurrent > 0 {
