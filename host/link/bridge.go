@@ -39,6 +39,10 @@ type bridge struct {
 	// roster (serverRoster.mirror), parsed: the push of that commit, next,
 	// is compared with it without parsing it again.
 	lastMirror *roster.Packed
+	// lastWrite is, per user, the queue count (writeQueue.queued) of the
+	// last set queued for that user's server roster while it may be
+	// unanswered: a delegated roster result waits for it (writesPending).
+	lastWrite map[string]int
 	// scratch is where an item's packed body is written to compare it
 	// with the server's, writeBuf where a save's writes are packed
 	// (writeDifferences).
@@ -98,7 +102,7 @@ func newBridge(rt Runtime, host string, s settings, log *slog.Logger) *bridge {
 	b := &bridge{rt: rt, host: host, cfg: s.component, replyDeadline: s.replyDeadline, resyncDelay: s.resyncDelay,
 		log:       log.With("source", "link", "host", host),
 		delegated: map[string]bool{}, sessions: map[string]*linkedSession{},
-		serverRoster: map[string]serverRoster{}, reconciling: map[string]func() map[string]component.RosterItem{},
+		serverRoster: map[string]serverRoster{}, lastWrite: map[string]int{}, reconciling: map[string]func() map[string]component.RosterItem{},
 		endedAt: map[string]int{}, forgotten: map[string]int{}, writes: newWriteQueue(), unsynced: map[string]bool{}, queued: map[string]int{}, refusals: &refusalLog{last: map[string]refusal{}}}
 	b.cfg.DelegationFeatures = func(ns string, bare bool) []string {
 		if bare {

@@ -1,7 +1,9 @@
 package link_test
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -118,4 +120,31 @@ func TestLinkHangingWebAppHoldsALoginOnlyForTheLoginTimeout(t *testing.T) {
 		e.waitView(c, first, want, 10*time.Second)
 		e.waitServerRoster("alice", want)
 	})
+}
+
+// A first login with a large roster from the web app, delegated: modhost
+// answers the client's roster query only once the server holds the
+// contacts, so the initial presence that follows it reaches them. bob,
+// online with alice in his roster, sees her come online; the contact he
+// is comes last of a hundred in the order the sets are written.
+func TestLinkFirstLoginsInitialPresenceReachesContactsOfALargeRoster(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{`)
+	for k := range 100 {
+		fmt.Fprintf(&b, `"a%03d@example.com":{},`, k)
+	}
+	b.WriteString(`"bob@example.com":{"name":"Bob"}}`)
+	e := newLinkEnv(t, component.Delegated, map[string]string{"alice": b.String(), "bob": `{"alice@example.com":{"name":"Alice"}}`})
+	bob := e.online("bob", "desk", true)
+	e.waitServerRoster("bob", line("alice@example.com", "Alice", "both"))
+	bob.Drain()
+
+	e.online("alice", "laptop", true) // roster, then initial presence at once
+	ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+	defer cancel()
+	if _, err := bob.Next(ctx, func(el xmpptest.Element) bool {
+		return el.Name() == "presence" && el.Attr("type") == "" && strings.HasPrefix(el.Attr("from"), "alice@example.com/")
+	}); err != nil {
+		t.Fatalf("bob never saw alice's initial presence: %v", err)
+	}
 }

@@ -196,6 +196,9 @@ func (b *bridge) writeDiff(user string, local map[string]component.RosterItem, s
 	}
 	b.writes.push(user, string(queued), len(changes))
 	b.writeBuf = queued
+	if len(changes) > 0 {
+		b.lastWrite[user] = b.writes.queued()
+	}
 	if inSync {
 		b.serverRoster[user] = serverRoster{mirror: commit.after.Data()}
 		b.lastMirror = commit.after

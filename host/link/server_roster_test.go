@@ -37,7 +37,7 @@ func (fakeWriter) read(context.Context, string) ([]component.RosterItem, error) 
 
 func newTestBridge(w rosterWriter) *bridge {
 	return &bridge{roster: w, log: slog.New(slog.NewTextHandler(io.Discard, nil)), writes: newWriteQueue(),
-		queued: map[string]int{}, unsynced: map[string]bool{}, serverRoster: map[string]serverRoster{},
+		queued: map[string]int{}, unsynced: map[string]bool{}, serverRoster: map[string]serverRoster{}, lastWrite: map[string]int{},
 		reconciling: map[string]func() map[string]component.RosterItem{}, forgotten: map[string]int{}}
 }
 

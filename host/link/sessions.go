@@ -226,9 +226,11 @@ func (b *bridge) sessionSendElement(_ *glua.LState, s *linkedSession, full strin
 	if e.Name == "iq" && (typ == "result" || typ == "error") {
 		if d, ok := s.pending[attrOf(e, "id")]; ok {
 			delete(s.pending, attrOf(e, "id"))
-			if wrote {
+			if user, _, ok := b.userOf(full); wrote || ok && b.writesPending(user) {
 				// The client's initial presence follows this answer: the
-				// server must hold the contacts by then to route it.
+				// server must hold the contacts by then to route it, be
+				// they written for this answer or, before it, for the
+				// roster it gives (a login's fetch, committed in Go).
 				b.writes.after(replyHold, func() { b.replyDelegated(d, e) })
 				return
 			}
@@ -263,6 +265,20 @@ func (b *bridge) sessionSendElement(_ *glua.LState, s *linkedSession, full strin
 		return
 	}
 	b.log.Debug("stanza for a client dropped: a component cannot send it", "to", full, "name", e.Name)
+}
+
+// writesPending says whether sets queued for user's server roster are
+// still unanswered.
+func (b *bridge) writesPending(user string) bool {
+	last, ok := b.lastWrite[user]
+	if !ok {
+		return false
+	}
+	if b.writes.answeredUpTo(last) {
+		delete(b.lastWrite, user)
+		return false
+	}
+	return true
 }
 
 func isRosterPush(e *xmpp.Element) bool {

@@ -28,6 +28,10 @@ type writeQueue struct {
 	// unanswered is how many queued sets the server has not answered yet
 	// (modhost_link_roster_writes_pending).
 	unanswered atomic.Int64
+	// answered is how many queued sets the server has answered (or that
+	// failed), in queue order: every set queued up to count n has been
+	// answered once answered reaches n.
+	answered atomic.Int64
 }
 
 // queuedWrite is the items of one save written to user's server roster
@@ -98,6 +102,10 @@ func (q *writeQueue) after(wait time.Duration, fn func()) {
 	q.signal()
 }
 
+// answeredUpTo says whether every set up to the n-th ever queued has
+// been answered (see queued).
+func (q *writeQueue) answeredUpTo(n int) bool { return q.answered.Load() >= int64(n) }
+
 // queued is how many sets were ever queued: a change says a call queued some.
 func (q *writeQueue) queued() int {
 	q.mu.Lock()
@@ -143,6 +151,7 @@ func (b *bridge) writeRosters(ctx context.Context) {
 				it, items = nextWrite(items)
 				ok := b.writeOne(ctx, w.user, it)
 				b.writes.unanswered.Add(-1)
+				b.writes.answered.Add(1)
 				if !ok {
 					return
 				}
