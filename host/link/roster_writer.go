@@ -37,6 +37,14 @@ type rosterWriter interface {
 	read(ctx context.Context, user string) ([]component.RosterItem, error)
 }
 
+// pipelinedWriter is a rosterWriter whose writes can be sent before the
+// answers to the ones before have come (writeRosters keeps several in
+// flight): startWrite sends now, and its wait, called once, gives what
+// write would.
+type pipelinedWriter interface {
+	startWrite(ctx context.Context, user string, it component.RosterItem) (wait func() error)
+}
+
 // errNotSet is a removal of an item the server did not hold.
 var errNotSet = errors.New("no such roster item")
 
@@ -61,8 +69,20 @@ func (w *privilegedWriter) canRead() bool  { return w.b.privs.CanGetRoster() && 
 func (w *privilegedWriter) stored(it component.RosterItem) component.RosterItem { return it }
 
 func (w *privilegedWriter) write(ctx context.Context, user string, it component.RosterItem) error {
-	iq := component.RosterSet(w.b.cfg.JID, user+"@"+w.b.host, it)
-	reply, err := w.b.link.SendIQ(ctx, iq)
+	return w.startWrite(ctx, user, it)()
+}
+
+// startWrite sends the set now and returns the wait for its answer
+// (pipelinedWriter): the sets go out on the one stream in the order they
+// are started, and the server takes them in that order.
+func (w *privilegedWriter) startWrite(ctx context.Context, user string, it component.RosterItem) func() error {
+	wait := w.b.link.StartIQ(ctx, component.RosterSet(w.b.cfg.JID, user+"@"+w.b.host, it))
+	return func() error { return w.answered(it, wait) }
+}
+
+// answered reads a set's answer as write returns it.
+func (w *privilegedWriter) answered(it component.RosterItem, wait func() (*xmpp.Element, error)) error {
+	reply, err := wait()
 	if err == nil && attrOf(reply, "type") == "error" {
 		err = component.ParseStanzaError(reply)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -128,11 +129,34 @@ func (q *writeQueue) take() []queuedWrite {
 	return out
 }
 
-// writeRosters sends the queued roster writes through the host's writer one
-// at a time, each after the previous one's answer, until ctx ends. A failed write is not retried as
-// such: its user is marked unsynced, and the whole roster compared and
-// written again later (see bridge.unsynced).
+// writeRosters sends the queued roster writes through the host's writer, in
+// order, until ctx ends. A writer whose sends keep their order on one
+// stream (pipelinedWriter: XEP-0356 IQs) has up to writesInFlight of them
+// awaiting answers at once, never two of one contact, and all answered
+// before a barrier (writeQueue.after) runs; another writer's go one at a
+// time, each after the previous one's answer. A failed write is not
+// retried as such: its user is marked unsynced, and the whole roster
+// compared and written again later (see bridge.unsynced).
 func (b *bridge) writeRosters(ctx context.Context) {
+	pipelined, _ := b.roster.(pipelinedWriter)
+	var flight []inFlight
+	// land waits for the oldest write in flight; false when ctx ended.
+	land := func() bool {
+		f := flight[0]
+		flight[0] = inFlight{}
+		flight = flight[1:]
+		ok := b.answered(ctx, f.user, f.wait())
+		f.cancel()
+		return ok
+	}
+	landAll := func() bool {
+		for len(flight) > 0 {
+			if !land() {
+				return false
+			}
+		}
+		return true
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -143,28 +167,60 @@ func (b *bridge) writeRosters(ctx context.Context) {
 		for i, w := range batch {
 			batch[i] = queuedWrite{} // what is written need not stay in memory until the batch ends
 			if w.then != nil {
+				if !landAll() {
+					return
+				}
 				w.then()
 				continue
 			}
 			for items := w.items; items != ""; {
 				var it component.RosterItem
 				it, items = nextWrite(items)
-				ok := b.writeOne(ctx, w.user, it)
-				b.writes.unanswered.Add(-1)
-				b.writes.answered.Add(1)
-				if !ok {
-					return
+				if pipelined == nil {
+					if !b.writeOne(ctx, w.user, it) {
+						return
+					}
+					continue
 				}
+				for len(flight) == writesInFlight || slices.ContainsFunc(flight, func(f inFlight) bool { return f.user == w.user && f.jid == it.JID }) {
+					if !land() {
+						return
+					}
+				}
+				wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+				flight = append(flight, inFlight{user: w.user, jid: it.JID, wait: pipelined.startWrite(wctx, w.user, it), cancel: cancel})
 			}
+		}
+		if !landAll() {
+			return
 		}
 	}
 }
 
-// writeOne sends one set; false when ctx ended.
+// writesInFlight bounds the pipelined writes awaiting answers: a login's
+// hundred contacts take a few round trips, not a hundred.
+const writesInFlight = 32
+
+// inFlight is a pipelined write sent and not yet answered.
+type inFlight struct {
+	user, jid string
+	wait      func() error
+	cancel    context.CancelFunc
+}
+
+// writeOne sends one set and waits for its answer; false when ctx ended.
 func (b *bridge) writeOne(ctx context.Context, user string, it component.RosterItem) bool {
 	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	err := b.roster.write(wctx, user, it)
 	cancel()
+	return b.answered(ctx, user, err)
+}
+
+// answered counts a set as answered and acts on how (err): false when ctx
+// ended.
+func (b *bridge) answered(ctx context.Context, user string, err error) bool {
+	b.writes.unanswered.Add(-1)
+	b.writes.answered.Add(1)
 	switch {
 	case err == nil:
 		if b.refusals.recovered(user, "write") {

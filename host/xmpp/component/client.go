@@ -171,6 +171,16 @@ func (l *Client) SendIQ(ctx context.Context, iq *xmpp.Element) (*xmpp.Element, e
 	return c.SendIQ(ctx, iq)
 }
 
+// StartIQ is Conn.StartIQ on the current connection; its wait gives
+// ErrNotConnected while down.
+func (l *Client) StartIQ(ctx context.Context, iq *xmpp.Element) func() (*xmpp.Element, error) {
+	c := l.current()
+	if c == nil {
+		return func() (*xmpp.Element, error) { return nil, ErrNotConnected }
+	}
+	return c.StartIQ(ctx, iq)
+}
+
 // Run connects and keeps reconnecting until ctx ends (then it closes the
 // stream and returns nil). With Config.ExitOnPermanent it returns the first
 // permanent error (see IsPermanent) instead of retrying.

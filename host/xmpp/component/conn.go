@@ -336,16 +336,26 @@ func (c *Conn) keepalive(every time.Duration) {
 // *StanzaError. The wait ends with ctx, with IQTimeout when ctx has no
 // deadline, or when the connection ends.
 func (c *Conn) SendIQ(ctx context.Context, iq *xmpp.Element) (*xmpp.Element, error) {
+	return c.StartIQ(ctx, iq)()
+}
+
+// StartIQ is SendIQ in two halves: it sends the IQ now, and wait, which must
+// be called once, waits for its answer as SendIQ does (within ctx). IQs
+// started one after the other go out in that order, so several can be
+// awaiting their answers at once, in the order of the stream.
+func (c *Conn) StartIQ(ctx context.Context, iq *xmpp.Element) (wait func() (*xmpp.Element, error)) {
+	failed := func(err error) func() (*xmpp.Element, error) {
+		return func() (*xmpp.Element, error) { return nil, err }
+	}
 	if iq == nil || iq.Name != "iq" {
-		return nil, errors.New("SendIQ: not an iq")
+		return failed(errors.New("SendIQ: not an iq"))
 	}
 	if t := attr(iq, "type"); t != "get" && t != "set" {
-		return nil, fmt.Errorf("SendIQ: iq of type %q expects no answer", t)
+		return failed(fmt.Errorf("SendIQ: iq of type %q expects no answer", t))
 	}
+	cancel := context.CancelFunc(func() {})
 	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.IQTimeout)
-		defer cancel()
 	}
 	iq = shallowCopy(iq)
 	id := attr(iq, "id")
@@ -357,38 +367,46 @@ func (c *Conn) SendIQ(ctx context.Context, iq *xmpp.Element) (*xmpp.Element, err
 	// nobody to hold the answer to.
 	from := attr(iq, "to")
 	if from == "" {
-		return nil, errors.New("SendIQ: iq has no to address")
+		cancel()
+		return failed(errors.New("SendIQ: iq has no to address"))
 	}
 	p := &pendingIQ{from: from, reply: make(chan *xmpp.Element, 1)}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return nil, fmt.Errorf("%w: %v", ErrNotConnected, c.err)
+		cancel()
+		return failed(fmt.Errorf("%w: %v", ErrNotConnected, c.err))
 	}
 	if _, dup := c.pending[id]; dup {
 		c.mu.Unlock()
-		return nil, fmt.Errorf("SendIQ: id %q already waiting", id)
+		cancel()
+		return failed(fmt.Errorf("SendIQ: id %q already waiting", id))
 	}
 	c.pending[id] = p
 	c.mu.Unlock()
-	defer func() {
+	done := func() {
 		c.mu.Lock()
 		delete(c.pending, id)
 		c.mu.Unlock()
-	}()
-	if err := c.Send(iq); err != nil {
-		return nil, err
+		cancel()
 	}
-	select {
-	case reply := <-p.reply:
-		if se := ParseStanzaError(reply); se != nil {
-			return reply, se
+	if err := c.Send(iq); err != nil {
+		done()
+		return failed(err)
+	}
+	return func() (*xmpp.Element, error) {
+		defer done()
+		select {
+		case reply := <-p.reply:
+			if se := ParseStanzaError(reply); se != nil {
+				return reply, se
+			}
+			return reply, nil
+		case <-c.done:
+			return nil, fmt.Errorf("iq %s to %s: %w: %v", id, from, ErrNotConnected, c.cause())
+		case <-ctx.Done():
+			return nil, fmt.Errorf("iq %s to %s: no answer: %w", id, from, ctx.Err())
 		}
-		return reply, nil
-	case <-c.done:
-		return nil, fmt.Errorf("iq %s to %s: %w: %v", id, from, ErrNotConnected, c.cause())
-	case <-ctx.Done():
-		return nil, fmt.Errorf("iq %s to %s: no answer: %w", id, from, ctx.Err())
 	}
 }
 
