@@ -95,8 +95,13 @@ func nextWrite(items string) (it component.RosterItem, rest string) {
 // dropped), whichever comes first; fn runs once, on another goroutine.
 func (q *writeQueue) after(wait time.Duration, fn func()) {
 	var once sync.Once
-	run := func() { once.Do(fn) }
-	time.AfterFunc(wait, run)
+	t := time.AfterFunc(wait, func() { once.Do(fn) })
+	// Run by the queue, it stops the timer, which would otherwise keep fn
+	// (a delegated roster result of a hundred items) for the whole wait.
+	run := func() {
+		t.Stop()
+		once.Do(fn)
+	}
 	q.mu.Lock()
 	q.pending = append(q.pending, queuedWrite{then: run})
 	q.mu.Unlock()
