@@ -215,22 +215,19 @@ func (b *bridge) sessionSend(L *glua.LState, s *linkedSession, full string, st *
 // sessionSendElement is sessionSend for a stanza built in Go.
 func (b *bridge) sessionSendElement(_ *glua.LState, s *linkedSession, full string, e *xmpp.Element) {
 	typ := attrOf(e, "type")
-	wrote := false
-	if e.Name == "iq" && (typ == "result" || typ == "set") && isRosterPush(e) {
-		if user, _, ok := b.userOf(full); ok {
-			before := b.writes.queued()
-			b.mirrorTold(user, e, typ)
-			wrote = b.writes.queued() != before
-		}
+	user, _, isUser := b.userOf(full)
+	if isUser && e.Name == "iq" && (typ == "result" || typ == "set") && isRosterPush(e) {
+		b.mirrorTold(user, e, typ)
 	}
 	if e.Name == "iq" && (typ == "result" || typ == "error") {
 		if d, ok := s.pending[attrOf(e, "id")]; ok {
 			delete(s.pending, attrOf(e, "id"))
-			if user, _, ok := b.userOf(full); wrote || ok && b.writesPending(user) {
+			if isUser && b.writesPending(user) {
 				// The client's initial presence follows this answer: the
 				// server must hold the contacts by then to route it, be
-				// they written for this answer or, before it, for the
-				// roster it gives (a login's fetch, committed in Go).
+				// they written for this answer (mirrorTold, just above)
+				// or, before it, for the roster it gives (a login's
+				// fetch, committed in Go).
 				b.writes.after(replyHold, func() { b.replyDelegated(d, e) })
 				return
 			}
