@@ -54,4 +54,9 @@ func TestStandaloneWayMeasuresATinyWorkloadWithoutErrors(t *testing.T) {
 	if len(b.LoginMillis) != 2 || !strings.Contains(out.String(), fmt.Sprintf("  B: %.1f %.1f\n", b.LoginMillis[0], b.LoginMillis[1])) {
 		t.Fatalf("timed logins %v not printed in order:\n%s", b.LoginMillis, out.String())
 	}
+	// The same users log in a second time, timed on their own.
+	if len(b.AgainMillis) != 2 || b.AgainP50 <= 0 ||
+		!strings.Contains(out.String(), fmt.Sprintf("  B: %.1f %.1f\n", b.AgainMillis[0], b.AgainMillis[1])) {
+		t.Fatalf("second logins %v (p50 %.1f) not measured or not printed:\n%s", b.AgainMillis, b.AgainP50, out.String())
+	}
 }
