@@ -29,6 +29,7 @@ type bridge struct {
 	privs     component.Privileges
 	delegated map[string]bool
 	sessions  map[string]*linkedSession // by full JID
+	resources map[string]int            // sessions per user (addSession)
 	// serverRoster remembers, per user, the roster the server holds as
 	// modhost last read or wrote it, packed (server_roster.go): a save
 	// writes only what differs, and removes what is gone. A user missing
@@ -40,14 +41,16 @@ type bridge struct {
 	// is compared with it without parsing it again.
 	lastMirror *roster.Packed
 	// lastWrite is, per user, the queue count (writeQueue.queued) of the
-	// last set queued for that user's server roster while it may be
-	// unanswered: a delegated roster result waits for it (writesPending).
+	// last set queued for that user's server roster that a delegated
+	// roster result waits for (presenceWaits, writesPending), while it may
+	// be unanswered.
 	lastWrite map[string]int
 	// scratch is where an item's packed body is written to compare it
-	// with the server's, writeBuf where a save's writes are packed
-	// (writeDifferences).
-	scratch, writeBuf []byte
-	rosterReads       map[string]serverRosterResult
+	// with the server's, writeBuf and laterBuf where a save's writes are
+	// packed (writeDifferences): those a delegated result waits for, and
+	// the others.
+	scratch, writeBuf, laterBuf []byte
+	rosterReads                 map[string]serverRosterResult
 	// reconciling holds, per user whose server roster is being read, the
 	// latest local roster to mirror once the read is in.
 	reconciling map[string]func() map[string]component.RosterItem
@@ -101,7 +104,7 @@ type linkedSession struct {
 func newBridge(rt Runtime, host string, s settings, log *slog.Logger) *bridge {
 	b := &bridge{rt: rt, host: host, cfg: s.component, replyDeadline: s.replyDeadline, resyncDelay: s.resyncDelay,
 		log:       log.With("source", "link", "host", host),
-		delegated: map[string]bool{}, sessions: map[string]*linkedSession{},
+		delegated: map[string]bool{}, sessions: map[string]*linkedSession{}, resources: map[string]int{},
 		serverRoster: map[string]serverRoster{}, lastWrite: map[string]int{}, reconciling: map[string]func() map[string]component.RosterItem{},
 		endedAt: map[string]int{}, forgotten: map[string]int{}, writes: newWriteQueue(), unsynced: map[string]bool{}, queued: map[string]int{}, refusals: &refusalLog{last: map[string]refusal{}}}
 	b.cfg.DelegationFeatures = func(ns string, bare bool) []string {

@@ -123,28 +123,42 @@ func TestLinkHangingWebAppHoldsALoginOnlyForTheLoginTimeout(t *testing.T) {
 }
 
 // A first login with a large roster from the web app, delegated: modhost
-// answers the client's roster query only once the server holds the
-// contacts, so the initial presence that follows it reaches them. bob,
-// online with alice in his roster, sees her come online; the contact he
-// is comes last of a hundred in the order the sets are written.
+// answers the client's roster query once the server holds the contacts
+// its initial presence reaches, so that presence reaches them. bob, online
+// with alice in his roster, sees her come online, his set sent first of a
+// hundred and two; carol, offline then, whose set may come after the
+// answer, sees alice when she logs in later (her probe finds alice's
+// subscription).
 func TestLinkFirstLoginsInitialPresenceReachesContactsOfALargeRoster(t *testing.T) {
 	var b strings.Builder
+	want := []string{line("bob@example.com", "Bob", "both"), line("carol@example.com", "Carol", "both")}
 	b.WriteString(`{`)
 	for k := range 100 {
 		fmt.Fprintf(&b, `"a%03d@example.com":{},`, k)
+		want = append(want, line(fmt.Sprintf("a%03d@example.com", k), "", "both"))
 	}
-	b.WriteString(`"bob@example.com":{"name":"Bob"}}`)
-	e := newLinkEnv(t, component.Delegated, map[string]string{"alice": b.String(), "bob": `{"alice@example.com":{"name":"Alice"}}`})
+	b.WriteString(`"bob@example.com":{"name":"Bob"},"carol@example.com":{"name":"Carol"}}`)
+	e := newLinkEnv(t, component.Delegated, map[string]string{"alice": b.String(),
+		"bob": `{"alice@example.com":{"name":"Alice"}}`, "carol": `{"alice@example.com":{"name":"Alice"}}`})
 	bob := e.online("bob", "desk", true)
 	e.waitServerRoster("bob", line("alice@example.com", "Alice", "both"))
 	bob.Drain()
 
 	e.online("alice", "laptop", true) // roster, then initial presence at once
-	ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
-	defer cancel()
-	if _, err := bob.Next(ctx, func(el xmpptest.Element) bool {
-		return el.Name() == "presence" && el.Attr("type") == "" && strings.HasPrefix(el.Attr("from"), "alice@example.com/")
-	}); err != nil {
+	seesAlice := func(c *xmpptest.Client) error {
+		ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+		defer cancel()
+		_, err := c.Next(ctx, func(el xmpptest.Element) bool {
+			return el.Name() == "presence" && el.Attr("type") == "" && strings.HasPrefix(el.Attr("from"), "alice@example.com/")
+		})
+		return err
+	}
+	if err := seesAlice(bob); err != nil {
 		t.Fatalf("bob never saw alice's initial presence: %v", err)
+	}
+	e.waitServerRoster("alice", lines(want...))
+	carol := e.online("carol", "desk", true)
+	if err := seesAlice(carol); err != nil {
+		t.Fatalf("carol, logging in after alice, never saw her presence: %v", err)
 	}
 }

@@ -166,6 +166,8 @@ func (b *bridge) writeDiff(user string, local map[string]component.RosterItem, s
 	}
 	var changes []change
 	queued := b.writeBuf[:0] // the writes, packed (writeQueue)
+	later := b.laterBuf[:0]  // those the client's answer need not wait for
+	waited := 0
 	for _, jid := range jids {
 		if seen != nil {
 			if seen[jid] {
@@ -192,13 +194,23 @@ func (b *bridge) writeDiff(user string, local map[string]component.RosterItem, s
 		}
 		b.log.Debug("mirroring a roster change to the server", "user", user, "contact", jid, "subscription", it.Subscription)
 		b.queued[user]++
-		queued = appendWrite(queued, it)
+		// A set that may take away what the contact sees (a removal, a
+		// subscription without from) is always waited for: until it
+		// lands, the server would still send them the user's presence.
+		if grants := it.Subscription == "both" || it.Subscription == "from"; !grants || b.presenceWaits(jid) {
+			queued = appendWrite(queued, it)
+			waited++
+		} else {
+			later = appendWrite(later, it)
+		}
 	}
-	b.writes.push(user, string(queued), len(changes))
-	b.writeBuf = queued
-	if len(changes) > 0 {
+	// What presence needs goes first; a result waits for it alone.
+	b.writes.push(user, string(queued), waited, false)
+	if waited > 0 {
 		b.lastWrite[user] = b.writes.queued()
 	}
+	b.writes.push(user, string(later), len(changes)-waited, true)
+	b.writeBuf, b.laterBuf = queued, later
 	if inSync {
 		b.serverRoster[user] = serverRoster{mirror: commit.after.Data()}
 		b.lastMirror = commit.after

@@ -412,8 +412,8 @@ func TestQueuedWritesReadBackAsGiven(t *testing.T) {
 		packed = appendWrite(packed, it)
 	}
 	q := newWriteQueue()
-	q.push("u", "", 0)
-	q.push("u", string(packed), len(items))
+	q.push("u", "", 0, false)
+	q.push("u", string(packed), len(items), false)
 	if q.queued() != len(items) {
 		t.Fatalf("queued counts %d sets, want %d", q.queued(), len(items))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
@@ -41,7 +42,7 @@ func (b *bridge) session(L *glua.LState, full string) *linkedSession {
 	}
 	b.sessionSeq++
 	s := &linkedSession{born: b.sessionSeq, pending: map[string]*component.DelegatedIQ{}}
-	b.sessions[full] = s
+	b.addSession(full, user, s)
 	send := L.NewFunction(func(L *glua.LState) int {
 		if st, ok := L.Get(1).(*glua.LTable); ok {
 			b.sessionSend(L, s, full, st)
@@ -51,7 +52,7 @@ func (b *bridge) session(L *glua.LState, full string) *linkedSession {
 	done := L.NewFunction(func(L *glua.LState) int {
 		if _, ok := L.Get(1).(*glua.LTable); !ok {
 			b.log.Warn("session not created", "jid", full, "reason", L.OptString(2, ""))
-			delete(b.sessions, full)
+			b.dropSession(full, user)
 			return 0
 		}
 		b.mirrorBound(L, user)
@@ -68,7 +69,7 @@ func (b *bridge) session(L *glua.LState, full string) *linkedSession {
 	_ = rets
 	if err != nil {
 		b.log.Error("session login", "jid", full, "error", lua.ErrorMessage(err))
-		delete(b.sessions, full)
+		b.dropSession(full, user)
 		return nil
 	}
 	s.ref = b.rt.Session(L, b.host, user, resource)
@@ -224,11 +225,12 @@ func (b *bridge) sessionSendElement(_ *glua.LState, s *linkedSession, full strin
 			delete(s.pending, attrOf(e, "id"))
 			if isUser && b.writesPending(user) {
 				// The client's initial presence follows this answer: the
-				// server must hold the contacts by then to route it, be
-				// they written for this answer (mirrorTold, just above)
-				// or, before it, for the roster it gives (a login's
-				// fetch, committed in Go).
-				b.writes.after(replyHold, func() { b.replyDelegated(d, e) })
+				// server must hold the contacts it reaches by then to
+				// route it, be they written for this answer (mirrorTold,
+				// just above) or, before it, for the roster it gives (a
+				// login's fetch, committed in Go). Contacts offline here
+				// are written after it (presenceWaits).
+				b.writes.whenAnswered(b.lastWrite[user], replyHold, func() { b.replyDelegated(d, e) })
 				return
 			}
 			b.replyDelegated(d, e)
@@ -264,8 +266,58 @@ func (b *bridge) sessionSendElement(_ *glua.LState, s *linkedSession, full strin
 	b.log.Debug("stanza for a client dropped: a component cannot send it", "to", full, "name", e.Name)
 }
 
-// writesPending says whether sets queued for user's server roster are
-// still unanswered.
+// addSession and dropSession keep b.sessions and, per user, the count of
+// their sessions (b.resources).
+func (b *bridge) addSession(full, user string, s *linkedSession) {
+	if _, ok := b.sessions[full]; !ok {
+		b.resources[user]++
+	}
+	b.sessions[full] = s
+}
+
+func (b *bridge) dropSession(full, user string) {
+	if _, ok := b.sessions[full]; !ok {
+		return
+	}
+	delete(b.sessions, full)
+	if b.resources[user]--; b.resources[user] <= 0 {
+		delete(b.resources, user)
+	}
+}
+
+// presenceWaits says whether a set of contact in a user's server roster
+// must be answered before the user's client is answered its roster
+// (writesPending): the initial presence that follows is routed by the
+// server's roster, to contacts online (and probes them). A contact that
+// is a user of this host with no session, as the server's presence told
+// (it replays who is online at every connect), is not reached by it:
+// their set can come after, and a first login with a hundred contacts, few
+// online, waits for a few sets, not a hundred (each of which costs the
+// server a save of the whole roster). When that contact logs in later,
+// the set has long been answered: their probe finds the subscription.
+// A contact elsewhere may be online; ejabberd replays no presence, so
+// there every set is waited for.
+func (b *bridge) presenceWaits(contact string) bool {
+	if b.api != nil {
+		return true
+	}
+	at := strings.IndexByte(contact, '@')
+	if at <= 0 || contact[at+1:] != b.host || strings.ContainsAny(contact, "/") {
+		return true
+	}
+	node := contact[:at]
+	for i := range len(node) {
+		// Sessions are keyed by the server's (prepared) JIDs: a contact
+		// JID the web app spelt otherwise might be one of them.
+		if c := node[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return true
+		}
+	}
+	return b.resources[node] > 0
+}
+
+// writesPending says whether sets queued for user's server roster that
+// the client's answer waits for (presenceWaits) are still unanswered.
 func (b *bridge) writesPending(user string) bool {
 	last, ok := b.lastWrite[user]
 	if !ok {
@@ -308,7 +360,8 @@ func (b *bridge) sendPush(iq *xmpp.Element, full string) {
 }
 
 func (b *bridge) logout(L *glua.LState, full string, s *linkedSession, reason string) {
-	delete(b.sessions, full)
+	user, _, _ := b.userOf(full)
+	b.dropSession(full, user)
 	b.sessionSeq++
 	b.endedAt[full] = b.sessionSeq
 	for id, d := range s.pending {

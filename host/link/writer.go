@@ -33,26 +33,34 @@ type writeQueue struct {
 	// failed), in queue order: every set queued up to count n has been
 	// answered once answered reaches n.
 	answered atomic.Int64
+	// waiters run when answered reaches their count (whenAnswered).
+	waiters []*answerWaiter
 }
 
-// queuedWrite is the items of one save written to user's server roster
-// (items, packed by appendWrite), or (then) what must follow the writes
-// queued before it.
+// queuedWrite is the items of one save written to user's server roster,
+// packed by appendWrite.
 type queuedWrite struct {
-	user  string
-	items string
-	then  func()
+	user       string
+	items      string
+	background bool
+}
+
+// answerWaiter is a whenAnswered call waiting for the n-th set's answer.
+type answerWaiter struct {
+	n   int64
+	run func()
 }
 
 func newWriteQueue() *writeQueue { return &writeQueue{wake: make(chan struct{}, 1)} }
 
-// push queues n sets of user's roster, packed by appendWrite into items.
-func (q *writeQueue) push(user, items string, n int) {
+// push queues n sets of user's roster, packed by appendWrite into items;
+// background when no answer waits for them (presenceWaits).
+func (q *writeQueue) push(user, items string, n int, background bool) {
 	if n == 0 {
 		return
 	}
 	q.mu.Lock()
-	q.pending = append(q.pending, queuedWrite{user: user, items: items})
+	q.pending = append(q.pending, queuedWrite{user: user, items: items, background: background})
 	q.count += n
 	q.unanswered.Add(int64(n))
 	q.mu.Unlock()
@@ -90,22 +98,49 @@ func nextWrite(items string) (it component.RosterItem, rest string) {
 	return it, items
 }
 
-// after runs fn once the sets queued before it have been answered, or
-// after wait at the latest (a server that does not answer, a link that
-// dropped), whichever comes first; fn runs once, on another goroutine.
-func (q *writeQueue) after(wait time.Duration, fn func()) {
+// whenAnswered runs fn once every set up to the n-th ever queued (see
+// queued) has been answered, or after wait at the latest (a server that
+// does not answer, a link that dropped), whichever comes first; fn runs
+// once, on another goroutine. Sets queued after the n-th do not hold it.
+func (q *writeQueue) whenAnswered(n int, wait time.Duration, fn func()) {
 	var once sync.Once
-	t := time.AfterFunc(wait, func() { once.Do(fn) })
-	// Run by the queue, it stops the timer, which would otherwise keep fn
+	w := &answerWaiter{n: int64(n)}
+	t := time.AfterFunc(wait, func() {
+		q.mu.Lock()
+		q.waiters = slices.DeleteFunc(q.waiters, func(o *answerWaiter) bool { return o == w })
+		q.mu.Unlock()
+		once.Do(fn)
+	})
+	// Run on the answer, it stops the timer, which would otherwise keep fn
 	// (a delegated roster result of a hundred items) for the whole wait.
-	run := func() {
+	w.run = func() {
 		t.Stop()
 		once.Do(fn)
 	}
 	q.mu.Lock()
-	q.pending = append(q.pending, queuedWrite{then: run})
+	q.waiters = append(q.waiters, w)
 	q.mu.Unlock()
-	q.signal()
+	q.release() // the n-th may have been answered already
+}
+
+// release runs the waiters whose sets have all been answered.
+func (q *writeQueue) release() {
+	answered := q.answered.Load()
+	var ready []*answerWaiter
+	q.mu.Lock()
+	if len(q.waiters) > 0 {
+		q.waiters = slices.DeleteFunc(q.waiters, func(w *answerWaiter) bool {
+			if w.n <= answered {
+				ready = append(ready, w)
+				return true
+			}
+			return false
+		})
+	}
+	q.mu.Unlock()
+	for _, w := range ready {
+		go w.run()
+	}
 }
 
 // answeredUpTo says whether every set up to the n-th ever queued has
@@ -137,8 +172,8 @@ func (q *writeQueue) take() []queuedWrite {
 // writeRosters sends the queued roster writes through the host's writer, in
 // order, until ctx ends. A writer whose sends keep their order on one
 // stream (pipelinedWriter: XEP-0356 IQs) has up to writesInFlight of them
-// awaiting answers at once, never two of one contact, and all answered
-// before a barrier (writeQueue.after) runs; another writer's go one at a
+// awaiting answers at once, never two of one contact, answered in the
+// order they went (writeQueue.whenAnswered waits on that); another writer's go one at a
 // time, each after the previous one's answer. A failed write is not
 // retried as such: its user is marked unsynced, and the whole roster
 // compared and written again later (see bridge.unsynced).
@@ -171,18 +206,15 @@ func (b *bridge) writeRosters(ctx context.Context) {
 		batch := b.writes.take()
 		for i, w := range batch {
 			batch[i] = queuedWrite{} // what is written need not stay in memory until the batch ends
-			if w.then != nil {
-				if !landAll() {
-					return
-				}
-				w.then()
-				continue
-			}
 			for items := w.items; items != ""; {
 				var it component.RosterItem
 				it, items = nextWrite(items)
-				if pipelined == nil {
-					if !b.writeOne(ctx, w.user, it) {
+				if pipelined == nil || w.background {
+					// Sets nobody waits for go one at a time: a burst of
+					// them would hold up the server's other connections
+					// (it reads and handles all it has been sent before
+					// it turns to them), logins among them.
+					if !landAll() || !b.writeOne(ctx, w.user, it) {
 						return
 					}
 					continue
@@ -226,6 +258,7 @@ func (b *bridge) writeOne(ctx context.Context, user string, it component.RosterI
 func (b *bridge) answered(ctx context.Context, user string, err error) bool {
 	b.writes.unanswered.Add(-1)
 	b.writes.answered.Add(1)
+	b.writes.release()
 	switch {
 	case err == nil:
 		if b.refusals.recovered(user, "write") {
