@@ -78,11 +78,15 @@ type SetupResult struct {
 	// AgainP50 and AgainP99 time the same users' second logins, right
 	// after the first: the server (A, C) already holds their rosters,
 	// unchanged in the web app since.
-	AgainP50      float64
-	AgainP99      float64
-	RSSBeforeKiB  int64
-	RSSOnlineKiB  int64
-	RSSPerUserKiB float64
+	AgainP50 float64
+	AgainP99 float64
+	// ProsodyCPUPerUser and ModhostCPUPerUser are each process's CPU time
+	// during the refresh rounds per refreshed user, in milliseconds: one
+	// core cannot refresh more than 1000/ms users a second through it.
+	ProsodyCPUPerUser, ModhostCPUPerUser float64
+	RSSBeforeKiB                         int64
+	RSSOnlineKiB                         int64
+	RSSPerUserKiB                        float64
 	// RSSAfterFirstRoundKiB and RSSAfterRoundsKiB are read after the
 	// first refresh round and once they are all over, each once what the
 	// plugin keeps for a second is gone (0: one round only).
@@ -294,6 +298,17 @@ func (r Report) Print(w io.Writer) {
 		for _, res := range r.Setups {
 			fmt.Fprintf(w, "%s: %.0f%% of the limit line\n", res.Setup, 100*res.UsersPerSec/r.LimitUsersPerSec)
 		}
+	}
+	fmt.Fprintf(w, "\nCPU per refreshed user during the rounds (a process on one core refreshes at most 1000/ms users/s):\n")
+	for _, res := range r.Setups {
+		var parts []string
+		if res.ProsodyCPUPerUser > 0 {
+			parts = append(parts, fmt.Sprintf("Prosody %.2f ms", res.ProsodyCPUPerUser))
+		}
+		if res.ModhostCPUPerUser > 0 {
+			parts = append(parts, fmt.Sprintf("modhost %.2f ms", res.ModhostCPUPerUser))
+		}
+		fmt.Fprintf(w, "  %s: %s\n", res.Setup, strings.Join(parts, ", "))
 	}
 	for _, e := range r.LimitErrors[:min(len(r.LimitErrors), 10)] {
 		fmt.Fprintf(w, "limit error: %s\n", e)

@@ -46,7 +46,8 @@ func TestStandaloneWayMeasuresATinyWorkloadWithoutErrors(t *testing.T) {
 	}
 	var out strings.Builder
 	report.Print(&out)
-	if !strings.Contains(out.String(), "B  modhost standalone") || !strings.Contains(out.String(), "total 0 errors") {
+	if !strings.Contains(out.String(), "B  modhost standalone") || !strings.Contains(out.String(), "total 0 errors") ||
+		!strings.Contains(out.String(), "CPU per refreshed user") {
 		t.Fatalf("table:\n%s", out.String())
 	}
 	// Each timed login is printed, so that a p99 (the slowest of a few) is
@@ -58,5 +59,40 @@ func TestStandaloneWayMeasuresATinyWorkloadWithoutErrors(t *testing.T) {
 	if len(b.AgainMillis) != 2 || b.AgainP50 <= 0 ||
 		!strings.Contains(out.String(), fmt.Sprintf("  B: %.1f %.1f\n", b.AgainMillis[0], b.AgainMillis[1])) {
 		t.Fatalf("second logins %v (p50 %.1f) not measured or not printed:\n%s", b.AgainMillis, b.AgainP50, out.String())
+	}
+}
+
+// cpuSeconds reads a process's CPU time, every thread's: work on two
+// goroutines shows, time asleep does not.
+func TestCPUSecondsCountsWorkNotSleep(t *testing.T) {
+	before, err := cpuSeconds(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy := func() {
+		for end := time.Now().Add(150 * time.Millisecond); time.Now().Before(end); {
+		}
+	}
+	done := make(chan struct{})
+	go func() { busy(); close(done) }()
+	busy()
+	<-done
+	worked, err := cpuSeconds(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	slept, err := cpuSeconds(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := worked - before; d < 0.1 {
+		t.Errorf("300 ms of work on two goroutines read as %.2f s of CPU", d)
+	}
+	if d := slept - worked; d > 0.1 {
+		t.Errorf("200 ms asleep read as %.2f s of CPU", d)
+	}
+	if _, err := cpuSeconds(1 << 30); err == nil {
+		t.Error("no error for a process that does not exist")
 	}
 }

@@ -30,6 +30,34 @@ func rssKiB(pid int) (int64, error) {
 	return 0, fmt.Errorf("read RSS of pid %d: no VmRSS line", pid)
 }
 
+// userHZ is the unit of /proc/PID/stat's times: Linux reports them in
+// USER_HZ, 100 a second on every architecture's user ABI.
+const userHZ = 100
+
+// cpuSeconds is the CPU time (user and system, every thread) pid has used.
+func cpuSeconds(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read CPU time of pid %d: %w", pid, err)
+	}
+	// "pid (comm) state ppid …": comm may hold spaces and parentheses;
+	// utime and stime are fields 14 and 15, the 12th and 13th after it.
+	i := strings.LastIndexByte(string(b), ')')
+	fields := strings.Fields(string(b[i+1:]))
+	if i < 0 || len(fields) < 13 {
+		return 0, fmt.Errorf("read CPU time of pid %d: unexpected /proc/%d/stat", pid, pid)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("read CPU time of pid %d: %w", pid, err)
+		}
+		ticks += n
+	}
+	return float64(ticks) / userHZ, nil
+}
+
 // percentile is the nearest-rank percentile (p in 0..100) of samples; NaN
 // when there are none.
 func percentile(samples []float64, p float64) float64 {

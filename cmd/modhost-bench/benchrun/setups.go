@@ -31,6 +31,9 @@ type system interface {
 	// rssKiB is the resident memory of every process serving the users,
 	// and of those modhost's own (all of it in B, none in A).
 	rssKiB() (total, modhost int64, err error)
+	// cpuSeconds is the CPU time Prosody and modhost have used so far
+	// (0 for a process the setup does not run).
+	cpuSeconds() (prosody, modhost float64, err error)
 	// online logs users in (roster asked for, initial presence sent) and
 	// keeps them online; a failure per user.
 	online(ctx context.Context, users []string) []string
@@ -111,11 +114,24 @@ func (e *runEnv) measure(ctx context.Context, sys system, res SetupResult, concu
 	}
 	var latencies []float64
 	var busy time.Duration
+	var prosodyCPU, modhostCPU float64
 	for round := range o.Rounds {
+		p0, m0, err := sys.cpuSeconds()
+		if err != nil {
+			return res, err
+		}
 		start := time.Now()
 		failures := refresh(ctx, e.http, sys.refreshURL(), users)
 		took := time.Since(start)
 		busy += took
+		// Pushes and writes that follow a refresh answer count with the
+		// next round (or are left out after the last): a round's work
+		// is measured, not the readings of memory between rounds.
+		p1, m1, err := sys.cpuSeconds()
+		if err != nil {
+			return res, err
+		}
+		prosodyCPU, modhostCPU = prosodyCPU+p1-p0, modhostCPU+m1-m0
 		latencies = append(latencies, float64(took.Microseconds())/1000)
 		for _, f := range failures {
 			res.Errors = append(res.Errors, fmt.Sprintf("round %d: %s", round+1, f))
@@ -140,6 +156,8 @@ func (e *runEnv) measure(ctx context.Context, sys system, res SetupResult, concu
 		}
 	}
 	res.UsersPerSec = float64(o.Users*o.Rounds) / busy.Seconds()
+	refreshed := float64(o.Users * o.Rounds)
+	res.ProsodyCPUPerUser, res.ModhostCPUPerUser = 1000*prosodyCPU/refreshed, 1000*modhostCPU/refreshed
 
 	res.RefreshP50, res.RefreshP99 = percentile(latencies, 50), percentile(latencies, 99)
 	// Each refresh changed one contact of every online user: one push each.

@@ -40,6 +40,14 @@ func (x *xmppSystem) rssKiB() (total, modhost int64, err error) {
 	return prosody + own, own, err
 }
 
+func (x *xmppSystem) cpuSeconds() (prosody, modhost float64, err error) {
+	if prosody, err = cpuSeconds(x.prosody.Pid()); err != nil || x.modhost == nil {
+		return prosody, 0, err
+	}
+	modhost, err = cpuSeconds(x.modhost.Pid())
+	return prosody, modhost, err
+}
+
 func (x *xmppSystem) dial(ctx context.Context, user string) (*xmpptest.Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
@@ -144,6 +152,11 @@ func (s *standaloneSystem) rssKiB() (total, modhost int64, err error) {
 	}
 	own, err := rssKiB(s.proc.Pid())
 	return own, own, err
+}
+
+func (s *standaloneSystem) cpuSeconds() (prosody, modhost float64, err error) {
+	modhost, err = cpuSeconds(s.proc.Pid())
+	return 0, modhost, err
 }
 
 func (s *standaloneSystem) online(ctx context.Context, users []string) []string {
