@@ -47,6 +47,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.Setups, "setups", opts.Setups, "which setups to run: A (Prosody + plugin), B (modhost standalone), C (modhost linked)")
 	fs.DurationVar(&opts.Timeout, "timeout", opts.Timeout, "bound on the whole run")
 	fs.DurationVar(&opts.RefreshDeadline, "refresh-deadline", opts.RefreshDeadline, "the plugin's refresh request deadline (http_roster_admin_deadline), every setup")
+	fs.BoolVar(&opts.ProsodyNoDelay, "prosody-nodelay", opts.ProsodyNoDelay,
+		"Prosody with network_settings = { nagle = false } (A, C): logins timed without the ~40 ms a roster result waits at Prosody's default")
 	verbose := fs.Bool("v", false, "log progress to stderr")
 	if err := fs.Parse(args); err != nil {
 		return 2

@@ -52,6 +52,9 @@ type Options struct {
 	// LogLevel is the lowest level Prosody writes to LogPath. Default
 	// "debug"; a benchmark sets "warn" so logging is not what it measures.
 	LogLevel string
+	// Global is Lua appended to the global section (network_settings,
+	// say), before any VirtualHost.
+	Global string
 }
 
 // Server is one running (or stopped) Prosody owned by a test.
@@ -298,6 +301,9 @@ func (s *Server) config(opts Options) string {
 	fmt.Fprintf(&b, "modules_disabled = { \"s2s\" }\n")
 	fmt.Fprintf(&b, "c2s_require_encryption = false\ns2s_require_encryption = false\nallow_unencrypted_plain_auth = true\n")
 	fmt.Fprintf(&b, "authentication = \"internal_plain\"\n")
+	if opts.Global != "" {
+		fmt.Fprintf(&b, "%s\n", opts.Global)
+	}
 	fmt.Fprintf(&b, "certificates = %s\n", q(filepath.Join(s.Dir, "certs")))
 	fmt.Fprintf(&b, "plugin_paths = { %s }\n", luaList(paths))
 	fmt.Fprintf(&b, "modules_enabled = { %s }\n", luaList(modules))

@@ -29,4 +29,10 @@ func TestConfigKeepsEveryListenerOnLoopbackAndOffTheSystemPaths(t *testing.T) {
 	if strings.Contains(cfg, "/etc/prosody") {
 		t.Errorf("config refers to the system's Prosody folder:\n%s", cfg)
 	}
+	// Global settings go before the first section: in one they would be
+	// that section's.
+	cfg = s.config(Options{Global: "network_settings = { nagle = false }"})
+	if g, v := strings.Index(cfg, "network_settings = { nagle = false }"), strings.Index(cfg, "VirtualHost"); g < 0 || g > v {
+		t.Errorf("global setting missing or inside a section:\n%s", cfg)
+	}
 }

@@ -253,6 +253,14 @@ func (e *runEnv) prosodyHostConfig() string {
 `, e.rosterURL, int(e.opts.RefreshDeadline/time.Second))
 }
 
+// prosodyGlobal is what A's and C's Prosody get in their global section.
+func (e *runEnv) prosodyGlobal() string {
+	if e.opts.ProsodyNoDelay {
+		return "network_settings = { nagle = false }"
+	}
+	return ""
+}
+
 func (e *runEnv) accounts() map[string]string {
 	accounts := map[string]string{}
 	for _, u := range slices.Concat(userNames("user", e.opts.Users), userNames("login", e.opts.Logins), warmupUsers) {
@@ -271,6 +279,7 @@ func (e *runEnv) startProsodyAlone(dir string) (system, error) {
 		HostConfig:  e.prosodyHostConfig(),
 		PluginPaths: []string{e.pluginsDir},
 		LogLevel:    "warn",
+		Global:      e.prosodyGlobal(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start prosody: %w", err)
@@ -340,6 +349,7 @@ func (e *runEnv) startLinked(ctx context.Context, dir string) (system, error) {
 		Config:      "Component" + rest,
 		PluginPaths: []string{e.pluginsDir},
 		LogLevel:    "warn",
+		Global:      e.prosodyGlobal(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start prosody: %w", err)
