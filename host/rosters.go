@@ -272,7 +272,11 @@ func (b *rosterBook) luaAnswer(L *glua.LState) int {
 	reply.Attr = append(reply.Attr, xml.Attr{Name: xml.Name{Local: "type"}, Value: "result"})
 	if text == nil {
 		reply.Children = []xmpp.Node{queryElement(p)}
-		send(L, reply)
+		if answer := roster.AnswerSenderOf(session); answer != nil {
+			answer(L, reply, string(held))
+		} else {
+			send(L, reply)
+		}
 		L.Push(glua.LTrue)
 		return 1
 	}

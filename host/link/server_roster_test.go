@@ -583,3 +583,36 @@ func TestServerRosterIsTheCommittedPackedRosterNotACopy(t *testing.T) {
 func expandedItems(b *bridge, p *roster.Packed) []component.RosterItem {
 	return serverRoster{mirror: p.Data()}.expanded(b.roster.stored).items()
 }
+
+// A roster result built from the packed roster that the server's roster is
+// remembered as (its mirror) tells the client what the server holds: it
+// is sent without being read back and compared (holdsAsServerRoster).
+// Any other packed roster, or a server roster remembered as a copy, is
+// compared as before.
+func TestAnAnswerFromTheServersOwnRosterIsNotReadBack(t *testing.T) {
+	b := newTestBridge(fakeWriter{})
+	b.host = "example.com"
+	items := []component.RosterItem{item("bob@example.com", "Bob", "both", "Friends"), item("carol@example.com", "", "both")}
+	commit := packedCommitOf(t, items, item("dave@example.com", "Dave", "both"))
+	b.serverRoster["alice"] = serverRoster{mirror: commit.before.Data()}
+	b.mirrorItems("alice", []component.RosterItem{item("dave@example.com", "Dave", "both")}, nil, commit)
+	const full = "alice@example.com/laptop"
+	if !b.holdsAsServerRoster(full, commit.after.Data()) {
+		t.Fatal("the committed roster the server's is a mirror of is compared again")
+	}
+	for name, packed := range map[string]string{"the roster before the commit": commit.before.Data(), "nothing": ""} {
+		if b.holdsAsServerRoster(full, packed) {
+			t.Errorf("an answer from %s is taken for the server's roster", name)
+		}
+	}
+	if b.holdsAsServerRoster("bob@example.com/desk", commit.after.Data()) || b.holdsAsServerRoster("alice@elsewhere.org/x", commit.after.Data()) {
+		t.Error("another user's (or host's) answer is taken for alice's server roster")
+	}
+	// A push that changes what the client holds makes the server's roster a
+	// copy: the same packed roster is compared again.
+	push := component.RosterSet("roster.example.com", "alice@example.com", item("bob@example.com", "Robert", "both"))
+	b.mirrorTold("alice", push, "set")
+	if b.holdsAsServerRoster(full, commit.after.Data()) {
+		t.Error("after a change the server's roster is still taken for the committed one")
+	}
+}

@@ -75,6 +75,9 @@ func (b *bridge) session(L *glua.LState, full string) *linkedSession {
 	s.ref = b.rt.Session(L, b.host, user, resource)
 	if t, ok := s.ref.(*glua.LTable); ok {
 		roster.SetSender(L, t, func(L *glua.LState, e *xmpp.Element) { b.sessionSendElement(L, s, full, e) })
+		roster.SetAnswerSender(L, t, func(L *glua.LState, e *xmpp.Element, packed string) {
+			b.sendToSession(L, s, full, e, !b.holdsAsServerRoster(full, packed))
+		})
 	}
 	return s
 }
@@ -214,10 +217,26 @@ func (b *bridge) sessionSend(L *glua.LState, s *linkedSession, full string, st *
 }
 
 // sessionSendElement is sessionSend for a stanza built in Go.
-func (b *bridge) sessionSendElement(_ *glua.LState, s *linkedSession, full string, e *xmpp.Element) {
+func (b *bridge) sessionSendElement(L *glua.LState, s *linkedSession, full string, e *xmpp.Element) {
+	b.sendToSession(L, s, full, e, true)
+}
+
+// holdsAsServerRoster says whether the server's roster of full's user, as
+// last known, is the packed roster packed itself (serverRoster.mirror): a
+// roster result built from it tells the client what the server holds, and
+// comparing the two (mirrorTold) would find nothing to write. That
+// comparison read every item of a login's answer back from the stanza.
+func (b *bridge) holdsAsServerRoster(full, packed string) bool {
+	user, _, isUser := b.userOf(full)
+	return isUser && packed != "" && b.serverRoster[user].mirror == packed
+}
+
+// sendToSession is sessionSendElement; compare false skips mirroring what
+// the client is told (holdsAsServerRoster).
+func (b *bridge) sendToSession(_ *glua.LState, s *linkedSession, full string, e *xmpp.Element, compare bool) {
 	typ := attrOf(e, "type")
 	user, _, isUser := b.userOf(full)
-	if isUser && e.Name == "iq" && (typ == "result" || typ == "set") && isRosterPush(e) {
+	if compare && isUser && e.Name == "iq" && (typ == "result" || typ == "set") && isRosterPush(e) {
 		b.mirrorTold(user, e, typ)
 	}
 	if e.Name == "iq" && (typ == "result" || typ == "error") {

@@ -59,6 +59,28 @@ type TextSender func(xml string)
 type senders struct {
 	element Sender
 	text    TextSender
+	answer  AnswerSender
+}
+
+// AnswerSender delivers a roster result built in Go from a packed roster
+// (its data: Packed.Data) to one client session, in place of its Sender:
+// a receiver that compares what a client is told with a roster it keeps
+// (the link's server roster) can see they are the same without reading
+// the stanza back.
+type AnswerSender func(L *glua.LState, e *xmpp.Element, packed string)
+
+// SetAnswerSender gives a session table its AnswerSender, beside its
+// Sender.
+func SetAnswerSender(L *glua.LState, session *glua.LTable, send AnswerSender) {
+	setSenders(L, session, func(s *senders) { s.answer = send })
+}
+
+// AnswerSenderOf is the AnswerSender of a session table, nil if it has none.
+func AnswerSenderOf(session *glua.LTable) AnswerSender {
+	if s := sendersOf(session); s != nil {
+		return s.answer
+	}
+	return nil
 }
 
 func sendersOf(session *glua.LTable) *senders {
