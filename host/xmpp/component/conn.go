@@ -140,7 +140,7 @@ func dial(ctx context.Context, cfg Config, log *slog.Logger) (*Conn, error) {
 	c := &Conn{
 		cfg:     cfg,
 		conn:    nc,
-		dec:     newDecoder(bufio.NewReaderSize(nc, 4096), cfg.MaxStanzaSize),
+		dec:     newDecoder(bufio.NewReaderSize(ackAtOnce(nc), 4096), cfg.MaxStanzaSize),
 		log:     log,
 		idBase:  randomID(),
 		pending: map[string]*pendingIQ{},
