@@ -221,3 +221,39 @@ func TestResultWaitsOnlyForContactsPresenceReaches(t *testing.T) {
 		}
 	}
 }
+
+// A wait for sets already answered runs at once; one for sets that are
+// never answered runs after its bound and is forgotten (it held a roster
+// result of a hundred items).
+func TestWhenAnsweredRunsOnceAnsweredOrAtItsBound(t *testing.T) {
+	q := newWriteQueue()
+	q.push("u", string(appendWrite(nil, item("a@x", "", "both"))), 1, false)
+	q.answered.Add(1)
+	done := make(chan struct{})
+	q.whenAnswered(1, time.Minute, func() { close(done) })
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a wait for an answered set did not run")
+	}
+	ran := make(chan struct{}, 2)
+	q.whenAnswered(2, 20*time.Millisecond, func() { ran <- struct{}{} })
+	select {
+	case <-ran:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a wait for a set never answered did not run at its bound")
+	}
+	q.mu.Lock()
+	left := len(q.waiters)
+	q.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d waits kept after running", left)
+	}
+	q.answered.Add(1)
+	q.release()
+	select {
+	case <-ran:
+		t.Fatal("a wait ran twice")
+	case <-time.After(50 * time.Millisecond):
+	}
+}
