@@ -2,6 +2,7 @@ package benchrun
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http/httptest"
 	"slices"
@@ -130,5 +131,59 @@ func TestSoakReadsMemoryAtEveryTenthOfItsRounds(t *testing.T) {
 	r.Print(&out)
 	if want := "on the way (MiB after round): 10: 3.5, 20: 4.0, 30: 4.0"; !strings.Contains(out.String(), want) {
 		t.Errorf("report without %q:\n%s", want, out.String())
+	}
+}
+
+// referenceRoster is the answer as roster wrote it with fmt, kept to pin
+// the hand-built one to it byte for byte.
+func referenceRoster(domain string, contacts, n int) string {
+	var s strings.Builder
+	s.WriteByte('{')
+	for k := range contacts {
+		if k > 0 {
+			s.WriteByte(',')
+		}
+		name := fmt.Sprintf("Contact %d", k)
+		if m := n - ((n-k)%contacts+contacts)%contacts; m >= 1 {
+			name += fmt.Sprintf(" v%d", m)
+		}
+		fmt.Fprintf(&s, `"%s@%s":{"name":%q,"groups":["Bench"]}`, fmt.Sprintf("contact%03d", k), domain, name)
+	}
+	s.WriteByte('}')
+	return s.String()
+}
+
+func TestBackendAnswersAsTheFmtBuiltOneDid(t *testing.T) {
+	for _, contacts := range []int{1, 3, 100, 1234} {
+		b := newContactsBackend("example.com", contacts)
+		for _, n := range []int{1, 2, contacts - 1, contacts, contacts + 1, 2*contacts + 3, 10007} {
+			if n < 1 {
+				continue
+			}
+			if got, want := string(b.roster(n)), referenceRoster("example.com", contacts, n); got != want {
+				t.Fatalf("%d contacts, fetch %d:\n%s\nwant\n%s", contacts, n, got, want)
+			}
+		}
+	}
+	for _, k := range []int{0, 7, 42, 999, 1000, 12345} {
+		if got, want := contactNode(k), fmt.Sprintf("contact%03d", k); got != want {
+			t.Errorf("contactNode(%d) = %q, want %q", k, got, want)
+		}
+	}
+}
+
+// What the stand-in web app spends building one answer of 100 contacts.
+func BenchmarkBackendRoster(b *testing.B) {
+	backend := newContactsBackend("example.com", 100)
+	b.ReportAllocs()
+	for i := range b.N {
+		_ = backend.roster(i + 1)
+	}
+}
+
+func BenchmarkBackendRosterWithFmt(b *testing.B) {
+	b.ReportAllocs()
+	for i := range b.N {
+		_ = referenceRoster("example.com", 100, i+1)
 	}
 }
