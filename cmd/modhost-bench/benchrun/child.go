@@ -71,7 +71,10 @@ type childReply struct {
 // allocation and writes a heap profile at each memory reading, to
 // PREFIX.PID.1 (before the logins), .2 (users online), .3 (after the
 // rounds): go tool pprof -base PREFIX.PID.1 PREFIX.PID.2 is what the online
-// users hold in B's or C's modhost.
+// users hold in B's or C's modhost. Beside each, PREFIX.PID.N.memstats has
+// the runtime's figures (heap in use, stacks, GC metadata, …);
+// MODHOST_BENCH_MEMSTATS=PREFIX writes those alone, allocations not
+// recorded.
 func ServeChild(ctx context.Context) error {
 	replies := os.NewFile(3, "modhost-bench replies")
 	if replies == nil {
@@ -206,25 +209,33 @@ func (c *child) writesAnswered(ctx context.Context) childReply {
 // asks for them (see ServeChild).
 func (c *child) heapProfile() childReply {
 	prefix := os.Getenv("MODHOST_BENCH_HEAPPROFILE")
-	if prefix == "" {
-		return childReply{}
+	statsOnly := prefix == ""
+	if statsOnly {
+		// MODHOST_BENCH_MEMSTATS=PREFIX: the runtime's own figures alone,
+		// with allocations not recorded (which inflates what they show).
+		if prefix = os.Getenv("MODHOST_BENCH_MEMSTATS"); prefix == "" {
+			return childReply{}
+		}
 	}
 	c.heapProfiles++
-	f, err := os.Create(fmt.Sprintf("%s.%d.%d", prefix, os.Getpid(), c.heapProfiles))
-	if err != nil {
-		return childReply{Error: fmt.Sprintf("heap profile: %v", err)}
-	}
-	defer f.Close()
-	runtime.GC() // a profile shows the heap as of the last collection but one
-	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-		return childReply{Error: fmt.Sprintf("heap profile: %v", err)}
+	name := fmt.Sprintf("%s.%d.%d", prefix, os.Getpid(), c.heapProfiles)
+	if !statsOnly {
+		f, err := os.Create(name)
+		if err != nil {
+			return childReply{Error: fmt.Sprintf("heap profile: %v", err)}
+		}
+		defer f.Close()
+		runtime.GC() // a profile shows the heap as of the last collection but one
+		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+			return childReply{Error: fmt.Sprintf("heap profile: %v", err)}
+		}
 	}
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	// Beside it, what the runtime holds besides live objects.
-	stats := fmt.Sprintf("heap_inuse_kib %d\nheap_objects %d\nstack_inuse_kib %d\ngc_sys_kib %d\nother_sys_kib %d\ngoroutines %d\nnum_gc %d\n",
-		m.HeapInuse>>10, m.HeapObjects, m.StackInuse>>10, m.GCSys>>10, m.OtherSys>>10, runtime.NumGoroutine(), m.NumGC)
-	if err := os.WriteFile(f.Name()+".memstats", []byte(stats), 0o644); err != nil {
+	stats := fmt.Sprintf("heap_alloc_kib %d\nheap_inuse_kib %d\nheap_objects %d\nstack_inuse_kib %d\nmspan_inuse_kib %d\ngc_sys_kib %d\nother_sys_kib %d\ngoroutines %d\nnum_gc %d\n",
+		m.HeapAlloc>>10, m.HeapInuse>>10, m.HeapObjects, m.StackInuse>>10, m.MSpanInuse>>10, m.GCSys>>10, m.OtherSys>>10, runtime.NumGoroutine(), m.NumGC)
+	if err := os.WriteFile(name+".memstats", []byte(stats), 0o644); err != nil {
 		return childReply{Error: fmt.Sprintf("heap profile: %v", err)}
 	}
 	return childReply{}
