@@ -40,6 +40,9 @@ func TestStandaloneWayMeasuresATinyWorkloadWithoutErrors(t *testing.T) {
 	if len(b.Errors) > 0 {
 		t.Fatalf("errors: %v", b.Errors)
 	}
+	if report.LimitUsersPerSec <= 0 || report.FetchesUsersPerSec <= 0 {
+		t.Fatalf("limit lines %.0f (decoded) and %.0f (fetches alone) users/s", report.LimitUsersPerSec, report.FetchesUsersPerSec)
+	}
 	if b.UsersPerSec <= 0 || b.RefreshP50 <= 0 || b.RefreshP99 < b.RefreshP50 || b.LoginP50 <= 0 ||
 		b.RSSBeforeKiB <= 0 || b.ConcurrentDone != 4 || b.ConcurrentP99 <= 0 {
 		t.Fatalf("implausible figures: %+v", b)
@@ -47,7 +50,7 @@ func TestStandaloneWayMeasuresATinyWorkloadWithoutErrors(t *testing.T) {
 	var out strings.Builder
 	report.Print(&out)
 	if !strings.Contains(out.String(), "B  modhost standalone") || !strings.Contains(out.String(), "total 0 errors") ||
-		!strings.Contains(out.String(), "CPU per refreshed user") {
+		!strings.Contains(out.String(), "CPU per refreshed user") || !strings.Contains(out.String(), "of the fetches alone") {
 		t.Fatalf("table:\n%s", out.String())
 	}
 	// Each timed login is printed, so that a p99 (the slowest of a few) is
