@@ -80,8 +80,8 @@ func TestPipelinedWritesKeepOrderOneAContactAndWaitsForAnswers(t *testing.T) {
 	// be in flight when the rename's turn comes), and a wait for them all.
 	lastJID := login[len(login)-1].JID
 	b.writeDifferences("u", local(item(lastJID, "Renamed", "both")), b.serverRoster["u"], true, []string{lastJID})
-	barrier := make(chan struct{})
-	b.writes.whenAnswered(b.writes.queued(), time.Minute, func() { close(barrier) })
+	allAnswered := make(chan struct{})
+	b.writes.whenAnswered(b.writes.queued(), time.Minute, func() { close(allAnswered) })
 	done := make(chan struct{})
 	go func() { defer close(done); b.writeRosters(ctx) }()
 	testkit.Eventually(t, 5*time.Second, func() (bool, string) {
@@ -92,12 +92,12 @@ func TestPipelinedWritesKeepOrderOneAContactAndWaitsForAnswers(t *testing.T) {
 	deadline := time.After(5 * time.Second)
 	for {
 		select {
-		case <-barrier:
+		case <-allAnswered:
 			w.mu.Lock()
 			sent, waiting, most, answers, atSend := slices.Clone(w.sent), len(w.waiting), w.most, w.answers, slices.Clone(w.answersAtSend)
 			w.mu.Unlock()
 			if waiting != 0 {
-				t.Fatalf("the barrier ran with %d sets awaiting answers", waiting)
+				t.Fatalf("the wait for every set ran with %d sets awaiting answers", waiting)
 			}
 			want := []string{}
 			for _, it := range login {
@@ -111,7 +111,7 @@ func TestPipelinedWritesKeepOrderOneAContactAndWaitsForAnswers(t *testing.T) {
 				t.Fatalf("%d sets awaited answers at once, want %d", most, writesInFlight)
 			}
 			if answers != len(want) {
-				t.Fatalf("the barrier ran after %d answers, want %d", answers, len(want))
+				t.Fatalf("the wait for every set ran after %d answers, want %d", answers, len(want))
 			}
 			if atSend[len(atSend)-1] < len(login) {
 				t.Fatalf("the rename of %s went out after %d answers, while its first set awaited one", lastJID, atSend[len(atSend)-1])
@@ -123,7 +123,7 @@ func TestPipelinedWritesKeepOrderOneAContactAndWaitsForAnswers(t *testing.T) {
 			<-done
 			return
 		case <-deadline:
-			t.Fatal("the barrier never ran")
+			t.Fatal("the wait for every set never ran")
 		default:
 		}
 		if !w.answer() {
