@@ -164,11 +164,7 @@ func (l *Client) Send(e *xmpp.Element) error {
 // SendIQ sends an IQ on the current connection and waits for its answer (see
 // Conn.SendIQ); ErrNotConnected while down, or if the link drops meanwhile.
 func (l *Client) SendIQ(ctx context.Context, iq *xmpp.Element) (*xmpp.Element, error) {
-	c := l.current()
-	if c == nil {
-		return nil, ErrNotConnected
-	}
-	return c.SendIQ(ctx, iq)
+	return l.StartIQ(ctx, iq)()
 }
 
 // StartIQ is Conn.StartIQ on the current connection; its wait gives
