@@ -1,6 +1,7 @@
 package testproc
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -9,12 +10,27 @@ import (
 
 // Alive reports whether pid runs; a zombie is not serving anything.
 func Alive(pid int) bool {
+	fields, err := Stat(pid)
+	return err == nil && fields[0] != "Z"
+}
+
+// Stat is /proc/PID/stat's fields after the command name, which may hold
+// spaces and parentheses: Stat(pid)[0] is the state (field 3 of proc(5)),
+// [11] and [12] utime and stime (fields 14 and 15).
+func Stat(pid int) ([]string, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return false
+		return nil, err
 	}
-	fields := strings.Fields(string(b))
-	return len(fields) > 2 && fields[2] != "Z"
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return nil, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	fields := strings.Fields(string(b[i+1:]))
+	if len(fields) < 13 {
+		return nil, fmt.Errorf("/proc/%d/stat: %d fields after the command name", pid, len(fields))
+	}
+	return fields, nil
 }
 
 // Listeners are the local addresses (hex, as /proc/net/tcp writes them:

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/modhost/modhost/internal/testproc"
 )
 
 // rssKiB reads a process's resident set size (VmRSS) from /proc.
@@ -36,19 +38,12 @@ const userHZ = 100
 
 // cpuSeconds is the CPU time (user and system, every thread) pid has used.
 func cpuSeconds(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	fields, err := testproc.Stat(pid)
 	if err != nil {
 		return 0, fmt.Errorf("read CPU time of pid %d: %w", pid, err)
 	}
-	// "pid (comm) state ppid …": comm may hold spaces and parentheses;
-	// utime and stime are fields 14 and 15, the 12th and 13th after it.
-	i := strings.LastIndexByte(string(b), ')')
-	fields := strings.Fields(string(b[i+1:]))
-	if i < 0 || len(fields) < 13 {
-		return 0, fmt.Errorf("read CPU time of pid %d: unexpected /proc/%d/stat", pid, pid)
-	}
 	var ticks int64
-	for _, f := range fields[11:13] {
+	for _, f := range fields[11:13] { // utime, stime
 		n, err := strconv.ParseInt(f, 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("read CPU time of pid %d: %w", pid, err)
