@@ -28,6 +28,10 @@ const rejectProbe = `
 module:hook("roster-admin/fetched", function (event)
 	if event.username == "rejected" then return true; end
 end);
+local failures = module:metric("counter", "failures", "", "roster-admin/failed events", { "username", "reason", "kind" });
+module:hook("roster-admin/failed", function (event)
+	failures:with_labels(event.username, event.reason, event.kind):add(1);
+end);
 `
 
 // TestRosterAdminRefreshesMoveItsMetrics runs the plugin in modhost with
@@ -41,6 +45,7 @@ func TestRosterAdminRefreshesMoveItsMetrics(t *testing.T) {
 	b.Fail("einvalid", testkit.Body(`{"bob@example.com":`))
 	b.Fail("ebadgroups", testkit.Body(`{"bob@example.com":{"groups":"Friends"}}`))
 	b.Fail("eclosed", testkit.CloseConn)
+	b.Fail("ehang", testkit.Hang)
 	b.Set("rejected", `{}`)
 
 	dir := t.TempDir()
@@ -50,7 +55,7 @@ func TestRosterAdminRefreshesMoveItsMetrics(t *testing.T) {
 	cfg := fmt.Sprintf(`
 modules_enabled = { "http_openmetrics" }
 storage = { roster = "memory" }
-http_roster_admin_timeout = 2
+http_roster_admin_timeout = 0.5
 
 VirtualHost "example.com"
 	modules_enabled = { "http_roster_admin", "reject_probe" }
@@ -95,7 +100,7 @@ VirtualHost "offline.example"
 		}
 		return rec.Body.String()
 	}
-	serve("POST", "example.com", "/roster_admin/refresh", "ok", "e500", "earray", "einvalid", "ebadgroups", "eclosed", "rejected", "ok")
+	serve("POST", "example.com", "/roster_admin/refresh", "ok", "e500", "earray", "einvalid", "ebadgroups", "eclosed", "ehang", "rejected", "ok")
 	serve("POST", "refused.example", "/roster_admin/refresh", "nobody")
 	serve("POST", "offline.example", "/roster_admin/refresh", "zed")
 
@@ -132,9 +137,9 @@ VirtualHost "offline.example"
 		labels []string
 		want   float64
 	}{
-		{p + "users_refreshed_total", []string{"host", "example.com"}, 7}, // "ok" twice counts once
+		{p + "users_refreshed_total", []string{"host", "example.com"}, 8}, // "ok" twice counts once
 		{p + "refreshes_total", []string{"host", "example.com", "outcome", "updated"}, 1},
-		{p + "refreshes_total", []string{"host", "example.com", "outcome", "failed"}, 6},
+		{p + "refreshes_total", []string{"host", "example.com", "outcome", "failed"}, 7},
 		{p + "refreshes_total", []string{"host", "refused.example", "outcome", "failed"}, 1},
 		{p + "refreshes_total", []string{"host", "offline.example", "outcome", "offline"}, 1},
 		{p + "fetch_errors_total", []string{"host", "example.com", "kind", "status"}, 1},
@@ -143,8 +148,12 @@ VirtualHost "offline.example"
 		{p + "fetch_errors_total", []string{"host", "example.com", "kind", "invalid_roster"}, 1},
 		{p + "fetch_errors_total", []string{"host", "example.com", "kind", "closed"}, 1},
 		{p + "fetch_errors_total", []string{"host", "example.com", "kind", "rejected_by_hook"}, 1},
+		{p + "fetch_errors_total", []string{"host", "example.com", "kind", "timeout"}, 1},
+		{"prosody_mod_reject_probe__failures_total", []string{"username", "ehang", "reason", "no answer within 0.5 s", "kind", "timeout"}, 1},
+		{"prosody_mod_reject_probe__failures_total", []string{"username", "e500", "reason", "HTTP status 500", "kind", "status"}, 1},
+		{"prosody_mod_reject_probe__failures_total", []string{"username", "eclosed", "kind", "closed"}, 1},
 		{p + "fetch_errors_total", []string{"host", "refused.example", "kind", "refused"}, 1},
-		{p + "fetch_duration_seconds", []string{"host", "example.com"}, 7},
+		{p + "fetch_duration_seconds", []string{"host", "example.com"}, 8},
 	}
 	for _, c := range checks {
 		if got := value(c.name, c.labels...); got != c.want {

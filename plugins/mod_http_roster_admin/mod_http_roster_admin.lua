@@ -426,6 +426,49 @@ local function next_fetch()
 	end
 end
 
+-- A roster read from an answer (roster, entries), or nil and why not, for
+-- finish: the roster-admin/fetched handlers have their say first.
+local function read_fetched(username, finish, roster, entries)
+	if not roster then return finish(nil, entries, roster_error_kind(entries)); end -- on failure: the reason
+	if entries == nil then return finish(roster); end
+	-- A failing handler must not leave the refresh request waiting for ever.
+	local ok, verdict = pcall(module.fire_event, module, "roster-admin/fetched",
+		{ username = username, host = host, roster = roster, entries = entries });
+	if not ok then
+		return finish(nil, "roster-admin/fetched handler failed: " .. tostring(verdict), "hook_failed");
+	elseif verdict ~= nil then
+		return finish(nil, "rejected by a roster-admin/fetched handler", "rejected_by_hook");
+	end
+	finish(roster);
+end
+
+-- modhost's native.fetch makes the request, bounds it and reads the answer
+-- in Go, calling back once: no net.http request and response objects, no
+-- timer, no second trip through the loop to read the answer.
+local function start_native_fetch(username, url, finish, on_sent)
+	local function on_fetched(code, roster, entries)
+		if code == 0 then
+			if entries == true then -- ended by fetch_timeout
+				return finish(nil, "no answer within " .. fetch_timeout .. " s", "timeout");
+			end
+			return finish(nil, "connection failed: " .. tostring(roster), connection_error_kind(roster));
+		elseif code ~= 200 then
+			return finish(nil, "HTTP status " .. tostring(code), "status");
+		end
+		read_fetched(username, finish, roster, entries);
+	end
+	if on_sent then on_sent(); end
+	local sent, result, reason = pcall(native.fetch, url, fetch_timeout, username .. "@" .. host,
+		json.null, json_array_mt, fetched_hooked, max_contacts, on_fetched);
+	if not sent then
+		module:log("error", "Roster request for %s not sent: %s", username, tostring(result));
+		return finish(nil, "request not sent: " .. tostring(result), "connection");
+	elseif not result then
+		-- As net.http fails an invalid URL: at once, code 0.
+		return finish(nil, "connection failed: " .. tostring(reason), connection_error_kind(reason));
+	end
+end
+
 -- done(roster) on success, done(nil, reason) on any failure, exactly once;
 -- on_sent(), if given, just before the request goes out.
 function start_fetch(username, done, on_sent)
@@ -459,6 +502,9 @@ function start_fetch(username, done, on_sent)
 		return;
 	end
 	module:log("debug", "Fetching roster of %s from %s", username, url);
+	if native and native.fetch then
+		return start_native_fetch(username, url, finish, on_sent);
+	end
 	-- net.http in Prosody 0.12 has no timeout of its own: a timer ends the
 	-- wait, and the connection is closed if the library lets us.
 	timeout = module:add_timer(fetch_timeout, function ()
@@ -474,17 +520,7 @@ function start_fetch(username, done, on_sent)
 	-- no roster-admin/fetched handler was hooked as the answer came in.
 	local function on_roster(roster, entries)
 		if finished then return; end -- timed out while it was being read
-		if not roster then return finish(nil, entries, roster_error_kind(entries)); end -- on failure: the reason
-		if entries == nil then return finish(roster); end
-		-- A failing handler must not leave the refresh request waiting for ever.
-		local ok, verdict = pcall(module.fire_event, module, "roster-admin/fetched",
-			{ username = username, host = host, roster = roster, entries = entries });
-		if not ok then
-			return finish(nil, "roster-admin/fetched handler failed: " .. tostring(verdict), "hook_failed");
-		elseif verdict ~= nil then
-			return finish(nil, "rejected by a roster-admin/fetched handler", "rejected_by_hook");
-		end
-		finish(roster);
+		read_fetched(username, finish, roster, entries);
 	end
 	local function on_answer(body, code)
 		if code ~= 200 then

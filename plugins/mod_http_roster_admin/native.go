@@ -4,9 +4,11 @@ import (
 	"encoding/xml"
 	"fmt"
 	"math"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	glua "github.com/yuin/gopher-lua"
@@ -33,6 +35,9 @@ import (
 //	  so entries are what util.json.decode would have returned; without
 //	  with_entries, entries is nil (nobody will read them). An answer with
 //	  more than max_contacts contacts (if given) fails.
+//	fetch(url, timeout, self_jid, null, array_mt, hooked, max_contacts, callback)
+//	  The request for a roster and parse's reading of the answer in one
+//	  step, off the loop, with one callback: see rosterReader.fetch.
 //	diff(current, wanted) → added, removed, changed
 //	  Lists of contact JIDs, as the plugin's diff_roster.
 //	apply(host, username, wanted [, exchange]) → added, removed, changed | nil, reason
@@ -50,6 +55,7 @@ func openModhostRoster(L *glua.LState) int {
 	r := &rosterReader{jids: map[string]checkedJID{}, texts: map[string]string{}}
 	mod := L.NewTable()
 	mod.RawSetString("parse", L.NewFunction(r.parse))
+	mod.RawSetString("fetch", L.NewFunction(r.fetch))
 	mod.RawSetString("diff", L.NewFunction(diffRosters))
 	mod.RawSetString("parse_usernames", L.NewFunction(parseUsernamesAsync))
 	if roster.Of(L) != nil {
@@ -98,25 +104,100 @@ func (r *rosterReader) parse(L *glua.LState) int {
 				loop.CallLogged(L, "roster_admin.parse callback", callback, 0, glua.LNil, glua.LString(reason))
 				return
 			}
-			var e glua.LValue = glua.LNil
-			if entries != nil {
-				e = entries
-			}
-			var value glua.LValue
-			switch v := roster.(type) {
-			case *nativeRoster:
-				ud := L.NewUserData()
-				ud.Value = v
-				ud.Metatable = nativeRosterMeta(L)
-				value = ud
-			case *glua.LTable:
-				value = v
-			}
-			loop.CallLogged(L, "roster_admin.parse callback", callback, 0, value, e)
+			loop.CallLogged(L, "roster_admin.parse callback", callback, 0, rosterValue(L, roster), entriesValue(entries))
 		})
 	}()
 	return 0
 }
+
+// rosterValue is a roster read gives as Lua sees it: a nativeRoster as
+// userdata, a table as itself.
+func rosterValue(L *glua.LState, roster any) glua.LValue {
+	switch v := roster.(type) {
+	case *nativeRoster:
+		ud := L.NewUserData()
+		ud.Value = v
+		ud.Metatable = nativeRosterMeta(L)
+		return ud
+	case *glua.LTable:
+		return v
+	}
+	return glua.LNil
+}
+
+func entriesValue(entries *glua.LTable) glua.LValue {
+	if entries == nil {
+		return glua.LNil
+	}
+	return entries
+}
+
+// fetch is the plugin's request for a roster, its bound and the reading of
+// the answer in one step: the GET (compat.Fetch: net.http's clients and
+// limits) and read run on one goroutine, and Lua is called once, on the
+// loop, with what came of it.
+//
+//	fetch(url, timeout, self_jid, null, array_mt, hooked, max_contacts, callback) → true | nil, "invalid-url"
+//
+// callback(0, reason, timed_out) when no answer came (reason in net.http's
+// words; timed_out when timeout ended it); callback(code) for a status
+// other than 200; callback(200, roster, entries) or callback(200, nil,
+// reason) as parse's. hooked() says whether roster-admin/fetched is hooked:
+// asked as the request goes out and, if it was not, again as the answer
+// comes in, when entries are read on the loop if it now is.
+func (r *rosterReader) fetch(L *glua.LState) int {
+	rawURL := L.CheckString(1)
+	timeout := time.Duration(float64(L.CheckNumber(2)) * float64(time.Second))
+	self := L.CheckString(3)
+	null := L.CheckTable(4)
+	arrayMT := L.Get(5)
+	hooked := L.CheckFunction(6)
+	maxContacts := int(min(float64(L.OptNumber(7, 0)), math.MaxInt32))
+	callback := L.CheckFunction(8)
+	loop := lua.LoopOf(L)
+	if loop == nil {
+		L.RaiseError("modhost.roster_admin.fetch needs the runtime's loop")
+	}
+	isHooked := func(L *glua.LState) bool {
+		rets, err := lua.Call(L, hooked, 1)
+		return err != nil || glua.LVAsBool(rets[0]) // unknown counts as hooked
+	}
+	withEntries := isHooked(L)
+	const what = "roster_admin.fetch callback"
+	ok := compat.Fetch(L, rawURL, acceptJSON, timeout, func(a compat.Answer) {
+		if a.Code != 200 {
+			loop.Post(func(L *glua.LState) {
+				if a.Code == 0 {
+					loop.CallLogged(L, what, callback, 0, glua.LNumber(0), glua.LString(a.Body), glua.LBool(a.TimedOut))
+					return
+				}
+				loop.CallLogged(L, what, callback, 0, glua.LNumber(a.Code))
+			})
+			return
+		}
+		roster, entries, reason := r.read(a.Body, self, null, arrayMT, withEntries, maxContacts)
+		loop.Post(func(L *glua.LState) {
+			if reason == "" && !withEntries && isHooked(L) {
+				roster, entries, reason = r.read(a.Body, self, null, arrayMT, true, maxContacts)
+			}
+			if reason != "" {
+				loop.CallLogged(L, what, callback, 0, glua.LNumber(200), glua.LNil, glua.LString(reason))
+				return
+			}
+			loop.CallLogged(L, what, callback, 0, glua.LNumber(200), rosterValue(L, roster), entriesValue(entries))
+		})
+	})
+	if !ok {
+		L.Push(glua.LNil)
+		L.Push(glua.LString("invalid-url"))
+		return 2
+	}
+	L.Push(glua.LTrue)
+	return 1
+}
+
+// acceptJSON is the header of every roster fetch, as the plugin's Lua sends it.
+var acceptJSON = http.Header{"Accept": {"application/json"}}
 
 // read turns the application's answer into roster items and the decoded
 // entries by the same JIDs, or says what in it the contract does not allow,

@@ -2,6 +2,9 @@ package rosteradmin_test
 
 import (
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -139,4 +142,106 @@ func TestRosterAdminDiffFindsEveryKindOfChange(t *testing.T) {
 			t.Errorf("native=%s: diff = %q, want %q", native, got, want)
 		}
 	}
+}
+
+// fetch is the request, its bound and parse in one step: every way a fetch
+// can end reaches the callback once, as the plugin's Lua tells them apart.
+func TestRosterAdminFetchEndsEveryWayInOneCallback(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Accept") != "application/json" {
+			http.Error(w, "no Accept", http.StatusBadRequest)
+			return
+		}
+		switch r.URL.Path {
+		case "/ok":
+			fmt.Fprint(w, `{"a@b.c":{"name":"A","groups":["G"]},"me@h.x":{}}`)
+		case "/bad":
+			fmt.Fprint(w, `[]`)
+		case "/missing":
+			http.NotFound(w, r)
+		case "/hang":
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	l := testkit.NewLoop(t, append(compat.Libraries(), rosteradmin.Library()))
+	cases := []struct{ name, url, want string }{
+		{"a roster", srv.URL + "/ok", `200 userdata a@b.c=A|G nil`},
+		{"an answer the contract refuses", srv.URL + "/bad", `200 nil answer is not a JSON object`},
+		{"a status", srv.URL + "/missing", `404 nil nil`},
+		{"its own bound", srv.URL + "/hang", `0 timeout true`},
+		{"a refused connection", "http://" + closedAddr(t) + "/x", `0 connection refused false`},
+		{"not a URL", "ftp://example.com/x", `not sent invalid-url`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ch := testkit.RunLuaAsync(t, l, `
+				local json = require "util.json";
+				local r = require "modhost.roster_admin";
+				local function show(v)
+					if type(v) == "userdata" then
+						local out = {};
+						for jid, item in pairs(v:table()) do
+							local groups = {};
+							for g in pairs(item.groups) do groups[#groups + 1] = g; end
+							out[#out + 1] = jid .. "=" .. (item.name or "") .. "|" .. table.concat(groups, ",");
+						end
+						return "userdata " .. table.concat(out, " ");
+					end
+					return tostring(v);
+				end
+				local sent, reason = r.fetch(URL, 0.3, "me@h.x", json.null, getmetatable(json.decode("[]")),
+					function () return false; end, 100, function (code, a, b)
+						done(tostring(code) .. " " .. show(a) .. " " .. show(b));
+					end);
+				if not sent then done("not sent " .. reason); end`, map[string]string{"URL": c.url})
+			if got := fmt.Sprint(testkit.Await(t, ch, 5*time.Second)[0]); got != c.want {
+				t.Errorf("fetch(%s) = %q, want %q", c.url, got, c.want)
+			}
+			select {
+			case extra := <-ch:
+				t.Errorf("called back again: %v", extra)
+			case <-time.After(50 * time.Millisecond):
+			}
+		})
+	}
+}
+
+// A roster-admin/fetched handler hooked while a fetch was out sees its
+// entries: whether anyone reads them is asked again as the answer comes in.
+func TestRosterAdminFetchAsksAgainWhetherEntriesAreWanted(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"a@b.c":{"name":"A","email":"a@example.com"}}`)
+	}))
+	defer srv.Close()
+	l := testkit.NewLoop(t, append(compat.Libraries(), rosteradmin.Library()))
+	ch := testkit.RunLuaAsync(t, l, `
+		local json = require "util.json";
+		local r = require "modhost.roster_admin";
+		local asked = 0;
+		r.fetch(URL, 5, "me@h.x", json.null, getmetatable(json.decode("[]")),
+			function () asked = asked + 1; return asked > 1; end, 100, function (code, roster, entries)
+				done(code, asked, type(roster), type(entries) == "table" and entries["a@b.c"].email or tostring(entries));
+			end);`, map[string]string{"URL": srv.URL})
+	got := fmt.Sprint(testkit.Await(t, ch, 5*time.Second))
+	if want := "[200 2 table a@example.com]"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+// closedAddr is a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
 }
