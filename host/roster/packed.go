@@ -388,6 +388,15 @@ func (r *reader) byte() (byte, bool) {
 }
 
 func (r *reader) uvarint() (int, bool) {
+	// One byte: every count and nearly every length in a roster.
+	if r.pos < len(r.data) && r.data[r.pos] < 0x80 {
+		n := int(r.data[r.pos])
+		if n > len(r.data) {
+			return 0, false
+		}
+		r.pos++
+		return n, true
+	}
 	n, w := binary.Uvarint([]byte(r.data[r.pos:min(len(r.data), r.pos+10)]))
 	if w <= 0 || n > uint64(len(r.data)) {
 		return 0, false
@@ -472,7 +481,7 @@ func (r *reader) skip() bool {
 	case storagememory.TagTable:
 		r.pos--
 		inner := reader{data: r.data, pos: r.pos}
-		ok := inner.table(func(string, bool, span) bool { return true })
+		ok := inner.table(nil)
 		r.pos = inner.pos
 		return ok
 	}
@@ -524,7 +533,7 @@ func (r *reader) table(each func(key string, isFalse bool, val span) bool) bool 
 		if !r.skip() {
 			return false
 		}
-		if !each(key, isFalse, span{start, r.pos}) {
+		if each != nil && !each(key, isFalse, span{start, r.pos}) {
 			return false
 		}
 	}

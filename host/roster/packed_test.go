@@ -147,3 +147,28 @@ func TestPackedRosterRefusesWhatItCannotEdit(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParsePacked reads a hundred-contact roster as a refresh does
+// before it compares it with the application's answer.
+func BenchmarkParsePacked(b *testing.B) {
+	L := glua.NewState()
+	defer L.Close()
+	chunk := `local r = { [false] = { version = 7 } }
+		for i = 1, 100 do
+			r["contact" .. i .. "@example.com"] = { name = "Contact " .. i, subscription = "both", groups = { Friends = true } }
+		end
+		return r`
+	if err := L.DoString(chunk); err != nil {
+		b.Fatal(err)
+	}
+	data, ok := storagememory.PackFlat(L, L.Get(-1))
+	if !ok {
+		b.Fatal("not packable flat")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if p, ok := roster.ParsePacked(data); !ok || p.Len() != 100 {
+			b.Fatal("not read")
+		}
+	}
+}

@@ -380,6 +380,14 @@ func parseUsernames(body string, maxBody glua.LNumber, null *glua.LTable, arrayM
 // made only for the items a refresh stores.
 func (r *rosterReader) build(contacts []scannedContact, self string, null *glua.LTable, arrayMT glua.LValue, withEntries bool) (any, *glua.LTable, string) {
 	read := &nativeRoster{items: make([]nativeItem, 0, len(contacts)), index: make(map[string]int, len(contacts))}
+	// Every item's groups are a window on one slice, sized for all of them
+	// so that it never moves (a slice per contact was a third of the
+	// objects a refresh allocated).
+	n := 0
+	for _, c := range contacts {
+		n += len(c.groups)
+	}
+	groups := make([]string, 0, n)
 	var entries *glua.LTable
 	if withEntries {
 		entries = compat.NewTable(0, len(contacts))
@@ -397,19 +405,24 @@ func (r *rosterReader) build(contacts []scannedContact, self string, null *glua.
 			}
 			item.name, item.hasName = text, true
 		}
+		start := len(groups)
 		for _, g := range c.groups {
 			text, problem := r.checkText(g)
 			if problem != "" {
 				return nil, nil, "contact " + jid + ": a group " + problem
 			}
-			if text != "" && !slices.Contains(item.groups, text) {
-				item.groups = append(item.groups, text)
+			if text != "" && !slices.Contains(groups[start:], text) {
+				groups = append(groups, text)
 			}
 		}
 		if jid == self { // Prosody never keeps a self-contact
+			groups = groups[:start]
 			continue
 		}
-		slices.Sort(item.groups) // as stored and pushed
+		if len(groups) > start {
+			item.groups = groups[start:len(groups):len(groups)]
+			slices.Sort(item.groups) // as stored and pushed
+		}
 		if i, again := read.index[jid]; again {
 			read.items[i] = item // the last one counts, in the first one's place
 		} else {
@@ -602,7 +615,8 @@ func (c scannedContact) entry(null *glua.LTable, arrayMT glua.LValue) *glua.LTab
 // The contacts are read into scratch, which the caller gives back once
 // it has built the roster from them.
 func scanRoster(body string, scratch *scanScratch) (contacts []scannedContact, ok bool) {
-	s := jsonScanner{src: body}
+	s := jsonScanner{src: body, groups: scratch.groups[:0]}
+	defer func() { scratch.groups = s.groups }()
 	if !s.expect('{') {
 		return nil, false
 	}
@@ -646,6 +660,7 @@ func scanRoster(body string, scratch *scanScratch) (contacts []scannedContact, o
 type scanScratch struct {
 	contacts []scannedContact
 	seen     map[string]struct{}
+	groups   []string // every contact's groups, end to end (scannedContact.groups are windows on it)
 }
 
 var scanScratches = sync.Pool{New: func() any { return &scanScratch{seen: map[string]struct{}{}} }}
@@ -656,19 +671,31 @@ const maxScratchContacts = 4096
 
 // release gives s back for the next answer, holding nothing of this one.
 func (s *scanScratch) release() {
-	if cap(s.contacts) > maxScratchContacts || len(s.seen) > maxScratchContacts {
+	if cap(s.contacts) > maxScratchContacts || len(s.seen) > maxScratchContacts || cap(s.groups) > 4*maxScratchContacts {
 		return
 	}
 	clear(s.contacts[:cap(s.contacts)])
 	s.contacts = s.contacts[:0]
 	clear(s.seen)
+	clear(s.groups[:cap(s.groups)])
+	s.groups = s.groups[:0]
 	scanScratches.Put(s)
 }
 
 // jsonScanner reads the strict JSON of scanRoster; pos is the next byte.
+// The group names of every contact are appended to groups, one slice for
+// the whole answer instead of one per contact.
 type jsonScanner struct {
-	src string
-	pos int
+	src    string
+	pos    int
+	groups []string
+}
+
+// window is what was appended to s.groups since start, capped so that
+// appending to it cannot reach into what comes next. s.groups may move
+// when it grows: a window keeps the array it was cut from.
+func (s *jsonScanner) window(start int) []string {
+	return s.groups[start:len(s.groups):len(s.groups)]
 }
 
 func (s *jsonScanner) space() {
@@ -795,23 +822,23 @@ func (s *jsonScanner) sequence(open, close byte, item func() bool) bool {
 
 // stringArray reads an array of plain strings.
 func (s *jsonScanner) stringArray() ([]string, bool) {
-	list := []string{}
+	start := len(s.groups)
 	ok := s.sequence('[', ']', func() bool {
 		item, ok := s.plainString()
-		list = append(list, item)
+		s.groups = append(s.groups, item)
 		return ok
 	})
-	return list, ok
+	return s.window(start), ok
 }
 
 // groupNames reads an object of group names, each true:
 // {"Friends": true, "Work": true}. A name given twice takes the general
 // path (util.json keeps one of them; so does this, but the entry differs).
 func (s *jsonScanner) groupNames() ([]string, bool) {
-	names := []string{}
+	start := len(s.groups)
 	ok := s.sequence('{', '}', func() bool {
 		name, ok := s.plainString()
-		if !ok || !s.expect(':') || slices.Contains(names, name) {
+		if !ok || !s.expect(':') || slices.Contains(s.groups[start:], name) {
 			return false
 		}
 		s.space()
@@ -819,10 +846,10 @@ func (s *jsonScanner) groupNames() ([]string, bool) {
 			return false
 		}
 		s.pos += 4
-		names = append(names, name)
+		s.groups = append(s.groups, name)
 		return true
 	})
-	return names, ok
+	return s.window(start), ok
 }
 
 // readGroups turns an entry's groups into a group set. They come in the
