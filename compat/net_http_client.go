@@ -63,9 +63,10 @@ func (d HTTPDefaults) withDefaults() HTTPDefaults {
 // verified TLS and one for requests that asked for `insecure`, so that
 // connections are reused across requests to the same backend.
 type httpClients struct {
-	defaults HTTPDefaults
-	verified *http.Client
-	insecure *http.Client
+	defaults  HTTPDefaults
+	verified  *http.Client
+	insecure  *http.Client
+	userAgent []string // defaults.UserAgent as a header's values, shared by Fetch's requests
 }
 
 const httpClientsKey = "modhost.net.http"
@@ -73,9 +74,10 @@ const httpClientsKey = "modhost.net.http"
 func newHTTPClients(d HTTPDefaults) *httpClients {
 	d = d.withDefaults()
 	return &httpClients{
-		defaults: d,
-		verified: newHTTPClient(d, false),
-		insecure: newHTTPClient(d, true),
+		defaults:  d,
+		verified:  newHTTPClient(d, false),
+		insecure:  newHTTPClient(d, true),
+		userAgent: []string{d.UserAgent},
 	}
 }
 

@@ -31,7 +31,8 @@ type Answer struct {
 // that reads the answer itself: done runs on the request's goroutine, not
 // the loop, so that an answer can be read there before anything is posted
 // back. timeout (if shorter than the default) bounds the whole request.
-// header is sent as given, with the User-Agent added unless it has one.
+// header is sent as given (and must not change while the request is out),
+// with the User-Agent added unless it has one.
 // Call it on the loop. It returns false, and done is never called, when
 // rawURL is not an http or https URL (net.http's "invalid-url"). A request
 // still out when the loop closes ends with "cancelled".
@@ -56,12 +57,13 @@ func Fetch(L *glua.LState, rawURL string, header http.Header, timeout time.Durat
 		cancel()
 		return false
 	}
-	req.Header = header.Clone()
-	if req.Header == nil {
-		req.Header = http.Header{}
+	// The caller's values are shared, not copied: nothing below changes them.
+	req.Header = make(http.Header, len(header)+1)
+	for name, values := range header {
+		req.Header[http.CanonicalHeaderKey(name)] = values
 	}
 	if req.Header.Get("User-Agent") == "" {
-		req.Header.Set("User-Agent", clients.defaults.UserAgent)
+		req.Header["User-Agent"] = clients.userAgent
 	}
 	maxBody := clients.defaults.MaxBody
 	go func() {
