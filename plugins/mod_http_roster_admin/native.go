@@ -379,7 +379,7 @@ func parseUsernames(body string, maxBody glua.LNumber, null *glua.LTable, arrayM
 // entries to give, the roster stays in Go (a nativeRoster) and Lua tables are
 // made only for the items a refresh stores.
 func (r *rosterReader) build(contacts []scannedContact, self string, null *glua.LTable, arrayMT glua.LValue, withEntries bool) (any, *glua.LTable, string) {
-	read := &nativeRoster{items: make([]nativeItem, 0, len(contacts)), index: make(map[string]int, len(contacts))}
+	read := &nativeRoster{items: make([]nativeItem, 0, len(contacts)), index: newIndex()}
 	// Every item's groups are a window on one slice, sized for all of them
 	// so that it never moves (a slice per contact was a third of the
 	// objects a refresh allocated).
@@ -403,7 +403,7 @@ func (r *rosterReader) build(contacts []scannedContact, self string, null *glua.
 			if problem != "" {
 				return nil, nil, "contact " + jid + ": name " + problem
 			}
-			item.name, item.hasName = text, true
+			item.name = text
 		}
 		start := len(groups)
 		for _, g := range c.groups {
@@ -444,13 +444,44 @@ func (r *rosterReader) build(contacts []scannedContact, self string, null *glua.
 // a refresh usually stores one or two of them. Lua sees it as userdata with
 // the methods item(jid) and table() (every item); diff reads it directly.
 type nativeRoster struct {
-	items []nativeItem   // in the answer's order
-	index map[string]int // JID → position in items
+	items []nativeItem // in the answer's order
+	// index is JID → position in items; nil once applying the roster gave
+	// it back (release), and made again if the roster is applied again (a
+	// fetch that logins share).
+	index map[string]int
+}
+
+// indexes are nativeRoster indexes given back, cleared: a map per answer
+// was a tenth of what a refresh allocated.
+var indexes = sync.Pool{New: func() any { return map[string]int{} }}
+
+func newIndex() map[string]int { return indexes.Get().(map[string]int) }
+
+// lookup is n.index, made again if it was given back.
+func (n *nativeRoster) lookup() map[string]int {
+	if n.index == nil {
+		n.index = newIndex()
+		for i := range n.items {
+			n.index[n.items[i].jid] = i
+		}
+	}
+	return n.index
+}
+
+// release gives n's index back for the next answer. Call it on the loop,
+// once n has been applied.
+func (n *nativeRoster) release() {
+	index := n.index
+	n.index = nil
+	if index != nil && len(index) <= maxScratchContacts {
+		clear(index)
+		indexes.Put(index)
+	}
 }
 
 // item returns the contact with jid, or nil.
 func (n *nativeRoster) item(jid string) *nativeItem {
-	if i, ok := n.index[jid]; ok {
+	if i, ok := n.lookup()[jid]; ok {
 		return &n.items[i]
 	}
 	return nil
@@ -458,10 +489,9 @@ func (n *nativeRoster) item(jid string) *nativeItem {
 
 // nativeItem is a contact as the answer gives it; subscription is "both".
 type nativeItem struct {
-	jid     string
-	name    string
-	hasName bool
-	groups  []string // sorted, without duplicates or ""
+	jid    string
+	name   string   // "" for none (an empty name is none)
+	groups []string // sorted, without duplicates or ""
 }
 
 // rosterItem is the item as stored and pushed (groups sorted by build).
@@ -472,7 +502,7 @@ func (it *nativeItem) rosterItem() roster.Item {
 // table is a roster item as the plugin's Lua reader makes it.
 func (it *nativeItem) table() *glua.LTable {
 	t := compat.NewTable(0, 3)
-	if it.hasName {
+	if it.name != "" {
 		t.RawSetString("name", glua.LString(it.name))
 	}
 	groups := compat.NewTable(0, len(it.groups))
@@ -501,7 +531,7 @@ func (it *nativeItem) same(L *glua.LState, old glua.LValue) bool {
 	}
 	// Strings compare by value in Lua whatever their metatable.
 	name := field(L, o, "name")
-	if s, ok := name.(glua.LString); (it.hasName && (!ok || string(s) != it.name)) || (!it.hasName && name != glua.LNil) {
+	if s, ok := name.(glua.LString); (it.name != "" && (!ok || string(s) != it.name)) || (it.name == "" && name != glua.LNil) {
 		return false
 	}
 	if s, ok := field(L, o, "subscription").(glua.LString); !ok || s != "both" {
@@ -1100,6 +1130,7 @@ func applyRoster(L *glua.LState) int {
 		return 2
 	}
 	if _, ok := L.Get(3).(*glua.LUserData); ok {
+		defer checkNativeRoster(L, 3).release()
 		p, ok, err := rosters.Packed(L, host, user)
 		if err != nil {
 			return fail("could not load the current roster: " + err.Error())
@@ -1237,9 +1268,10 @@ func applyPacked(L *glua.LState, rosters roster.Rosters, host, user string, p *r
 	var lists [3][]glua.LValue
 	seen := make([]bool, len(wanted.items))
 	var scratch []byte
+	index := wanted.lookup()
 	for i := range p.Len() {
 		jid := p.JID(i)
-		at, ok := wanted.index[jid]
+		at, ok := index[jid]
 		if !ok {
 			lists[1] = append(lists[1], glua.LString(jid))
 			continue

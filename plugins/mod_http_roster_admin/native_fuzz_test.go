@@ -100,3 +100,40 @@ func luaText(v glua.LValue, null *glua.LTable, arrayMT glua.LValue) string {
 	}
 	return kind + "{" + strings.Join(parts, ",") + "}"
 }
+
+// A roster applied gives its index back; applied again (logins sharing one
+// fetch do that), it finds every contact as before, and an index given back
+// holds nothing of it.
+func TestNativeRosterFindsItsContactsAfterItsIndexIsGivenBack(t *testing.T) {
+	L := glua.NewState()
+	defer L.Close()
+	r := &rosterReader{jids: map[string]checkedJID{}, texts: map[string]string{}}
+	read, _, why := r.read(`{"a@b.c":{"name":"A","groups":["G"]},"d@e.f":{},"A@B.C":{"name":"Again"}}`, "me@h.x", L.NewTable(), L.NewTable(), false, 0)
+	n, ok := read.(*nativeRoster)
+	if why != "" || !ok {
+		t.Fatalf("read: %T %q", read, why)
+	}
+	show := func() string {
+		var out []string
+		for _, jid := range []string{"a@b.c", "d@e.f", "x@y.z"} {
+			if it := n.item(jid); it != nil {
+				out = append(out, fmt.Sprintf("%s=%s|%s", it.jid, it.name, strings.Join(it.groups, ",")))
+			} else {
+				out = append(out, jid+" missing")
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	const want = "a@b.c=Again| d@e.f=| x@y.z missing" // the last of a JID given twice counts
+	if got := show(); got != want {
+		t.Fatalf("before: %s, want %s", got, want)
+	}
+	given := n.index
+	n.release()
+	if len(given) != 0 || n.index != nil {
+		t.Fatalf("index given back holds %v, roster keeps %v", given, n.index)
+	}
+	if got := show(); got != want {
+		t.Errorf("after: %s, want %s", got, want)
+	}
+}

@@ -238,9 +238,11 @@ func (c *child) heapProfile() childReply {
 	}
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	// Beside it, what the runtime holds besides live objects.
-	stats := fmt.Sprintf("heap_alloc_kib %d\nheap_inuse_kib %d\nheap_objects %d\nstack_inuse_kib %d\nmspan_inuse_kib %d\ngc_sys_kib %d\nother_sys_kib %d\ngoroutines %d\nnum_gc %d\n",
-		m.HeapAlloc>>10, m.HeapInuse>>10, m.HeapObjects, m.StackInuse>>10, m.MSpanInuse>>10, m.GCSys>>10, m.OtherSys>>10, runtime.NumGoroutine(), m.NumGC)
+	// Beside it, what the runtime holds besides live objects, and what was
+	// allocated since the start (two readings apart: a round's garbage).
+	stats := fmt.Sprintf("heap_alloc_kib %d\nheap_inuse_kib %d\nheap_objects %d\nstack_inuse_kib %d\nmspan_inuse_kib %d\ngc_sys_kib %d\nother_sys_kib %d\ngoroutines %d\nnum_gc %d\ntotal_alloc_kib %d\nmallocs %d\n",
+		m.HeapAlloc>>10, m.HeapInuse>>10, m.HeapObjects, m.StackInuse>>10, m.MSpanInuse>>10, m.GCSys>>10, m.OtherSys>>10, runtime.NumGoroutine(), m.NumGC,
+		m.TotalAlloc>>10, m.Mallocs)
 	if err := os.WriteFile(name+".memstats", []byte(stats), 0o644); err != nil {
 		return childReply{Error: fmt.Sprintf("heap profile: %v", err)}
 	}
