@@ -264,3 +264,24 @@ func nodes(es []*xmpp.Element) []xmpp.Node {
 	}
 	return out
 }
+
+// plainName is checkName's shortcut: a name it passes is one the full
+// checks pass, for every byte a name can hold and names around them.
+func TestAPlainNameIsOneCheckNamePasses(t *testing.T) {
+	full := checkNameFully
+	names := []string{"iq", "query", "xmlns", "x-y.z_1", "\u00e9t\u00e9", "a\x7fb", "\uFFFF", "a\xffb"}
+	for c := range 256 {
+		names = append(names, string([]byte{byte(c)}), "a"+string([]byte{byte(c)})+"b")
+	}
+	for _, name := range names {
+		if plainName(name) && full(name) != nil {
+			t.Errorf("%q passes as plain, but %v", name, full(name))
+		}
+		if (checkName(name) == nil) != (full(name) == nil) {
+			t.Errorf("%q: checkName %v, the full checks %v", name, checkName(name), full(name))
+		}
+	}
+	if !plainName("subscription") {
+		t.Error("an ordinary name is not plain")
+	}
+}
