@@ -346,13 +346,16 @@ end
 
 -- Fetching ------------------------------------------------------------------------
 
--- Whether anything hooked roster-admin/fetched, so that the native reader
--- can skip the entries nobody would read. Unknown counts as hooked.
-local function fetched_hooked()
+-- Whether anything hooked event_name on the host, so that what nobody
+-- would read is not made: the entries of roster-admin/fetched, the event of
+-- roster-admin/updated. Unknown counts as hooked.
+local function hooked(event_name)
 	local host_session = prosody.hosts[host];
 	local get_handlers = host_session and host_session.events and host_session.events.get_handlers;
-	return not get_handlers or get_handlers("roster-admin/fetched") ~= nil;
+	return not get_handlers or get_handlers(event_name) ~= nil;
 end
+
+local function fetched_hooked() return hooked("roster-admin/fetched"); end
 
 -- Fetches are callbacks, not coroutines, so the HTTP handlers never depend on
 -- an async context. At most max_concurrent run at once; the rest wait in
@@ -748,9 +751,11 @@ local function apply_roster(username, wanted)
 	module:log("info", "Roster of %s refreshed: %d added, %d removed, %d changed",
 		username, #added, #removed, #changed);
 	if not (native and native.apply) then exchange_presence(username, added, removed); end
-	module:fire_event("roster-admin/updated", {
-		username = username, host = host, added = added, removed = removed, changed = changed,
-	});
+	if hooked("roster-admin/updated") then -- else the event is a table per refresh for nobody
+		module:fire_event("roster-admin/updated", {
+			username = username, host = host, added = added, removed = removed, changed = changed,
+		});
+	end
 	return true;
 end
 
