@@ -32,9 +32,11 @@ func openNetHTTP(L *glua.LState) int {
 	mod := L.NewTable()
 	deflt := newHTTPInstance(L, L.NewTable())
 	mod.RawSetString("default", deflt)
-	mod.RawSetString("request", L.NewFunction(func(L *glua.LState) int {
+	request := L.NewFunction(func(L *glua.LState) int {
 		return startRequest(L, deflt, 1)
-	}))
+	})
+	mod.RawSetString("request", request)
+	L.G.Registry.RawSetString(netHTTPRequestKey, request)
 	mod.RawSetString("new", L.NewFunction(func(L *glua.LState) int {
 		L.Push(newHTTPInstance(L, L.OptTable(1, L.NewTable())))
 		return 1
@@ -63,6 +65,17 @@ func openNetHTTP(L *glua.LState) int {
 	}
 	L.Push(mod)
 	return 1
+}
+
+const netHTTPRequestKey = "modhost.net.http.request"
+
+// IsNetHTTPRequest reports whether v is net.http's own request function in
+// L, as require "net.http" gave it: not a stub or wrapper put in its place
+// (busted specs written for Prosody stub it to stand in for a web app), so
+// that Go code doing a request's work itself (Fetch) knows when it may.
+func IsNetHTTPRequest(L *glua.LState, v glua.LValue) bool {
+	fn, ok := L.G.Registry.RawGetString(netHTTPRequestKey).(*glua.LFunction)
+	return ok && v == glua.LValue(fn)
 }
 
 // requestConn is a request's request.conn: close abandons the request.

@@ -38,6 +38,9 @@ import (
 //	fetch(url, timeout, self_jid, null, array_mt, hooked, max_contacts, callback)
 //	  The request for a roster and parse's reading of the answer in one
 //	  step, off the loop, with one callback: see rosterReader.fetch.
+//	is_net_http_request(fn) → whether fn is net.http's own request (not a
+//	  stub a spec put in its place): fetch does what it would, not what a
+//	  stub does, so the plugin uses fetch only then.
 //	diff(current, wanted) → added, removed, changed
 //	  Lists of contact JIDs, as the plugin's diff_roster.
 //	apply(host, username, wanted [, exchange]) → added, removed, changed | nil, reason
@@ -56,6 +59,10 @@ func openModhostRoster(L *glua.LState) int {
 	mod := L.NewTable()
 	mod.RawSetString("parse", L.NewFunction(r.parse))
 	mod.RawSetString("fetch", L.NewFunction(r.fetch))
+	mod.RawSetString("is_net_http_request", L.NewFunction(func(L *glua.LState) int {
+		L.Push(glua.LBool(compat.IsNetHTTPRequest(L, L.Get(1))))
+		return 1
+	}))
 	mod.RawSetString("diff", L.NewFunction(diffRosters))
 	mod.RawSetString("parse_usernames", L.NewFunction(parseUsernamesAsync))
 	if roster.Of(L) != nil {

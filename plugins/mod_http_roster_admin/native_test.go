@@ -245,3 +245,21 @@ func closedAddr(t *testing.T) string {
 	ln.Close()
 	return addr
 }
+
+// The plugin fetches natively only while net.http.request is net.http's
+// own: a spec that stubs it must see its stub called.
+func TestRosterAdminKnowsNetHTTPsOwnRequestFromAStub(t *testing.T) {
+	l := testkit.NewLoop(t, append(compat.Libraries(), rosteradmin.Library()))
+	got := testkit.CallLua(t, l, `
+		local http = require "net.http";
+		local r = require "modhost.roster_admin";
+		local own = http.request;
+		local before = r.is_net_http_request(http.request);
+		http.request = function (...) return own(...); end;
+		local stubbed = r.is_net_http_request(http.request);
+		http.request = own;
+		return tostring(before) .. " " .. tostring(stubbed) .. " " .. tostring(r.is_net_http_request(http.request)) .. " " .. tostring(r.is_net_http_request(nil));`)
+	if want := "true false true false"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
