@@ -49,6 +49,33 @@ func TestEventsPriorityAndChainStop(t *testing.T) {
 	}
 }
 
+// observed (modhost's, not Prosody's) says whether firing an event would
+// reach anything: a handler, a wrapper of it, or a wrapper of every event.
+func TestEventsObservedCountsHandlersAndWrappers(t *testing.T) {
+	l := newLoop(t)
+	err := l.Do(context.Background(), func(L *glua.LState) error {
+		_, err := lua.DoChunk(L, `
+			local events = require "util.events".new()
+			local function says() return tostring(events.observed("e")) .. tostring(events.observed("other")) end
+			local steps = { says() }
+			local h = function() end
+			events.add_handler("e", h); steps[#steps+1] = says()
+			events.remove_handler("e", h); steps[#steps+1] = says()
+			local w = function(handlers, name, data) return handlers(name, data) end
+			events.add_wrapper("e", w); steps[#steps+1] = says()
+			events.remove_wrapper("e", w); steps[#steps+1] = says()
+			events.add_wrapper(false, w); steps[#steps+1] = says()
+			events.remove_wrapper(false, w); steps[#steps+1] = says()
+			local got = table.concat(steps, " ")
+			assert(got == "falsefalse truefalse falsefalse truefalse falsefalse truetrue falsefalse", got)
+		`, "test", 0)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A function posted while the runtime stops (an HTTP answer resuming a
 // login as the loop closes) is dropped quietly: post says false, no error.
 func TestLoopPostAfterCloseIsDroppedQuietly(t *testing.T) {

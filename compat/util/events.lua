@@ -149,6 +149,13 @@ local function new()
 		end
 	end
 
+	-- observed(name): whether firing name would reach anything, a handler
+	-- or a wrapper (of it or of every event). Not in Prosody's util.events:
+	-- callers that want to skip building an event nobody sees look for it.
+	local function observed(name)
+		return ordered[name] ~= nil or per_event_wrappers[name] ~= nil or all_event_wrappers ~= nil;
+	end
+
 	local function set_debug_hook(hook)
 		local previous = debug_hook;
 		debug_hook = hook;
@@ -165,6 +172,7 @@ local function new()
 		add_wrapper = add_wrapper;
 		remove_wrapper = remove_wrapper;
 		wrappers = { add_handler = add_wrapper; remove_handler = remove_wrapper };
+		observed = observed;
 		set_debug_hook = set_debug_hook;
 		_handlers = ordered;
 		_event_map = priorities;

@@ -32,6 +32,12 @@ local failures = module:metric("counter", "failures", "", "roster-admin/failed e
 module:hook("roster-admin/failed", function (event)
 	failures:with_labels(event.username, event.reason, event.kind):add(1);
 end);
+-- A wrapper and no handler: the event must still be fired for it.
+local updates = module:metric("counter", "updates", "", "roster-admin/updated events seen by a wrapper", { "username" });
+module:wrap_event("roster-admin/updated", function (handlers, event_name, event_data)
+	updates:with_labels(event_data.username):add(1);
+	return handlers(event_name, event_data);
+end);
 `
 
 // TestRosterAdminRefreshesMoveItsMetrics runs the plugin in modhost with
@@ -152,6 +158,7 @@ VirtualHost "offline.example"
 		{"prosody_mod_reject_probe__failures_total", []string{"username", "ehang", "reason", "no answer within 0.5 s", "kind", "timeout"}, 1},
 		{"prosody_mod_reject_probe__failures_total", []string{"username", "e500", "reason", "HTTP status 500", "kind", "status"}, 1},
 		{"prosody_mod_reject_probe__failures_total", []string{"username", "eclosed", "kind", "closed"}, 1},
+		{"prosody_mod_reject_probe__updates_total", []string{"username", "ok"}, 1},
 		{p + "fetch_errors_total", []string{"host", "refused.example", "kind", "refused"}, 1},
 		{p + "fetch_duration_seconds", []string{"host", "example.com"}, 8},
 	}

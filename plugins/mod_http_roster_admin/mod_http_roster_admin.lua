@@ -346,13 +346,15 @@ end
 
 -- Fetching ------------------------------------------------------------------------
 
--- Whether anything hooked event_name on the host, so that what nobody
--- would read is not made: the entries of roster-admin/fetched, the event of
--- roster-admin/updated. Unknown counts as hooked.
+-- Whether firing event_name on the host would reach anything (a handler,
+-- or a wrapper of it or of every event), so that what nobody would see is
+-- not made: the entries of roster-admin/fetched, the event of
+-- roster-admin/updated. Only modhost's util.events can say (observed);
+-- anywhere else everything counts as observed.
 local function hooked(event_name)
 	local host_session = prosody.hosts[host];
-	local get_handlers = host_session and host_session.events and host_session.events.get_handlers;
-	return not get_handlers or get_handlers(event_name) ~= nil;
+	local observed = host_session and host_session.events and host_session.events.observed;
+	return not observed or observed(event_name);
 end
 
 local function fetched_hooked() return hooked("roster-admin/fetched"); end
