@@ -66,12 +66,22 @@ func Fetch(L *glua.LState, rawURL string, header http.Header, timeout time.Durat
 		req.Header["User-Agent"] = clients.userAgent
 	}
 	maxBody := clients.defaults.MaxBody
+	log := loop.DebugLogger("net.http") // as net.http's request logs, at debug only
+	if log != nil {
+		log.Debug("making request", "method", http.MethodGet, "url", u.Redacted())
+	}
 	go func() {
 		defer cancel()
 		res := do(clients.verified, req, maxBody)
 		if res.failure != "" {
+			if log != nil {
+				log.Debug("request failed", "url", u.Redacted(), "reason", res.failure, "error", res.err)
+			}
 			done(Answer{Body: res.failure, TimedOut: own && errors.Is(ctx.Err(), context.DeadlineExceeded)})
 			return
+		}
+		if log != nil {
+			log.Debug("response", "url", u.Redacted(), "code", res.code, "bytes", len(res.body))
 		}
 		done(Answer{Code: res.code, Body: res.body})
 	}()

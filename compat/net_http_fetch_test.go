@@ -1,10 +1,14 @@
 package compat_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +16,7 @@ import (
 
 	"github.com/modhost/modhost/compat"
 	"github.com/modhost/modhost/internal/testkit"
+	"github.com/modhost/modhost/lua"
 )
 
 // Fetch is net.http's request for Go callers: the same clients, limits and
@@ -78,4 +83,47 @@ func TestFetchAnswersInNetHTTPsWords(t *testing.T) {
 	if _, sent := fetch("ftp://example.com/", 0); sent {
 		t.Error("an ftp URL was sent")
 	}
+}
+
+// At debug, Fetch logs what net.http's request logs for the same request
+// (an operator following a roster fetch sees it either way); above debug,
+// nothing and no logger made.
+func TestFetchLogsAsNetHTTPDoesAtDebug(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "{}") }))
+	defer srv.Close()
+	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo} {
+		var logs bytes.Buffer
+		var mu sync.Mutex
+		l := lua.NewLoop(lua.Options{Libraries: compat.Libraries(), Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: level}))})
+		answers := make(chan compat.Answer, 1)
+		err := l.Do(context.Background(), func(L *glua.LState) error {
+			compat.Fetch(L, srv.URL+"/u?secret=x", nil, time.Second, func(a compat.Answer) { answers <- a })
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := <-answers; a.Code != 200 {
+			t.Fatalf("answer %+v", a)
+		}
+		l.Close(nil)
+		mu.Lock()
+		got := logs.String()
+		mu.Unlock()
+		want := level == slog.LevelDebug
+		if strings.Contains(got, "making request") != want || strings.Contains(got, "msg=response") != want || strings.Contains(got, "source=net.http") != want {
+			t.Errorf("at %v, logs:\n%s", level, got)
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
 }

@@ -150,6 +150,16 @@ func (l *Loop) Context() context.Context { return l.ctx }
 // Logger returns a logger for a named source (a module, a library).
 func (l *Loop) Logger(source string) *slog.Logger { return l.log.With("source", source) }
 
+// DebugLogger is Logger(source) if debug records would be written, else
+// nil: for paths that log only at debug and run too often to pay for a
+// logger they would not use.
+func (l *Loop) DebugLogger(source string) *slog.Logger {
+	if !l.log.Enabled(context.Background(), slog.LevelDebug) {
+		return nil
+	}
+	return l.Logger(source)
+}
+
 // QueueDepth reports how many jobs are waiting for the loop.
 func (l *Loop) QueueDepth() int64 { return l.depth.Load() }
 
