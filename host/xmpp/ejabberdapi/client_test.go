@@ -158,9 +158,13 @@ func TestClientAgainstEjabberd2301(t *testing.T) {
 		if err := c.AddRosterItem(ctx, "b1", host, Item{JID: "a4@" + host, Subscription: "both"}); err != nil {
 			t.Fatal(err)
 		}
+		// b1 is available before a4 logs in: b1's initial presence, which
+		// goes to a4 as b1's contact, must find a4 offline. With both logged
+		// in first, a4 now and then became available before b1's broadcast
+		// reached its session, and got it.
 		b1 := login(ctx, t, s, "b1", "probe")
-		a4 := login(ctx, t, s, "a4", "laptop")
-		for _, cl := range []*xmpptest.Client{b1, a4} {
+		available := func(cl *xmpptest.Client) {
+			t.Helper()
 			if _, err := cl.Roster(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -168,6 +172,10 @@ func TestClientAgainstEjabberd2301(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		available(b1)
+		b1.Collect(200 * time.Millisecond) // b1's presence has been broadcast
+		a4 := login(ctx, t, s, "a4", "laptop")
+		available(a4)
 		if err := c.AddRosterItem(ctx, "a4", host, Item{JID: "b1@" + host, Subscription: "both"}); err != nil {
 			t.Fatal(err)
 		}
