@@ -71,7 +71,7 @@ func TestFetchAnswersInNetHTTPsWords(t *testing.T) {
 		{"its own bound", srv.URL + "/hang", 100 * time.Millisecond, compat.Answer{Body: "timeout", TimedOut: true}},
 		{"the default bound, shorter", srv.URL + "/hang", 5 * time.Second, compat.Answer{Body: "timeout"}},
 		{"a body over the limit", srv.URL + "/big", 0, compat.Answer{Body: "content-length-limit-exceeded"}},
-		{"a refused connection", "http://" + closedPort(t) + "/", 0, compat.Answer{Body: "connection refused"}},
+		{"a refused connection", "http://" + testkit.ClosedAddr(t) + "/", 0, compat.Answer{Body: "connection refused"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -78,7 +78,7 @@ func TestNetHTTPCallbackGetsCodeAndBodyWhateverTheStatus(t *testing.T) {
 }
 
 func TestNetHTTPFailuresGiveCodeZeroAndAReason(t *testing.T) {
-	refused := closedPort(t)
+	refused := testkit.ClosedAddr(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, buf, err := w.(http.Hijacker).Hijack()
 		if err != nil {
@@ -249,7 +249,7 @@ func TestNetHTTPPromiseFulfilsWithTheResponseAndRejectsOnlyOnFailure(t *testing.
 	}{
 		{"200", srv.URL + "/", []any{"fulfilled", 200.0, "fine", true}},
 		{"404", srv.URL + "/missing", []any{"fulfilled", 404.0, "404 page not found\n", true}},
-		{"refused", "http://" + closedPort(t) + "/", []any{"rejected", 0.0, "remote-server-not-found", true, "Connection refused"}},
+		{"refused", "http://" + testkit.ClosedAddr(t) + "/", []any{"rejected", 0.0, "remote-server-not-found", true, "Connection refused"}},
 		{"invalid", "http:///nohost", []any{"rejected", 0.0, "bad-request", true, "Invalid URL"}},
 	}
 	l := newLoop(t)
@@ -400,18 +400,6 @@ func TestNetHTTPReexportsURLCodecs(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
-}
-
-// closedPort returns a loopback address nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 func setDefaults(t *testing.T, l *lua.Loop, d compat.HTTPDefaults) {

@@ -2,7 +2,6 @@ package rosteradmin_test
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -175,7 +174,7 @@ func TestRosterAdminFetchEndsEveryWayInOneCallback(t *testing.T) {
 		{"an answer the contract refuses", srv.URL + "/bad", `200 nil answer is not a JSON object`},
 		{"a status", srv.URL + "/missing", `404 nil nil`},
 		{"its own bound", srv.URL + "/hang", `0 timeout true`},
-		{"a refused connection", "http://" + closedAddr(t) + "/x", `0 connection refused false`},
+		{"a refused connection", "http://" + testkit.ClosedAddr(t) + "/x", `0 connection refused false`},
 		{"not a URL", "ftp://example.com/x", `not sent invalid-url`},
 	}
 	for _, c := range cases {
@@ -232,18 +231,6 @@ func TestRosterAdminFetchAsksAgainWhetherEntriesAreWanted(t *testing.T) {
 	if want := "[200 2 table a@example.com]"; got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
-}
-
-// closedAddr is a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 // The plugin fetches natively only while net.http.request is net.http's
