@@ -113,6 +113,13 @@ local function connection_error_kind(reason)
 	return "connection";
 end
 
+-- Why a fetch that got no 200 failed, and the kind of failure: code 0 is
+-- net.http's "no response", with its reason in place of the body.
+local function answer_failure(code, body)
+	if code == 0 then return "connection failed: " .. tostring(body), connection_error_kind(body); end
+	return "HTTP status " .. tostring(code), "status";
+end
+
 -- The kind of an answer parse_roster refused, from its reason.
 local function roster_error_kind(reason)
 	if reason:match("^answer is not a JSON object") then return "not_object"; end
@@ -452,13 +459,10 @@ end
 -- timer, no second trip through the loop to read the answer.
 local function start_native_fetch(username, url, finish, on_sent)
 	local function on_fetched(code, roster, entries)
-		if code == 0 then
-			if entries == true then -- ended by fetch_timeout
-				return finish(nil, "no answer within " .. fetch_timeout .. " s", "timeout");
-			end
-			return finish(nil, "connection failed: " .. tostring(roster), connection_error_kind(roster));
+		if code == 0 and entries == true then -- ended by fetch_timeout
+			return finish(nil, "no answer within " .. fetch_timeout .. " s", "timeout");
 		elseif code ~= 200 then
-			return finish(nil, "HTTP status " .. tostring(code), "status");
+			return finish(nil, answer_failure(code, roster));
 		end
 		read_fetched(username, finish, roster, entries);
 	end
@@ -469,8 +473,7 @@ local function start_native_fetch(username, url, finish, on_sent)
 		module:log("error", "Roster request for %s not sent: %s", username, tostring(result));
 		return finish(nil, "request not sent: " .. tostring(result), "connection");
 	elseif not result then
-		-- As net.http fails an invalid URL: at once, code 0.
-		return finish(nil, "connection failed: " .. tostring(reason), connection_error_kind(reason));
+		return finish(nil, answer_failure(0, reason)); -- as net.http fails an invalid URL: at once, code 0
 	end
 end
 
@@ -531,12 +534,7 @@ function start_fetch(username, done, on_sent)
 		read_fetched(username, finish, roster, entries);
 	end
 	local function on_answer(body, code)
-		if code ~= 200 then
-			if code == 0 then
-				return finish(nil, "connection failed: " .. tostring(body), connection_error_kind(body));
-			end
-			return finish(nil, "HTTP status " .. tostring(code), "status");
-		end
+		if code ~= 200 then return finish(nil, answer_failure(code, body)); end
 		if finished then return; end
 		if native and type(body) == "string" then
 			return native.parse(body, username .. "@" .. host, json.null, json_array_mt, fetched_hooked(), on_roster, max_contacts);
