@@ -205,8 +205,8 @@ func startHTTP(L *glua.LState, inst *glua.LTable, rawURL string, options *glua.L
 	reqTable.RawSetString("http", inst)
 	reqTable.RawSetString("time", glua.LNumber(time.Now().Unix()))
 
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+	u, ok := requestURL(rawURL)
+	if !ok {
 		done(L, glua.LString("invalid-url"), 0, nil, reqTable)
 		return nil
 	}
@@ -286,6 +286,16 @@ func startHTTP(L *glua.LState, inst *glua.LTable, rawURL string, options *glua.L
 		})
 	}()
 	return reqTable
+}
+
+// requestURL is rawURL parsed, or false where net.http answers
+// "invalid-url": not http or https, or no host.
+func requestURL(rawURL string) (*url.URL, bool) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, false
+	}
+	return u, true
 }
 
 // outgoingSpec is a request as the options describe it.

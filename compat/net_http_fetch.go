@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"time"
 
 	glua "github.com/yuin/gopher-lua"
@@ -41,8 +40,8 @@ type Answer struct {
 // and calls back on the loop; a roster fetched on every refresh needs
 // neither.
 func Fetch(L *glua.LState, rawURL string, header http.Header, timeout time.Duration, done func(Answer)) bool {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+	u, ok := requestURL(rawURL)
+	if !ok {
 		return false
 	}
 	loop := lua.LoopOf(L)
