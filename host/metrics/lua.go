@@ -220,3 +220,15 @@ func (b *Lua) reset(L *glua.LState) int {
 	checkSeries(L).Reset()
 	return 0
 }
+
+// SeriesOf is the series behind a metric Lua holds (what with_labels
+// returned), or nil for any other value: for Go code given a plugin's
+// metric, which counts without a call into Lua.
+func SeriesOf(v glua.LValue) *Series {
+	if ud, ok := v.(*glua.LUserData); ok {
+		if s, ok := ud.Value.(*Series); ok {
+			return s
+		}
+	}
+	return nil
+}

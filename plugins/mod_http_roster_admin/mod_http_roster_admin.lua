@@ -69,6 +69,13 @@ local native = module:get_option_boolean("http_roster_admin_native", true) and (
 	if ok and type(lib) == "table" then return lib; end
 end)() or nil;
 
+-- Where modhost holds rosters in Go, it also runs the fetches there
+-- (native.engine, made below): the queue, the coalescing of refreshes and
+-- logins, fetch → read → apply → push, by the rules of the Lua below,
+-- which runs everywhere else. Lua is then entered for the events and once
+-- per refresh request, not at every step of every fetch.
+local engine;
+
 local roster_url = module:get_option_string("http_roster_url", "http://localhost/%s");
 local fetch_timeout = module:get_option_number("http_roster_admin_timeout", 5);
 -- A login waits at most this long for its fetch: then it goes on with the
@@ -438,20 +445,35 @@ local function next_fetch()
 	end
 end
 
+-- What the roster-admin/fetched handlers say of a fetched roster: nil to
+-- take it, else why not and the kind of failure.
+local function fetched_verdict(username, roster, entries)
+	-- A failing handler must not leave the refresh request waiting for ever.
+	local ok, verdict = pcall(module.fire_event, module, "roster-admin/fetched",
+		{ username = username, host = host, roster = roster, entries = entries });
+	if not ok then
+		return "roster-admin/fetched handler failed: " .. tostring(verdict), "hook_failed";
+	elseif verdict ~= nil then
+		return "rejected by a roster-admin/fetched handler", "rejected_by_hook";
+	end
+end
+
 -- A roster read from an answer (roster, entries), or nil and why not, for
 -- finish: the roster-admin/fetched handlers have their say first.
 local function read_fetched(username, finish, roster, entries)
 	if not roster then return finish(nil, entries, roster_error_kind(entries)); end -- on failure: the reason
 	if entries == nil then return finish(roster); end
-	-- A failing handler must not leave the refresh request waiting for ever.
-	local ok, verdict = pcall(module.fire_event, module, "roster-admin/fetched",
-		{ username = username, host = host, roster = roster, entries = entries });
-	if not ok then
-		return finish(nil, "roster-admin/fetched handler failed: " .. tostring(verdict), "hook_failed");
-	elseif verdict ~= nil then
-		return finish(nil, "rejected by a roster-admin/fetched handler", "rejected_by_hook");
-	end
+	local reason, kind = fetched_verdict(username, roster, entries);
+	if reason then return finish(nil, reason, kind); end
 	finish(roster);
+end
+
+local function fire_failed(username, reason, kind)
+	local ok, err = pcall(module.fire_event, module, "roster-admin/failed",
+		{ username = username, host = host, reason = reason, kind = kind });
+	if not ok then
+		module:log("error", "roster-admin/failed handler failed: %s", tostring(err));
+	end
 end
 
 -- modhost's native.fetch makes the request, bounds it and reads the answer
@@ -477,25 +499,73 @@ local function start_native_fetch(username, url, finish, on_sent)
 	end
 end
 
+-- request_roster makes the request for one roster and reads the answer:
+-- finish(roster) or finish(nil, reason, kind); on_sent(), if given, just
+-- before the request goes out.
+local function request_roster(username, url, finish, on_sent)
+	-- Only while net.http.request is its own: a spec that stubs it (as
+	-- busted specs written for Prosody do, to stand in for the web app)
+	-- gets its stub called.
+	if native and native.fetch and native.is_net_http_request(http.request) then
+		return start_native_fetch(username, url, finish, on_sent);
+	end
+	local finished, request, timeout = false, nil, nil;
+	local function settle(roster, reason, error_kind)
+		if finished then return; end -- a late answer after the timeout
+		finished = true;
+		stop_timer(timeout);
+		finish(roster, reason, error_kind);
+	end
+	-- net.http in Prosody 0.12 has no timeout of its own: a timer ends the
+	-- wait, and the connection is closed if the library lets us.
+	timeout = module:add_timer(fetch_timeout, function ()
+		if finished then return; end
+		settle(nil, "no answer within " .. fetch_timeout .. " s", "timeout");
+		if request and http.destroy_request then
+			http.destroy_request(request);
+		end
+	end);
+	-- Refreshes asked for from here on need a fetch of their own.
+	if on_sent then on_sent(); end
+	-- A roster read from the answer, or nil and why not. entries is nil when
+	-- no roster-admin/fetched handler was hooked as the answer came in.
+	local function on_roster(roster, entries)
+		if finished then return; end -- timed out while it was being read
+		read_fetched(username, settle, roster, entries);
+	end
+	local function on_answer(body, code)
+		if code ~= 200 then return settle(nil, answer_failure(code, body)); end
+		if finished then return; end
+		if native and type(body) == "string" then
+			return native.parse(body, username .. "@" .. host, json.null, json_array_mt, fetched_hooked(), on_roster, max_contacts);
+		end
+		on_roster(parse_roster(username, body));
+	end
+	-- A request that cannot even start must still finish: its slot and
+	-- the refreshes waiting for it are freed at once.
+	local sent, result = pcall(http.request, url, { headers = { Accept = "application/json" } }, on_answer);
+	if sent then
+		request = result;
+	else
+		module:log("error", "Roster request for %s not sent: %s", username, tostring(result));
+		settle(nil, "request not sent: " .. tostring(result), "connection");
+	end
+end
+
 -- done(roster) on success, done(nil, reason) on any failure, exactly once;
 -- on_sent(), if given, just before the request goes out.
 function start_fetch(username, done, on_sent)
 	running_fetches = running_fetches + 1;
-	local finished, request, timeout = false, nil, nil;
+	local finished = false;
 	local started = monotonic();
 	local function finish(roster, reason, error_kind)
-		if finished then return; end -- a late answer after the timeout
+		if finished then return; end
 		finished = true;
-		stop_timer(timeout);
 		fetch_duration:sample(monotonic() - started);
 		if not roster then
 			error_kind = error_kind or "other";
 			fetch_errors:with_labels(error_kind):add(1);
-			local ok, err = pcall(module.fire_event, module, "roster-admin/failed",
-				{ username = username, host = host, reason = reason, kind = error_kind });
-			if not ok then
-				module:log("error", "roster-admin/failed handler failed: %s", tostring(err));
-			end
+			fire_failed(username, reason, error_kind);
 		end
 		running_fetches = running_fetches - 1;
 		next_fetch(); -- first: done may resume a waiting login and not come back soon
@@ -510,46 +580,7 @@ function start_fetch(username, done, on_sent)
 		return;
 	end
 	module:log("debug", "Fetching roster of %s from %s", username, url);
-	-- Only while net.http.request is its own: a spec that stubs it (as
-	-- busted specs written for Prosody do, to stand in for the web app)
-	-- gets its stub called.
-	if native and native.fetch and native.is_net_http_request(http.request) then
-		return start_native_fetch(username, url, finish, on_sent);
-	end
-	-- net.http in Prosody 0.12 has no timeout of its own: a timer ends the
-	-- wait, and the connection is closed if the library lets us.
-	timeout = module:add_timer(fetch_timeout, function ()
-		if finished then return; end
-		finish(nil, "no answer within " .. fetch_timeout .. " s", "timeout");
-		if request and http.destroy_request then
-			http.destroy_request(request);
-		end
-	end);
-	-- Refreshes asked for from here on need a fetch of their own.
-	if on_sent then on_sent(); end
-	-- A roster read from the answer, or nil and why not. entries is nil when
-	-- no roster-admin/fetched handler was hooked as the answer came in.
-	local function on_roster(roster, entries)
-		if finished then return; end -- timed out while it was being read
-		read_fetched(username, finish, roster, entries);
-	end
-	local function on_answer(body, code)
-		if code ~= 200 then return finish(nil, answer_failure(code, body)); end
-		if finished then return; end
-		if native and type(body) == "string" then
-			return native.parse(body, username .. "@" .. host, json.null, json_array_mt, fetched_hooked(), on_roster, max_contacts);
-		end
-		on_roster(parse_roster(username, body));
-	end
-	-- A request that cannot even start must still finish: its slot and
-	-- the refreshes waiting for it are freed at once.
-	local sent, result = pcall(http.request, url, { headers = { Accept = "application/json" } }, on_answer);
-	if sent then
-		request = result;
-	else
-		module:log("error", "Roster request for %s not sent: %s", username, tostring(result));
-		finish(nil, "request not sent: " .. tostring(result), "connection");
-	end
+	request_roster(username, url, finish, on_sent);
 end
 
 -- The fetch of each user currently out (refresh or login), and the last one
@@ -563,6 +594,10 @@ local login_reuse_window = 1;
 -- Fetches that came back longer ago than that are forgotten now and then,
 -- so that an online user does not keep the last answer read for nothing.
 module:add_timer(login_reuse_window, function ()
+	if engine then
+		engine:sweep();
+		return login_reuse_window;
+	end
 	local now = monotonic();
 	for username, tracked in pairs(latest_fetch) do
 		if tracked.done and now - tracked.at >= login_reuse_window then
@@ -611,6 +646,7 @@ end
 -- fetch already out for that user, or one that came back a moment ago, or a
 -- new one. done(wanted) or done(nil, reason).
 local function login_fetch(username, done)
+	if engine then return engine:login_fetch(username, done); end
 	local current = latest_fetch[username];
 	if current and not current.done then
 		table.insert(current.waiters, done);
@@ -747,6 +783,12 @@ local function apply_changes(username, wanted)
 	return added, removed, changed;
 end
 
+local function fire_updated(username, added, removed, changed)
+	module:fire_event("roster-admin/updated", {
+		username = username, host = host, added = added, removed = removed, changed = changed,
+	});
+end
+
 local function apply_roster(username, wanted)
 	local added, removed, changed = apply_changes(username, wanted);
 	if not added then return nil, removed; end
@@ -755,9 +797,7 @@ local function apply_roster(username, wanted)
 		username, #added, #removed, #changed);
 	if not (native and native.apply) then exchange_presence(username, added, removed); end
 	if hooked("roster-admin/updated") then -- else the event is a table per refresh for nobody
-		module:fire_event("roster-admin/updated", {
-			username = username, host = host, added = added, removed = removed, changed = changed,
-		});
+		fire_updated(username, added, removed, changed);
 	end
 	return true;
 end
@@ -881,6 +921,42 @@ local function refresh_user(username, done, owner)
 	if not refresh_out[username] then
 		run_refresh(username);
 	end
+end
+
+if native and native.engine then
+	engine = native.engine({
+		host = host, module = module.name, url = roster_url, timeout = fetch_timeout,
+		max_concurrent = max_concurrent, max_contacts = max_contacts,
+		refresh_offline = refresh_offline, reuse_window = login_reuse_window,
+		null = json.null, array_mt = json_array_mt, http = http,
+		refreshes = refreshes, fetch_duration = fetch_duration, fetch_errors = fetch_errors,
+		hooked = hooked, fetched = fetched_verdict, failed = fire_failed, updated = fire_updated,
+		request = request_roster,
+	});
+end
+
+-- refresh_users refreshes each user once and calls answer(updated, errors)
+-- when all are done (at once when there are none). It returns cancel, for
+-- the request's deadline: the fetches it queued and nobody else waits for
+-- are dropped, and cancel returns the counts so far.
+local function refresh_users(usernames, answer)
+	if engine then
+		local request = engine:refresh(usernames, answer);
+		return function () return request:cancel(); end;
+	end
+	local total, updated, errors = #usernames, 0, 0;
+	if total == 0 then answer(0, 0); end
+	local queue = new_queue(); -- this request's fetches waiting for a slot
+	for _, username in ipairs(usernames) do
+		refresh_user(username, function (ok)
+			if ok then updated = updated + 1; else errors = errors + 1; end
+			if updated + errors == total then answer(updated, errors); end
+		end, queue);
+	end
+	return function ()
+		cancel_queued(queue);
+		return updated, errors;
+	end;
 end
 
 -- Login ---------------------------------------------------------------------------
@@ -1013,6 +1089,10 @@ end);
 -- resource or another) is a resync point of its own.
 module:hook("resource-unbind", function (event)
 	local username = event.session.username;
+	if engine then
+		if username then engine:forget(username); end
+		return;
+	end
 	local latest = username and latest_fetch[username];
 	if latest and latest.done then
 		latest_fetch[username] = nil;
@@ -1058,33 +1138,27 @@ end
 -- start the count as errors.
 local function refresh_and_answer(response, usernames, invalid)
 	invalid = invalid or 0;
-	local total, updated, errors = #usernames + invalid, 0, invalid;
+	local total = #usernames + invalid;
 	local answered, deadline = false, nil;
 	users_refreshed:add(total);
 	if invalid > 0 then refreshes:with_labels("invalid"):add(invalid); end
-	local function answer_if_done()
-		if answered or updated + errors < total then return; end
+	local cancel = refresh_users(usernames, function (updated, errors)
+		if answered then return; end
 		answered = true;
 		stop_timer(deadline);
+		errors = errors + invalid;
 		if errors > 0 and errors == total then
 			send_json(response, 200, { status = "error", message = "roster update failed for every user", updated = updated, errors = errors });
 		else
 			send_json(response, 200, { status = "ok", message = "roster update complete", updated = updated, errors = errors });
 		end
-	end
-	answer_if_done();
-	local queue = new_queue(); -- this request's fetches waiting for a slot
-	for _, username in ipairs(usernames) do
-		refresh_user(username, function (ok)
-			if ok then updated = updated + 1; else errors = errors + 1; end
-			answer_if_done();
-		end, queue);
-	end
+	end);
 	if not answered then
 		deadline = module:add_timer(request_deadline, function ()
 			if answered then return; end
 			answered = true;
-			cancel_queued(queue);
+			local updated, errors = cancel();
+			errors = errors + invalid;
 			send_json(response, 504, {
 				status = "error",
 				message = string.format("deadline of %s s passed with %d of %d refreshes unfinished",
@@ -1106,7 +1180,11 @@ module:hook("roster-admin/refresh", function (event)
 		done(false, "not a username");
 		return true;
 	end
-	refresh_user(username, done, new_queue());
+	if engine then
+		engine:refresh_one(username, done);
+	else
+		refresh_user(username, done, new_queue());
+	end
 	return true;
 end);
 

@@ -2,6 +2,7 @@ package rosteradmin
 
 import (
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -67,6 +68,7 @@ func openModhostRoster(L *glua.LState) int {
 	mod.RawSetString("parse_usernames", L.NewFunction(parseUsernamesAsync))
 	if roster.Of(L) != nil {
 		mod.RawSetString("apply", L.NewFunction(applyRoster))
+		mod.RawSetString("engine", L.NewFunction(r.newEngine))
 	}
 	L.Push(mod)
 	return 1
@@ -169,30 +171,19 @@ func (r *rosterReader) fetch(L *glua.LState) int {
 		rets, err := lua.Call(L, hooked, 1)
 		return err != nil || glua.LVAsBool(rets[0]) // unknown counts as hooked
 	}
-	withEntries := isHooked(L)
 	const what = "roster_admin.fetch callback"
-	ok := compat.Fetch(L, rawURL, acceptJSON, timeout, func(a compat.Answer) {
-		if a.Code != 200 {
-			loop.Post(func(L *glua.LState) {
-				if a.Code == 0 {
-					loop.CallLogged(L, what, callback, 0, glua.LNumber(0), glua.LString(a.Body), glua.LBool(a.TimedOut))
-					return
-				}
-				loop.CallLogged(L, what, callback, 0, glua.LNumber(a.Code))
-			})
-			return
+	ok := r.fetchRoster(L, rosterRequest{url: rawURL, timeout: timeout, self: self, null: null, arrayMT: arrayMT,
+		maxContacts: maxContacts, hooked: isHooked}, func(L *glua.LState, f fetchedRoster) {
+		switch {
+		case f.code == 0:
+			loop.CallLogged(L, what, callback, 0, glua.LNumber(0), glua.LString(f.reason), glua.LBool(f.timedOut))
+		case f.code != 200:
+			loop.CallLogged(L, what, callback, 0, glua.LNumber(f.code))
+		case f.reason != "":
+			loop.CallLogged(L, what, callback, 0, glua.LNumber(200), glua.LNil, glua.LString(f.reason))
+		default:
+			loop.CallLogged(L, what, callback, 0, glua.LNumber(200), rosterValue(L, f.roster), entriesValue(f.entries))
 		}
-		roster, entries, reason := r.read(a.Body, self, null, arrayMT, withEntries, maxContacts)
-		loop.Post(func(L *glua.LState) {
-			if reason == "" && !withEntries && isHooked(L) {
-				roster, entries, reason = r.read(a.Body, self, null, arrayMT, true, maxContacts)
-			}
-			if reason != "" {
-				loop.CallLogged(L, what, callback, 0, glua.LNumber(200), glua.LNil, glua.LString(reason))
-				return
-			}
-			loop.CallLogged(L, what, callback, 0, glua.LNumber(200), rosterValue(L, roster), entriesValue(entries))
-		})
 	})
 	if !ok {
 		L.Push(glua.LNil)
@@ -201,6 +192,55 @@ func (r *rosterReader) fetch(L *glua.LState) int {
 	}
 	L.Push(glua.LTrue)
 	return 1
+}
+
+// rosterRequest is what fetchRoster needs to fetch and read one roster.
+type rosterRequest struct {
+	url         string
+	timeout     time.Duration
+	self        string // the user's bare JID: never a contact of theirs
+	null        *glua.LTable
+	arrayMT     glua.LValue
+	maxContacts int
+	// hooked says whether roster-admin/fetched would be seen (its
+	// handlers need the entries); called on the loop.
+	hooked func(L *glua.LState) bool
+}
+
+// fetchedRoster is how a fetch ended: code 0 with net.http's reason (and
+// timedOut when the request's own timeout ended it), another status than
+// 200, or 200 with a roster (and entries, when hooked) or the reason the
+// answer was refused.
+type fetchedRoster struct {
+	code     int
+	reason   string
+	timedOut bool
+	roster   any // *nativeRoster, or *glua.LTable when read with entries
+	entries  *glua.LTable
+}
+
+// fetchRoster makes the request for a roster (compat.Fetch: net.http's
+// clients and limits) and reads the answer on the request's goroutine,
+// then calls done once, on the loop. Whether entries are read is asked as
+// the request goes out and, if not then, again as the answer comes in (a
+// handler hooked meanwhile gets them, read on the loop). It reports false,
+// and done is never called, for a URL net.http would refuse.
+func (r *rosterReader) fetchRoster(L *glua.LState, req rosterRequest, done func(*glua.LState, fetchedRoster)) bool {
+	loop := lua.LoopOf(L)
+	withEntries := req.hooked(L)
+	return compat.Fetch(L, req.url, acceptJSON, req.timeout, func(a compat.Answer) {
+		if a.Code != 200 {
+			loop.Post(func(L *glua.LState) { done(L, fetchedRoster{code: a.Code, reason: a.Body, timedOut: a.TimedOut}) })
+			return
+		}
+		roster, entries, reason := r.read(a.Body, req.self, req.null, req.arrayMT, withEntries, req.maxContacts)
+		loop.Post(func(L *glua.LState) {
+			if reason == "" && !withEntries && req.hooked(L) {
+				roster, entries, reason = r.read(a.Body, req.self, req.null, req.arrayMT, true, req.maxContacts)
+			}
+			done(L, fetchedRoster{code: 200, reason: reason, roster: roster, entries: entries})
+		})
+	})
 }
 
 // acceptJSON is the header of every roster fetch, as the plugin's Lua sends it.
@@ -1131,44 +1171,61 @@ func applyRoster(L *glua.LState) int {
 	if rosters == nil {
 		L.RaiseError("modhost.roster_admin.apply needs the runtime's rosters")
 	}
-	fail := func(reason string) int {
+	var wanted any
+	if _, ok := L.Get(3).(*glua.LUserData); ok {
+		wanted = checkNativeRoster(L, 3)
+	} else {
+		wanted = L.CheckTable(3)
+	}
+	lists, err := applyWanted(L, rosters, host, user, wanted, L.ToBool(4))
+	if err != nil {
 		L.Push(glua.LNil)
-		L.Push(glua.LString(reason))
+		L.Push(glua.LString(err.Error()))
 		return 2
 	}
-	if _, ok := L.Get(3).(*glua.LUserData); ok {
-		defer checkNativeRoster(L, 3).release()
+	return pushLists(L, lists)
+}
+
+// applyWanted is applyRoster for Go callers: wanted is a *nativeRoster or
+// the *glua.LTable roster-admin/fetched handlers saw. It returns the
+// added, removed and changed contact JIDs, each sorted.
+func applyWanted(L *glua.LState, rosters roster.Rosters, host, user string, wanted any, exchange bool) ([3][]glua.LValue, error) {
+	var lists [3][]glua.LValue
+	native, isNative := wanted.(*nativeRoster)
+	if isNative {
+		defer native.release()
 		p, ok, err := rosters.Packed(L, host, user)
 		if err != nil {
-			return fail("could not load the current roster: " + err.Error())
+			return lists, errors.New("could not load the current roster: " + err.Error())
 		}
 		if ok {
-			lists, err := applyPacked(L, rosters, host, user, p, checkNativeRoster(L, 3))
+			lists, err := applyPacked(L, rosters, host, user, p, native)
 			if err != nil {
-				return fail(err.Error())
+				return lists, err
 			}
-			if L.ToBool(4) {
+			if exchange {
 				exchangePresence(L, rosters, host, user, lists[0], lists[1])
 			}
-			return pushLists(L, lists)
+			return lists, nil
 		}
 	}
 	current, err := rosters.Load(L, host, user)
 	if err != nil {
-		return fail("could not load the current roster: " + err.Error())
+		return lists, errors.New("could not load the current roster: " + err.Error())
 	}
-	var lists [3][]glua.LValue
 	var item func(jid glua.LValue) (glua.LValue, string)
-	if _, ok := L.Get(3).(*glua.LUserData); ok {
-		wanted := checkNativeRoster(L, 3)
-		lists = diffNative(L, current, wanted)
+	if isNative {
+		lists = diffNative(L, current, native)
 		item = func(jid glua.LValue) (glua.LValue, string) {
-			return wanted.item(string(jid.(glua.LString))).table(), ""
+			return native.item(string(jid.(glua.LString))).table(), ""
 		}
 	} else {
-		wanted := L.CheckTable(3)
-		lists = diffTables(L, current, wanted)
-		item = func(jid glua.LValue) (glua.LValue, string) { return normalisedItem(L, jid, lookup(L, wanted, jid)) }
+		table, ok := wanted.(*glua.LTable)
+		if !ok {
+			return lists, fmt.Errorf("wanted roster is a %T, not a table", wanted)
+		}
+		lists = diffTables(L, current, table)
+		item = func(jid glua.LValue) (glua.LValue, string) { return normalisedItem(L, jid, lookup(L, table, jid)) }
 	}
 	for i := range lists {
 		sortJIDs(lists[i])
@@ -1184,23 +1241,23 @@ func applyRoster(L *glua.LState) int {
 		for _, jid := range list {
 			s, ok := jid.(glua.LString)
 			if !ok {
-				return fail("contact " + luaToString(jid) + " is not a JID")
+				return lists, errors.New("contact " + luaToString(jid) + " is not a JID")
 			}
 			it, problem := item(jid)
 			if problem != "" {
-				return fail(problem)
+				return lists, errors.New(problem)
 			}
 			current.RawSet(jid, it)
 			jids = append(jids, string(s))
 		}
 	}
 	if err := rosters.Commit(L, host, user, current, jids); err != nil {
-		return fail(err.Error())
+		return lists, err
 	}
-	if L.ToBool(4) {
+	if exchange {
 		exchangePresence(L, rosters, host, user, lists[0], lists[1])
 	}
-	return pushLists(L, lists)
+	return lists, nil
 }
 
 // exchangePresence is the plugin's exchange_presence, in Go: each client of
