@@ -131,7 +131,7 @@ func New(opts Options) (*Runtime, error) {
 		return nil, err
 	}
 	rt := &Runtime{opts: opts, cfg: cfg, luaCfg: cfg, metrics: newRuntimeMetrics(), shutdownReq: make(chan string, 1)}
-	rt.rosters = &rosterBook{rt: rt, held: map[string]glua.LValue{}}
+	rt.rosters = &rosterBook{rt: rt, held: map[string]glua.LValue{}, parsed: map[string]*roster.Packed{}}
 	if opts.Logger != nil {
 		rt.log = opts.Logger
 	} else {

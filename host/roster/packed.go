@@ -180,15 +180,7 @@ func (p *Packed) Same(i int, want *Item, scratch []byte) (bool, []byte) {
 // With is p with changes made (each JID at most once) and its version
 // counted up, as one save of the whole roster counts it.
 func (p *Packed) With(changes []Change) *Packed {
-	// Which kept contacts a change replaces: none when p is empty (a
-	// login's first roster), else by JID.
-	var changed map[string]bool
-	if len(p.items) > 0 {
-		changed = make(map[string]bool, len(changes))
-		for _, c := range changes {
-			changed[c.JID] = true
-		}
-	}
+	replaced := p.replacedBy(changes)
 	size := len(p.data) + 16
 	nstr := 0
 	for _, c := range changes {
@@ -197,10 +189,10 @@ func (p *Packed) With(changes []Change) *Packed {
 			nstr++
 		}
 	}
-	kept := 0
-	for i := range p.items {
-		if !changed[p.JID(i)] {
-			kept++
+	kept := len(p.items)
+	for _, r := range replaced {
+		if r {
+			kept--
 		}
 	}
 	nstr += kept
@@ -216,7 +208,7 @@ func (p *Packed) With(changes []Change) *Packed {
 	out = p.appendMeta(out)
 	next.meta = span{start, len(out)}
 	for i, e := range p.items {
-		if changed[p.JID(i)] {
+		if replaced != nil && replaced[i] {
 			continue
 		}
 		// The key and its value are one run of bytes: copied as they are.
@@ -243,6 +235,37 @@ func (p *Packed) With(changes []Change) *Packed {
 		next.data = unsafe.String(unsafe.SliceData(out), len(out))
 	}
 	return next
+}
+
+// replacedBy says which of p's contacts changes replace (or remove), by
+// index: nil when none is (p is empty, a login's first roster). A
+// refresh changes a contact or two: those are looked for one by one, as a
+// map of them cost more than the comparisons.
+func (p *Packed) replacedBy(changes []Change) []bool {
+	if len(p.items) == 0 || len(changes) == 0 {
+		return nil
+	}
+	replaced := make([]bool, len(p.items))
+	if len(changes) <= 8 {
+		for i := range p.items {
+			jid := p.JID(i)
+			for _, c := range changes {
+				if c.JID == jid {
+					replaced[i] = true
+					break
+				}
+			}
+		}
+		return replaced
+	}
+	byJID := make(map[string]bool, len(changes))
+	for _, c := range changes {
+		byJID[c.JID] = true
+	}
+	for i := range p.items {
+		replaced[i] = byJID[p.JID(i)]
+	}
+	return replaced
 }
 
 // appendMeta writes roster[false] with its version counted up (1 when it

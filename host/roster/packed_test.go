@@ -148,9 +148,9 @@ func TestPackedRosterRefusesWhatItCannotEdit(t *testing.T) {
 	}
 }
 
-// BenchmarkParsePacked reads a hundred-contact roster as a refresh does
-// before it compares it with the application's answer.
-func BenchmarkParsePacked(b *testing.B) {
+// hundredContacts is a packed hundred-contact roster, as the benchmarks'
+// refreshes find it.
+func hundredContacts(b *testing.B) string {
 	L := glua.NewState()
 	defer L.Close()
 	chunk := `local r = { [false] = { version = 7 } }
@@ -165,10 +165,34 @@ func BenchmarkParsePacked(b *testing.B) {
 	if !ok {
 		b.Fatal("not packable flat")
 	}
+	return data
+}
+
+// BenchmarkParsePacked reads a hundred-contact roster as a refresh does
+// before it compares it with the application's answer.
+func BenchmarkParsePacked(b *testing.B) {
+	data := hundredContacts(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		if p, ok := roster.ParsePacked(data); !ok || p.Len() != 100 {
 			b.Fatal("not read")
+		}
+	}
+}
+
+// BenchmarkPackedWith makes the roster a refresh leaves: one contact of a
+// hundred renamed.
+func BenchmarkPackedWith(b *testing.B) {
+	p, ok := roster.ParsePacked(hundredContacts(b))
+	if !ok {
+		b.Fatal("not read")
+	}
+	changes := []roster.Change{{JID: "contact50@example.com",
+		Item: &roster.Item{Name: "Renamed", Subscription: "both", Groups: []string{"Friends"}}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if next := p.With(changes); next.Len() != 100 {
+			b.Fatal("contacts lost")
 		}
 	}
 }

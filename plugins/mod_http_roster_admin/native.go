@@ -20,10 +20,11 @@ import (
 	"github.com/modhost/modhost/lua"
 )
 
-// modhost.roster_admin does in Go the two steps of mod_http_roster_admin
+// modhost.roster_admin does in Go the steps of mod_http_roster_admin
 // that cost most when written in Lua: reading the application's
-// answer into roster items (decode, prep and check of every contact) and
-// comparing a roster with the fetched one. The plugin uses it when the
+// answer into roster items (decode, prep and check of every contact),
+// comparing a roster with the fetched one and applying the difference, and
+// scheduling the fetches (engine, engine.go). The plugin uses it when the
 // runtime offers it and falls back on its own Lua otherwise (in Prosody),
 // with the same results: plugins' FuzzBackendRoster gives both the same
 // answers and compares what they make of them, and FuzzRosterReaderWays
@@ -48,6 +49,8 @@ import (
 //	  The plugin's apply_roster in Go and in one step, where the runtime
 //	  holds rosters (host/roster): see applyRoster; with exchange, its
 //	  exchange_presence too. Absent elsewhere.
+//	engine(options) → the plugin's fetch scheduling in Go, where apply is
+//	  offered: see engine.
 //	parse_usernames(body, max_body, null, array_mt, callback)
 //	  Reads a refresh request's body, as the plugin's parse_usernames, on a
 //	  goroutine of its own, and calls callback(usernames, invalid_count,
