@@ -431,7 +431,9 @@ func luaEngineSweep(L *glua.LState) int {
 // the next, since the application may have changed the roster after that
 // fetch read it.
 func (e *engine) refreshUser(L *glua.LState, user string, done func(*glua.LState, bool, string), owner *fetchQueue) {
-	if !e.refreshOffline && !e.online(L, user) {
+	// Asked even when offline users are refreshed too, as the plugin does:
+	// a sessions table that raises fails the request the same way.
+	if online := e.online(L, user); !online && !e.refreshOffline {
 		e.offline.add(L, 1) // fetched at next login anyway; counts as updated, as in the original
 		done(L, true, "")
 		return
