@@ -89,7 +89,10 @@ type SetupResult struct {
 	// ProsodyCPUPerUser and ModhostCPUPerUser are each process's CPU time
 	// during the refresh rounds per refreshed user, in milliseconds: one
 	// core cannot refresh more than 1000/ms users a second through it.
+	// The rounds end when their pushes have arrived (PushDrain after the
+	// last answer); UsersPerSec counts that time too.
 	ProsodyCPUPerUser, ModhostCPUPerUser float64
+	PushDrain                            time.Duration
 	RSSBeforeKiB                         int64
 	RSSOnlineKiB                         int64
 	RSSPerUserKiB                        float64
@@ -323,7 +326,7 @@ func (r Report) Print(w io.Writer) {
 			fmt.Fprintln(w)
 		}
 	}
-	fmt.Fprintf(w, "\nCPU per refreshed user during the rounds (a process on one core refreshes at most 1000/ms users/s):\n")
+	fmt.Fprintf(w, "\nCPU per refreshed user during the rounds, which end when their last push has arrived (a process on one core refreshes at most 1000/ms users/s):\n")
 	for _, res := range r.Setups {
 		// Per process the setup runs (A Prosody, B modhost, C both); a
 		// short run can read 0 (the kernel counts in 10 ms ticks).
@@ -334,7 +337,7 @@ func (r Report) Print(w io.Writer) {
 		if res.Setup != "A" {
 			parts = append(parts, fmt.Sprintf("modhost %.2f ms", res.ModhostCPUPerUser))
 		}
-		fmt.Fprintf(w, "  %s: %s\n", res.Setup, strings.Join(parts, ", "))
+		fmt.Fprintf(w, "  %s: %s; last push %s after the last answer\n", res.Setup, strings.Join(parts, ", "), drainText(res.PushDrain))
 	}
 	for _, e := range r.LimitErrors[:min(len(r.LimitErrors), 10)] {
 		fmt.Fprintf(w, "limit error: %s\n", e)
@@ -395,4 +398,12 @@ func msPair(p50, p99 float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f / %.1f ms", p50, p99)
+}
+
+// drainText is how long the pushes took to arrive after the last answer.
+func drainText(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%.0f ms", float64(d.Microseconds())/1000)
+	}
+	return fmt.Sprintf("%.1f s", d.Seconds())
 }

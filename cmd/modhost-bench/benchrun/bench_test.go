@@ -53,6 +53,10 @@ func TestStandaloneWayMeasuresATinyWorkloadWithoutErrors(t *testing.T) {
 		!strings.Contains(out.String(), "CPU per refreshed user") || !strings.Contains(out.String(), "of the fetches alone") {
 		t.Fatalf("table:\n%s", out.String())
 	}
+	// The rounds end when their pushes have arrived, and the wait is said.
+	if b.PushDrain <= 0 || !strings.Contains(out.String(), "after the last answer") {
+		t.Fatalf("push drain %v not measured or not printed:\n%s", b.PushDrain, out.String())
+	}
 	// Each timed login is printed, so that a p99 (the slowest of a few) is
 	// seen beside the others.
 	if len(b.LoginMillis) != 2 || !strings.Contains(out.String(), fmt.Sprintf("  B: %.1f %.1f\n", b.LoginMillis[0], b.LoginMillis[1])) {
