@@ -733,6 +733,12 @@ func (e *engine) startFetch(L *glua.LState, user string, done func(*glua.LState,
 	}
 	url, ok := e.urlFor(user)
 	if !ok {
+		// As good as sent: the refreshes waiting for it are answered by
+		// this failure, and later ones start a batch of their own (else
+		// the batch would be run again, and fail again, for ever).
+		if onSent != nil {
+			onSent(L)
+		}
 		// Failed on a later turn, as a refused connection would be.
 		e.loop.Post(func(L *glua.LState) {
 			finish(L, nil, "username "+user+" cannot be a URL path segment (proxies resolve dot segments)", "invalid_username")

@@ -573,6 +573,10 @@ function start_fetch(username, done, on_sent)
 	end
 	local url = roster_url_for(username);
 	if not url then
+		-- As good as sent: the refreshes waiting for it are answered by this
+		-- failure, and later ones start a batch of their own (else the batch
+		-- would be run again, and fail again, for ever).
+		if on_sent then on_sent(); end
 		-- Failed on a later turn, as a refused connection would be.
 		module:add_timer(0, function ()
 			finish(nil, "username " .. username .. " cannot be a URL path segment (proxies resolve dot segments)", "invalid_username");
