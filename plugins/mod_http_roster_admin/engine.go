@@ -465,7 +465,11 @@ func (e *engine) runRefresh(L *glua.LState, user string) {
 	e.out[user] = true
 	b.item = e.fetchAndApply(L, user, func(L *glua.LState, ok bool, reason string) {
 		delete(e.out, user)
-		if e.waiting[user] != nil { // asked for while this one was out
+		switch e.waiting[user] {
+		case nil:
+		case b: // never detached (its fetch was not sent): not run again
+			delete(e.waiting, user)
+		default: // asked for while this one was out
 			e.runRefresh(L, user)
 		}
 		for _, done := range b.dones {

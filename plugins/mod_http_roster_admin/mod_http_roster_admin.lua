@@ -849,7 +849,9 @@ local function run_refresh(username)
 	refresh_out[username] = true;
 	waiters.item = fetch_and_apply(username, function (ok, reason)
 		refresh_out[username] = nil;
-		if waiting_refresh[username] then -- asked for while this one was out
+		if waiting_refresh[username] == waiters then -- never detached (not sent): not run again
+			waiting_refresh[username] = nil;
+		elseif waiting_refresh[username] then -- asked for while this one was out
 			run_refresh(username);
 		end
 		for _, done in ipairs(waiters) do
